@@ -1,0 +1,145 @@
+"""A unit of work: the rows one write transaction will add, built in memory, written at once.
+
+Every change goes through here together with its audit event, so a cooperative's update and
+the event recording it are flushed in the same transaction (issue #7) by one ``executemany``
+per table, which is what keeps bulk commands close to plain sqlite3 (issue #5).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kopflow.audit import ChainWriter
+from kopflow.errors import ConflictError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from kopflow.authz import ActorInfo
+
+
+class Unit:
+    """Pending rows of one transaction, with marks to drop one refused cooperative's part."""
+
+    def __init__(self, conn: Connection, actor: ActorInfo, now: datetime) -> None:
+        self.conn = conn
+        self.actor = actor
+        self.now = now
+        self.chain = ChainWriter(conn)  # takes the chain lock first: every writer queues here
+        self.coop_updates: dict[str, dict[str, Any]] = {}
+        self.inserts: dict[str, list[dict[str, Any]]] = {
+            "coop": [],
+            "coop_village": [],
+            "step_record": [],
+            "transition": [],
+            "enrollment": [],
+            "actor": [],
+        }
+
+    def event(self, action: str, coop_id: str | None, details: dict[str, Any]) -> int:
+        """Append the audit event of a change; returns its sequence number."""
+        return self.chain.append(
+            actor=self.actor.name,
+            role=self.actor.role,
+            action=action,
+            coop_id=coop_id,
+            details=details,
+            at=self.now,
+        )
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Queue a row for ``table``."""
+        self.inserts[table].append(row)
+
+    def update_coop(self, coop_id: str, seen_version: int, **values: Any) -> int:
+        """Queue a compare-and-set update of a cooperative; returns its new version.
+
+        Several changes to one cooperative in one unit become one update checked against the
+        version first read.
+        """
+        pending = self.coop_updates.get(coop_id)
+        if pending is None:
+            pending = self.coop_updates[coop_id] = {"b_id": coop_id, "b_version": seen_version}
+        pending.update(values)
+        pending["version"] = pending.get("version", seen_version) + 1
+        pending["updated_at"] = self.now
+        pending["updated_by"] = self.actor.name
+        return int(pending["version"])
+
+    def mark(self) -> tuple[Any, ...]:
+        """A point to return to if the cooperative being worked on is refused."""
+        return (
+            self.chain.mark(),
+            {k: len(v) for k, v in self.inserts.items()},
+            {k: dict(v) for k, v in self.coop_updates.items()},
+        )
+
+    def rollback_to(self, mark: tuple[Any, ...]) -> None:
+        """Forget everything queued since ``mark``."""
+        chain_mark, counts, updates = mark
+        self.chain.rollback_to(chain_mark)
+        for table, count in counts.items():
+            del self.inserts[table][count:]
+        self.coop_updates = updates
+
+    def flush(self) -> None:
+        """Write all queued rows and events; a lost compare-and-set fails the whole unit."""
+        from sqlalchemy import bindparam, insert, update
+
+        from kopflow import models
+
+        tables = {
+            "coop": models.Coop.__table__,
+            "coop_village": models.CoopVillage.__table__,
+            "step_record": models.StepRecord.__table__,
+            "transition": models.TransitionRecord.__table__,
+            "enrollment": models.Enrollment.__table__,
+            "actor": models.Actor.__table__,
+        }
+        for name in ("actor", "coop", "coop_village"):
+            if self.inserts[name]:
+                self.conn.execute(insert(tables[name]), self.inserts[name])  # type: ignore[arg-type]
+        if self.coop_updates:
+            self._update_coops(tables["coop"], bindparam, update)
+        for name in ("step_record", "transition", "enrollment"):
+            if self.inserts[name]:
+                self.conn.execute(insert(tables[name]), self.inserts[name])  # type: ignore[arg-type]
+        self.chain.flush()
+        for rows in self.inserts.values():
+            rows.clear()
+        self.coop_updates.clear()
+
+    def _update_coops(self, table: Any, bindparam: Any, update: Any) -> None:
+        # Group by the set of columns changed: executemany needs one statement shape.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for params in self.coop_updates.values():
+            groups.setdefault(tuple(sorted(params)), []).append(params)
+        for keys, rows in groups.items():
+            values = {k: bindparam(k) for k in keys if not k.startswith("b_")}
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
+                .values(**values)
+            )
+            result = self.conn.execute(statement, rows)
+            if result.rowcount != len(rows):
+                self._raise_conflict(table, rows)
+
+    def _raise_conflict(self, table: Any, rows: list[dict[str, Any]]) -> None:
+        from sqlalchemy import select
+
+        for params in rows:
+            current = self.conn.execute(
+                select(table.c.version, table.c.updated_by, table.c.updated_at).where(
+                    table.c.id == params["b_id"]
+                )
+            ).first()
+            if current is not None and current[0] != params["b_version"]:
+                raise ConflictError(
+                    "{coop} was changed by {actor} at {at}; look again and retry",
+                    coop=params["b_id"],
+                    actor=current[1],
+                    at=current[2].strftime("%Y-%m-%d %H:%M:%S UTC"),
+                )
+        raise ConflictError("a cooperative was changed by someone else; look again and retry")

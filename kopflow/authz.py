@@ -1,0 +1,93 @@
+"""Who may do what: actors, roles and scopes, decided in one place (``require``).
+
+An officer acts on cooperatives of their own kabupaten, a partner's staff only on their
+partner's steps, an auditor only reads, an admin does everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kopflow.errors import PermissionDeniedError
+
+ROLES = ("officer", "partner", "auditor", "admin")
+# Workflow step roles an officer of the Dinas records on behalf of others (the Business
+# Assistant and the board report to the Dinas, which enters their evidence).
+OFFICER_STEP_ROLES = frozenset({"officer", "assistant", "board"})
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    """The acting person as the actor table knows them."""
+
+    name: str
+    role: str
+    region: str | None = None
+    partner: str | None = None
+
+
+def require_write(actor: ActorInfo) -> None:
+    """Refuse any change by a read-only role."""
+    if actor.role == "auditor":
+        raise PermissionDeniedError("{actor} is an auditor and may only read", actor=actor.name)
+
+
+def require_admin(actor: ActorInfo, action: str) -> None:
+    """Refuse ``action`` (actor management, imports of other regions) to anyone but an admin."""
+    if actor.role != "admin":
+        raise PermissionDeniedError(
+            "{actor} ({role}) may not {action}; an admin must do it",
+            actor=actor.name,
+            role=actor.role,
+            action=action,
+        )
+
+
+def require_coop(actor: ActorInfo, kabupaten: str, coop_id: str) -> None:
+    """Refuse a change to a cooperative outside the actor's kabupaten."""
+    require_write(actor)
+    if actor.role == "officer" and actor.region != kabupaten:
+        raise PermissionDeniedError(
+            "{actor} is an officer of {region} and may not act on {coop} in {kabupaten}",
+            actor=actor.name,
+            region=actor.region,
+            coop=coop_id,
+            kabupaten=kabupaten,
+        )
+
+
+def require_step(
+    actor: ActorInfo,
+    *,
+    step: str,
+    step_role: str,
+    partner: str | None,
+    kabupaten: str,
+    coop_id: str,
+) -> None:
+    """Refuse a step the actor's role does not complete (a partner's staff: only its own)."""
+    require_write(actor)
+    if actor.role == "admin":
+        return
+    if actor.role == "partner":
+        if partner is None or partner != actor.partner:
+            raise PermissionDeniedError(
+                "{actor} works for partner {partner} and may not complete step {step}",
+                actor=actor.name,
+                partner=actor.partner,
+                step=step,
+            )
+        return
+    require_coop(actor, kabupaten, coop_id)
+    if step_role not in OFFICER_STEP_ROLES and not (partner and step_role == "partner"):
+        raise PermissionDeniedError(
+            "step {step} is completed by role {role}, not by {actor}",
+            step=step,
+            role=step_role,
+            actor=actor.name,
+        )
+
+
+def scope_region(actor: ActorInfo) -> str | None:
+    """The kabupaten a bulk command is limited to for this actor (None: no limit)."""
+    return actor.region if actor.role == "officer" else None

@@ -1,0 +1,282 @@
+"""The ``kopflow`` command: root group, lazy subcommands, global options, and the one place that
+turns a :class:`~kopflow.errors.KopflowError` into a single ``Error:`` line and an exit code.
+
+Quick start, from a clone: ``bash scripts/demo`` (installs, imports Buleleng, drives a few
+cooperatives, prints the status table) and ``bash scripts/test``.
+
+Subcommand modules are imported only when their command runs, so ``kopflow --help`` does not
+pay for the database layer (issue #5).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+from kopflow.i18n import N_, _, set_language
+
+# name -> (module, attribute, short help msgid). Short help lives here so listing commands
+# imports none of them.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "kopflow.cli.db",
+        "init_cmd",
+        N_("Create the database (or upgrade it) and start the audit log."),
+    ),
+    "demo": (
+        "kopflow.cli.demo",
+        "demo_cmd",
+        N_("Import a kabupaten, drive a few cooperatives, show the status."),
+    ),
+    "db": ("kopflow.cli.db", "db_group", N_("Database schema and maintenance.")),
+    "coop": ("kopflow.cli.coop", "coop_group", N_("Register, list and show cooperatives.")),
+    "step": (
+        "kopflow.cli.step",
+        "step_group",
+        N_("Complete, correct or undo a step with its evidence."),
+    ),
+    "next": ("kopflow.cli.flow", "next_cmd", N_("What can be done now for a cooperative.")),
+    "advance": ("kopflow.cli.flow", "advance_cmd", N_("Move cooperatives to their next stage.")),
+    "status": ("kopflow.cli.flow", "status_cmd", N_("Count cooperatives per stage.")),
+    "workflow": (
+        "kopflow.cli.workflow",
+        "workflow_group",
+        N_("Show, check, draw and migrate workflow definitions."),
+    ),
+    "partner": (
+        "kopflow.cli.partner",
+        "partner_group",
+        N_("Partner onboarding: enroll, steps, status."),
+    ),
+    "plugins": ("kopflow.cli.plugins", "plugins_group", N_("List and check installed plugins.")),
+    "actor": ("kopflow.cli.actor", "actor_group", N_("Who may use kopflow, with which role.")),
+    "audit": (
+        "kopflow.cli.audit",
+        "audit_group",
+        N_("Read, verify, export and sign the audit log."),
+    ),
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _install_click_translations() -> None:
+    """Route click's own texts ("Usage:", "Options:", error wording) through our catalogue."""
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.types
+
+    for module in (
+        click.core,
+        click.decorators,
+        click.exceptions,
+        click.formatting,
+        click.parser,
+        click.types,
+    ):
+        if hasattr(module, "_"):
+            module._ = _  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = lambda s, p, n: _(s if n == 1 else p)  # type: ignore[attr-defined]
+
+
+class _TranslatedHelp:
+    """Help text and option help are msgids, translated when shown (``N_`` marks them)."""
+
+    help: str | None
+    short_help: str | None
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        saved = self.help
+        if saved:
+            self.help = _(saved)
+        try:
+            super().format_help_text(ctx, formatter)  # type: ignore[misc]
+        finally:
+            self.help = saved
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        saved = self.help
+        if saved:
+            self.help = _(saved)
+        try:
+            return super().get_short_help_str(limit)  # type: ignore[misc,no-any-return]
+        finally:
+            self.help = saved
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = []
+        for param in self.get_params(ctx):  # type: ignore[attr-defined]
+            record = param.get_help_record(ctx)
+            if record is not None:
+                records.append((record[0], _(record[1]) if record[1] else record[1]))
+        if records:
+            with formatter.section(_("Options")):
+                formatter.write_dl(records)
+        if isinstance(self, click.Group):
+            self.format_commands(ctx, formatter)
+
+
+class TranslatedCommand(_TranslatedHelp, click.Command):
+    """A command whose help is translated when shown."""
+
+
+class TranslatedGroup(_TranslatedHelp, click.Group):
+    """A group of translated commands, whose subgroups are translated groups too."""
+
+    command_class = TranslatedCommand
+
+
+TranslatedGroup.group_class = TranslatedGroup
+
+
+class LazyGroup(TranslatedGroup):
+    """The root group: imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(LAZY_COMMANDS) | set(super().list_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        known = super().get_command(ctx, cmd_name)
+        if known is not None or cmd_name not in LAZY_COMMANDS:
+            return known
+        import importlib
+
+        module, attribute, _short = LAZY_COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a KopflowError becomes one ``Error:`` line and its exit code."""
+        from kopflow.errors import KopflowError
+
+        try:
+            return super().invoke(ctx)
+        except KopflowError as err:
+            click.echo(f"{_('Error')}: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo(_("Interrupted; every change committed so far is whole."), err=True)
+            ctx.exit(130)
+        except Exception as err:  # noqa: BLE001 -- last line of defence: one line, no traceback
+            if os.environ.get("KOPFLOW_DEBUG"):
+                raise
+            message = _("unexpected {kind}: {error} (set KOPFLOW_DEBUG=1 for details)")
+            click.echo(
+                f"{_('Error')}: " + message.format(kind=type(err).__name__, error=err), err=True
+            )
+            ctx.exit(70)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, _(LAZY_COMMANDS[name][2])) for name in sorted(LAZY_COMMANDS)]
+        extra = [n for n in super().list_commands(ctx) if n not in LAZY_COMMANDS]
+        for name in extra:  # commands added by plugins
+            command = super().get_command(ctx, name)
+            if command is not None:
+                rows.append((name, command.get_short_help_str()))
+        with formatter.section(_("Commands")):
+            formatter.write_dl(rows)
+
+
+class App:
+    """Settings of one invocation, and the engine built from them on first use."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+        self._engine: Any = None
+        self._plugins: Any = None
+
+    @property
+    def plugins(self) -> Any:
+        if self._plugins is None:
+            from kopflow.plugin_manager import make_plugin_host
+
+            self._plugins = make_plugin_host(
+                extra_modules=self.options.get("plugin") or (),
+                disabled=self.options.get("disable_plugin") or (),
+            )
+        return self._plugins
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from kopflow.engine import Kopflow
+
+            self._engine = Kopflow(
+                self.options.get("db"),
+                actor=self.options.get("actor"),
+                plugins=self.plugins,
+            )
+        return self._engine
+
+
+def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    set_language(value)
+    if value == "id" or (value is None and _("Usage") != "Usage"):
+        _install_click_translations()
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--lang",
+    type=click.Choice(["id", "en"]),
+    is_eager=True,
+    expose_value=False,
+    callback=_set_lang,
+    help=N_("Language of messages (default: KOPFLOW_LANG, else LANG, else id)."),
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    help=N_(
+        "Database: an SQLite file or postgresql+psycopg://... (default: KOPFLOW_DB, else ./kopflow.db)."
+    ),
+)
+@click.option(
+    "--actor",
+    metavar="NAME",
+    help=N_("Act as this actor (default: KOPFLOW_ACTOR, else your login)."),
+)
+@click.option(
+    "--plugin",
+    "plugin",
+    multiple=True,
+    metavar="MODULE",
+    help=N_("Load a plugin module or .py file (repeatable; also KOPFLOW_PLUGINS)."),
+)
+@click.option(
+    "--disable-plugin",
+    multiple=True,
+    metavar="NAME",
+    help=N_("Do not load this plugin (repeatable; also KOPFLOW_DISABLE_PLUGINS)."),
+)
+@click.option("--log-json", is_flag=True, help=N_("Operational logs as JSON lines on stderr."))
+@click.option("-v", "--verbose", is_flag=True, help=N_("Log every change on stderr."))
+@click.version_option(package_name="kopflow", message="kopflow %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, **options: Any) -> None:
+    """kopflow drives village cooperatives (KDKMP) through formation, legal status,
+    consolidation, partner onboarding and operation, with an audit log of every change.
+
+    Quick start from a clone: 'bash scripts/demo', then 'bash scripts/test'.
+    """
+    ctx.obj = App(**options)
+    from kopflow.log import bind_context, configure
+
+    configure(json_lines=options["log_json"], verbose=options["verbose"] or options["log_json"])
+    bind_context(command=ctx.invoked_subcommand)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``kopflow`` console script."""
+    set_language(None)
+    if _("Usage") != "Usage":
+        _install_click_translations()
+    cli.main(args=argv, prog_name="kopflow")

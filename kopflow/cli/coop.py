@@ -1,0 +1,179 @@
+"""``kopflow coop ...``: register cooperatives, list them, show one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from kopflow.cli import TranslatedGroup
+from kopflow.cli._output import emit_json, json_option, ok, progress, table
+from kopflow.errors import InputError
+from kopflow.i18n import N_, _, label
+
+as_of_option = click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help=N_("Look at this day (YYYY-MM-DD) instead of today."),
+)
+
+
+@click.group("coop", cls=TranslatedGroup, help=N_("Register, list and show cooperatives."))
+def coop_group() -> None:
+    pass
+
+
+@coop_group.command(
+    "import",
+    help=N_(
+        "Register one cooperative per desa/kelurahan: of a kabupaten (--region), a province "
+        "(--province) or the whole country (--all) from the areaid data, or from your own CSV "
+        "file (columns: region_code, village, kecamatan, kabupaten, provinsi, and optionally "
+        "postal_code and coop_id). Running it again adds nothing."
+    ),
+)
+@click.argument("csv_file", required=False, type=click.Path(path_type=Path))
+@click.option("--region", metavar="KABUPATEN", help=N_("A kabupaten/kota, e.g. 'Kabupaten Buleleng'."))
+@click.option("--province", metavar="NAME", help=N_("A whole province, e.g. 'Bali'."))
+@click.option("--all", "everything", is_flag=True, help=N_("Every village in the country."))
+@json_option
+@click.pass_obj
+def coop_import(app, csv_file: Path | None, region: str | None, province: str | None, everything: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from kopflow import regions
+
+    chosen = [x for x in (csv_file, region, province, everything or None) if x]
+    if len(chosen) != 1:
+        raise InputError("give exactly one of FILE.csv, --region, --province or --all")
+    if csv_file is not None:
+        seeds = regions.seeds_from_csv(csv_file)
+        source = f"csv:{csv_file.name}"
+    else:
+        seeds = list(regions.seeds_from_areaid(kabupaten=region, provinsi=province))
+        source = "areaid:" + (region or province or "Indonesia")
+    with progress(len(seeds), _("importing"), enabled=not as_json) as advance:
+        added, skipped = app.engine.register(seeds, source=source, progress=advance)
+    if as_json:
+        emit_json({"added": added, "already_registered": skipped, "source": source})
+    else:
+        ok(_("{added} cooperatives registered, {skipped} already registered", added=added, skipped=skipped))
+
+
+@coop_group.command("list", help=N_("List cooperatives, optionally by stage, kecamatan, kabupaten or overdue."))
+@click.option("--stage", help=N_("Only this stage."))
+@click.option("--kecamatan", help=N_("Only this kecamatan."))
+@click.option("--region", metavar="KABUPATEN", help=N_("Only this kabupaten/kota."))
+@click.option("--overdue", is_flag=True, help=N_("Only cooperatives past their stage's deadline, oldest first."))
+@as_of_option
+@click.option("--limit", type=click.IntRange(min=1), help=N_("At most this many rows."))
+@json_option
+@click.pass_obj
+def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> None:  # type: ignore[no-untyped-def]
+    from kopflow.queries import list_coops
+
+    engine = app.engine
+    with engine.reading() as conn:
+        engine.actor(conn)
+        rows = list_coops(
+            conn,
+            engine.workflow,
+            stage=stage,
+            kecamatan=kecamatan,
+            kabupaten=region,
+            overdue=overdue,
+            as_of=as_of.date() if as_of else None,
+            limit=limit,
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    columns = [
+        ("id", N_("Cooperative")),
+        ("village", N_("Village")),
+        ("kecamatan", N_("Kecamatan")),
+        ("stage", N_("Stage")),
+        ("stage_since", N_("Since")),
+        ("days_overdue", N_("Days overdue")),
+    ]
+    stage_label = {s.id: label(s.label, s.id) for s in engine.workflow.stages}
+    shown = [{**r, "stage": stage_label.get(r["stage"], r["stage"])} for r in rows]
+    table(_("{count} cooperatives", count=len(rows)), columns, shown)
+
+
+@coop_group.command("show", help=N_("Show a cooperative: stage, steps done and missing, evidence and timeline."))
+@click.argument("coop")
+@json_option
+@click.pass_obj
+def coop_show(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from kopflow.queries import next_actions, step_table, timeline
+
+    engine = app.engine
+    with engine.reading() as conn:
+        engine.actor(conn)
+        coop_id = engine.resolve(conn, coop)
+        work = engine._load(conn, [coop_id])[coop_id]
+        villages = _villages(conn, coop_id)
+        data = {
+            "coop": {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in work.row.items()},
+            "villages": villages,
+            "partners": sorted(work.partners),
+            "steps": step_table(engine, work),
+            "next": next_actions(engine, work),
+            "timeline": timeline(conn, coop_id),
+        }
+    if as_json:
+        emit_json(data)
+        return
+    _print_show(engine, data)
+
+
+def _villages(conn, coop_id: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
+    from sqlalchemy import select
+
+    from kopflow.models import CoopVillage
+
+    table_ = CoopVillage.__table__
+    rows = conn.execute(select(table_).where(table_.c.coop_id == coop_id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def _print_show(engine, data) -> None:  # type: ignore[no-untyped-def]
+    row = data["coop"]
+    stage = engine.workflow.stage(row["stage"])
+    click.echo(f"{row['id']}  {row['name']}")
+    click.echo(
+        _("Kecamatan {kecamatan}, {kabupaten}, {provinsi}", kecamatan=row["kecamatan"], kabupaten=row["kabupaten"], provinsi=row["provinsi"])
+    )
+    click.echo(
+        _("Stage: {stage} since {since} (version {version})", stage=label(stage.label, stage.id), since=row["stage_since"][:10], version=row["version"])
+    )
+    if data["partners"]:
+        click.echo(_("Partners: {partners}", partners=", ".join(data["partners"])))
+    rows = [
+        {
+            "group": s["group"],
+            "step": s["step"],
+            "label": s["label"],
+            "state": _("done") if s["done"] else (_("missing") if s["required"] else _("optional")),
+            "evidence": ", ".join(f"{k}={v}" for k, v in (s["evidence"] or {}).items())[:60],
+        }
+        for s in data["steps"]
+    ]
+    table(
+        _("Steps"),
+        [("group", N_("Stage")), ("step", N_("Step")), ("label", N_("Name")), ("state", N_("State")), ("evidence", N_("Evidence"))],
+        rows,
+    )
+    nxt = data["next"]
+    if nxt["missing"]:
+        click.echo(_("Before {event}: {missing}", event=nxt["advance_event"], missing="; ".join(nxt["missing"])))
+    events = [
+        {
+            "seq": e["audit_seq"],
+            "at": e["at"],
+            "actor": e["actor"],
+            "what": e["kind"] + " " + e["what"] + (f" {e['from']} -> {e['to']}" if e["kind"] == "transition" else ""),
+        }
+        for e in data["timeline"]
+    ]
+    table(_("Timeline"), [("seq", N_("Audit #")), ("at", N_("Time (UTC)")), ("actor", N_("Actor")), ("what", N_("What"))], events)

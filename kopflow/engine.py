@@ -1,0 +1,597 @@
+"""The application API the CLI, tests and plugins use: every change to a cooperative.
+
+It owns the transaction boundary: a change, its history rows and its audit event are queued in
+one :class:`~kopflow._unit.Unit` and committed together or not at all. Bulk commands work in
+batches that commit one by one, so an interrupted run leaves each cooperative whole.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from kopflow import authz, db
+from kopflow._canonical import canonical_bytes
+from kopflow.errors import (
+    InputError,
+    KopflowError,
+    NotFoundError,
+    PermissionDeniedError,
+    RefusedError,
+)
+from kopflow.i18n import _
+from kopflow.log import bind_context, get_logger
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from kopflow._unit import Unit
+    from kopflow.plugin_manager import PluginHost
+    from kopflow.regions import CoopSeed
+    from kopflow.workflow import StepSpec, Workflow
+
+BATCH = 2000
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Outcome:
+    """What happened to one cooperative: done (with its audit event) or refused (with why)."""
+
+    coop_id: str
+    ok: bool
+    message: str
+    audit_seq: int | None = None
+    stage: str | None = None
+    # Plugin notifications to run once the change is committed (never before: issue #3).
+    after: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class BulkResult:
+    """The summary of a bulk command."""
+
+    done: list[Outcome] = field(default_factory=list)
+    refused: list[Outcome] = field(default_factory=list)
+    dry_run: bool = False
+
+
+@dataclass
+class StepState:
+    """The newest version of one step of one cooperative."""
+
+    version: int
+    status: str
+    evidence_json: str
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+
+class _LazyEvidence(Mapping[str, Mapping[str, Any]]):
+    """Current evidence per completed step, parsed only when a plugin reads it."""
+
+    def __init__(self, steps: Mapping[str, StepState]) -> None:
+        self._steps = {k: v for k, v in steps.items() if v.done}
+        self._parsed: dict[str, Mapping[str, Any]] = {}
+
+    def __getitem__(self, key: str) -> Mapping[str, Any]:
+        if key not in self._parsed:
+            self._parsed[key] = json.loads(self._steps[key].evidence_json)
+        return self._parsed[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+
+@dataclass
+class CoopWork:
+    """One cooperative as a change sees it: its row, step states and partners."""
+
+    row: dict[str, Any]
+    steps: dict[str, StepState]
+    partners: set[str]
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+    def is_done(self, step: str) -> bool:
+        state = self.steps.get(step)
+        return state is not None and state.done
+
+
+class Kopflow:
+    """kopflow for one database, one actor and one workflow.
+
+    Args:
+        db_url: ``--db`` value (URL or SQLite path); None reads ``KOPFLOW_DB``.
+        actor: who acts; None means ``KOPFLOW_ACTOR``, else the database login on PostgreSQL,
+            else the OS user.
+        plugins: a plugin host; None builds one from entry points and the environment.
+        workflow: the name of the definition new cooperatives run.
+    """
+
+    def __init__(
+        self,
+        db_url: str | None = None,
+        *,
+        actor: str | None = None,
+        plugins: PluginHost | None = None,
+        workflow: str = "kdkmp",
+    ) -> None:
+        self.url = db.resolve_url(db_url)
+        self._actor_name = actor or os.environ.get("KOPFLOW_ACTOR") or None
+        self._plugins = plugins
+        self._workflow_name = workflow
+        self._actor: authz.ActorInfo | None = None
+        self.log = get_logger()
+
+    # --- shared parts -------------------------------------------------------------------
+
+    @property
+    def workflow(self) -> Workflow:
+        from kopflow.workflow import find_workflow
+
+        return find_workflow(self._workflow_name)
+
+    @property
+    def plugins(self) -> PluginHost:
+        if self._plugins is None:
+            from kopflow.plugin_manager import make_plugin_host
+
+            self._plugins = make_plugin_host()
+        return self._plugins
+
+    def _login_name(self, conn: Connection) -> str:
+        if self._actor_name:
+            return self._actor_name
+        if not db.is_sqlite(self.url):
+            from sqlalchemy import text
+
+            return str(conn.execute(text("SELECT current_user")).scalar())
+        return getpass.getuser()
+
+    def actor(self, conn: Connection) -> authz.ActorInfo:
+        """The acting person, who must be a known and enabled actor."""
+        if self._actor is None:
+            from sqlalchemy import select
+
+            from kopflow.models import Actor
+
+            name = self._login_name(conn)
+            table = Actor.__table__
+            row = conn.execute(select(table).where(table.c.name == name)).mappings().first()
+            if row is None:
+                raise PermissionDeniedError(
+                    "unknown actor {actor}; an admin can add them with "
+                    "'kopflow actor add {actor} --role ...'",
+                    actor=name,
+                )
+            if not row["enabled"]:
+                raise PermissionDeniedError("actor {actor} is disabled", actor=name)
+            self._actor = authz.ActorInfo(name, row["role"], row["region"], row["partner"])
+            bind_context(actor=name)
+        return self._actor
+
+    def reading(self) -> Any:
+        """A read connection on a database with the current schema."""
+        return _Reading(self.url)
+
+    def _refused(self, err: KopflowError, **context: Any) -> None:
+        # Issue #4: every refused action is logged, not just printed.
+        self.log.warning("refused", reason=str(err), **context)
+
+    # --- setting up ---------------------------------------------------------------------
+
+    def init(self) -> dict[str, Any]:
+        """Create or upgrade the schema, start the audit chain and make the caller an admin."""
+        import uuid
+
+        from kopflow.audit import init_chain, read_head
+        from kopflow.models import Actor
+
+        before, after = db.upgrade_schema(self.url)
+        with db.write_transaction(self.url) as conn:
+            init_chain(conn, log_id=f"kopflow/{uuid.uuid4()}")
+            from sqlalchemy import func, select
+
+            actors = conn.execute(select(func.count()).select_from(Actor.__table__)).scalar()
+            created_admin = None
+            if not actors:
+                # The first person to initialise a database administers it.
+                name = self._login_name(conn)
+                from kopflow._unit import Unit
+
+                self._actor = authz.ActorInfo(name, "admin")
+                unit = Unit(conn, self._actor, datetime.now(UTC))
+                unit.insert(
+                    "actor",
+                    {
+                        "name": name,
+                        "role": "admin",
+                        "region": None,
+                        "partner": None,
+                        "enabled": True,
+                        "created_at": unit.now,
+                        "created_by": name,
+                    },
+                )
+                unit.event("db.init", None, {"schema": after, "admin": name})
+                self._record_workflow(conn, unit.now)
+                unit.flush()
+                created_admin = name
+            head = read_head(conn)
+        return {
+            "schema_before": before,
+            "schema": after,
+            "admin": created_admin,
+            "log_id": head.log_id,
+        }
+
+    def _record_workflow(self, conn: Connection, now: datetime) -> None:
+        """Remember the definition in use; refuse one edited without a new version."""
+        from sqlalchemy import insert, select
+
+        from kopflow.models import WorkflowDef
+
+        wf = self.workflow
+        table = WorkflowDef.__table__
+        row = conn.execute(
+            select(table.c.digest).where(table.c.name == wf.name, table.c.version == wf.version)
+        ).first()
+        if row is None:
+            with open(wf.path, encoding="utf-8") as handle:
+                source = handle.read()
+            conn.execute(
+                insert(table).values(  # type: ignore[arg-type]
+                    name=wf.name,
+                    version=wf.version,
+                    digest=wf.digest,
+                    source=source,
+                    first_used_at=now,
+                )
+            )
+        elif row[0] != wf.digest:
+            raise RefusedError(
+                "workflow {name} version {version} was changed after cooperatives started "
+                "using it; give the changed file a new version, then run 'kopflow workflow migrate'",
+                name=wf.name,
+                version=wf.version,
+            )
+
+    # --- the write path -----------------------------------------------------------------
+
+    def _write(self, fn: Callable[[Unit], Any], *, dry_run: bool = False) -> Any:
+        """Run ``fn`` in one write transaction and commit its unit (roll back on dry run)."""
+        from kopflow._unit import Unit
+
+        with db.write_transaction(self.url) as conn:
+            db.require_schema(conn)
+            actor = self.actor(conn)
+            unit = Unit(conn, actor, datetime.now(UTC))
+            self._record_workflow(conn, unit.now)
+            result = fn(unit)
+            unit.flush()
+            if dry_run:
+                conn.rollback()
+        return result
+
+    def _load(self, conn: Connection, coop_ids: Sequence[str]) -> dict[str, CoopWork]:
+        """Rows, current step states and partners of some cooperatives, in three queries."""
+        from sqlalchemy import select
+
+        from kopflow.models import Coop, Enrollment, StepRecord
+
+        coop_t, step_t, enr_t = Coop.__table__, StepRecord.__table__, Enrollment.__table__
+        works: dict[str, CoopWork] = {}
+        for row in conn.execute(select(coop_t).where(coop_t.c.id.in_(coop_ids))).mappings():
+            works[row["id"]] = CoopWork(dict(row), {}, set())
+        steps = select(
+            step_t.c.coop_id, step_t.c.step, step_t.c.version, step_t.c.status, step_t.c.evidence
+        ).where(step_t.c.coop_id.in_(coop_ids))
+        for coop_id, step, version, status, evidence in conn.execute(steps):
+            known = works[coop_id].steps.get(step)
+            if known is None or known.version < version:
+                works[coop_id].steps[step] = StepState(version, status, evidence)
+        partners = select(enr_t.c.coop_id, enr_t.c.partner).where(enr_t.c.coop_id.in_(coop_ids))
+        for coop_id, partner in conn.execute(partners):
+            works[coop_id].partners.add(partner)
+        return works
+
+    def _check_version(self, work: CoopWork) -> None:
+        wf = self.workflow
+        if (work.row["workflow"], work.row["workflow_version"]) != (wf.name, wf.version):
+            raise RefusedError(
+                "{coop} runs workflow {have}; the definition is now {want}: "
+                "run 'kopflow workflow migrate {coop}' to move it explicitly",
+                coop=work.id,
+                have=f"{work.row['workflow']} v{work.row['workflow_version']}",
+                want=f"{wf.name} v{wf.version}",
+            )
+
+    def view(self, work: CoopWork) -> Any:
+        """The read-only view of a cooperative that plugin hooks receive."""
+        from kopflow.plugin import CoopView
+
+        return CoopView(
+            id=work.id,
+            name=work.row["name"],
+            kabupaten=work.row["kabupaten"],
+            kecamatan=work.row["kecamatan"],
+            villages=(work.row["village"],),
+            stage=work.row["stage"],
+            workflow=work.row["workflow"],
+            partners=tuple(sorted(work.partners)),
+            evidence=_LazyEvidence(work.steps),
+        )
+
+    # --- finding cooperatives -----------------------------------------------------------
+
+    def resolve(self, conn: Connection, ref: str) -> str:
+        """A cooperative id from an id or an unambiguous village name."""
+        from kopflow.queries import resolve_coop
+
+        return resolve_coop(conn, ref)
+
+    # --- registration -------------------------------------------------------------------
+
+    def register(
+        self, seeds: Iterable[CoopSeed], *, source: str, progress: Progress | None = None
+    ) -> tuple[int, int]:
+        """Register cooperatives not yet known; returns (added, already present).
+
+        Re-running an import adds nothing: a village already covered is skipped.
+        """
+        from kopflow.registration import register_seeds
+
+        return register_seeds(self, seeds, source=source, progress=progress)
+
+    # --- steps --------------------------------------------------------------------------
+
+    def step_spec(self, step: str) -> tuple[StepSpec, str | None, str | None]:
+        """(spec, partner code or None, stage id or None) of a step name like ``nib`` or
+        ``bri.account``."""
+        if "." in step:
+            found = self.plugins.partner_step(step)
+            if found is None:
+                code = step.split(".", 1)[0]
+                partner = self.plugins.partner(code)  # names the known partners if unknown
+                raise NotFoundError(
+                    "partner {partner} has no step {step}; its steps: {known}",
+                    partner=code,
+                    step=step,
+                    known=", ".join(f"{code}.{s.id}" for s in partner.steps),
+                )
+            return found[1], found[0].code, None
+        spec = self.workflow.step(step)
+        if spec is None:
+            stage = None
+            raise NotFoundError(
+                "unknown step {step}; see 'kopflow workflow show' for the steps of each stage",
+                step=step,
+                stage=stage,
+            )
+        stage_spec = self.workflow.stage_of_step(step)
+        return spec, None, stage_spec.id if stage_spec else None
+
+    def complete_step(
+        self,
+        coop_ref: str,
+        step: str,
+        raw: Mapping[str, Any],
+        *,
+        reason: str | None = None,
+        expect_version: int | None = None,
+    ) -> Outcome:
+        """Record a step's evidence (a correction when it is done already, with ``reason``)."""
+
+        def change(unit: Unit) -> Outcome:
+            coop_id = self.resolve(unit.conn, coop_ref)
+            work = self._load(unit.conn, [coop_id])[coop_id]
+            if expect_version is not None and work.row["version"] != expect_version:
+                self._conflict(work)
+            return self._complete(unit, work, step, raw, reason)
+
+        return self._guarded(change, coop=coop_ref, step=step)
+
+    def _guarded(self, change: Callable[[Unit], Outcome], **context: Any) -> Outcome:
+        try:
+            outcome: Outcome = self._write(change)
+        except KopflowError as err:
+            self._refused(err, **context)
+            raise
+        self._after(outcome)
+        return outcome
+
+    def _conflict(self, work: CoopWork) -> None:
+        from kopflow.errors import ConflictError
+
+        raise ConflictError(
+            "{coop} was changed by {actor} at {at}; look again and retry",
+            coop=work.id,
+            actor=work.row["updated_by"],
+            at=work.row["updated_at"].strftime("%Y-%m-%d %H:%M:%S UTC"),
+        )
+
+    def _complete(
+        self, unit: Unit, work: CoopWork, step: str, raw: Mapping[str, Any], reason: str | None
+    ) -> Outcome:
+        from kopflow.steps import complete
+
+        return complete(self, unit, work, step, raw, reason)
+
+    def undo_step(self, coop_ref: str, step: str, *, reason: str) -> Outcome:
+        """Mark a step of the current stage as not done, keeping its history."""
+        from kopflow.steps import undo
+
+        def change(unit: Unit) -> Outcome:
+            coop_id = self.resolve(unit.conn, coop_ref)
+            work = self._load(unit.conn, [coop_id])[coop_id]
+            return undo(self, unit, work, step, reason)
+
+        return self._guarded(change, coop=coop_ref, step=step)
+
+    def complete_steps_bulk(
+        self,
+        rows: Sequence[tuple[str, str, Mapping[str, Any]]],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Complete many steps; each cooperative's rows are all done or all refused."""
+        from kopflow.steps import complete_bulk
+
+        return complete_bulk(self, rows, dry_run=dry_run, progress=progress)
+
+    # --- transitions --------------------------------------------------------------------
+
+    def advance(
+        self,
+        coop_ref: str,
+        event: str | None = None,
+        *,
+        reason: str | None = None,
+        expect_version: int | None = None,
+    ) -> Outcome:
+        """Fire ``event`` (default: the forward event of the current stage)."""
+        from kopflow.transition import fire_one
+
+        def change(unit: Unit) -> Outcome:
+            coop_id = self.resolve(unit.conn, coop_ref)
+            work = self._load(unit.conn, [coop_id])[coop_id]
+            if expect_version is not None and work.row["version"] != expect_version:
+                self._conflict(work)
+            return fire_one(self, unit, work, event, reason)
+
+        return self._guarded(change, coop=coop_ref, event=event)
+
+    def advance_bulk(
+        self,
+        *,
+        stage: str,
+        kecamatan: str | None = None,
+        kabupaten: str | None = None,
+        event: str | None = None,
+        reason: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        batch: int = BATCH,
+    ) -> BulkResult:
+        """Fire one event for every cooperative in ``stage`` (optionally one kecamatan)."""
+        from kopflow.transition import fire_bulk
+
+        return fire_bulk(
+            self,
+            stage=stage,
+            kecamatan=kecamatan,
+            kabupaten=kabupaten,
+            event=event,
+            reason=reason,
+            dry_run=dry_run,
+            progress=progress,
+            batch=batch,
+        )
+
+    # --- partners -----------------------------------------------------------------------
+
+    def enroll(self, coop_ref: str, partners: Sequence[str]) -> Outcome:
+        """Enroll a cooperative with partners, whose required steps it must then complete."""
+
+        def change(unit: Unit) -> Outcome:
+            self.plugins.raise_if_broken()
+            coop_id = self.resolve(unit.conn, coop_ref)
+            work = self._load(unit.conn, [coop_id])[coop_id]
+            self._check_version(work)
+            authz.require_coop(unit.actor, work.row["kabupaten"], coop_id)
+            if self.workflow.stage(work.row["stage"]).final:
+                raise RefusedError("{coop} is dissolved", coop=coop_id)
+            new = []
+            for code in partners:
+                self.plugins.partner(code)  # unknown partner: error naming the known ones
+                if code not in work.partners and code not in new:
+                    new.append(code)
+            if not new:
+                return Outcome(coop_id, True, _("already enrolled"), stage=work.row["stage"])
+            version = unit.update_coop(coop_id, work.row["version"])
+            seq = unit.event(
+                "partner.enrolled",
+                coop_id,
+                {"partners": new, "coop_version": version, "plugins": self.plugins.fingerprint()},
+            )
+            for code in new:
+                unit.insert(
+                    "enrollment",
+                    {
+                        "coop_id": coop_id,
+                        "partner": code,
+                        "actor": unit.actor.name,
+                        "at": unit.now,
+                        "audit_seq": seq,
+                    },
+                )
+            return Outcome(
+                coop_id,
+                True,
+                _("enrolled with {partners}", partners=", ".join(new)),
+                seq,
+                work.row["stage"],
+            )
+
+        return self._guarded(change, coop=coop_ref, partners=list(partners))
+
+    def migrate_workflow(self, refs: list[str] | None, *, dry_run: bool = False) -> BulkResult:
+        """Move cooperatives (all on older versions when ``refs`` is None) onto this version."""
+        from kopflow.actors import migrate_workflow
+
+        return migrate_workflow(self, refs, dry_run=dry_run)
+
+    # --- after commit -------------------------------------------------------------------
+
+    def _after(self, outcome: Outcome, *, log: bool = True) -> None:
+        """Log a committed change and run the plugins' after-hooks, which cannot undo it."""
+        if log and outcome.audit_seq is not None:
+            self.log.info("committed", coop=outcome.coop_id, audit_seq=outcome.audit_seq)
+        if outcome.after is not None:
+            outcome.after()
+
+
+class _Reading:
+    """Context manager: a read connection, after checking the schema."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._cm: Any = None
+
+    def __enter__(self) -> Connection:
+        self._cm = db.read_connection(self._url)
+        conn: Connection = self._cm.__enter__()
+        try:
+            db.require_schema(conn)
+        except BaseException as err:
+            self._cm.__exit__(type(err), err, err.__traceback__)
+            raise
+        return conn
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
+
+
+def evidence_json(evidence: Mapping[str, Any]) -> str:
+    """Evidence as stored: canonical JSON, the same bytes the audit event carries."""
+    return canonical_bytes(dict(evidence)).decode("utf-8")
+
+
+def ensure_input(condition: bool, msgid: str, **params: Any) -> None:
+    """Raise an :class:`InputError` unless ``condition`` holds."""
+    if not condition:
+        raise InputError(msgid, **params)

@@ -1,0 +1,101 @@
+"""The ``KopflowError`` tree: every refusal a user can meet, with a translatable message.
+
+The engine raises these; only ``kopflow.cli`` turns them into a one-line ``Error:`` and an exit
+code. No click here, so the engine stays usable from tests, plugins and other programs.
+"""
+
+from __future__ import annotations
+
+from kopflow.i18n import _
+
+
+class KopflowError(Exception):
+    """Base of every error a user should see as one line, never as a traceback.
+
+    Args:
+        msgid: English message with ``{placeholders}``; translated when shown.
+        **params: values for the placeholders.
+    """
+
+    exit_code = 1
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid)
+
+    def __str__(self) -> str:
+        return _(self.msgid, **self.params)
+
+
+class InputError(KopflowError):
+    """The command's input is wrong (unknown cooperative, bad option value, unreadable file)."""
+
+    exit_code = 2
+
+
+class NotFoundError(InputError):
+    """A named thing (cooperative, step, actor, partner) does not exist."""
+
+
+class EvidenceError(InputError):
+    """Evidence for a step is missing, of the wrong type or fails a domain check."""
+
+    def __init__(self, field: str, msgid: str, **params: object) -> None:
+        self.field = field
+        super().__init__(msgid, field=field, **params)
+
+
+class RefusedError(KopflowError):
+    """The workflow refuses the action: a guard failed, a stage would be skipped, out of order."""
+
+    exit_code = 3
+
+    def __init__(self, msgid: str, reasons: list[str] | None = None, **params: object) -> None:
+        self.reasons = list(reasons or [])
+        super().__init__(msgid, **params)
+
+    def __str__(self) -> str:
+        head = super().__str__()
+        return head + ("".join(f"; {r}" for r in self.reasons) if self.reasons else "")
+
+
+class ConflictError(KopflowError):
+    """Someone else changed the cooperative since it was read (optimistic version check)."""
+
+    exit_code = 4
+
+
+class PermissionDeniedError(KopflowError):
+    """The actor may not do this (role, region or partner scope)."""
+
+    exit_code = 5
+
+
+class WorkflowError(KopflowError):
+    """A workflow definition is invalid; ``problems`` lists every ``file: path: message``."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("workflow definition has {count} error(s)", count=len(problems))
+
+    def __str__(self) -> str:
+        return "; ".join(self.problems)
+
+
+class PluginError(KopflowError):
+    """A plugin failed to load, raised in a hook or returned malformed data."""
+
+    exit_code = 6
+
+    def __init__(self, plugin: str, msgid: str, **params: object) -> None:
+        self.plugin = plugin
+        super().__init__(msgid, plugin=plugin, **params)
+
+
+class AuditError(KopflowError):
+    """The audit chain does not verify, or an audit file cannot be read."""
+
+    exit_code = 7

@@ -1,0 +1,156 @@
+"""The public plugin API: the only kopflow module a partner plugin may import.
+
+Owns the ``hookimpl`` marker, the API version and the value types that cross the plugin
+boundary. Must stay light (pluggy, dataclasses and the workflow specs only) and must never hand
+a plugin a database object: hooks see a read-only :class:`CoopView`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import pluggy
+
+from kopflow.i18n import get_language
+from kopflow.workflow import FieldSpec, StepSpec
+
+__all__ = [
+    "PLUGIN_API_VERSION",
+    "CoopView",
+    "FieldSpec",
+    "PartnerSpec",
+    "PluginInfo",
+    "StepSpec",
+    "hookimpl",
+    "localize",
+]
+
+#: The version of the hook contract. It changes only when a hook changes incompatibly; new
+#: hooks and new keyword arguments (pluggy lets an implementation ignore them) do not bump it.
+PLUGIN_API_VERSION = 1
+
+#: Mark every hook implementation with ``@hookimpl`` (pluggy's marker for the ``kopflow``
+#: project). A function named ``kopflow_*`` without it is still picked up, as pytest does.
+hookimpl = pluggy.HookimplMarker("kopflow")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """Who a plugin is, returned by its ``kopflow_plugin_info`` hook.
+
+    Args:
+        name: the plugin's name as users see it in ``kopflow plugins list`` and pass to
+            ``--disable-plugin``; use the entry-point name (``"bri"``, ``"pertamina"``).
+        version: the plugin's version; recorded with every change the plugin takes part in.
+        api_version: the :data:`PLUGIN_API_VERSION` the plugin was written for. kopflow refuses
+            to load a plugin whose ``api_version`` differs from its own.
+    """
+
+    name: str
+    version: str
+    api_version: int = PLUGIN_API_VERSION
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    """A partner and its onboarding steps, handed to ``register`` in ``kopflow_register_partners``.
+
+    Steps are declared with short ids (``"account"``); kopflow addresses them as
+    ``<code>.<id>`` (``"bri.account"``) in commands, evidence and the audit trail, so neither the
+    code nor a step id may change once cooperatives have records under them.
+
+    Args:
+        code: short stable code, ``[a-z][a-z0-9_]*`` and at most 40 characters (``"bri"``).
+        name: display name, ``{"id": ..., "en": ...}``.
+        steps: the onboarding steps in display order. ``StepSpec.after`` names step ids of the
+            same partner that must be complete first; ``StepSpec.required`` says whether the
+            step must be done before the cooperative's onboarding with this partner is complete.
+            A required step may not come after an optional one.
+        description: optional ``{"id": ..., "en": ...}`` text for ``kopflow partner list``.
+    """
+
+    code: str
+    name: dict[str, str]
+    steps: tuple[StepSpec, ...]
+    description: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        # A list is the natural thing to write; keep the spec immutable and hashable-free anyway.
+        if isinstance(self.steps, list):
+            object.__setattr__(self, "steps", tuple(self.steps))
+
+    def step(self, step_id: str) -> StepSpec | None:
+        """The step with the short id ``step_id``, or ``None``."""
+        return next((s for s in self.steps if s.id == step_id), None)
+
+    def key(self, step_id: str) -> str:
+        """The full step key kopflow uses for ``step_id``: ``PartnerSpec.key("account")`` -> ``"bri.account"``."""
+        return f"{self.code}.{step_id}"
+
+
+@dataclass(frozen=True)
+class CoopView:
+    """A read-only view of one cooperative, as every hook that concerns a cooperative receives it.
+
+    It is a snapshot taken by the engine for the call, never a database object: changing it
+    changes nothing, and ``evidence`` is wrapped so it cannot be changed by accident.
+
+    Args:
+        id: the cooperative's stable id.
+        name: its name.
+        kabupaten: the kabupaten (district) it belongs to.
+        kecamatan: the kecamatan (sub-district).
+        villages: the region codes of the villages it covers (usually one).
+        stage: its current stage id (``"formation"``, ``"onboarding"``, ...).
+        workflow: the name of the workflow definition it runs.
+        partners: the codes of the partners it is enrolled with.
+        evidence: the current evidence of every completed step, by full step key
+            (``"musdesus"``, ``"bri.loan_agreement"``), each a mapping of field name to value
+            as parsed by :meth:`FieldSpec.parse` (dates are ISO ``YYYY-MM-DD`` strings, rupiah
+            and integers are ``int``).
+    """
+
+    id: str
+    name: str
+    kabupaten: str
+    kecamatan: str
+    villages: tuple[str, ...]
+    stage: str
+    workflow: str
+    partners: tuple[str, ...]
+    evidence: Mapping[str, Mapping[str, object]] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        frozen = {k: MappingProxyType(dict(v)) for k, v in self.evidence.items()}
+        object.__setattr__(self, "evidence", MappingProxyType(frozen))
+        object.__setattr__(self, "villages", tuple(self.villages))
+        object.__setattr__(self, "partners", tuple(self.partners))
+
+    def is_done(self, step_id: str) -> bool:
+        """Whether the step with full key ``step_id`` (``"bri.account"``) is complete."""
+        return step_id in self.evidence
+
+    def evidence_of(self, step_id: str) -> Mapping[str, object]:
+        """The current evidence of the step ``step_id``, or an empty mapping if it is not done."""
+        return self.evidence.get(step_id, MappingProxyType({}))
+
+
+def localize(texts: Mapping[str, str], **params: object) -> str:
+    """Pick the user's language from ``{"id": ..., "en": ...}`` and fill ``{placeholders}``.
+
+    Plugins use it for the reasons they return, so an officer reads them in the language the
+    rest of kopflow speaks (``--lang``, ``KOPFLOW_LANG``)::
+
+        localize({"id": "Plafon Rp {max} terlampaui", "en": "Ceiling Rp {max} exceeded"}, max=x)
+
+    Args:
+        texts: the text per language code; ``"en"`` is the fallback.
+        **params: values for the placeholders.
+
+    Returns:
+        The text in the current language with placeholders filled.
+    """
+    text = texts.get(get_language()) or texts.get("en") or next(iter(texts.values()), "")
+    return text.format(**params) if params else text

@@ -1,0 +1,151 @@
+"""Villages to register as cooperatives: from the ``areaid`` package or a district's CSV file.
+
+Only reading and shaping region data lives here; the engine writes the rows. areaid's ids are
+its own (not Kemendagri codes), so a cooperative's id is derived from areaid's village id.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kopflow.errors import InputError, NotFoundError
+
+# Kemendagri region code of a desa/kelurahan: PP.KK.CC.DDDD (DOMAIN.md).
+REGION_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$")
+CSV_COLUMNS = ("region_code", "village", "kecamatan", "kabupaten", "provinsi")
+CSV_OPTIONAL = ("postal_code", "coop_id")
+
+
+@dataclass
+class CoopSeed:
+    """A cooperative to register and the villages it covers (usually one)."""
+
+    coop_id: str
+    kabupaten: str
+    provinsi: str
+    villages: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    # each village: (region_id, name, kecamatan, postal_code)
+
+    @property
+    def name(self) -> str:
+        return f"KDKMP {self.villages[0][1]}"
+
+
+def _provinces() -> list[str]:
+    import areaid
+
+    return list(areaid.buka_nama()["himpunan"])
+
+
+def _province_data(name: str) -> list[dict]:  # type: ignore[type-arg]
+    import areaid
+
+    return areaid.buka_data(name.lower())  # type: ignore[no-any-return]
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> NotFoundError:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    return NotFoundError(
+        "unknown {kind} {name!r}; did you mean: {close}",
+        kind=kind,
+        name=name,
+        close=", ".join(close) or "-",
+    )
+
+
+def coop_id_for(areaid_village_id: int | str) -> str:
+    """The stable id of the cooperative of an areaid village."""
+    return f"KDMP-{int(areaid_village_id):06d}"
+
+
+def seeds_from_areaid(
+    *, kabupaten: str | None = None, provinsi: str | None = None
+) -> Iterator[CoopSeed]:
+    """One seed per desa/kelurahan of a kabupaten, of a province, or (neither) of the country."""
+    provinces = _provinces()
+    if provinsi is not None:
+        match = {p.lower(): p for p in provinces}.get(provinsi.lower())
+        if match is None:
+            raise _unknown("province", provinsi, provinces)
+        provinces = [match]
+    found = False
+    all_kabupaten: list[str] = []
+    for province_name in provinces:
+        for province in _province_data(province_name):
+            for kab in province["kabupaten"]:
+                all_kabupaten.append(kab["kab_kota"])
+                if kabupaten is not None and kab["kab_kota"].lower() != kabupaten.lower():
+                    continue
+                found = True
+                for kec in kab["kecamatan"]:
+                    for village in kec["kelurahan"]:
+                        pos = village.get("pos")
+                        yield CoopSeed(
+                            coop_id=coop_id_for(village["id"]),
+                            kabupaten=kab["kab_kota"],
+                            provinsi=province["provinsi"],
+                            villages=[
+                                (
+                                    str(village["id"]),
+                                    village["kelu"],
+                                    kec["kec"],
+                                    str(pos) if pos else None,
+                                )
+                            ],
+                        )
+    if kabupaten is not None and not found:
+        raise _unknown("kabupaten/kota", kabupaten, all_kabupaten)
+
+
+def seeds_from_csv(path: Path) -> list[CoopSeed]:
+    """Seeds from a district's own list; rows sharing ``coop_id`` form one cooperative.
+
+    Columns: region_code (PP.KK.CC.DDDD), village, kecamatan, kabupaten, provinsi, and
+    optionally postal_code and coop_id (default: ``KDMP-`` and the region code's digits).
+    """
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as err:
+        raise InputError(
+            "cannot read {path}: {error}", path=str(path), error=err.strerror
+        ) from None
+    seeds: dict[str, CoopSeed] = {}
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(
+                "{path}: missing column(s) {missing}; expected {expected}",
+                path=str(path),
+                missing=", ".join(missing),
+                expected=", ".join(CSV_COLUMNS + CSV_OPTIONAL),
+            )
+        for line, row in enumerate(reader, start=2):
+            code = (row["region_code"] or "").strip()
+            if not REGION_CODE.match(code):
+                raise InputError(
+                    "{path}:{line}: region_code {code!r} is not a village code like 51.08.01.2001",
+                    path=str(path),
+                    line=line,
+                    code=code,
+                )
+            for column in CSV_COLUMNS[1:]:
+                if not (row[column] or "").strip():
+                    raise InputError(
+                        "{path}:{line}: column {column} is empty",
+                        path=str(path),
+                        line=line,
+                        column=column,
+                    )
+            coop_id = (row.get("coop_id") or "").strip() or "KDMP-" + code.replace(".", "")
+            seed = seeds.setdefault(
+                coop_id, CoopSeed(coop_id, row["kabupaten"].strip(), row["provinsi"].strip())
+            )
+            postal = (row.get("postal_code") or "").strip() or None
+            seed.villages.append((code, row["village"].strip(), row["kecamatan"].strip(), postal))
+    return list(seeds.values())

@@ -1,0 +1,270 @@
+"""Completing, correcting and undoing steps: the rules a step must pass before it is recorded.
+
+Called by the engine inside its write transaction; each function queues rows and the audit
+event on the unit and never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from kopflow import authz
+from kopflow.errors import InputError, KopflowError, RefusedError
+from kopflow.i18n import _
+
+if TYPE_CHECKING:
+    from kopflow._unit import Unit
+    from kopflow.engine import BulkResult, CoopWork, Kopflow, Outcome, Progress
+    from kopflow.workflow import StepSpec
+
+
+def _stage_index(engine: Kopflow, stage: str) -> int:
+    main = [s.id for s in engine.workflow.main_stages()]
+    return main.index(stage) if stage in main else -1
+
+
+def _check_place(
+    engine: Kopflow,
+    work: CoopWork,
+    step: str,
+    spec: StepSpec,
+    partner: str | None,
+    stage: str | None,
+) -> None:
+    """Refuse a step the cooperative cannot take now: wrong stage, not enrolled, out of order."""
+    wf = engine.workflow
+    current = work.row["stage"]
+    if wf.stage(current).side:
+        raise RefusedError(
+            "{coop} is {stage}; resume it before recording steps", coop=work.id, stage=current
+        )
+    if partner is not None:
+        if partner not in work.partners:
+            raise RefusedError(
+                "{coop} is not enrolled with {partner}; run 'kopflow partner enroll {coop} {partner}'",
+                coop=work.id,
+                partner=partner,
+            )
+        if _stage_index(engine, current) < _stage_index(engine, wf.onboarding_stage):
+            raise RefusedError(
+                "partner steps start in stage {onboarding}; {coop} is in {stage}",
+                onboarding=wf.onboarding_stage,
+                coop=work.id,
+                stage=current,
+            )
+        prefix = partner + "."
+    else:
+        if stage is not None and _stage_index(engine, stage) > _stage_index(engine, current):
+            raise RefusedError(
+                "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
+                "finish the current stage first",
+                step=step,
+                step_stage=stage,
+                coop=work.id,
+                stage=current,
+            )
+        prefix = ""
+    missing = [prefix + dep for dep in spec.after if not work.is_done(prefix + dep)]
+    if missing:
+        raise RefusedError(
+            "step {step} comes after {missing}, which is not done yet",
+            step=step,
+            missing=", ".join(missing),
+        )
+
+
+def complete(
+    engine: Kopflow,
+    unit: Unit,
+    work: CoopWork,
+    step: str,
+    raw: Mapping[str, Any],
+    reason: str | None,
+) -> Outcome:
+    """Validate and queue one step's evidence for one cooperative."""
+    from kopflow.engine import Outcome, StepState, evidence_json
+
+    spec, partner, stage = engine.step_spec(step)
+    engine._check_version(work)
+    authz.require_step(
+        unit.actor,
+        step=step,
+        step_role=spec.role,
+        partner=partner,
+        kabupaten=work.row["kabupaten"],
+        coop_id=work.id,
+    )
+    if partner is not None:
+        engine.plugins.raise_if_broken()
+    _check_place(engine, work, step, spec, partner, stage)
+    existing = work.steps.get(step)
+    correcting = existing is not None and existing.done
+    if correcting and not reason:
+        raise InputError(
+            "step {step} of {coop} is done already; to correct its evidence give --reason",
+            step=step,
+            coop=work.id,
+        )
+    evidence = spec.validate(dict(raw))
+    reasons = engine.plugins.validate_step(
+        coop=engine.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
+    )
+    if reasons:
+        raise RefusedError("evidence for {step} refused", reasons, step=step)
+    version = (existing.version if existing else 0) + 1
+    coop_version = unit.update_coop(work.id, work.row["version"])
+    details: dict[str, Any] = {
+        "step": step,
+        "version": version,
+        "evidence": evidence,
+        "coop_version": coop_version,
+        "plugins": engine.plugins.fingerprint(),
+    }
+    if reason:
+        details["reason"] = reason
+    seq = unit.event("step.corrected" if correcting else "step.completed", work.id, details)
+    stored = evidence_json(evidence)
+    unit.insert(
+        "step_record",
+        {
+            "coop_id": work.id,
+            "step": step,
+            "version": version,
+            "status": "done",
+            "evidence": stored,
+            "reason": reason,
+            "actor": unit.actor.name,
+            "at": unit.now,
+            "audit_seq": seq,
+        },
+    )
+    work.steps[step] = StepState(version, "done", stored)
+    message = _("corrected {step}") if correcting else _("completed {step}")
+
+    def notify() -> None:
+        engine.plugins.after_step(
+            coop=engine.view(work), step=step, evidence=dict(evidence), audit_seq=seq
+        )
+
+    return Outcome(work.id, True, message.format(step=step), seq, work.row["stage"], after=notify)
+
+
+def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) -> Outcome:
+    """Queue an 'undone' version of a step of the current stage."""
+    from kopflow.engine import Outcome, StepState
+
+    if not reason or not reason.strip():
+        raise InputError("undoing a step needs --reason")
+    spec, partner, stage = engine.step_spec(step)
+    engine._check_version(work)
+    authz.require_step(
+        unit.actor,
+        step=step,
+        step_role=spec.role,
+        partner=partner,
+        kabupaten=work.row["kabupaten"],
+        coop_id=work.id,
+    )
+    current = work.row["stage"]
+    own_stage = engine.workflow.onboarding_stage if partner else stage
+    if own_stage != current:
+        raise RefusedError(
+            "step {step} belongs to stage {step_stage} and {coop} is in {stage}; "
+            "only steps of the current stage can be undone",
+            step=step,
+            step_stage=own_stage,
+            coop=work.id,
+            stage=current,
+        )
+    existing = work.steps.get(step)
+    if existing is None or not existing.done:
+        raise RefusedError("step {step} of {coop} is not done", step=step, coop=work.id)
+    prefix = f"{partner}." if partner else ""
+    siblings = (
+        engine.plugins.partner(partner).steps if partner else engine.workflow.stage(current).steps
+    )
+    dependents = [
+        prefix + s.id for s in siblings if spec.id in s.after and work.is_done(prefix + s.id)
+    ]
+    if dependents:
+        raise RefusedError(
+            "undo {dependents} first: it comes after {step}",
+            dependents=", ".join(dependents),
+            step=step,
+        )
+    version = existing.version + 1
+    coop_version = unit.update_coop(work.id, work.row["version"])
+    seq = unit.event(
+        "step.undone",
+        work.id,
+        {"step": step, "version": version, "reason": reason, "coop_version": coop_version},
+    )
+    unit.insert(
+        "step_record",
+        {
+            "coop_id": work.id,
+            "step": step,
+            "version": version,
+            "status": "undone",
+            "evidence": "{}",
+            "reason": reason,
+            "actor": unit.actor.name,
+            "at": unit.now,
+            "audit_seq": seq,
+        },
+    )
+    work.steps[step] = StepState(version, "undone", "{}")
+    return Outcome(work.id, True, _("undid {step}", step=step), seq, current)
+
+
+def complete_bulk(
+    engine: Kopflow,
+    rows: Sequence[tuple[str, str, Mapping[str, Any]]],
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+) -> BulkResult:
+    """Complete steps from many rows, grouped per cooperative, committed in batches."""
+    from kopflow.engine import BATCH, BulkResult, Outcome
+
+    grouped: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for ref, step, raw in rows:
+        grouped.setdefault(ref, []).append((step, raw))
+    result = BulkResult(dry_run=dry_run)
+    refs = list(grouped)
+    for start in range(0, len(refs), BATCH):
+        chunk = refs[start : start + BATCH]
+
+        def change(unit: Unit, chunk: list[str] = chunk) -> list[Outcome]:
+            resolved: dict[str, str] = {}
+            outcomes: list[Outcome] = []
+            for ref in chunk:
+                try:
+                    resolved[ref] = engine.resolve(unit.conn, ref)
+                except KopflowError as err:
+                    result.refused.append(Outcome(ref, False, str(err)))
+            works = engine._load(unit.conn, list(set(resolved.values())))
+            for ref, coop_id in resolved.items():
+                mark = unit.mark()
+                mine: list[Outcome] = []
+                try:
+                    for step, raw in grouped[ref]:
+                        mine.append(complete(engine, unit, works[coop_id], step, raw, None))
+                except KopflowError as err:
+                    unit.rollback_to(mark)
+                    works[coop_id] = engine._load(unit.conn, [coop_id])[coop_id]
+                    engine._refused(err, coop=coop_id)
+                    result.refused.append(Outcome(coop_id, False, str(err)))
+                    continue
+                outcomes.extend(mine)
+            return outcomes
+
+        done = engine._write(change, dry_run=dry_run)
+        result.done.extend(done)
+        if not dry_run:
+            for outcome in done:
+                engine._after(outcome, log=False)
+        if progress:
+            progress(len(chunk))
+    return result

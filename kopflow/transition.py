@@ -1,0 +1,212 @@
+"""Moving cooperatives between stages: the guard, one cooperative, and bulk runs in batches.
+
+The transitions machine decides whether an event is possible; the guard here says what is
+missing; the engine's unit records the change with its audit event.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kopflow import authz
+from kopflow.errors import InputError, KopflowError, RefusedError
+from kopflow.i18n import _
+from kopflow.machine import CoopState, Guard, fire
+
+if TYPE_CHECKING:
+    from kopflow._unit import Unit
+    from kopflow.engine import BulkResult, CoopWork, Kopflow, Outcome, Progress
+
+
+def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
+    """What must be done before ``work`` may leave stage ``source``, one reason per item."""
+    wf = engine.workflow
+    reasons: list[str] = []
+    stage = wf.stage(source)
+    missing = [s.id for s in stage.steps if s.required and not work.is_done(s.id)]
+    if missing:
+        reasons.append(
+            _("missing steps of {stage}: {steps}", stage=source, steps=", ".join(missing))
+        )
+    if source == wf.onboarding_stage:
+        for code in wf.required_partners:
+            if code not in work.partners:
+                reasons.append(_("not enrolled with required partner {partner}", partner=code))
+        for code in sorted(work.partners):
+            spec = engine.plugins.partner(code)
+            todo = [
+                f"{code}.{s.id}"
+                for s in spec.steps
+                if s.required and not work.is_done(f"{code}.{s.id}")
+            ]
+            if todo:
+                reasons.append(
+                    _(
+                        "missing steps of partner {partner}: {steps}",
+                        partner=code,
+                        steps=", ".join(todo),
+                    )
+                )
+    return reasons
+
+
+def _guard(engine: Kopflow, work: CoopWork) -> Guard:
+    wf = engine.workflow
+    main = [s.id for s in wf.main_stages()]
+
+    def guard(state: CoopState, event: str, source: str, dest: str) -> list[str]:
+        reasons: list[str] = []
+        # Only forward moves along the main line need the stage's steps; suspending,
+        # resuming and dissolving do not (plugins may still refuse them below).
+        if source in main and dest in main and main.index(dest) > main.index(source):
+            reasons = missing_for(engine, work, source)
+        reasons += engine.plugins.guard(
+            coop=engine.view(work), event=event, source=source, dest=dest
+        )
+        return reasons
+
+    return guard
+
+
+def fire_one(
+    engine: Kopflow, unit: Unit, work: CoopWork, event: str | None, reason: str | None
+) -> Outcome:
+    """Fire an event for one cooperative and queue the change with its audit event."""
+    from kopflow.engine import Outcome
+
+    wf = engine.workflow
+    engine._check_version(work)
+    authz.require_coop(unit.actor, work.row["kabupaten"], work.id)
+    engine.plugins.raise_if_broken()
+    source = work.row["stage"]
+    if event is None:
+        forward = wf.advance_event(source)
+        if forward is None:
+            possible = ", ".join(e.name for e in wf.events_from(source)) or "-"
+            raise RefusedError(
+                "{coop} is in stage {stage}, which has no next stage; possible events: {possible}",
+                coop=work.id,
+                stage=source,
+                possible=possible,
+            )
+        event = forward.name
+    spec = next((e for e in wf.events if e.name == event), None)
+    if spec is not None and spec.reason_required and not (reason and reason.strip()):
+        raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
+    state = CoopState(source, work.row["previous_stage"], _guard(engine, work))
+    dest = fire(wf, state, event)
+    dest_spec = wf.stage(dest)
+    if dest_spec.side and not dest_spec.final:
+        previous = source  # suspended: remember where to resume
+    elif dest_spec.final:
+        previous = work.row["previous_stage"]
+    else:
+        previous = None
+    version = unit.update_coop(
+        work.id, work.row["version"], stage=dest, stage_since=unit.now, previous_stage=previous
+    )
+    details: dict[str, Any] = {
+        "event": event,
+        "from": source,
+        "to": dest,
+        "coop_version": version,
+        "plugins": engine.plugins.fingerprint(),
+    }
+    if reason:
+        details["reason"] = reason
+    seq = unit.event("coop.transition", work.id, details)
+    unit.insert(
+        "transition",
+        {
+            "coop_id": work.id,
+            "event": event,
+            "source": source,
+            "dest": dest,
+            "reason": reason,
+            "actor": unit.actor.name,
+            "at": unit.now,
+            "audit_seq": seq,
+        },
+    )
+    work.row.update(stage=dest, previous_stage=previous)
+
+    def notify() -> None:
+        engine.plugins.after_transition(
+            coop=engine.view(work), event=event, source=source, dest=dest, audit_seq=seq
+        )
+
+    return Outcome(work.id, True, f"{source} -> {dest}", seq, dest, after=notify)
+
+
+def fire_bulk(
+    engine: Kopflow,
+    *,
+    stage: str,
+    kecamatan: str | None,
+    kabupaten: str | None,
+    event: str | None,
+    reason: str | None,
+    dry_run: bool,
+    progress: Progress | None,
+    batch: int,
+) -> BulkResult:
+    """Fire one event for every matching cooperative, each all or nothing, in batches.
+
+    Each batch is one transaction; a refused cooperative's queued rows are dropped and the
+    rest of the batch goes on. Batches commit one by one, so a run killed halfway leaves
+    every cooperative fully moved or untouched, and running it again finishes the rest.
+    """
+    from sqlalchemy import select
+
+    from kopflow.engine import BulkResult, Outcome
+    from kopflow.models import Coop
+
+    wf = engine.workflow
+    wf.stage(stage)  # an unknown stage is an input error naming the known ones
+    table = Coop.__table__
+    with engine.reading() as conn:
+        actor = engine.actor(conn)
+        authz.require_write(actor)
+        query = select(table.c.id).where(table.c.stage == stage).order_by(table.c.id)
+        region = authz.scope_region(actor) or kabupaten
+        if region and kabupaten and region != kabupaten:
+            authz.require_coop(actor, kabupaten, "-")
+        if region:
+            query = query.where(table.c.kabupaten == region)
+        if kecamatan:
+            query = query.where(table.c.kecamatan == kecamatan)
+        ids = list(conn.execute(query).scalars())
+    result = BulkResult(dry_run=dry_run)
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+
+        def change(unit: Unit, chunk: list[str] = chunk) -> list[Outcome]:
+            works = engine._load(unit.conn, chunk)
+            outcomes: list[Outcome] = []
+            for coop_id in chunk:
+                work = works.get(coop_id)
+                if work is None or work.row["stage"] != stage:
+                    continue  # moved or removed by someone else since the selection
+                mark = unit.mark()
+                try:
+                    outcomes.append(fire_one(engine, unit, work, event, reason))
+                except KopflowError as err:
+                    unit.rollback_to(mark)
+                    engine._refused(err, coop=coop_id)
+                    result.refused.append(Outcome(coop_id, False, str(err), stage=stage))
+            return outcomes
+
+        done = engine._write(change, dry_run=dry_run)
+        result.done.extend(done)
+        if done and not dry_run:
+            engine.log.info(
+                "batch committed",
+                coops=len(done),
+                audit_seq_first=done[0].audit_seq,
+                audit_seq_last=done[-1].audit_seq,
+            )
+            for outcome in done:
+                engine._after(outcome, log=False)
+        if progress:
+            progress(len(chunk))
+    return result

@@ -1,0 +1,3 @@
+"""Fails at import, like a plugin whose dependency is missing."""
+
+raise ImportError("No module named 'lpg_sdk'")
