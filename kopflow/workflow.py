@@ -445,7 +445,7 @@ class _Builder:
         ftype = ftype if ftype in FIELD_TYPES else "text"
         for key in [k for k in node if k in _OPTION_TYPES and ftype not in _OPTION_TYPES[k]]:
             msgid = "only {types} fields take this key"
-            self.add(_join(path, key), msgid, types=" and ".join(_OPTION_TYPES[key]))
+            self.add(_join(path, key), msgid, types=" / ".join(_OPTION_TYPES[key]))
         if ftype == "choice" and listname not in self.choices:
             msgid = "a choice field needs 'choices': one of the lists under 'choices' ({lists})"
             self.add(_join(path, "choices"), msgid, lists=", ".join(self.choices) or "-")
