@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,9 +24,10 @@ PREVIOUS = "@previous"
 _IDENT = re.compile(r"[a-z][a-z0-9_]*")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
-# Indonesian money groups thousands with dots ("1.500.000"). Any other dot or comma is a fraction
-# or a foreign separator ("1,500,000" means 1.5 in Indonesian): refused rather than guessed.
+# Indonesian money groups thousands with dots ("1.500.000"); a comma starts the fraction ("1,5").
+# Any other dot or comma (a fraction, English "1,500,000") is refused rather than guessed.
 _RUPIAH = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+")
+_MAX_SAFE_INT = 2**53 - 1  # as in kopflow._canonical: the audit trail's JSON holds no more
 
 
 def _blank(value: object) -> bool:
@@ -112,6 +114,8 @@ def _parse_date(spec: FieldSpec, raw: object, today: datetime.date) -> str:
 
 
 def _bounded(spec: FieldSpec, value: int) -> int:
+    if abs(value) > _MAX_SAFE_INT:
+        _refuse(spec, "{field}: {value} is too large to record", value=value)
     if spec.min is not None and value < spec.min:
         _refuse(spec, "{field}: {value} is below the minimum of {min}", value=value, min=spec.min)
     if spec.max is not None and value > spec.max:
@@ -170,7 +174,7 @@ def _parse_choice(spec: FieldSpec, raw: object, today: datetime.date) -> str | l
     return ordered if spec.multiple else ordered[0]
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[FieldSpec, Any, datetime.date], str | int | list[str]]] = {
     "text": _parse_text, "reference": _parse_text, "date": _parse_date,
     "integer": _parse_integer, "rupiah": _parse_rupiah, "choice": _parse_choice,
 }  # fmt: skip
@@ -318,13 +322,8 @@ _SCHEMAS = {
     "event": "name!:ident label!:label from!:idents to!:raw reason_required:false advance:false",
 }
 _DEFAULTS: dict[str, Any] = {
-    "ident": "",
-    "label": {},
-    "idents": (),
-    "list": (),
-    "true": True,
-    "false": False,
-}
+    "ident": "", "label": {}, "idents": (), "list": (), "true": True, "false": False,
+}  # fmt: skip
 # Options that make sense for some field types only: elsewhere they are most likely a mistake.
 _OPTION_TYPES = {
     "choices": ("choice",), "multiple": ("choice",), "pattern": ("reference",),
@@ -356,7 +355,8 @@ class _Builder:
     def read(self, node: object, path: str, schema: str) -> dict[str, Any] | None:
         """Check a mapping against ``_SCHEMAS[schema]``: the checked values, defaults filled in."""
         if not isinstance(node, dict):
-            return self._bad(path, "a mapping", node)
+            self._bad(path, "a mapping", node)
+            return None
         keys = dict(k.split(":") for k in _SCHEMAS[schema].split())
         names = [k.rstrip("!") for k in keys]
         for key in [k for k in node if k not in names]:
@@ -371,8 +371,10 @@ class _Builder:
             out.setdefault(name, _DEFAULTS.get(check))
         return out
 
-    def _bad(self, path: str, expected: str, node: object) -> None:
+    def _bad(self, path: str, expected: str, node: object) -> Any:
+        """Report ``node`` as not what was expected; ``None`` so callers can ``or`` a default."""
         self.add(path, "expected {expected}, got {value}", expected=_(expected), value=repr(node))
+        return None
 
     def _raw(self, node: object, path: str) -> Any:
         return node
@@ -388,9 +390,14 @@ class _Builder:
     _false = _true
 
     def _int(self, node: object, path: str, least: int | None = None) -> int | None:
-        if isinstance(node, int) and not isinstance(node, bool) and node >= (least or -(2**63)):
+        if (
+            isinstance(node, int)
+            and not isinstance(node, bool)
+            and (least is None or node >= least)
+        ):
             return node
-        return self._bad(path, "a positive whole number" if least else "a whole number", node)
+        self._bad(path, "a positive whole number" if least else "a whole number", node)
+        return None
 
     def _count(self, node: object, path: str) -> int | None:
         return self._int(node, path, least=1)
@@ -415,14 +422,15 @@ class _Builder:
             return (self._ident(node, path),)
         out: list[str] = []
         for i, item in enumerate(self._list(node, path)):
-            if (value := self._ident(item, _join(path, i))) in out:
+            if (value := self._ident(item, _join(path, i))) and value in out:
                 self.add(_join(path, i), "duplicate value '{value}'", value=value)
             out.append(value)
         return tuple(dict.fromkeys(v for v in out if v))
 
     def choice_lists(self, node: object) -> None:
         if not isinstance(node, dict):
-            return self._bad("choices", "a mapping", node)
+            self._bad("choices", "a mapping", node)
+            return
         for name, values in node.items():
             if not self._ident(name, path := _join("choices", name)):
                 continue
@@ -432,7 +440,7 @@ class _Builder:
             self.labels[name] = {v: self._label(lab, _join(path, v)) for v, lab in values.items()}
             self.choices[name] = tuple(v for v in values if self._ident(v, _join(path, v)))
 
-    def field(self, node: object, path: str) -> FieldSpec | None:
+    def field(self, node: Any, path: str) -> FieldSpec | None:
         if (v := self.read(node, path, "field")) is None:
             return None
         ftype, listname, pattern = v["type"], v["choices"], v["pattern"]
@@ -449,8 +457,11 @@ class _Builder:
         if ftype == "choice" and listname not in self.choices:
             msgid = "a choice field needs 'choices': one of the lists under 'choices' ({lists})"
             self.add(_join(path, "choices"), msgid, lists=", ".join(self.choices) or "-")
+        if pattern is not None and not isinstance(pattern, str):
+            expected = "a quoted regular expression, e.g. '[0-9]+'"
+            pattern = self._bad(_join(path, "pattern"), expected, pattern)
         try:
-            re.compile("" if pattern is None else pattern if isinstance(pattern, str) else "(")
+            re.compile(pattern or "")
         except re.error as exc:
             self.add(_join(path, "pattern"), "not a valid regular expression: {error}", error=exc)
         if v["min"] is not None and v["max"] is not None and v["min"] > v["max"]:
@@ -501,14 +512,14 @@ class _Builder:
             return None
         if top["choices"] is not None:
             self.choice_lists(top["choices"])
-        stages = [
-            (f"stages[{i}]", self.stage(n, f"stages[{i}]", top["roles"]))
-            for i, n in enumerate(top["stages"])
-        ]
-        events = [
-            (f"events[{i}]", self.event(n, f"events[{i}]")) for i, n in enumerate(top["events"])
-        ]
-        stages, events = [(p, s) for p, s in stages if s], [(p, e) for p, e in events if e]
+        stages: list[tuple[str, StageSpec]] = []
+        for i, node in enumerate(top["stages"]):
+            if stage := self.stage(node, f"stages[{i}]", top["roles"]):
+                stages.append((f"stages[{i}]", stage))
+        events: list[tuple[str, EventSpec]] = []
+        for i, node in enumerate(top["events"]):
+            if event := self.event(node, f"events[{i}]"):
+                events.append((f"events[{i}]", event))
         by_side = sorted((s for _p, s in stages), key=lambda s: s.side)  # stable: main line first
         wf = Workflow(
             top["name"], top["version"], top["label"], top["initial"], top["roles"], tuple(by_side),

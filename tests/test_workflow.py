@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,8 +28,8 @@ LABEL = {"id": "Label", "en": "Label"}
 
 
 @pytest.fixture(autouse=True)
-def english() -> None:
-    """Messages are asserted in English; the catalogue has its own test."""
+def english() -> Iterator[None]:
+    """Messages are asserted in English, whatever the machine's locale."""
     i18n.set_language("en")
     yield
     i18n.set_language(None)
@@ -140,6 +141,13 @@ def test_find_workflow_uses_the_env_folder_and_caches(
         find_workflow("kdkmp")
     with pytest.raises(NotFoundError):
         find_workflow("../mini")
+
+
+def test_docs_example_is_valid(tmp_path: Path) -> None:
+    """The complete example in docs/workflows.md must stay a valid definition."""
+    doc = (SHIPPED.parent / "docs" / "workflows.md").read_text(encoding="utf-8")
+    example = doc.split("## A complete small example", 1)[1].split("```yaml\n", 1)[1]
+    assert validate_file(write(tmp_path, example.split("```", 1)[0])) == []
 
 
 def test_workflows_dir_defaults_to_the_repository(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -383,6 +391,7 @@ def test_integer_bounds_and_odd(kdkmp: Workflow) -> None:
     refused(board, 7.0, "not a whole number")
     refused(musdesus_field(kdkmp, "supervisors_size"), 2, "2 is below the minimum of 3")
     refused(FieldSpec("n", "integer", LABEL, max=10), 11, "11 is above the maximum of 10")
+    refused(FieldSpec("n", "integer", LABEL), 2**53, "too large to record")
 
 
 def test_land_must_be_at_least_600_m2(kdkmp: Workflow) -> None:
