@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kopflow.errors import RefusedError
+from kopflow.workflow import PREVIOUS
 
 if TYPE_CHECKING:
     from transitions import Machine
 
     from kopflow.workflow import Workflow
-
-PREVIOUS = "@previous"
 
 # The guard the engine supplies: (state, event name, source, dest) -> reasons to refuse.
 Guard = Callable[["CoopState", str, str, str], list[str]]
