@@ -32,19 +32,39 @@ def partner_problems(spec: object) -> list[str]:
     if not isinstance(code, str) or not IDENT.match(code) or len(code) > MAX_CODE:
         return [_("partner code {code} must match [a-z][a-z0-9_]* (at most 40)", code=repr(code))]
     problems: list[str] = []
-    for what, label in (("name", spec.name), ("description", spec.description)):
-        if not is_label(label) and not (what == "description" and label is None):
-            problems.append(_("{what} of {where} needs non-empty id and en texts", what=what, where=code))
+    if not is_label(spec.name):
+        problems.append(
+            _("{what} of {where} needs non-empty id and en texts", what=_("name"), where=code)
+        )
+    if spec.description is not None and not is_label(spec.description):
+        what = _("description")
+        problems.append(
+            _("{what} of {where} needs non-empty id and en texts", what=what, where=code)
+        )
     if not isinstance(spec.steps, tuple) or not spec.steps:
         return [*problems, _("partner {code} declares no steps", code=code)]
     steps: dict[str, StepSpec] = {}
     for step in spec.steps:
         if not isinstance(step, StepSpec):
-            problems.append(_("partner {code}: expected a StepSpec, got {kind}", code=code, kind=describe(step)))
-        elif not isinstance(step.id, str) or not IDENT.match(step.id) or len(spec.key(step.id)) > MAX_STEP_KEY:
-            problems.append(_("partner {code}: step id {step} must match [a-z][a-z0-9_]*", code=code, step=repr(step.id)))
+            problems.append(
+                _("partner {code}: expected a StepSpec, got {kind}", code=code, kind=describe(step))
+            )
+        elif (
+            not isinstance(step.id, str)
+            or not IDENT.match(step.id)
+            or len(spec.key(step.id)) > MAX_STEP_KEY
+        ):
+            problems.append(
+                _(
+                    "partner {code}: step id {step} must match [a-z][a-z0-9_]*",
+                    code=code,
+                    step=repr(step.id),
+                )
+            )
         elif step.id in steps:
-            problems.append(_("partner {code}: step {step} is declared twice", code=code, step=step.id))
+            problems.append(
+                _("partner {code}: step {step} is declared twice", code=code, step=step.id)
+            )
         else:
             steps[step.id] = step
             problems += _step_problems(spec.key(step.id), step)
@@ -55,7 +75,9 @@ def partner_problems(spec: object) -> list[str]:
 def _step_problems(where: str, step: StepSpec) -> list[str]:
     problems: list[str] = []
     if not is_label(step.label):
-        problems.append(_("{what} of {where} needs non-empty id and en texts", what="label", where=where))
+        problems.append(
+            _("{what} of {where} needs non-empty id and en texts", what=_("label"), where=where)
+        )
     if not isinstance(step.role, str) or not step.role:
         problems.append(_("step {step}: role must be a role name such as partner", step=where))
     if not isinstance(step.after, tuple) or not all(isinstance(a, str) for a in step.after):
@@ -63,7 +85,9 @@ def _step_problems(where: str, step: StepSpec) -> list[str]:
     names: set[str] = set()
     for field in step.fields:
         if field.name in names:
-            problems.append(_("step {step}: field {field} is declared twice", step=where, field=field.name))
+            problems.append(
+                _("step {step}: field {field} is declared twice", step=where, field=field.name)
+            )
         names.add(field.name)
         if field.type not in FIELD_TYPES:
             types = ", ".join(FIELD_TYPES)
@@ -72,7 +96,13 @@ def _step_problems(where: str, step: StepSpec) -> list[str]:
                   step=where, field=field.name, type=field.type, types=types)
             )  # fmt: skip
         elif field.type == "choice" and not field.choices:
-            problems.append(_("step {step}: choice field {field} lists no choices", step=where, field=field.name))
+            problems.append(
+                _(
+                    "step {step}: choice field {field} lists no choices",
+                    step=where,
+                    field=field.name,
+                )
+            )
         if field.pattern is not None:
             try:
                 re.compile(field.pattern)
@@ -82,8 +112,10 @@ def _step_problems(where: str, step: StepSpec) -> list[str]:
                       step=where, field=field.name, error=exc)
                 )  # fmt: skip
         if not is_label(field.label):
-            what = f"field {field.name}"
-            problems.append(_("{what} of {where} needs non-empty id and en texts", what=what, where=where))
+            what = _("field {field}", field=field.name)
+            problems.append(
+                _("{what} of {where} needs non-empty id and en texts", what=what, where=where)
+            )
     return problems
 
 
@@ -106,7 +138,13 @@ def _order_problems(code: str, steps: dict[str, StepSpec]) -> list[str]:
     cycle = find_cycle(graph)
     if cycle:
         circle = " -> ".join(cycle)
-        problems.append(_("partner {code}: steps {steps} wait for each other in a circle", code=code, steps=circle))
+        problems.append(
+            _(
+                "partner {code}: steps {steps} wait for each other in a circle",
+                code=code,
+                steps=circle,
+            )
+        )
     return problems
 
 

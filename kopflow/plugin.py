@@ -7,7 +7,7 @@ a plugin a database object: hooks see a read-only :class:`CoopView`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -77,7 +77,7 @@ class PartnerSpec:
     description: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
-        # A list is the natural thing to write; keep the spec immutable and hashable-free anyway.
+        # A list is the natural thing to write; store a tuple so the spec stays immutable.
         if isinstance(self.steps, list):
             object.__setattr__(self, "steps", tuple(self.steps))
 
@@ -86,7 +86,7 @@ class PartnerSpec:
         return next((s for s in self.steps if s.id == step_id), None)
 
     def key(self, step_id: str) -> str:
-        """The full step key kopflow uses for ``step_id``: ``PartnerSpec.key("account")`` -> ``"bri.account"``."""
+        """The full step key kopflow uses for ``step_id``: ``"account"`` -> ``"bri.account"``."""
         return f"{self.code}.{step_id}"
 
 
@@ -107,9 +107,10 @@ class CoopView:
         workflow: the name of the workflow definition it runs.
         partners: the codes of the partners it is enrolled with.
         evidence: the current evidence of every completed step, by full step key
-            (``"musdesus"``, ``"bri.loan_agreement"``), each a mapping of field name to value
-            as parsed by :meth:`FieldSpec.parse` (dates are ISO ``YYYY-MM-DD`` strings, rupiah
-            and integers are ``int``).
+            (``"musdesus"``, ``"bri.loan_agreement"``), each a read-only mapping of field name
+            to value as parsed by :meth:`FieldSpec.parse` (dates are ISO ``YYYY-MM-DD``
+            strings, rupiah and integers are ``int``, a multiple choice is a tuple here). It is
+            read from the engine on demand, so reading one step does not load the others.
     """
 
     id: str
@@ -123,8 +124,8 @@ class CoopView:
     evidence: Mapping[str, Mapping[str, object]] = field(hash=False)
 
     def __post_init__(self) -> None:
-        frozen = {k: MappingProxyType(dict(v)) for k, v in self.evidence.items()}
-        object.__setattr__(self, "evidence", MappingProxyType(frozen))
+        if not isinstance(self.evidence, _ReadOnlyEvidence):
+            object.__setattr__(self, "evidence", _ReadOnlyEvidence(self.evidence))
         object.__setattr__(self, "villages", tuple(self.villages))
         object.__setattr__(self, "partners", tuple(self.partners))
 
@@ -135,6 +136,36 @@ class CoopView:
     def evidence_of(self, step_id: str) -> Mapping[str, object]:
         """The current evidence of the step ``step_id``, or an empty mapping if it is not done."""
         return self.evidence.get(step_id, MappingProxyType({}))
+
+
+class _ReadOnlyEvidence(Mapping[str, Mapping[str, object]]):
+    """Evidence per step, read-only at every level, taken from the engine's mapping on access.
+
+    The engine may pass a lazy mapping (parsed per step when first read): never copy it whole.
+    """
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Mapping[str, Mapping[str, object]]) -> None:
+        self._source = source
+
+    def __getitem__(self, key: str) -> Mapping[str, object]:
+        fields = self._source[key]
+        return MappingProxyType(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        )
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._source
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyEvidence(steps={list(self._source)!r})"
 
 
 def localize(texts: Mapping[str, str], **params: object) -> str:

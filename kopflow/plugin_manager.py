@@ -8,24 +8,28 @@ failure names its plugin. No import-time singleton: ``make_plugin_host()`` build
 from __future__ import annotations
 
 import difflib
-import importlib
 import importlib.metadata as metadata
-import importlib.util
 import inspect
 import os
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from kopflow import hookspecs
 from kopflow._partner_check import describe, partner_problems
+from kopflow._plugin_source import (
+    dist_version,
+    import_module,
+    module_name,
+    one_line,
+    plugin_info,
+    split_names,
+)
 from kopflow.errors import NotFoundError, PluginError
 from kopflow.i18n import _
-from kopflow.plugin import PLUGIN_API_VERSION, CoopView, PartnerSpec, PluginInfo, StepSpec
+from kopflow.plugin import CoopView, PartnerSpec, StepSpec
 
 if TYPE_CHECKING:
     import click
@@ -133,7 +137,7 @@ class PluginHost:
         loaded = self._record(name, source, "ok")
         loaded.version = version
         try:
-            info = _plugin_info(plugin, name)
+            info = plugin_info(plugin, name)
             if info is not None:
                 loaded.name, loaded.version = info.name, info.version
                 if info.name in deny:  # a plugin may call itself other than its entry point
@@ -164,7 +168,9 @@ class PluginHost:
     def _register(self, plugin: object, loaded: LoadedPlugin) -> None:
         name = loaded.name
         if self._pm.has_plugin(name) or self._pm.is_registered(plugin):
-            first = next((p.source for p in self.plugins if p.name == name and p is not loaded), "?")
+            first = next(
+                (p.source for p in self.plugins if p.name == name and p is not loaded), "?"
+            )
             raise PluginError(
                 name, "plugin {plugin} is loaded twice: from {first} and from {second}",
                 first=first, second=loaded.source,
@@ -172,8 +178,10 @@ class PluginHost:
         try:
             self._pm.register(plugin, name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
+            # pluggy puts the reason on the last of several lines: keep them all, on one line.
+            error = " ".join(line.strip() for line in str(exc).splitlines())
             raise PluginError(
-                name, "plugin {plugin} could not be registered: {error}", error=_one_line(exc)
+                name, "plugin {plugin} could not be registered: {error}", error=error
             ) from exc
 
     def _admit_partners(self, plugin: object, loaded: LoadedPlugin) -> None:
@@ -274,7 +282,7 @@ class PluginHost:
             self._pm.check_pending()  # the loop above reports all; this guards pluggy changes
         except pluggy.PluginValidationError as exc:
             if not unknown:
-                problems.append(_one_line(exc))
+                problems.append(one_line(exc))
         return problems
 
     # --- calling ---------------------------------------------------------------------------
@@ -366,7 +374,7 @@ class PluginHost:
         except Exception as exc:
             raise PluginError(
                 impl.plugin_name, "plugin {plugin} failed in {hook}: {error}",
-                hook=hook, error=_one_line(exc),
+                hook=hook, error=one_line(exc),
             ) from exc  # fmt: skip
 
     def _ask(self, hook: str, kwargs: dict[str, Any]) -> list[str]:
@@ -416,14 +424,16 @@ def make_plugin_host(
         The host. Nothing is raised for a broken plugin: see :attr:`PluginHost.errors`.
     """
     host = PluginHost()
-    deny = set(_split([*disabled, os.environ.get("KOPFLOW_DISABLE_PLUGINS", "")]))
+    deny = set(split_names([*disabled, os.environ.get("KOPFLOW_DISABLE_PLUGINS", "")]))
     allow: set[str] | None = None
     if load_entry_points is False:
         allow = set()
     elif load_entry_points is None and "KOPFLOW_LOAD_PLUGINS" in os.environ:
-        allow = set(_split([os.environ["KOPFLOW_LOAD_PLUGINS"]]))
+        allow = set(split_names([os.environ["KOPFLOW_LOAD_PLUGINS"]]))
     names: set[str] = set()
-    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
+    for ep in sorted(
+        metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)
+    ):
         names.add(ep.name)
         dist = ep.dist
         source = f"entry point {ep.value}" + (f" ({dist.name} {dist.version})" if dist else "")
@@ -437,117 +447,39 @@ def make_plugin_host(
             continue
         version = dist.version if dist else None
         host._add(plugin, name=ep.name, source=source, version=version, deny=deny)
-    given = [("--plugin", m) for m in _split(extra_modules)]
-    given += [("KOPFLOW_PLUGINS", m) for m in _split([os.environ.get("KOPFLOW_PLUGINS", "")])]
+    given = [("--plugin", m) for m in split_names(extra_modules)]
+    given += [("KOPFLOW_PLUGINS", m) for m in split_names([os.environ.get("KOPFLOW_PLUGINS", "")])]
     done: set[str] = set()
     for origin, spec in given:
         if spec in done:  # the CLI may pass the environment variable on as --plugin too
             continue
         done.add(spec)
-        name, source = _module_name(spec), f"{origin} {spec}"
+        name, source = module_name(spec), f"{origin} {spec}"
         names.add(name)
         if name in deny:
             host._record(name, source, "disabled")
             continue
         try:
-            plugin = _import_module(spec)
+            plugin = import_module(spec)
         except (Exception, SystemExit) as exc:
             host._record(name, source, "error", _import_error(name, exc))
             continue
-        host._add(plugin, name=name, source=source, version=_dist_version(plugin), deny=deny)
+        host._add(plugin, name=name, source=source, version=dist_version(plugin), deny=deny)
     names |= {p.name for p in host.plugins}
     for setting, listed in (("KOPFLOW_LOAD_PLUGINS", allow or set()), ("--disable-plugin", deny)):
         for unknown in sorted(listed - names):
             host.notes.append(
-                _("{setting} names {plugin}, which is not installed", setting=setting, plugin=unknown)
+                _(
+                    "{setting} names {plugin}, which is not installed",
+                    setting=setting,
+                    plugin=unknown,
+                )
             )
     return host
 
 
-def _plugin_info(plugin: object, name: str) -> PluginInfo | None:
-    """Call the plugin's own ``kopflow_plugin_info`` and check its API version, before registering."""
-    func = getattr(plugin, "kopflow_plugin_info", None)
-    if func is None:
-        return None
-    hook = "kopflow_plugin_info"
-    try:
-        info = func()
-    except Exception as exc:
-        raise PluginError(
-            name, "plugin {plugin} failed in {hook}: {error}", hook=hook, error=_one_line(exc)
-        ) from exc
-    if not isinstance(info, PluginInfo):
-        raise PluginError(
-            name, "plugin {plugin} returned {kind} from {hook}; expected a PluginInfo",
-            kind=describe(info), hook=hook,
-        )  # fmt: skip
-    if info.api_version != PLUGIN_API_VERSION:
-        raise PluginError(
-            name, "plugin {plugin} needs plugin API version {needed}; this kopflow provides {provided}",
-            needed=info.api_version, provided=PLUGIN_API_VERSION,
-        )  # fmt: skip
-    return info
-
-
-def _is_path(spec: str) -> bool:
-    return spec.endswith(".py") or "/" in spec or os.sep in spec or Path(spec).is_dir()
-
-
-def _module_name(spec: str) -> str:
-    """The plugin name for a ``--plugin`` value: a file's stem, a directory's name, a module name."""
-    if not _is_path(spec):
-        return spec
-    path = Path(spec)
-    if path.name == "__init__.py":
-        return path.parent.name
-    return path.stem if spec.endswith(".py") else path.name
-
-
-def _import_module(spec: str) -> object:
-    """Import a module by name, or execute a ``.py`` file or a package directory as a module."""
-    if not _is_path(spec):
-        return importlib.import_module(spec)
-    name = _module_name(spec)
-    path = Path(spec).resolve()
-    file = path / "__init__.py" if path.is_dir() else path
-    if not file.is_file():
-        raise FileNotFoundError(f"no such file: {file}")
-    cached = sys.modules.get(name)
-    if cached is not None:
-        if Path(getattr(cached, "__file__", None) or "").resolve() == file:
-            return cached
-        raise ImportError(f"the module name {name} is taken by {cached!r}; rename the plugin")
-    package = [str(file.parent)] if file.name == "__init__.py" else None
-    found = importlib.util.spec_from_file_location(name, file, submodule_search_locations=package)
-    assert found is not None and found.loader is not None  # a .py file always has a loader
-    module = importlib.util.module_from_spec(found)
-    sys.modules[name] = module  # dataclasses and relative imports look the module up there
-    try:
-        found.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
-
-
-def _dist_version(plugin: object) -> str | None:
-    """The version of the installed distribution shipping the plugin's top-level package."""
-    top = getattr(plugin, "__name__", "").split(".")[0]
-    for dist in metadata.packages_distributions().get(top, []):
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
-
-
-def _split(values: Iterable[str]) -> list[str]:
-    """Comma-separated names from several values, stripped, in order, blanks dropped."""
-    return [n.strip() for v in values for n in v.split(",") if n.strip()]
-
-
 def _import_error(name: str, exc: BaseException) -> PluginError:
-    return PluginError(name, "plugin {plugin} could not be imported: {error}", error=_one_line(exc))
+    return PluginError(name, "plugin {plugin} could not be imported: {error}", error=one_line(exc))
 
 
 def _unknown_hook(plugin: str, hook: str, specced: list[str]) -> str:
@@ -556,12 +488,6 @@ def _unknown_hook(plugin: str, hook: str, specced: list[str]) -> str:
         return _("plugin {plugin} implements unknown hook {hook}; did you mean {suggestion}?",
                  plugin=plugin, hook=hook, suggestion=close[0])  # fmt: skip
     return _("plugin {plugin} implements unknown hook {hook}", plugin=plugin, hook=hook)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _logger() -> Any:

@@ -22,7 +22,9 @@ def forbidden_imports(source: str) -> list[str]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names if _is_kopflow(a.name) and a.name != ALLOWED]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and _is_kopflow(node.module or ""):
+        elif (
+            isinstance(node, ast.ImportFrom) and node.level == 0 and _is_kopflow(node.module or "")
+        ):
             if node.module == "kopflow":
                 found += [f"kopflow.{a.name}" for a in node.names if a.name != "plugin"]
             elif node.module != ALLOWED:
@@ -30,8 +32,16 @@ def forbidden_imports(source: str) -> list[str]:
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
             # importlib.import_module("kopflow.engine") / __import__("kopflow.db")
             name = node.args[0].value
-            func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            if func in ("import_module", "__import__") and isinstance(name, str) and _is_kopflow(name):
+            func = (
+                node.func.attr
+                if isinstance(node.func, ast.Attribute)
+                else getattr(node.func, "id", "")
+            )
+            if (
+                func in ("import_module", "__import__")
+                and isinstance(name, str)
+                and _is_kopflow(name)
+            ):
                 found += [name] if name != ALLOWED else []
     return found
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import inspect
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from kopflow._partner_check import find_cycle, partner_problems
 from kopflow.errors import NotFoundError, PluginError
 from kopflow.i18n import set_language
 from kopflow.plugin import PLUGIN_API_VERSION, CoopView, FieldSpec, PartnerSpec, StepSpec
-from kopflow.plugin_manager import PluginHost, make_plugin_host
+from kopflow.plugin_manager import LoadedPlugin, PluginHost, make_plugin_host
 
 HERE = Path(__file__).parent
 PLUGINS = HERE / "plugins"
@@ -56,6 +57,11 @@ def coop(**evidence: dict[str, object]) -> CoopView:
 
 def status(host: PluginHost) -> dict[str, str]:
     return {p.name: p.status for p in host.plugins}
+
+
+def local(host: PluginHost) -> list[LoadedPlugin]:
+    """The plugins not from entry points (with entry points off, those are listed as disabled)."""
+    return [p for p in host.plugins if not p.source.startswith("entry point")]
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -115,9 +121,26 @@ def test_disabled_plugin_is_never_imported(monkeypatch: pytest.MonkeyPatch, how:
     assert "pos" not in host.fingerprint()
 
 
+def test_disabled_entry_point_is_not_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "kopflow_pos", raising=False)
+    host = make_plugin_host(load_entry_points=True, disabled=["pos"])
+    assert "kopflow_pos" not in sys.modules and status(host)["pos"] == "disabled"
+
+
 def test_disable_by_plugin_info_name() -> None:
+    """The module is kopflow_pertamina; its kopflow_plugin_info calls it pertamina."""
+    host = make_plugin_host(
+        extra_modules=[str(PERTAMINA)], load_entry_points=False, disabled=["pertamina"]
+    )
+    assert [(p.name, p.status) for p in local(host)] == [("pertamina", "disabled")]
+    assert "pertamina" not in host.partners and host.errors == []
+
+
+def test_disable_by_module_name() -> None:
     host = load("good", disabled=["good"])
-    assert status(host) == {"good": "disabled"} and "demo" not in host.partners
+    assert [(p.name, p.status) for p in local(host)] == [
+        ("good", "disabled")
+    ] and "demo" not in host.partners
 
 
 @pytest.mark.parametrize("form", ["path", "module", "env"], ids=["py-path", "module-name", "env"])
@@ -129,21 +152,21 @@ def test_extra_module_forms(monkeypatch: pytest.MonkeyPatch, form: str) -> None:
     else:
         spec = str(PLUGINS / "unmarked.py") if form == "path" else "unmarked"
         host = make_plugin_host(extra_modules=[spec], load_entry_points=False)
-    (plugin,) = host.plugins
+    (plugin,) = local(host)
     assert (plugin.name, plugin.status, plugin.partners) == ("unmarked", "ok", ["unmarked"])
     origin = "KOPFLOW_PLUGINS" if form == "env" else "--plugin"
     assert plugin.source.startswith(origin + " ")
 
 
 def test_plugin_info_gives_name_and_version() -> None:
-    (plugin,) = load("good").plugins
+    (plugin,) = local(load("good"))
     assert (plugin.name, plugin.version, plugin.status) == ("good", "1.2.3", "ok")
     assert plugin.hooks == sorted(name for name in dir(hookspecs) if name.startswith("kopflow_"))
 
 
 def test_outside_package_directory_loads_without_install() -> None:
     host = make_plugin_host(extra_modules=[str(PERTAMINA)], load_entry_points=False)
-    (plugin,) = host.plugins
+    (plugin,) = local(host)
     assert (plugin.name, plugin.version, plugin.status) == ("pertamina", "0.1.0", "ok")
     steps = host.partner("pertamina").steps
     assert [s.id for s in steps] == ["registered", "verified", "ddms_ratified", "merchant_active"]
@@ -175,8 +198,11 @@ def test_the_same_plugin_twice_is_an_error_naming_both_sources() -> None:
          f"plugin old_api needs plugin API version 99; this kopflow provides {PLUGIN_API_VERSION}"),
         ("duplicate_bri", "duplicate_bri",
          "partner code bri is registered by both bri and duplicate_bri"),
+        ("wrong_args", "wrong_args",
+         "plugin wrong_args could not be registered: Plugin 'wrong_args' for hook 'kopflow_guard'"),
     ],
-    ids=["import-error", "not-a-partner-spec", "bad-partner-spec", "api-version", "duplicate-code"],
+    ids=["import-error", "not-a-partner-spec", "bad-partner-spec", "api-version", "duplicate-code",
+         "wrong-hook-arguments"],
 )  # fmt: skip
 def test_broken_plugin_is_named_and_isolated(module: str, plugin: str, message: str) -> None:
     host = load(module, "good", entry_points=True)
@@ -191,6 +217,11 @@ def test_broken_plugin_is_named_and_isolated(module: str, plugin: str, message: 
     with pytest.raises(PluginError) as raised:
         host.raise_if_broken()
     assert raised.value is error
+
+
+def test_wrong_hook_arguments_say_which() -> None:
+    (error,) = load("wrong_args").errors
+    assert "Argument(s) {'colour'} are declared in the hookimpl" in str(error)
 
 
 def test_broken_plugin_message_is_translated() -> None:
@@ -221,7 +252,7 @@ def test_remove_plugin_forgets_hooks_and_partners() -> None:
     host = load("good", "old_api")
     host.remove_plugin("good")
     host.remove_plugin("old_api")
-    assert host.plugins == [] and host.partners == {} and host.errors == []
+    assert local(host) == [] and host.partners == {} and host.errors == []
     assert host.guard(coop=coop(), event="block", source="a", dest="b") == []
 
 
@@ -245,7 +276,10 @@ def test_hook_kopflow_register_partners() -> None:
     ("key", "message"),
     [
         ("nope.account", "unknown partner nope; known partners: demo"),
-        ("demo.third", "partner demo has no step third; its steps: demo.first, demo.second, demo.extra"),
+        (
+            "demo.third",
+            "partner demo has no step third; its steps: demo.first, demo.second, demo.extra",
+        ),
     ],
     ids=["unknown-partner", "unknown-step"],
 )
@@ -258,13 +292,18 @@ def test_partner_step_not_found(key: str, message: str) -> None:
 def test_hook_kopflow_validate_step() -> None:
     host = load("good")
     ok = host.validate_step(coop=coop(), partner="demo", step="first", evidence={"ref": "A1"})
-    refused = host.validate_step(coop=coop(), partner="demo", step="first", evidence={"ref": "refuse"})
+    refused = host.validate_step(
+        coop=coop(), partner="demo", step="first", evidence={"ref": "refuse"}
+    )
     assert ok == [] and refused == ["demo refuses demo.first for 5108012001"]
 
 
 def test_hook_kopflow_guard() -> None:
     host = load("good")
-    assert host.guard(coop=coop(), event="start_operation", source="onboarding", dest="operating") == []
+    assert (
+        host.guard(coop=coop(), event="start_operation", source="onboarding", dest="operating")
+        == []
+    )
     assert host.guard(coop=coop(), event="block", source="onboarding", dest="operating") == [
         "demo blocks block from onboarding to operating"
     ]
@@ -343,12 +382,18 @@ def test_hook_kopflow_register_commands() -> None:
         "plugin raising_hook failed in kopflow_register_commands: "
         "RuntimeError: command registration exploded",
     ]
-    assert status(host) == {"good": "ok", "raising_hook": "error", "clobber": "error"}
+    assert {p.name: p.status for p in local(host)} == {
+        "good": "ok",
+        "raising_hook": "error",
+        "clobber": "error",
+    }
 
 
 def test_every_hook_has_a_test() -> None:
     """datasette's meta-test: a new hookspec without a ``test_hook_<name>`` fails here."""
-    specs = {n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("kopflow_")}
+    specs = {
+        n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("kopflow_")
+    }
     tested = {n.removeprefix("test_hook_") for n in globals() if n.startswith("test_hook_")}
     assert specs and specs == tested
 
@@ -363,6 +408,24 @@ def test_coop_view_is_read_only() -> None:
     assert view.evidence_of("bri.qris") == {}
 
 
+def test_coop_view_reads_evidence_on_demand() -> None:
+    """The engine hands over a lazy mapping; the view must not parse every step up front."""
+
+    class Lazy(dict):  # type: ignore[type-arg]  # a dict that counts reads
+        reads: list[str] = []
+
+        def __getitem__(self, key: str) -> object:
+            self.reads.append(key)
+            return super().__getitem__(key)
+
+    source = Lazy({"musdesus": {"units": ["sembako"]}, "bri.account": {"branch": "Singaraja"}})
+    view = coop()
+    view = CoopView(**{**view.__dict__, "evidence": source})
+    assert view.is_done("musdesus") and len(view.evidence) == 2 and source.reads == []
+    units = view.evidence_of("musdesus")["units"]
+    assert source.reads == ["musdesus"] and units == ("sembako",)  # a tuple: cannot be changed
+
+
 # --- partner spec checks ----------------------------------------------------------------------
 
 
@@ -370,9 +433,13 @@ def _spec(*steps: StepSpec, code: str = "lpg") -> PartnerSpec:
     return PartnerSpec(code, {"id": "LPG", "en": "LPG"}, steps)
 
 
-def _st(id_: str, *, required: bool = True, after: tuple[str, ...] = (), **field: object) -> StepSpec:
+def _st(
+    id_: str, *, required: bool = True, after: tuple[str, ...] = (), **field: object
+) -> StepSpec:
     fields = (FieldSpec("x", **field),) if field else ()  # type: ignore[arg-type]
-    return StepSpec(id_, {"id": id_, "en": id_}, "partner", required=required, after=after, fields=fields)
+    return StepSpec(
+        id_, {"id": id_, "en": id_}, "partner", required=required, after=after, fields=fields
+    )
 
 
 @pytest.mark.parametrize(
@@ -432,7 +499,9 @@ def builtins() -> PluginHost:
     ],
     ids=["bri", "pos", "telkom", "pln", "pertamina"],
 )  # fmt: skip
-def test_partner_steps(builtins: PluginHost, partner: str, required: list[str], optional: list[str]) -> None:
+def test_partner_steps(
+    builtins: PluginHost, partner: str, required: list[str], optional: list[str]
+) -> None:
     steps = builtins.partner(partner).steps
     assert [s.id for s in steps if s.required] == required
     assert [s.id for s in steps if not s.required] == optional
@@ -446,12 +515,16 @@ def test_bri_loan_steps_are_ordered(builtins: PluginHost) -> None:
     assert [after[b] for b in chain[1:]] == [(a,) for a in chain[:-1]]
 
 
-def _validate(host: PluginHost, key: str, raw: dict[str, object], view: CoopView | None = None) -> list[str]:
+def _validate(
+    host: PluginHost, key: str, raw: dict[str, object], view: CoopView | None = None
+) -> list[str]:
     """Parse ``raw`` with the step's field specs, as the engine does, then ask the plugins."""
     spec, step = host.partner_step(key) or (None, None)
     assert spec is not None and step is not None
     evidence = step.validate(raw)
-    return host.validate_step(coop=view or coop(), partner=spec.code, step=step.id, evidence=evidence)
+    return host.validate_step(
+        coop=view or coop(), partner=spec.code, step=step.id, evidence=evidence
+    )
 
 
 @pytest.mark.parametrize(
@@ -467,7 +540,9 @@ def _validate(host: PluginHost, key: str, raw: dict[str, object], view: CoopView
     ],
     ids=["at-the-ceilings", "above-ceiling", "operating-above-limit", "operating-above-loan"],
 )  # fmt: skip
-def test_bri_loan_proposal_ceilings(builtins: PluginHost, raw: dict[str, object], reasons: list[str]) -> None:
+def test_bri_loan_proposal_ceilings(
+    builtins: PluginHost, raw: dict[str, object], reasons: list[str]
+) -> None:
     assert _validate(builtins, "bri.loan_proposal", raw) == reasons
 
 
@@ -485,7 +560,10 @@ def test_bri_agreement_refused_after_rejected_assessment(builtins: PluginHost) -
     ("reported", "reasons"),
     [
         ("2025-11-21", []),  # Mon 3 Nov + 14 working days = Fri 21 Nov
-        ("2025-11-24", ["reported 15 working days after the agreement of 2025-11-03; the limit is 14"]),
+        (
+            "2025-11-24",
+            ["reported 15 working days after the agreement of 2025-11-03; the limit is 14"],
+        ),
         ("2025-11-01", ["the report date 2025-11-01 is before the agreement date 2025-11-03"]),
     ],
     ids=["day-14", "day-15", "before-agreement"],
@@ -540,4 +618,6 @@ def test_builtins_ignore_other_partners_steps(builtins: PluginHost) -> None:
     """Every plugin sees every step; a plugin must answer only for its own."""
     evidence = {"amount": 9_000_000_000, "customer_id": "x", "monthly_allocation": -1}
     for partner in (None, "pos", "telkom"):
-        assert builtins.validate_step(coop=coop(), partner=partner, step="x", evidence=evidence) == []
+        assert (
+            builtins.validate_step(coop=coop(), partner=partner, step="x", evidence=evidence) == []
+        )

@@ -35,8 +35,10 @@ PARTNER = PartnerSpec(
     steps=(
         StepSpec(
             "ppob_agent",
-            {"id": "Agen PPOB (tagihan & token listrik) aktif",
-             "en": "PPOB bill-payment and token agent active"},
+            {
+                "id": "Agen PPOB (tagihan & token listrik) aktif",
+                "en": "PPOB bill-payment and token agent active",
+            },
             "partner",
             fields=(
                 FieldSpec("agent_id", "reference", {"id": "ID agen", "en": "Agent id"}),
@@ -49,7 +51,9 @@ PARTNER = PartnerSpec(
             "partner",
             required=False,
             fields=(
-                FieldSpec("customer_id", "reference", {"id": "ID pelanggan PLN", "en": "PLN customer id"}),
+                FieldSpec(
+                    "customer_id", "reference", {"id": "ID pelanggan PLN", "en": "PLN customer id"}
+                ),
                 FieldSpec("date", "date", {"id": "Tanggal penyambungan", "en": "Date connected"}),
             ),
         ),

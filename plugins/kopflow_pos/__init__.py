@@ -25,7 +25,10 @@ PARTNER = PartnerSpec(
     steps=(
         StepSpec(
             "pks",
-            {"id": "Perjanjian kerja sama (PKS) ditandatangani", "en": "Cooperation agreement (PKS) signed"},
+            {
+                "id": "Perjanjian kerja sama (PKS) ditandatangani",
+                "en": "Cooperation agreement (PKS) signed",
+            },
             "partner",
             fields=(
                 FieldSpec("pks_number", "reference", {"id": "Nomor PKS", "en": "PKS number"}),
@@ -34,15 +37,22 @@ PARTNER = PartnerSpec(
         ),
         StepSpec(
             "agent",
-            {"id": "Agen pos / titik logistik aktif", "en": "Postal agent / logistics point active"},
+            {
+                "id": "Agen pos / titik logistik aktif",
+                "en": "Postal agent / logistics point active",
+            },
             "partner",
             after=("pks",),
             fields=(
                 FieldSpec("agent_id", "reference", {"id": "ID agen pos", "en": "Postal agent id"}),
                 FieldSpec("date", "date", {"id": "Tanggal aktif", "en": "Date activated"}),
                 FieldSpec(
-                    "services", "choice", {"id": "Layanan", "en": "Services"},
-                    required=False, choices=SERVICES, multiple=True,
+                    "services",
+                    "choice",
+                    {"id": "Layanan", "en": "Services"},
+                    required=False,
+                    choices=SERVICES,
+                    multiple=True,
                 ),  # fmt: skip
             ),
         ),

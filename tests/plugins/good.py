@@ -47,12 +47,16 @@ def kopflow_guard(coop: CoopView, event: str, source: str, dest: str) -> list[st
 
 
 @hookimpl
-def kopflow_after_step(coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int) -> None:
+def kopflow_after_step(
+    coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int
+) -> None:
     CALLS.append(("after_step", (coop.id, step, audit_seq)))
 
 
 @hookimpl
-def kopflow_after_transition(coop: CoopView, event: str, source: str, dest: str, audit_seq: int) -> None:
+def kopflow_after_transition(
+    coop: CoopView, event: str, source: str, dest: str, audit_seq: int
+) -> None:
     CALLS.append(("after_transition", (coop.id, event, source, dest, audit_seq)))
 
 

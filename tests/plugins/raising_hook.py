@@ -20,12 +20,16 @@ def kopflow_guard(coop: CoopView, event: str, source: str, dest: str) -> list[st
 
 
 @hookimpl
-def kopflow_after_step(coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int) -> None:
+def kopflow_after_step(
+    coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int
+) -> None:
     raise RuntimeError("partner system unreachable")
 
 
 @hookimpl
-def kopflow_after_transition(coop: CoopView, event: str, source: str, dest: str, audit_seq: int) -> None:
+def kopflow_after_transition(
+    coop: CoopView, event: str, source: str, dest: str, audit_seq: int
+) -> None:
     raise RuntimeError("partner system unreachable")
 
 
