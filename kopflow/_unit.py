@@ -28,6 +28,9 @@ class Unit:
         self.now = now
         self.chain = ChainWriter(conn)  # takes the chain lock first: every writer queues here
         self.coop_updates: dict[str, dict[str, Any]] = {}
+        # Each update_coop's prior state (None: none pending), so rollback_to costs what was
+        # done since the mark, not a copy of the whole batch per cooperative (quadratic).
+        self._undo: list[tuple[str, dict[str, Any] | None]] = []
         self.inserts: dict[str, list[dict[str, Any]]] = {
             "coop": [],
             "coop_village": [],
@@ -59,6 +62,7 @@ class Unit:
         version first read.
         """
         pending = self.coop_updates.get(coop_id)
+        self._undo.append((coop_id, None if pending is None else dict(pending)))
         if pending is None:
             pending = self.coop_updates[coop_id] = {"b_id": coop_id, "b_version": seen_version}
         pending.update(values)
@@ -72,22 +76,26 @@ class Unit:
         return (
             self.chain.mark(),
             {k: len(v) for k, v in self.inserts.items()},
-            {k: dict(v) for k, v in self.coop_updates.items()},
+            len(self._undo),
         )
 
     def rollback_to(self, mark: tuple[Any, ...]) -> None:
         """Forget everything queued since ``mark``."""
-        chain_mark, counts, updates = mark
+        chain_mark, counts, undo_count = mark
         self.chain.rollback_to(chain_mark)
         for table, count in counts.items():
             del self.inserts[table][count:]
-        self.coop_updates = updates
+        while len(self._undo) > undo_count:
+            coop_id, before = self._undo.pop()
+            if before is None:
+                del self.coop_updates[coop_id]
+            else:
+                self.coop_updates[coop_id] = before
 
     def flush(self) -> None:
         """Write all queued rows and events; a lost compare-and-set fails the whole unit."""
-        from sqlalchemy import bindparam, insert, update
-
         from kopflow import models
+        from kopflow._bulk import insert_dicts
 
         tables = {
             "coop": models.Coop.__table__,
@@ -97,33 +105,39 @@ class Unit:
             "enrollment": models.Enrollment.__table__,
             "actor": models.Actor.__table__,
         }
+        # Driver-level executemany (issue #5): SQLAlchemy's per-row parameter handling cost
+        # more than the inserts themselves; the stored values are the same.
         for name in ("actor", "coop", "coop_village"):
             if self.inserts[name]:
-                self.conn.execute(insert(tables[name]), self.inserts[name])  # type: ignore[arg-type]
+                insert_dicts(self.conn, tables[name], self.inserts[name])  # type: ignore[arg-type]
         if self.coop_updates:
-            self._update_coops(tables["coop"], bindparam, update)
+            self._update_coops(tables["coop"])
         for name in ("step_record", "transition", "enrollment"):
             if self.inserts[name]:
-                self.conn.execute(insert(tables[name]), self.inserts[name])  # type: ignore[arg-type]
+                insert_dicts(self.conn, tables[name], self.inserts[name])  # type: ignore[arg-type]
         self.chain.flush()
         for rows in self.inserts.values():
             rows.clear()
         self.coop_updates.clear()
+        self._undo.clear()
 
-    def _update_coops(self, table: Any, bindparam: Any, update: Any) -> None:
+    def _update_coops(self, table: Any) -> None:
+        from kopflow._bulk import update_many
+
         # Group by the set of columns changed: executemany needs one statement shape.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for params in self.coop_updates.values():
             groups.setdefault(tuple(sorted(params)), []).append(params)
         for keys, rows in groups.items():
-            values = {k: bindparam(k) for k in keys if not k.startswith("b_")}
-            statement = (
-                update(table)
-                .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
-                .values(**values)
+            values = [k for k in keys if not k.startswith("b_")]
+            changed = update_many(
+                self.conn,
+                table,
+                values,
+                ["id", "version"],
+                [(*(p[k] for k in values), p["b_id"], p["b_version"]) for p in rows],
             )
-            result = self.conn.execute(statement, rows)
-            if result.rowcount != len(rows):
+            if changed != len(rows):
                 self._raise_conflict(table, rows)
 
     def _raise_conflict(self, table: Any, rows: list[dict[str, Any]]) -> None:

@@ -46,6 +46,14 @@ def require_admin(actor: ActorInfo, action: str) -> None:
 def require_coop(actor: ActorInfo, kabupaten: str, coop_id: str) -> None:
     """Refuse a change to a cooperative outside the actor's kabupaten."""
     require_write(actor)
+    if actor.role == "partner":
+        # Issue #4: a partner's staff act only on their partner's steps (``require_step``);
+        # moving, enrolling or registering cooperatives is the Dinas' work.
+        raise PermissionDeniedError(
+            "{actor} works for partner {partner} and may only complete its steps",
+            actor=actor.name,
+            partner=actor.partner,
+        )
     if actor.role == "officer" and actor.region != kabupaten:
         raise PermissionDeniedError(
             "{actor} is an officer of {region} and may not act on {coop} in {kabupaten}",

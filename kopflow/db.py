@@ -95,7 +95,7 @@ def _make_engine(url: str) -> Engine:
 def write_transaction(url: str) -> Iterator[Connection]:
     """A connection inside one transaction that commits on success and rolls back on any error."""
     engine = get_engine(url)
-    with engine.connect() as conn:
+    with _database_refusals(url), _connect(engine) as conn:
         with conn.begin():
             yield conn
 
@@ -104,10 +104,45 @@ def write_transaction(url: str) -> Iterator[Connection]:
 def read_connection(url: str) -> Iterator[Connection]:
     """A connection for reads: on SQLite a deferred transaction that takes no write lock."""
     engine = get_engine(url)
-    with engine.connect() as conn:
+    with _database_refusals(url), _connect(engine) as conn:
         conn = conn.execution_options(**{_READ_ONLY: True})
         with conn.begin():
             yield conn
+
+
+def _connect(engine: Engine) -> Connection:
+    """Connect, turning a refused login (unknown role, bad password, no server) into one line."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return engine.connect()
+    except OperationalError as err:
+        raise InputError(
+            "cannot connect to {url}: {error}",
+            url=engine.url.render_as_string(hide_password=True),
+            error=str(err.orig).strip().splitlines()[0] if err.orig else str(err),
+        ) from None
+
+
+@contextmanager
+def _database_refusals(url: str) -> Iterator[None]:
+    """PostgreSQL's own refusals (SQLSTATE 42501, ``kopflow db grant``) as a permission error."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as err:
+        if getattr(err.orig, "sqlstate", None) != "42501":
+            raise
+        from sqlalchemy.engine import make_url
+
+        from kopflow.errors import PermissionDeniedError
+
+        raise PermissionDeniedError(
+            "the database refused login {login}: {error}",
+            login=make_url(url).username or "-",
+            error=str(err.orig).strip().splitlines()[0],
+        ) from None
 
 
 def schema_revision(conn: Connection) -> str | None:
@@ -125,6 +160,20 @@ def require_schema(conn: Connection) -> None:
 
     revision = schema_revision(conn)
     if revision is None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            # A login without USAGE on the schema sees no schema at all (issue #4).
+            login, schema = conn.execute(text("SELECT current_user, current_schema()")).one()
+            if schema is None:
+                from kopflow.errors import PermissionDeniedError
+
+                raise PermissionDeniedError(
+                    "login {login} sees no schema in its search_path: it does not exist, or "
+                    "the login may not use it (an admin adds the login as an actor, then the "
+                    "owner runs 'kopflow db grant')",
+                    login=login,
+                )
         raise InputError("this database has no kopflow schema; run 'kopflow init' first")
     if revision != HEAD:
         raise InputError(

@@ -7,10 +7,12 @@ batches that commit one by one, so an interrupted run leaves each cooperative wh
 
 from __future__ import annotations
 
+import gc
 import getpass
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -35,11 +37,20 @@ if TYPE_CHECKING:
     from kopflow.regions import CoopSeed
     from kopflow.workflow import StepSpec, Workflow
 
-BATCH = 2000
+
+def _batch_size() -> int:
+    """Cooperatives per transaction in bulk commands: ``KOPFLOW_BATCH`` (tests, tuning), else 2000."""
+    try:
+        return max(1, int(os.environ.get("KOPFLOW_BATCH") or 2000))
+    except ValueError:
+        return 2000
+
+
+BATCH = _batch_size()
 Progress = Callable[[int], None]
 
 
-@dataclass
+@dataclass(slots=True)  # a bulk command holds one per change (issue #5: memory, GC)
 class Outcome:
     """What happened to one cooperative: done (with its audit event) or refused (with why)."""
 
@@ -61,7 +72,7 @@ class BulkResult:
     dry_run: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class StepState:
     """The newest version of one step of one cooperative."""
 
@@ -78,19 +89,29 @@ class _LazyEvidence(Mapping[str, Mapping[str, Any]]):
     """Current evidence per completed step, parsed only when a plugin reads it."""
 
     def __init__(self, steps: Mapping[str, StepState]) -> None:
-        self._steps = {k: v for k, v in steps.items() if v.done}
+        # A snapshot: states are replaced, never changed, so a plain copy is enough, and
+        # steps not done are skipped when read (a view is built for every step: issue #5).
+        self._steps = dict(steps)
         self._parsed: dict[str, Mapping[str, Any]] = {}
 
     def __getitem__(self, key: str) -> Mapping[str, Any]:
-        if key not in self._parsed:
-            self._parsed[key] = json.loads(self._steps[key].evidence_json)
-        return self._parsed[key]
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            state = self._steps[key]
+            if not state.done:
+                raise KeyError(key)
+            parsed = self._parsed[key] = json.loads(state.evidence_json)
+        return parsed
+
+    def __contains__(self, key: object) -> bool:
+        state = self._steps.get(key)  # type: ignore[call-overload]
+        return state is not None and state.done
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._steps)
+        return (k for k, v in self._steps.items() if v.done)
 
     def __len__(self) -> int:
-        return len(self._steps)
+        return sum(1 for v in self._steps.values() if v.done)
 
 
 @dataclass
@@ -100,6 +121,8 @@ class CoopWork:
     row: dict[str, Any]
     steps: dict[str, StepState]
     partners: set[str]
+    # Region ids of the villages it covers (usually one), as plugins' CoopView.villages.
+    villages: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -115,8 +138,8 @@ class Kopflow:
 
     Args:
         db_url: ``--db`` value (URL or SQLite path); None reads ``KOPFLOW_DB``.
-        actor: who acts; None means ``KOPFLOW_ACTOR``, else the database login on PostgreSQL,
-            else the OS user.
+        actor: who acts on SQLite; None means ``KOPFLOW_ACTOR``, else the OS user. On
+            PostgreSQL the database login acts, and a name other than it is refused.
         plugins: a plugin host; None builds one from entry points and the environment.
         workflow: the name of the definition new cooperatives run.
     """
@@ -133,6 +156,9 @@ class Kopflow:
         self._actor_name = actor or os.environ.get("KOPFLOW_ACTOR") or None
         self._plugins = plugins
         self._workflow_name = workflow
+        # The definition read once for the transaction under way (see ``_write``).
+        self._pinned: Workflow | None = None
+        self._specs: dict[str, tuple[StepSpec, str | None, str | None]] = {}  # while pinned
         self._actor: authz.ActorInfo | None = None
         self.log = get_logger()
 
@@ -140,6 +166,8 @@ class Kopflow:
 
     @property
     def workflow(self) -> Workflow:
+        if self._pinned is not None:
+            return self._pinned
         from kopflow.workflow import find_workflow
 
         return find_workflow(self._workflow_name)
@@ -153,12 +181,23 @@ class Kopflow:
         return self._plugins
 
     def _login_name(self, conn: Connection) -> str:
-        if self._actor_name:
-            return self._actor_name
         if not db.is_sqlite(self.url):
+            # Issue #4: on PostgreSQL the database login is the actor, so the database's own
+            # grants (kopflow db grant) and the audit log name the same person. --actor and
+            # KOPFLOW_ACTOR may only repeat it (docs/database.md).
             from sqlalchemy import text
 
-            return str(conn.execute(text("SELECT current_user")).scalar())
+            login = str(conn.execute(text("SELECT current_user")).scalar())
+            if self._actor_name and self._actor_name != login:
+                raise PermissionDeniedError(
+                    "on PostgreSQL you act as your database login {login}, not as {actor}; "
+                    "connect as {actor} to act as them",
+                    login=login,
+                    actor=self._actor_name,
+                )
+            return login
+        if self._actor_name:
+            return self._actor_name
         return getpass.getuser()
 
     def actor(self, conn: Connection) -> authz.ActorInfo:
@@ -190,6 +229,7 @@ class Kopflow:
     def _refused(self, err: KopflowError, **context: Any) -> None:
         # Issue #4: every refused action is logged, not just printed.
         self.log.warning("refused", reason=str(err), **context)
+        err.logged = True  # type: ignore[attr-defined]  # the CLI logs the others once
 
     # --- setting up ---------------------------------------------------------------------
 
@@ -275,22 +315,44 @@ class Kopflow:
         """Run ``fn`` in one write transaction and commit its unit (roll back on dry run)."""
         from kopflow._unit import Unit
 
-        with db.write_transaction(self.url) as conn:
-            db.require_schema(conn)
-            actor = self.actor(conn)
-            unit = Unit(conn, actor, datetime.now(UTC))
-            self._record_workflow(conn, unit.now)
-            result = fn(unit)
-            unit.flush()
-            if dry_run:
-                conn.rollback()
+        # One definition for the whole transaction: looking the file up again for every step
+        # of a bulk batch cost more than the work itself, and a file edited meanwhile must not
+        # mix two definitions in one change.
+        self._pinned = self.workflow
+        self._specs = {}
+        try:
+            with db.write_transaction(self.url) as conn:
+                db.require_schema(conn)
+                actor = self.actor(conn)
+                # Before the chain lock: an auditor's login may not take it (db grant).
+                authz.require_write(actor)
+                unit = Unit(conn, actor, datetime.now(UTC))
+                self._record_workflow(conn, unit.now)
+                start = unit.chain.seq
+                with _gc_paused():
+                    result = fn(unit)
+                    unit.flush()
+                if dry_run:
+                    conn.rollback()
+        finally:
+            self._pinned = None
+        if not dry_run and unit.chain.seq > start:
+            # Every committed transaction names its audit events, so any log line can be
+            # matched with the chain (issue #7), bulk batches and actor changes included.
+            self.log.info(
+                "audit events committed",
+                events=unit.chain.seq - start,
+                audit_seq_first=start + 1,
+                audit_seq_last=unit.chain.seq,
+            )
         return result
 
     def _load(self, conn: Connection, coop_ids: Sequence[str]) -> dict[str, CoopWork]:
-        """Rows, current step states and partners of some cooperatives, in three queries."""
+        """Rows, current step states, partners and villages of some cooperatives, in four
+        queries."""
         from sqlalchemy import select
 
-        from kopflow.models import Coop, Enrollment, StepRecord
+        from kopflow.models import Coop, CoopVillage, Enrollment, StepRecord
 
         coop_t, step_t, enr_t = Coop.__table__, StepRecord.__table__, Enrollment.__table__
         works: dict[str, CoopWork] = {}
@@ -306,6 +368,14 @@ class Kopflow:
         partners = select(enr_t.c.coop_id, enr_t.c.partner).where(enr_t.c.coop_id.in_(coop_ids))
         for coop_id, partner in conn.execute(partners):
             works[coop_id].partners.add(partner)
+        village_t = CoopVillage.__table__
+        villages = (
+            select(village_t.c.coop_id, village_t.c.region_id)
+            .where(village_t.c.coop_id.in_(coop_ids))
+            .order_by(village_t.c.coop_id, village_t.c.region_id)
+        )
+        for coop_id, region_id in conn.execute(villages):
+            works[coop_id].villages.append(region_id)
         return works
 
     def _check_version(self, work: CoopWork) -> None:
@@ -328,7 +398,7 @@ class Kopflow:
             name=work.row["name"],
             kabupaten=work.row["kabupaten"],
             kecamatan=work.row["kecamatan"],
-            villages=(work.row["village"],),
+            villages=tuple(work.villages),
             stage=work.row["stage"],
             workflow=work.row["workflow"],
             partners=tuple(sorted(work.partners)),
@@ -342,6 +412,34 @@ class Kopflow:
         from kopflow.queries import resolve_coop
 
         return resolve_coop(conn, ref)
+
+    def resolve_many(self, conn: Connection, refs: Iterable[str]) -> dict[str, str | KopflowError]:
+        """:meth:`resolve` for many references: ids in one query, anything else one by one.
+
+        Returns:
+            Each reference's cooperative id, or the error :meth:`resolve` raises for it.
+        """
+        from sqlalchemy import select
+
+        from kopflow.models import Coop
+
+        table = Coop.__table__
+        wanted = {ref: ref.strip().upper() for ref in refs}
+        keys = list(set(wanted.values()))
+        found: set[str] = set()
+        for start in range(0, len(keys), 5000):
+            part = keys[start : start + 5000]
+            found.update(conn.execute(select(table.c.id).where(table.c.id.in_(part))).scalars())
+        resolved: dict[str, str | KopflowError] = {}
+        for ref, key in wanted.items():
+            if key in found:
+                resolved[ref] = key
+                continue
+            try:
+                resolved[ref] = self.resolve(conn, ref)
+            except KopflowError as err:
+                resolved[ref] = err
+        return resolved
 
     # --- registration -------------------------------------------------------------------
 
@@ -361,6 +459,14 @@ class Kopflow:
     def step_spec(self, step: str) -> tuple[StepSpec, str | None, str | None]:
         """(spec, partner code or None, stage id or None) of a step name like ``nib`` or
         ``bri.account``."""
+        if self._pinned is None:
+            return self._step_spec(step)
+        found = self._specs.get(step)  # looked up once per transaction (issue #5)
+        if found is None:
+            found = self._specs[step] = self._step_spec(step)
+        return found
+
+    def _step_spec(self, step: str) -> tuple[StepSpec, str | None, str | None]:
         if "." in step:
             found = self.plugins.partner_step(step)
             if found is None:
@@ -473,7 +579,8 @@ class Kopflow:
                 self._conflict(work)
             return fire_one(self, unit, work, event, reason)
 
-        return self._guarded(change, coop=coop_ref, event=event)
+        # not ``event=``: structlog's first argument is the log event itself
+        return self._guarded(change, coop=coop_ref, trigger=event)
 
     def advance_bulk(
         self,
@@ -511,43 +618,90 @@ class Kopflow:
             self.plugins.raise_if_broken()
             coop_id = self.resolve(unit.conn, coop_ref)
             work = self._load(unit.conn, [coop_id])[coop_id]
-            self._check_version(work)
-            authz.require_coop(unit.actor, work.row["kabupaten"], coop_id)
-            if self.workflow.stage(work.row["stage"]).final:
-                raise RefusedError("{coop} is dissolved", coop=coop_id)
-            new = []
-            for code in partners:
-                self.plugins.partner(code)  # unknown partner: error naming the known ones
-                if code not in work.partners and code not in new:
-                    new.append(code)
-            if not new:
-                return Outcome(coop_id, True, _("already enrolled"), stage=work.row["stage"])
-            version = unit.update_coop(coop_id, work.row["version"])
-            seq = unit.event(
-                "partner.enrolled",
-                coop_id,
-                {"partners": new, "coop_version": version, "plugins": self.plugins.fingerprint()},
-            )
-            for code in new:
-                unit.insert(
-                    "enrollment",
-                    {
-                        "coop_id": coop_id,
-                        "partner": code,
-                        "actor": unit.actor.name,
-                        "at": unit.now,
-                        "audit_seq": seq,
-                    },
-                )
-            return Outcome(
-                coop_id,
-                True,
-                _("enrolled with {partners}", partners=", ".join(new)),
-                seq,
-                work.row["stage"],
-            )
+            return self._enroll_one(unit, work, partners)
 
         return self._guarded(change, coop=coop_ref, partners=list(partners))
+
+    def _enroll_one(self, unit: Unit, work: CoopWork, partners: Sequence[str]) -> Outcome:
+        coop_id = work.id
+        self._check_version(work)
+        authz.require_coop(unit.actor, work.row["kabupaten"], coop_id)
+        if self.workflow.stage(work.row["stage"]).final:
+            raise RefusedError("{coop} is dissolved", coop=coop_id)
+        new = []
+        for code in partners:
+            self.plugins.partner(code)  # unknown partner: error naming the known ones
+            if code not in work.partners and code not in new:
+                new.append(code)
+        if not new:
+            return Outcome(coop_id, True, _("already enrolled"), stage=work.row["stage"])
+        version = unit.update_coop(coop_id, work.row["version"])
+        seq = unit.event(
+            "partner.enrolled",
+            coop_id,
+            {"partners": new, "coop_version": version, "plugins": self.plugins.fingerprint()},
+        )
+        for code in new:
+            unit.insert(
+                "enrollment",
+                {
+                    "coop_id": coop_id,
+                    "partner": code,
+                    "actor": unit.actor.name,
+                    "at": unit.now,
+                    "audit_seq": seq,
+                },
+            )
+        return Outcome(
+            coop_id,
+            True,
+            _("enrolled with {partners}", partners=", ".join(new)),
+            seq,
+            work.row["stage"],
+        )
+
+    def enroll_bulk(
+        self,
+        coop_refs: Sequence[str],
+        partners: Sequence[str],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Enroll many cooperatives with ``partners``, in batches; each is done or refused whole.
+
+        The same checks and audit event per cooperative as :meth:`enroll`, one transaction per
+        batch (issue #5: enrolling a kabupaten one transaction at a time is slow).
+        """
+        result = BulkResult(dry_run=dry_run)
+        for start in range(0, len(coop_refs), BATCH):
+            chunk = coop_refs[start : start + BATCH]
+
+            def change(unit: Unit, chunk: Sequence[str] = chunk) -> list[Outcome]:
+                self.plugins.raise_if_broken()
+                resolved: dict[str, str] = {}
+                for ref, found in self.resolve_many(unit.conn, chunk).items():
+                    if isinstance(found, KopflowError):
+                        result.refused.append(Outcome(ref, False, str(found)))
+                    else:
+                        resolved.setdefault(found, ref)
+                works = self._load(unit.conn, list(resolved))
+                outcomes: list[Outcome] = []
+                for coop_id in resolved:
+                    mark = unit.mark()
+                    try:
+                        outcomes.append(self._enroll_one(unit, works[coop_id], partners))
+                    except KopflowError as err:
+                        unit.rollback_to(mark)
+                        self._refused(err, coop=coop_id, partners=list(partners))
+                        result.refused.append(Outcome(coop_id, False, str(err)))
+                return outcomes
+
+            done = self._write(change, dry_run=dry_run)
+            result.done.extend(done)
+            if progress:
+                progress(len(chunk))
+        return result
 
     def migrate_workflow(self, refs: list[str] | None, *, dry_run: bool = False) -> BulkResult:
         """Move cooperatives (all on older versions when ``refs`` is None) onto this version."""
@@ -562,7 +716,26 @@ class Kopflow:
         if log and outcome.audit_seq is not None:
             self.log.info("committed", coop=outcome.coop_id, audit_seq=outcome.audit_seq)
         if outcome.after is not None:
-            outcome.after()
+            after, outcome.after = outcome.after, None  # frees the change's state (issue #5)
+            after()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a transaction's rows are built (issue #5).
+
+    A bulk batch keeps tens of thousands of small containers alive until it commits, and the
+    collector would scan them again and again for nothing (15% of a bulk command's time).
+    Reference counting still frees everything else at once; the collector runs again after.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _Reading:

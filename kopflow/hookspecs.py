@@ -82,22 +82,25 @@ def kopflow_register_commands(cli: click.Group) -> None:
     """Add CLI commands or groups to ``kopflow``.
 
     Args:
-        cli: the root ``kopflow`` click group; call ``cli.add_command(...)`` or use
-            ``@cli.group()`` / ``@cli.command()``. Name your commands after your partner
-            (``kopflow bri sync``) so they cannot clash with other plugins.
+        cli: the click group that holds the plugins' commands, which ``kopflow`` runs as its
+            own; call ``cli.add_command(...)`` or use ``@cli.group()`` / ``@cli.command()``.
+            Name your commands after your partner (``kopflow bri sync``) so they cannot clash
+            with other plugins.
 
     Returns:
         Nothing; the return value is ignored. Not a ``firstresult`` hook.
 
     When:
-        Once per process, when the CLI builds its root group and before the command line is
-        parsed, so ``kopflow --help`` lists the commands. No database transaction is open.
+        Once per process, when the command line names a command kopflow does not know, and for
+        ``kopflow plugins list`` and ``plugins check``; never for ``kopflow --help``, which
+        loads no plugin (its start-up must stay fast: issue #3) and points to ``plugins list``.
+        No database transaction is open.
 
     Must not:
         Replace a command that already exists (kopflow restores the original and reports the
         plugin), import heavy modules at import time of your plugin (import them inside the
-        command function: this hook runs on every ``kopflow`` call, ``--help`` included), or
-        write to the database other than through kopflow's engine.
+        command function: every command that loads plugins imports yours), or write to the
+        database other than through kopflow's engine.
 
     .. versionadded:: 0.1
     """

@@ -1,8 +1,9 @@
-"""structlog configuration, done once by the CLI; every other module only calls ``get_logger``.
+"""structlog configuration, chosen once by the CLI; every other module only calls ``get_logger``.
 
 By default operational logs go as JSON lines to a log file (``KOPFLOW_LOG``, else
 ``$XDG_STATE_HOME/kopflow/kopflow.log``) so a refused command still prints one clean error line;
-``-v`` adds readable lines on stderr and ``--log-json`` JSON lines on stderr.
+``-v`` adds readable lines on stderr and ``--log-json`` JSON lines on stderr. structlog itself is
+set up on the first log call, so ``kopflow COMMAND --help`` does not pay for it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+_settings: dict[str, bool] = {"json_lines": False, "verbose": False}
+_pending_context: dict[str, Any] = {}
+_state: dict[str, Any] = {"configured": False, "file": None}
+
 
 def default_log_path() -> Path:
     """Where operational logs go when not shown on stderr."""
     explicit = os.environ.get("KOPFLOW_LOG")
     if explicit:
         return Path(explicit)
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
     return Path(state) / "kopflow" / "kopflow.log"
 
 
@@ -33,14 +40,30 @@ def _open_log_file() -> TextIO | None:
 
 
 def configure(*, json_lines: bool = False, verbose: bool = False) -> None:
-    """Set up structlog for this process (the CLI calls it once per command)."""
+    """Choose where this process logs (the CLI calls it once per command)."""
+    _settings.update(json_lines=json_lines, verbose=verbose)
+    close()
+
+
+def close() -> None:
+    """Close the log file, if one is open; the next log call sets logging up again."""
+    handle = _state["file"]
+    if handle is not None:
+        handle.close()
+    _state.update(configured=False, file=None)
+
+
+def _ensure_configured() -> Any:
     import structlog
 
+    if _state["configured"]:
+        return structlog
     stream: TextIO | None
-    if json_lines or verbose:
-        stream, as_json = sys.stderr, json_lines
+    if _settings["json_lines"] or _settings["verbose"]:
+        stream, as_json = sys.stderr, _settings["json_lines"]
     else:
         stream, as_json = _open_log_file(), True
+        _state["file"] = stream
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if as_json
@@ -53,23 +76,30 @@ def configure(*, json_lines: bool = False, verbose: bool = False) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,
         ],
+        # No file could be opened: keep every level filtered out rather than fail the command.
         wrapper_class=structlog.make_filtering_bound_logger(
-            logging.INFO if stream is not None else logging.CRITICAL + 1
+            logging.INFO if stream is not None else logging.CRITICAL
         ),
         logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+    if _pending_context:
+        structlog.contextvars.bind_contextvars(**_pending_context)
+        _pending_context.clear()
+    _state["configured"] = True
+    return structlog
 
 
 def get_logger(**bind: Any) -> Any:
     """A structlog logger with ``bind`` values attached."""
-    import structlog
-
-    return structlog.get_logger("kopflow").bind(**bind)
+    return _ensure_configured().get_logger("kopflow").bind(**bind)
 
 
 def bind_context(**values: Any) -> None:
     """Attach values (actor, command, cooperative) to every log line of this command."""
+    if not _state["configured"]:
+        _pending_context.update(values)
+        return
     import structlog
 
     structlog.contextvars.bind_contextvars(**values)

@@ -16,19 +16,25 @@ class Coop(SQLModel, table=True):
     """One cooperative (KDKMP), normally one per desa/kelurahan; its current stage and version."""
 
     __tablename__ = "coop"
-    __table_args__ = (Index("ix_coop_kabupaten_stage", "kabupaten", "stage"),)
+    # Every filter the CLI offers (issue #5): kabupaten, kecamatan and stage alone use these
+    # as prefixes; stage_since serves the overdue lists.
+    __table_args__ = (
+        Index("ix_coop_kabupaten_stage", "kabupaten", "stage"),
+        Index("ix_coop_kecamatan_stage", "kecamatan", "stage"),
+        Index("ix_coop_stage_since", "stage", "stage_since"),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     name: str
     village: str = Field(
         index=True
     )  # the first (usually only) village, used to find a coop by name
-    kecamatan: str = Field(index=True)
-    kabupaten: str = Field(index=True)
+    kecamatan: str
+    kabupaten: str
     provinsi: str
     workflow: str
     workflow_version: int
-    stage: str = Field(index=True)
+    stage: str
     stage_since: datetime
     # Where `resume` returns to after `suspend`: the engine keeps it, the machine reads it.
     previous_stage: str | None = None
@@ -42,6 +48,7 @@ class CoopVillage(SQLModel, table=True):
     """A village a cooperative covers; one village belongs to one cooperative at most."""
 
     __tablename__ = "coop_village"
+    # The migration also indexes lower(name): finding a cooperative by its village's name.
 
     region_id: str = Field(primary_key=True, max_length=32)  # areaid's village id, or a CSV's code
     coop_id: str = Field(foreign_key="coop.id", index=True, max_length=32)
@@ -57,7 +64,8 @@ class StepRecord(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("coop_id", "step", "version", name="uq_step_version"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    coop_id: str = Field(foreign_key="coop.id", index=True, max_length=32)
+    # Found through uq_step_version's index (coop_id first): no index of its own.
+    coop_id: str = Field(foreign_key="coop.id", max_length=32)
     step: str = Field(max_length=80)  # "musdesus", or "bri.account" for a partner's step
     version: int
     status: str = Field(max_length=8)  # "done" or "undone"

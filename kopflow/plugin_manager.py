@@ -52,6 +52,7 @@ class LoadedPlugin:
         error: the one-line reason when ``status`` is ``"error"``.
         hooks: the hook names it implements.
         partners: the partner codes it registered.
+        commands: the top-level commands it added (known once the CLI asked for them).
     """
 
     name: str
@@ -61,6 +62,7 @@ class LoadedPlugin:
     error: str | None = None
     hooks: list[str] = field(default_factory=list)
     partners: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
 
 
 class _Manager(pluggy.PluginManager):
@@ -68,6 +70,18 @@ class _Manager(pluggy.PluginManager):
 
     Without this, a forgotten ``@hookimpl`` would make a hook silently never run.
     """
+
+    # Counts registrations, so the host's cache of implementations per hook knows when it is
+    # stale, whichever way a plugin was (un)registered.
+    generation = 0
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        self.generation += 1
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        self.generation += 1
+        return super().unregister(plugin, name)
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
         opts = super().parse_hookimpl_opts(plugin, name)
@@ -96,6 +110,10 @@ class PluginHost:
         self.notes: list[str] = []  # findings for check() that must not block writes
         self._owner: dict[str, str] = {}  # partner code -> plugin name
         self._trace = bool(os.environ.get("KOPFLOW_TRACE_PLUGINS"))
+        # hook -> implementations in call order, valid for one manager generation: hooks are
+        # called once or twice per audited change (issue #5).
+        self._impl_cache: dict[str, list[pluggy.HookImpl]] = {}
+        self._impl_generation = -1
 
     @property
     def manager(self) -> pluggy.PluginManager:
@@ -348,6 +366,9 @@ class PluginHost:
                             impl.plugin_name, "plugin {plugin} tried to replace the command {command}",
                             command=command,
                         )  # fmt: skip
+                for loaded in self.plugins:
+                    if loaded.name == impl.plugin_name:
+                        loaded.commands = sorted(set(cli.commands) - set(before))
             except PluginError as exc:
                 cli.commands.clear()
                 cli.commands.update(before)
@@ -357,13 +378,27 @@ class PluginHost:
                     if loaded.name == impl.plugin_name:
                         loaded.status, loaded.error = "error", str(exc)
 
+    def implements(self, hook: str) -> bool:
+        """Whether any plugin implements ``hook``: the engine then skips building its arguments."""
+        return bool(self._impls(hook))
+
     def _impls(self, hook: str, only: object = None) -> list[pluggy.HookImpl]:
         """Implementations in pluggy's call order (last loaded first; tryfirst/trylast kept)."""
+        if only is None:
+            if self._impl_generation != self._pm.generation:
+                self._impl_cache.clear()
+                self._impl_generation = self._pm.generation
+            found = self._impl_cache.get(hook)
+            if found is not None:
+                return found
         impls = reversed(getattr(self._pm.hook, hook).get_hookimpls())
-        return [
+        found = [
             i for i in impls
             if not (i.wrapper or i.hookwrapper) and (only is None or i.plugin is only)
         ]  # fmt: skip
+        if only is None:
+            self._impl_cache[hook] = found
+        return found
 
     def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> object:
         """Call one implementation with the arguments it asks for; name the plugin on failure."""

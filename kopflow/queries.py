@@ -52,11 +52,50 @@ def resolve_coop(conn: Connection, ref: str) -> str:
     )
 
 
+def check_area(
+    conn: Connection, *, kecamatan: str | None = None, kabupaten: str | None = None
+) -> None:
+    """Refuse a kecamatan or kabupaten filter that names no cooperative at all.
+
+    Filters match exactly (and use their indexes), so a typo or another spelling ("banjar")
+    would otherwise select nothing without a word; call this when a filter found nothing.
+
+    Raises:
+        NotFoundError: naming the close spellings that do exist.
+    """
+    import difflib
+
+    from sqlalchemy import select
+
+    from kopflow.models import Coop
+
+    table = Coop.__table__
+    for kind, column, value in (
+        ("kabupaten/kota", table.c.kabupaten, kabupaten),
+        ("kecamatan", table.c.kecamatan, kecamatan),
+    ):
+        if not value or conn.execute(select(column).where(column == value).limit(1)).first():
+            continue
+        known = list(conn.execute(select(column).distinct()).scalars())
+        close = [k for k in known if k.lower() == value.lower()]
+        close += [
+            k for k in difflib.get_close_matches(value, known, n=3, cutoff=0.6) if k not in close
+        ]
+        raise NotFoundError(
+            "unknown {kind} {name!r}; did you mean: {close}",
+            kind=kind,
+            name=value,
+            close=", ".join(close[:3]) or "-",
+        )
+
+
 def as_of_moment(as_of: date | None) -> datetime:
-    """The end of day ``as_of`` in UTC, or now."""
-    if as_of is None:
-        return datetime.now(UTC)
-    return datetime.combine(as_of, time.max, tzinfo=UTC)
+    """The end of day ``as_of`` (default: today) in UTC.
+
+    Days in a stage are then whole calendar days, the same count whatever the time of day.
+    """
+    day = as_of if as_of is not None else datetime.now(UTC).date()
+    return datetime.combine(day, time.max, tzinfo=UTC)
 
 
 def _overdue_clause(workflow: Workflow, moment: datetime) -> Any:
@@ -65,8 +104,11 @@ def _overdue_clause(workflow: Workflow, moment: datetime) -> Any:
     from kopflow.models import Coop
 
     table = Coop.__table__
+    # Overdue once more than sla_days calendar days have passed: on the deadline day itself a
+    # cooperative is due, not late (the rule days_overdue in list_coops follows).
+    day_start = datetime.combine(moment.date(), time.min, tzinfo=UTC)
     parts = [
-        and_(table.c.stage == s.id, table.c.stage_since < moment - timedelta(days=s.sla_days))
+        and_(table.c.stage == s.id, table.c.stage_since < day_start - timedelta(days=s.sla_days))
         for s in workflow.stages
         if s.sla_days
     ]
@@ -108,7 +150,7 @@ def list_coops(
     if kabupaten:
         query = query.where(table.c.kabupaten == kabupaten)
     if overdue:
-        query = query.where(_overdue_clause(workflow, moment)).order_by(table.c.stage_since)
+        query = query.where(_overdue_clause(workflow, moment)).order_by(table.c.stage_since, table.c.id)
     else:
         query = query.order_by(table.c.kabupaten, table.c.kecamatan, table.c.village, table.c.id)
     if limit:
@@ -126,6 +168,8 @@ def list_coops(
                 "days_overdue": max(0, days - limit_days) if limit_days else 0,
             }
         )
+    if not rows:
+        check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     return rows
 
 
@@ -223,7 +267,12 @@ def step_table(engine: Kopflow, work: CoopWork) -> list[dict[str, Any]]:
         for step in stage.steps:
             rows.append(_step_row(work, stage.id, step.id, step.required, step.label))
     for code in sorted(work.partners):
-        partner = engine.plugins.partner(code)
+        partner = engine.plugins.partners.get(code)
+        if partner is None:
+            # Its plugin was uninstalled or switched off (issue #3): the records stay and show.
+            for key in sorted(k for k in work.steps if k.startswith(code + ".")):
+                rows.append(_step_row(work, code, key, False, {}))
+            continue
         for step in partner.steps:
             rows.append(_step_row(work, code, f"{code}.{step.id}", step.required, step.label))
     return rows
@@ -260,7 +309,8 @@ def next_actions(engine: Kopflow, work: CoopWork) -> dict[str, Any]:
         main = [s.id for s in wf.main_stages()]
         if main.index(stage) >= main.index(wf.onboarding_stage):
             for code in sorted(work.partners):
-                for step in engine.plugins.partner(code).steps:
+                spec = engine.plugins.partners.get(code)  # None: its plugin is not installed
+                for step in spec.steps if spec is not None else ():
                     key = f"{code}.{step.id}"
                     if not work.is_done(key) and all(
                         work.is_done(f"{code}.{d}") for d in step.after

@@ -17,6 +17,9 @@ from kopflow.errors import InputError, NotFoundError
 
 # Kemendagri region code of a desa/kelurahan: PP.KK.CC.DDDD (DOMAIN.md).
 REGION_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$")
+# A cooperative id a CSV may give: it must fit the 32-character key, and ids are found
+# case-insensitively (queries.resolve_coop upper-cases), so they are stored upper-case.
+COOP_ID = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 CSV_COLUMNS = ("region_code", "village", "kecamatan", "kabupaten", "provinsi")
 CSV_OPTIONAL = ("postal_code", "coop_id")
 
@@ -115,6 +118,7 @@ def seeds_from_csv(path: Path) -> list[CoopSeed]:
             "cannot read {path}: {error}", path=str(path), error=err.strerror
         ) from None
     seeds: dict[str, CoopSeed] = {}
+    lines: dict[str, int] = {}  # region code -> the line that first named it
     with handle:
         reader = csv.DictReader(handle)
         missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
@@ -142,7 +146,24 @@ def seeds_from_csv(path: Path) -> list[CoopSeed]:
                         line=line,
                         column=column,
                     )
-            coop_id = (row.get("coop_id") or "").strip() or "KDMP-" + code.replace(".", "")
+            if code in lines:
+                raise InputError(
+                    "{path}:{line}: region_code {code} is already on line {first}",
+                    path=str(path),
+                    line=line,
+                    code=code,
+                    first=lines[code],
+                )
+            lines[code] = line
+            coop_id = (row.get("coop_id") or "").strip().upper() or "KDMP-" + code.replace(".", "")
+            if not COOP_ID.match(coop_id):
+                raise InputError(
+                    "{path}:{line}: coop_id {coop_id!r} must be 1 to 32 letters, digits, '.', '_' "
+                    "or '-'",
+                    path=str(path),
+                    line=line,
+                    coop_id=coop_id,
+                )
             seed = seeds.setdefault(
                 coop_id, CoopSeed(coop_id, row["kabupaten"].strip(), row["provinsi"].strip())
             )

@@ -20,6 +20,7 @@ def _reference(pattern: str, seed: int) -> str:
     candidates = [(_DIGITS[seed % 10 :] + _DIGITS)[:n] for n in range(1, 33)]
     candidates += [f"{n:03d}/KDMP/2025" for n in (seed % 997 + 1,)]
     candidates += [f"AHU-{seed % 10000:04d}.AH.01.29.TAHUN 2025", f"REF-{seed:06d}"]
+    candidates += [f"https://kdkmp-{seed}.desa.id"]
     for candidate in candidates:
         if re.fullmatch(pattern, candidate):
             return candidate

@@ -6,7 +6,9 @@ event on the unit and never commits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
@@ -19,9 +21,20 @@ if TYPE_CHECKING:
     from kopflow.workflow import StepSpec
 
 
+_main_index: dict[int, tuple[Any, dict[str, int]]] = {}
+# kopflow._canonical's encoder settings: its output for a checked value (see its docstring).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+)
+
+
 def _stage_index(engine: Kopflow, stage: str) -> int:
-    main = [s.id for s in engine.workflow.main_stages()]
-    return main.index(stage) if stage in main else -1
+    wf = engine.workflow
+    known = _main_index.get(id(wf))
+    if known is None or known[0] is not wf:  # built once per definition (issue #5)
+        _main_index.clear()
+        known = _main_index[id(wf)] = (wf, {s.id: i for i, s in enumerate(wf.main_stages())})
+    return known[1].get(stage, -1)
 
 
 def _check_place(
@@ -83,7 +96,7 @@ def complete(
     reason: str | None,
 ) -> Outcome:
     """Validate and queue one step's evidence for one cooperative."""
-    from kopflow.engine import Outcome, StepState, evidence_json
+    from kopflow.engine import Outcome, StepState
 
     spec, partner, stage = engine.step_spec(step)
     engine._check_version(work)
@@ -124,7 +137,9 @@ def complete(
     if reason:
         details["reason"] = reason
     seq = unit.event("step.corrected" if correcting else "step.completed", work.id, details)
-    stored = evidence_json(evidence)
+    # The event has just checked ``evidence`` as canonical JSON: encode it without checking
+    # again (the same bytes as ``evidence_json``; issue #5).
+    stored = _CANONICAL.encode(evidence)
     unit.insert(
         "step_record",
         {
@@ -141,13 +156,17 @@ def complete(
     )
     work.steps[step] = StepState(version, "done", stored)
     message = _("corrected {step}") if correcting else _("completed {step}")
+    notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
+    return Outcome(work.id, True, message.format(step=step), seq, work.row["stage"], after=notify)
 
-    def notify() -> None:
+
+def _after_step(
+    engine: Kopflow, work: CoopWork, step: str, evidence: Mapping[str, Any], seq: int
+) -> None:
+    if engine.plugins.implements("kopflow_after_step"):  # the view costs (issue #5)
         engine.plugins.after_step(
             coop=engine.view(work), step=step, evidence=dict(evidence), audit_seq=seq
         )
-
-    return Outcome(work.id, True, message.format(step=step), seq, work.row["stage"], after=notify)
 
 
 def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) -> Outcome:
@@ -237,25 +256,30 @@ def complete_bulk(
         chunk = refs[start : start + BATCH]
 
         def change(unit: Unit, chunk: list[str] = chunk) -> list[Outcome]:
-            resolved: dict[str, str] = {}
+            # Rows naming one cooperative by id and by village name are still one cooperative:
+            # group after resolving, so its rows are all recorded or all refused together.
+            per_coop: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
             outcomes: list[Outcome] = []
+            resolved = engine.resolve_many(unit.conn, chunk)  # one query for ids (issue #5)
             for ref in chunk:
-                try:
-                    resolved[ref] = engine.resolve(unit.conn, ref)
-                except KopflowError as err:
-                    result.refused.append(Outcome(ref, False, str(err)))
-            works = engine._load(unit.conn, list(set(resolved.values())))
-            for ref, coop_id in resolved.items():
+                coop_id = resolved[ref]
+                if isinstance(coop_id, KopflowError):
+                    result.refused.append(Outcome(ref, False, str(coop_id)))
+                    continue
+                per_coop.setdefault(coop_id, []).extend(grouped[ref])
+            works = engine._load(unit.conn, list(per_coop))
+            for coop_id, items in per_coop.items():
                 mark = unit.mark()
                 mine: list[Outcome] = []
+                step = ""
                 try:
-                    for step, raw in grouped[ref]:
+                    for step, raw in items:
                         mine.append(complete(engine, unit, works[coop_id], step, raw, None))
                 except KopflowError as err:
                     unit.rollback_to(mark)
-                    works[coop_id] = engine._load(unit.conn, [coop_id])[coop_id]
-                    engine._refused(err, coop=coop_id)
-                    result.refused.append(Outcome(coop_id, False, str(err)))
+                    engine._refused(err, coop=coop_id, step=step)
+                    # Name the step: an evidence error alone ("date: ...") does not say which row.
+                    result.refused.append(Outcome(coop_id, False, f"{step}: {err}"))
                     continue
                 outcomes.extend(mine)
             return outcomes
@@ -266,5 +290,5 @@ def complete_bulk(
             for outcome in done:
                 engine._after(outcome, log=False)
         if progress:
-            progress(len(chunk))
+            progress(sum(len(grouped[ref]) for ref in chunk))  # rows: the CLI's bar counts rows
     return result

@@ -33,7 +33,13 @@ def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
             if code not in work.partners:
                 reasons.append(_("not enrolled with required partner {partner}", partner=code))
         for code in sorted(work.partners):
-            spec = engine.plugins.partner(code)
+            spec = engine.plugins.partners.get(code)
+            if spec is None:  # uninstalled or switched off (issue #3): its steps are unknown
+                reasons.append(
+                    _("partner {partner} is not installed; its steps cannot be checked",
+                      partner=code)
+                )  # fmt: skip
+                continue
             todo = [
                 f"{code}.{s.id}"
                 for s in spec.steps
@@ -60,9 +66,10 @@ def _guard(engine: Kopflow, work: CoopWork) -> Guard:
         # resuming and dissolving do not (plugins may still refuse them below).
         if source in main and dest in main and main.index(dest) > main.index(source):
             reasons = missing_for(engine, work, source)
-        reasons += engine.plugins.guard(
-            coop=engine.view(work), event=event, source=source, dest=dest
-        )
+        if engine.plugins.implements("kopflow_guard"):  # the view costs (issue #5)
+            reasons += engine.plugins.guard(
+                coop=engine.view(work), event=event, source=source, dest=dest
+            )
         return reasons
 
     return guard
@@ -131,9 +138,10 @@ def fire_one(
     work.row.update(stage=dest, previous_stage=previous)
 
     def notify() -> None:
-        engine.plugins.after_transition(
-            coop=engine.view(work), event=event, source=source, dest=dest, audit_seq=seq
-        )
+        if engine.plugins.implements("kopflow_after_transition"):  # the view costs (issue #5)
+            engine.plugins.after_transition(
+                coop=engine.view(work), event=event, source=source, dest=dest, audit_seq=seq
+            )
 
     return Outcome(work.id, True, f"{source} -> {dest}", seq, dest, after=notify)
 
@@ -176,6 +184,10 @@ def fire_bulk(
         if kecamatan:
             query = query.where(table.c.kecamatan == kecamatan)
         ids = list(conn.execute(query).scalars())
+        if not ids:
+            from kopflow.queries import check_area
+
+            check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     result = BulkResult(dry_run=dry_run)
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -203,6 +204,10 @@ class StepSpec:
         extra = tuple(f for f in STANDARD_FIELDS if f.name not in names)
         object.__setattr__(self, "fields", tuple(self.fields) + extra)
 
+    @functools.cached_property
+    def _field_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields)
+
     def validate(
         self, raw: dict[str, object], *, today: datetime.date | None = None
     ) -> dict[str, object]:
@@ -218,11 +223,14 @@ class StepSpec:
         Raises:
             EvidenceError: for an unknown field, a missing required one, or a bad value.
         """
-        known = {f.name: f for f in self.fields}
+        names = self._field_names
         for name in raw:
-            if name not in known:
+            if name not in names:
+                known = [f.name for f in self.fields]
                 msgid = "{field}: unknown field for step {step}; it accepts {known}"
                 raise EvidenceError(str(name), msgid, step=self.id, known=", ".join(known))
+        if today is None:
+            today = datetime.date.today()  # once per step, not per field: a bulk hot path
         out: dict[str, object] = {}
         for spec in self.fields:
             if not _blank(value := raw.get(spec.name)):

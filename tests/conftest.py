@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# The fixtures partner authors use (issue #3); kopflow's own tests of its partners use them too.
+pytest_plugins = ["kopflow.testing"]
+
 PG_SERVER = os.environ.get("KOPFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_results = {"passed": 0, "failed": 0, "skipped": 0}
 
@@ -17,7 +20,7 @@ _pg_results = {"passed": 0, "failed": 0, "skipped": 0}
 @pytest.fixture(autouse=True)
 def kopflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point all user state at the test's temp folder (llm's env_setup)."""
-    for var in ("KOPFLOW_DB", "KOPFLOW_ACTOR", "KOPFLOW_PLUGINS", "KOPFLOW_DISABLE_PLUGINS", "KOPFLOW_LOAD_PLUGINS"):
+    for var in ("KOPFLOW_DB", "KOPFLOW_ACTOR", "KOPFLOW_PLUGINS", "KOPFLOW_DISABLE_PLUGINS", "KOPFLOW_LOAD_PLUGINS", "KOPFLOW_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("KOPFLOW_LANG", "en")
     monkeypatch.setenv("KOPFLOW_LOG", str(tmp_path / "kopflow.log"))
@@ -31,6 +34,9 @@ def kopflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     db.dispose_engines()
     import structlog
 
+    from kopflow import log
+
+    log.close()
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
 

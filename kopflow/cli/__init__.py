@@ -40,6 +40,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "next": ("kopflow.cli.flow", "next_cmd", N_("What can be done now for a cooperative.")),
     "advance": ("kopflow.cli.flow", "advance_cmd", N_("Move cooperatives to their next stage.")),
     "status": ("kopflow.cli.flow", "status_cmd", N_("Count cooperatives per stage.")),
+    "report": (
+        "kopflow.cli.report",
+        "report_cmd",
+        N_("Write a kabupaten's report: one HTML file with charts, in Bahasa Indonesia."),
+    ),
     "workflow": (
         "kopflow.cli.workflow",
         "workflow_group",
@@ -112,9 +117,18 @@ class _TranslatedHelp:
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         records = []
         for param in self.get_params(ctx):  # type: ignore[attr-defined]
-            record = param.get_help_record(ctx)
+            # Translate the help itself, before click appends "[default: ...]", "[required]"
+            # or a range: the msgid never contains those.
+            saved = getattr(param, "help", None)
+            if saved:
+                param.help = _(saved)
+            try:
+                record = param.get_help_record(ctx)
+            finally:
+                if saved:
+                    param.help = saved
             if record is not None:
-                records.append((record[0], _(record[1]) if record[1] else record[1]))
+                records.append(record)
         if records:
             with formatter.section(_("Options")):
                 formatter.write_dl(records)
@@ -143,8 +157,12 @@ class LazyGroup(TranslatedGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         known = super().get_command(ctx, cmd_name)
-        if known is not None or cmd_name not in LAZY_COMMANDS:
+        if known is not None:
             return known
+        if cmd_name not in LAZY_COMMANDS:
+            # Issue #3: a name kopflow does not know may be a plugin's command. Plugins are
+            # loaded only here, so --help and built-in commands never pay for them (STYLE #2).
+            return app_of(ctx).plugin_command(cmd_name)
         import importlib
 
         module, attribute, _short = LAZY_COMMANDS[cmd_name]
@@ -158,6 +176,12 @@ class LazyGroup(TranslatedGroup):
         try:
             return super().invoke(ctx)
         except KopflowError as err:
+            if not getattr(err, "logged", False):
+                # Issue #4: refusals outside the engine's write path (bulk scope checks, reads,
+                # database refusals) are logged too, exactly once.
+                from kopflow.log import get_logger
+
+                get_logger().warning("refused", reason=str(err), error=type(err).__name__)
             click.echo(f"{_('Error')}: {err}", err=True)
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -169,8 +193,11 @@ class LazyGroup(TranslatedGroup):
             if os.environ.get("KOPFLOW_DEBUG"):
                 raise
             message = _("unexpected {kind}: {error} (set KOPFLOW_DEBUG=1 for details)")
+            # Driver errors run over several lines; the promise is one line (issue #2).
+            first_line = (str(err).strip().splitlines() or [""])[0]
             click.echo(
-                f"{_('Error')}: " + message.format(kind=type(err).__name__, error=err), err=True
+                f"{_('Error')}: " + message.format(kind=type(err).__name__, error=first_line),
+                err=True,
             )
             ctx.exit(70)
 
@@ -183,26 +210,47 @@ class LazyGroup(TranslatedGroup):
                 rows.append((name, command.get_short_help_str()))
         with formatter.section(_("Commands")):
             formatter.write_dl(rows)
+        # Plugins are not loaded to print this help (issue #3): say where their commands are.
+        formatter.write_paragraph()
+        formatter.write_text(_("Plugins may add commands: 'kopflow plugins list' shows them."))
 
 
 class App:
     """Settings of one invocation, and the engine built from them on first use."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, plugin_host: Any = None, **options: Any) -> None:
         self.options = options
         self._engine: Any = None
-        self._plugins: Any = None
+        self._plugins: Any = plugin_host  # kopflow.testing hands one in; else built on use
+        self._plugin_commands: click.Group | None = None
 
     @property
     def plugins(self) -> Any:
         if self._plugins is None:
+            from kopflow.config import disabled_plugins
             from kopflow.plugin_manager import make_plugin_host
 
             self._plugins = make_plugin_host(
                 extra_modules=self.options.get("plugin") or (),
-                disabled=self.options.get("disable_plugin") or (),
+                disabled=[*(self.options.get("disable_plugin") or ()), *disabled_plugins()],
             )
         return self._plugins
+
+    def plugin_commands(self) -> click.Group:
+        """The commands plugins add (``kopflow_register_commands``), asked for once.
+
+        They go into a group of their own, never into the root group: the root stays as
+        defined however often one process invokes it (tests), and the built-in names are
+        listed to the plugin host, which refuses a plugin that would replace one.
+        """
+        if self._plugin_commands is None:
+            self._plugin_commands = _PluginCommands("kopflow")
+            self.plugins.register_commands(self._plugin_commands)
+        return self._plugin_commands
+
+    def plugin_command(self, name: str) -> click.Command | None:
+        """The command ``name`` a plugin added, or None."""
+        return self.plugin_commands().commands.get(name)
 
     @property
     def engine(self) -> Any:
@@ -215,6 +263,25 @@ class App:
                 plugins=self.plugins,
             )
         return self._engine
+
+
+class _PluginCommands(TranslatedGroup):
+    """Where plugins put their commands; it lists the built-in names so none is replaced."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(LAZY_COMMANDS) | set(self.commands))
+
+
+def app_of(ctx: click.Context) -> App:
+    """The :class:`App` of this invocation, made from the root group's options on first use.
+
+    ``get_command`` may need it before the root callback runs (click resolves the subcommand
+    first). An ``obj`` given to ``cli.main()`` is a ready plugin host (``kopflow.testing``).
+    """
+    root = ctx.find_root()
+    if not isinstance(root.obj, App):
+        root.obj = App(plugin_host=root.obj, **root.params)
+    return root.obj
 
 
 def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -267,7 +334,7 @@ def cli(ctx: click.Context, **options: Any) -> None:
 
     Quick start from a clone: 'bash scripts/demo', then 'bash scripts/test'.
     """
-    ctx.obj = App(**options)
+    app_of(ctx)
     from kopflow.log import bind_context, configure
 
     configure(json_lines=options["log_json"], verbose=options["verbose"] or options["log_json"])

@@ -102,9 +102,15 @@ def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> 
 
 @coop_group.command("show", help=N_("Show a cooperative: stage, steps done and missing, evidence and timeline."))
 @click.argument("coop")
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("Also write the whole record (steps, evidence, every change) as a printable HTML page."),
+)
 @json_option
 @click.pass_obj
-def coop_show(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     from kopflow.queries import next_actions, step_table, timeline
 
     engine = app.engine
@@ -121,6 +127,13 @@ def coop_show(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped
             "next": next_actions(engine, work),
             "timeline": timeline(conn, coop_id),
         }
+    if html_out is not None:
+        from kopflow.timeline_html import write_timeline
+
+        write_timeline(engine, data, html_out)
+        if not as_json:
+            ok(_("Written: {path}", path=str(html_out)))
+            return
     if as_json:
         emit_json(data)
         return

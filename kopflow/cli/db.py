@@ -34,3 +34,71 @@ def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
 
     before, after = db.upgrade_schema(app.engine.url)
     ok(_("schema {before} -> {after}", before=before or "-", after=after))
+
+
+@db_group.command(
+    "grant",
+    help=N_(
+        "PostgreSQL: create a group role per kopflow role and a login per actor, and grant "
+        "exactly what each role needs (auditors read only; nobody may change audit events). "
+        "Run as the owner of the tables, again after 'actor add', 'actor disable' and 'db upgrade'."
+    ),
+)
+@click.option("--dry-run", is_flag=True, help=N_("Print the SQL statements, run nothing."))
+@json_option
+@click.pass_obj
+def db_grant(app, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from kopflow.pgroles import grant
+
+    plan = grant(app.engine, dry_run=dry_run)
+    if as_json:
+        emit_json({**plan.as_dict(), "dry_run": dry_run, "statements": plan.statements})
+        return
+    if dry_run:
+        for statement in plan.statements:
+            click.echo(statement + ";")
+        return
+    for role, group in plan.groups.items():
+        ok(_("{role}: group role {group}", role=role, group=group))
+    for change in plan.logins:
+        ok(
+            _(
+                "login {actor} ({role}): {action}",
+                actor=change.actor,
+                role=change.role,
+                action=_(change.action),
+            )
+            + (f" ({_(change.why)})" if change.why else "")
+        )
+    for table in plan.unknown_tables:
+        ok(_("table {table} has no grant rule: SELECT only", table=table))
+
+
+@db_group.command(
+    "migrate-to",
+    help=N_(
+        "Copy this database (a district's SQLite file) into an empty database, usually the "
+        "national PostgreSQL one: every table, the audit chain byte for byte, verified there "
+        "with the same head hash before it commits."
+    ),
+)
+@click.argument("target", metavar="URL")
+@json_option
+@click.pass_obj
+def db_migrate_to(app, target: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from kopflow.transfer import migrate_to
+
+    result = migrate_to(app.engine, target)
+    if as_json:
+        emit_json(result.__dict__)
+        return
+    for table, count in result.counts.items():
+        ok(_("{table}: {count} rows copied", table=table, count=count))
+    ok(
+        _(
+            "audit chain verified on {target}: {count} events, head {hash}",
+            target=result.target,
+            count=result.head_seq,
+            hash=result.head_hash,
+        )
+    )

@@ -40,7 +40,7 @@ def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
     main = wf.main_stages()
     partners = list(wf.required_partners) + [p for p in ("pos",) if p in engine.plugins.partners]
     seed = 0
-    for depth, stage in enumerate(main[:-1]):
+    for stage in main[:-1]:
         keep = coops[: (len(coops) + 1) // 2]
         rows = []
         for coop in keep:

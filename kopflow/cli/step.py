@@ -88,7 +88,7 @@ def _read_csv(path: Path) -> list[tuple[str, str, dict[str, str]]]:
         rows = []
         for row in reader:
             evidence = {k: v for k, v in row.items() if k not in ("coop", "step") and k and v not in (None, "")}
-            rows.append((row["coop"], row["step"], evidence))
+            rows.append(((row["coop"] or "").strip(), (row["step"] or "").strip(), evidence))
     return rows
 
 

@@ -77,10 +77,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("coop", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_coop_kabupaten"), ["kabupaten"], unique=False)
+        # Every filter the CLI offers (issue #5); kabupaten, kecamatan or stage alone use
+        # these as prefixes, and (stage, stage_since) finds the overdue without a scan.
         batch_op.create_index("ix_coop_kabupaten_stage", ["kabupaten", "stage"], unique=False)
-        batch_op.create_index(batch_op.f("ix_coop_kecamatan"), ["kecamatan"], unique=False)
-        batch_op.create_index(batch_op.f("ix_coop_stage"), ["stage"], unique=False)
+        batch_op.create_index("ix_coop_kecamatan_stage", ["kecamatan", "stage"], unique=False)
+        batch_op.create_index("ix_coop_stage_since", ["stage", "stage_since"], unique=False)
         batch_op.create_index(batch_op.f("ix_coop_village"), ["village"], unique=False)
 
     op.create_table(
@@ -98,6 +99,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("coop_village", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_coop_village_coop_id"), ["coop_id"], unique=False)
+    # A cooperative named by its village (every command's COOP argument): without this,
+    # resolving a name scans every cooperative.
+    op.create_index("ix_coop_village_name_lower", "coop_village", [sa.text("lower(name)")])
 
     op.create_table(
         "enrollment",
@@ -134,8 +138,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("coop_id", "step", "version", name="uq_step_version"),
     )
-    with op.batch_alter_table("step_record", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_step_record_coop_id"), ["coop_id"], unique=False)
+    # No index on step_record.coop_id alone: uq_step_version's (coop_id, step, version) serves
+    # a cooperative's steps, and each index is one more insert per step (issue #5).
 
     op.create_table(
         "transition",
@@ -227,7 +231,6 @@ def downgrade() -> None:
     op.drop_table("transition")
     with op.batch_alter_table("step_record", schema=None) as batch_op:
         batch_op.drop_index("ix_step_record_step")
-        batch_op.drop_index(batch_op.f("ix_step_record_coop_id"))
 
     op.drop_table("step_record")
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
@@ -236,14 +239,14 @@ def downgrade() -> None:
     op.drop_table("enrollment")
     with op.batch_alter_table("coop_village", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_coop_village_coop_id"))
+    op.drop_index("ix_coop_village_name_lower", table_name="coop_village")
 
     op.drop_table("coop_village")
     with op.batch_alter_table("coop", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_coop_village"))
-        batch_op.drop_index(batch_op.f("ix_coop_stage"))
-        batch_op.drop_index(batch_op.f("ix_coop_kecamatan"))
+        batch_op.drop_index("ix_coop_stage_since")
+        batch_op.drop_index("ix_coop_kecamatan_stage")
         batch_op.drop_index("ix_coop_kabupaten_stage")
-        batch_op.drop_index(batch_op.f("ix_coop_kabupaten"))
 
     op.drop_table("coop")
     op.drop_table("chain_head")

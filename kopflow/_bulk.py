@@ -1,0 +1,120 @@
+"""Many rows in one statement at the DB-API level: the write path of bulk commands (issue #5).
+
+SQLAlchemy's ``executemany`` builds and processes a parameter dictionary per row, which costs
+more than SQLite's own insert. Here each statement's text is rendered once and each row is a
+plain tuple; values still pass through the column types' own bind processors (so a
+``DateTime`` is stored exactly as SQLAlchemy stores it), computed once per distinct value.
+Nothing here decides what to write: ``kopflow._unit`` and ``kopflow.audit`` do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
+
+
+def _mark(conn: Connection) -> str:
+    # sqlite3 takes qmark; psycopg takes %s whatever SQLAlchemy's own paramstyle is.
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _processed(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows with each column's bind processor applied (once per distinct value object)."""
+    procs = []
+    for index, key in enumerate(keys):
+        proc = table.c[key].type.bind_processor(conn.dialect)
+        if proc is not None:
+            procs.append((index, proc))
+    out = [row if type(row) is tuple else tuple(row) for row in rows]  # executemany wants tuples
+    for index, proc in procs:
+        # Once per distinct value, by identity: equal datetimes in different time zones are
+        # stored differently. Every value is alive in ``rows``, so no id is reused meanwhile.
+        memo: dict[int, Any] = {}
+        for value in {id(row[index]): row[index] for row in rows}.values():
+            memo[id(value)] = None if value is None else proc(value)
+        if len(memo) == 1:  # typically the unit's one timestamp
+            (only,) = memo.values()
+            out = [(*row[:index], only, *row[index + 1 :]) for row in out]
+        else:
+            out = [(*row[:index], memo[id(row[index])], *row[index + 1 :]) for row in out]
+    return out
+
+
+def insert_many(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """``INSERT INTO table (keys) VALUES (...)`` once per row of ``rows`` (tuples in ``keys``
+    order), as one ``executemany``."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    mark = _mark(conn)
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+        f"VALUES ({', '.join([mark] * len(keys))})"
+    )
+    conn.exec_driver_sql(sql, _processed(conn, table, keys, rows))  # type: ignore[arg-type]
+
+
+def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """:func:`insert_many` for rows given as dictionaries, in order.
+
+    As SQLAlchemy's ``insert()``, a column left out gets its scalar Python default.
+    """
+    start = 0
+    while start < len(rows):
+        keys = tuple(rows[start])
+        end = start + 1
+        while end < len(rows) and tuple(rows[end]) == keys:
+            end += 1
+        _insert_group(conn, table, keys, rows[start:end])
+        start = end
+
+
+def _insert_group(
+    conn: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    extra = [c for c in table.c if c.key not in keys and c.default is not None]
+    if any(not c.default.is_scalar for c in extra):  # type: ignore[union-attr]
+        from sqlalchemy import insert
+
+        conn.execute(insert(table), list(rows))
+        return
+    fixed = tuple(c.default.arg for c in extra)  # type: ignore[union-attr]
+    names = [*keys, *(c.key for c in extra)]
+    if len(keys) == 1:
+        values = [(row[keys[0]], *fixed) for row in rows]
+    else:
+        get = itemgetter(*keys)
+        values = [get(row) + fixed for row in rows] if fixed else [get(row) for row in rows]
+    insert_many(conn, table, names, values)
+
+
+def update_many(
+    conn: Connection,
+    table: Table,
+    keys: Sequence[str],
+    where: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """``UPDATE table SET keys WHERE where`` per row (values of ``keys`` then of ``where``).
+
+    Returns:
+        The number of rows changed, summed over ``rows``.
+    """
+    if not rows:
+        return 0
+    quote = conn.dialect.identifier_preparer.quote
+    mark = _mark(conn)
+    sql = (
+        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(k)} = {mark}' for k in keys)} "
+        f"WHERE {' AND '.join(f'{quote(k)} = {mark}' for k in where)}"
+    )
+    params = _processed(conn, table, [*keys, *where], rows)
+    return int(conn.exec_driver_sql(sql, params).rowcount)  # type: ignore[arg-type]

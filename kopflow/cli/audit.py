@@ -1,0 +1,566 @@
+"""``kopflow audit ...``: read, verify, export and sign the audit log; make signing keys.
+
+Only parsing options and showing results live here: reading and verifying the chain is
+:mod:`kopflow.audit`, export files are :mod:`kopflow.export`, signed notes are
+:mod:`kopflow.checkpoint`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from kopflow.cli import TranslatedGroup
+from kopflow.cli._output import emit_json, json_option, ok, table
+from kopflow.errors import AuditError, InputError, NotFoundError
+from kopflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from kopflow.audit import EventFilter
+    from kopflow.checkpoint import Checkpoint
+
+DEFAULT_LOG_LIMIT = 100
+_FilePath = click.Path(path_type=Path, dir_okay=False)
+
+
+@click.group("audit", cls=TranslatedGroup, help=N_("Read, verify, export and sign the audit log."))
+def audit_group() -> None:
+    pass
+
+
+def _filter_options(func: Any) -> Any:
+    options = [
+        click.option(
+            "--coop", metavar="COOP", help=N_("Only events about this cooperative (id or village).")
+        ),
+        click.option("--actor", metavar="NAME", help=N_("Only events by this actor.")),
+        click.option(
+            "--action",
+            metavar="ACTION",
+            help=N_("Only this action, e.g. step.completed; 'step.*' matches a prefix."),
+        ),
+        click.option(
+            "--since",
+            metavar="WHEN",
+            help=N_("Only events from this UTC day (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS)."),
+        ),
+        click.option(
+            "--until",
+            metavar="WHEN",
+            help=N_("Only events up to this UTC day (the whole day) or time (inclusive)."),
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@audit_group.command(
+    "log",
+    help=N_(
+        "Show audit events, oldest first: who did what to which cooperative, when, and with "
+        "what details. Without --limit the newest 100 matching events are shown."
+    ),
+)
+@_filter_options
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=DEFAULT_LOG_LIMIT,
+    show_default=True,
+    help=N_("Show only the newest N matching events; 0 shows all."),
+)
+@json_option
+@click.pass_obj
+def audit_log(app: Any, limit: int, as_json: bool, **filters: str | None) -> None:
+    from kopflow.audit import select_events, snapshot
+
+    engine = app.engine
+    with snapshot(engine.url) as conn:
+        engine.actor(conn)
+        flt = _event_filter(engine, conn, limit=limit + 1 if limit else None, **filters)
+        rows = list(select_events(conn, flt))
+    more = bool(limit) and len(rows) > limit
+    events = [_event(row) for row in (rows[1:] if more else rows)]
+    if as_json:
+        emit_json(events)
+        return
+    shown = [
+        {
+            "seq": e["seq"],
+            "at": str(e["at"])[:19].replace("T", " "),
+            "actor": e["actor"],
+            "action": e["action"],
+            "coop": e["coop"],
+            "details": _short(json.dumps(e["details"], ensure_ascii=False, sort_keys=True)),
+        }
+        for e in events
+    ]
+    columns = [
+        ("seq", N_("Audit #")),
+        ("at", N_("Time (UTC)")),
+        ("actor", N_("Actor")),
+        ("action", N_("Action")),
+        ("coop", N_("Cooperative")),
+        ("details", N_("Details")),
+    ]
+    table(_("{count} audit events", count=len(events)), columns, shown)
+    if more:
+        ok(_("Older events are not shown: use --limit N (0 for all) or --since."))
+
+
+def _event(row: tuple[Any, ...]) -> dict[str, Any]:
+    """An event as shown: its hashed content (the columns are only an index)."""
+    seq, at, actor, role, action, coop_id, body, prev_hash, digest = row
+    try:
+        data = json.loads(body)
+        details = data["details"]
+    except (ValueError, KeyError, TypeError):
+        data, details = {}, body
+    return {
+        "seq": seq,
+        "at": data.get("at", at),
+        "actor": data.get("actor", actor),
+        "role": data.get("role", role),
+        "action": data.get("action", action),
+        "coop": data.get("coop", coop_id),
+        "details": details,
+        "prev": prev_hash,
+        "hash": digest,
+    }
+
+
+def _short(text: str, width: int = 70) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _event_filter(
+    engine: Any,
+    conn: Connection,
+    *,
+    coop: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int | None = None,
+) -> EventFilter:
+    from kopflow.audit import EventFilter
+
+    return EventFilter(
+        coop_id=_coop_id(engine, conn, coop) if coop else None,
+        actor=actor,
+        action=action,
+        since=_moment(since, "--since", end=False) if since else None,
+        until=_moment(until, "--until", end=True) if until else None,
+        limit=limit,
+    )
+
+
+def _coop_id(engine: Any, conn: Connection, ref: str) -> str:
+    """A cooperative's id from an id or village name; an id only the audit log knows works too."""
+    from sqlalchemy import text
+
+    try:
+        return str(engine.resolve(conn, ref))
+    except NotFoundError:
+        known = conn.execute(
+            text("SELECT 1 FROM audit_event WHERE coop_id = :c LIMIT 1"), {"c": ref.upper()}
+        ).first()
+        if known is None:
+            raise
+        return ref.upper()
+
+
+def _moment(value: str, option: str, *, end: bool) -> str:
+    """A --since/--until value as audit-event time text; a bare day covers the whole day."""
+    from kopflow.audit import utc_iso
+
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            if end:
+                moment += timedelta(days=1, microseconds=-1)
+        else:
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+    except ValueError:
+        raise InputError(
+            "{option} takes a UTC day (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS), not {value}",
+            option=option,
+            value=value,
+        ) from None
+    return utc_iso(moment)
+
+
+@audit_group.command(
+    "verify",
+    help=N_(
+        "Recompute the audit chain and report the first broken, missing, inserted or reordered "
+        "event by its number (exit code 7). With --checkpoint, also prove that the history up "
+        "to each checkpoint is unchanged and not cut short. With --file, check an export "
+        "without any database."
+    ),
+)
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=_FilePath,
+    metavar="FILE",
+    help=N_("A checkpoint kept earlier (repeatable); needs --key."),
+)
+@click.option(
+    "--key",
+    type=_FilePath,
+    metavar="PUBLIC_KEY",
+    help=N_("The public key that signed the checkpoints."),
+)
+@click.option(
+    "--file",
+    "export_file",
+    type=_FilePath,
+    metavar="EXPORT.jsonl",
+    help=N_("Check this JSONL export (its manifest and checkpoint beside it), not the database."),
+)
+@click.option(
+    "--strict", is_flag=True, help=N_("Also check that every event is canonical JSON (slower).")
+)
+@json_option
+@click.pass_obj
+def audit_verify(
+    app: Any,
+    checkpoints: tuple[Path, ...],
+    key: Path | None,
+    export_file: Path | None,
+    strict: bool,
+    as_json: bool,
+) -> None:
+    from kopflow.checkpoint import load_verifier
+
+    if checkpoints and key is None:
+        raise InputError("--checkpoint needs --key PUBLIC_KEY to check its signature")
+    verifier = load_verifier(key) if key is not None else None
+    if export_file is not None:
+        texts = [_read(path) for path in checkpoints]
+        _verify_file(export_file, verifier, texts, strict, as_json)
+        return
+    from kopflow.audit import check_checkpoint, read_head, snapshot, verify_database
+    from kopflow.checkpoint import parse_and_verify
+    from kopflow.db import resolve_url
+    from kopflow.log import get_logger
+
+    notes = [(path, parse_and_verify(_read(path), verifier)) for path in checkpoints]  # type: ignore[arg-type]
+    # Only the URL: verifying needs no actor and no plugins (a broken plugin must not stop it).
+    with snapshot(resolve_url(app.options.get("db"))) as conn:
+        head = read_head(conn)
+        for path, cp in notes:
+            _same_log(path, cp, head.log_id)
+        result = verify_database(conn, watch=[cp.size for _p, cp in notes], strict=strict)
+    for _path, cp in notes:
+        check_checkpoint(result, cp)
+    log = get_logger()
+    data = {
+        "ok": result.ok,
+        "log": head.log_id,
+        "events": result.count,
+        "head": {"seq": result.head_seq, "hash": result.head_hash},
+        "checkpoints": [
+            {"file": str(p), "size": cp.size, "timestamp": cp.timestamp} for p, cp in notes
+        ],
+        "problem_seq": result.problem_seq,
+        "problem": result.problem,
+    }
+    if as_json:
+        emit_json(data)
+    if not result.ok:
+        log.warning("audit verify failed", problem_seq=result.problem_seq, problem=result.problem)
+        raise AuditError(
+            "the audit log does not verify at event {seq}: {problem}",
+            seq=result.problem_seq,
+            problem=result.problem,
+        )
+    log.info("audit verified", events=result.count, head_seq=result.head_seq)
+    if as_json:
+        return
+    ok(
+        _(
+            "Audit log verified: events 1 to {seq}, head hash {hash}.",
+            seq=result.head_seq,
+            hash=result.head_hash,
+        )
+    )
+    for path, cp in notes:
+        ok(_checkpoint_line(path, cp, verifier.name))  # type: ignore[union-attr]
+
+
+def _checkpoint_line(path: Path, cp: Checkpoint, key: str) -> str:
+    return _(
+        "Matches checkpoint {file} of {timestamp} (event {size}, signed by {key}).",
+        file=str(path),
+        timestamp=cp.timestamp,
+        size=cp.size,
+        key=key,
+    )
+
+
+def _same_log(path: Path, cp: Checkpoint, log_id: str) -> None:
+    if cp.origin != log_id:
+        raise AuditError(
+            "checkpoint {file} is for log {origin}; this database holds log {log}",
+            file=str(path),
+            origin=cp.origin,
+            log=log_id,
+        )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("{path} does not exist", path=str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise AuditError("cannot read {path}: {reason}", path=str(path), reason=err) from None
+
+
+def _verify_file(
+    path: Path, verifier: Any, checkpoints: list[str], strict: bool, as_json: bool
+) -> None:
+    from kopflow._bundle import verify_export
+
+    if not path.exists():
+        raise InputError("{path} does not exist", path=str(path))
+    check = verify_export(path, verifier=verifier, checkpoints=checkpoints, strict=strict)
+    if as_json:
+        emit_json(check.as_dict())
+    if not check.ok:
+        if check.problem_seq is None:
+            raise AuditError("the export does not verify: {problem}", problem=check.problem)
+        raise AuditError(
+            "the export does not verify at event {seq}: {problem}",
+            seq=check.problem_seq,
+            problem=check.problem,
+        )
+    if as_json:
+        return
+    if check.complete:
+        ok(
+            _(
+                "Export verified: the whole chain, events 1 to {last}, of log {log}.",
+                last=check.last_seq or 0,
+                log=check.log_id,
+            )
+        )
+    else:
+        ok(
+            _(
+                "Export verified: {count} selected events (filters {filters}), each hash "
+                "recomputed, {links} links between consecutive events checked; a filtered "
+                "export cannot show that no event is missing between them.",
+                count=check.events,
+                filters=json.dumps(check.filters, ensure_ascii=False, sort_keys=True),
+                links=check.links,
+            )
+        )
+    if check.signature_checked:
+        for cp in check.checkpoints:
+            ok(
+                _(
+                    "Checkpoint of {timestamp} (event {size}) is signed by {key} and agrees.",
+                    timestamp=cp.timestamp,
+                    size=cp.size,
+                    key=verifier.name,
+                )
+            )
+    elif check.has_checkpoint:
+        ok(_("The checkpoint's signature was NOT checked: give --key PUBLIC_KEY."))
+    else:
+        ok(_("This export has no signed checkpoint: it shows only that the file is consistent."))
+
+
+@audit_group.command(
+    "export",
+    help=N_(
+        "Write audit events to a file. JSONL is the authoritative export: one event per line "
+        "with its exact hashed content, plus FILE.checkpoint (signed with --key) and "
+        "FILE.manifest (SHA-256 of each file); check it with 'kopflow audit verify --file'. "
+        "CSV and XLSX are readable views, safe to open in a spreadsheet."
+    ),
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "xlsx"]),
+    default="jsonl",
+    show_default=True,
+    help=N_("File format."),
+)
+@click.option("--out", type=_FilePath, required=True, metavar="FILE", help=N_("File to write."))
+@_filter_options
+@click.option("--limit", type=click.IntRange(min=1), help=N_("Only the newest N matching events."))
+@click.option(
+    "--key",
+    type=_FilePath,
+    metavar="PRIVATE_KEY",
+    help=N_("Sign the export's checkpoint with this private key (JSONL)."),
+)
+@click.option(
+    "--unsigned",
+    is_flag=True,
+    help=N_("Write a JSONL export without a checkpoint (and without verifying the chain first)."),
+)
+@json_option
+@click.pass_obj
+def audit_export(
+    app: Any,
+    fmt: str,
+    out: Path,
+    limit: int | None,
+    key: Path | None,
+    unsigned: bool,
+    as_json: bool,
+    **filters: str | None,
+) -> None:
+    from kopflow.audit import snapshot
+    from kopflow.checkpoint import load_signer
+    from kopflow.export import export
+    from kopflow.log import get_logger
+
+    if fmt != "jsonl" and (key is not None or unsigned):
+        raise InputError("--key and --unsigned go with --format jsonl")
+    if fmt == "jsonl" and key is None and not unsigned:
+        raise InputError(
+            "a JSONL export comes with a signed checkpoint: give --key PRIVATE_KEY "
+            "(see 'kopflow audit keygen'), or --unsigned for a bundle without one"
+        )
+    if key is not None and unsigned:
+        raise InputError("give either --key or --unsigned, not both")
+    signer = load_signer(key) if key is not None else None
+    engine = app.engine
+    with snapshot(engine.url) as conn:
+        engine.actor(conn)
+        flt = _event_filter(engine, conn, limit=limit, **filters)
+        summary = export(conn, out, fmt, flt, signer=signer)
+    get_logger().info(
+        "audit exported",
+        path=str(out),
+        format=fmt,
+        events=summary.events,
+        audit_seq_first=summary.first_seq,
+        audit_seq_last=summary.last_seq,
+    )
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    ok(_("{count} audit events written to {path}.", count=summary.events, path=str(out)))
+    if summary.checkpoint is not None:
+        ok(
+            _(
+                "Checkpoint {path}: event {seq}, signed by {key}.",
+                path=str(summary.checkpoint),
+                seq=summary.head_seq,
+                key=summary.signed_by,
+            )
+        )
+    if summary.manifest is not None:
+        ok(_("Manifest {path}.", path=str(summary.manifest)))
+
+
+@audit_group.command(
+    "checkpoint",
+    help=N_(
+        "Verify the audit chain, then sign its head (event number and hash) with your private "
+        "key. Keep the checkpoint outside the database: 'kopflow audit verify --checkpoint' "
+        "later proves the history up to it is unchanged and not cut short."
+    ),
+)
+@click.option(
+    "--key", type=_FilePath, required=True, metavar="PRIVATE_KEY", help=N_("Private key file.")
+)
+@click.option(
+    "--out",
+    type=_FilePath,
+    metavar="FILE",
+    help=N_("Write the checkpoint to this new file (default: print it)."),
+)
+@click.pass_obj
+def audit_checkpoint(app: Any, key: Path, out: Path | None) -> None:
+    from kopflow.audit import read_head, snapshot, verify_database
+    from kopflow.checkpoint import Checkpoint, load_signer, sign_checkpoint, utc_timestamp
+    from kopflow.log import get_logger
+
+    signer = load_signer(key)
+    if out is not None and out.exists():
+        raise InputError(
+            "{path} exists already; kopflow never overwrites an audit file: "
+            "choose another name or remove it",
+            path=str(out),
+        )
+    engine = app.engine
+    with snapshot(engine.url) as conn:
+        engine.actor(conn)
+        head = read_head(conn)
+        result = verify_database(conn)
+    if not result.ok:
+        raise AuditError(
+            "the audit chain does not verify at event {seq}: {problem}; nothing was signed",
+            seq=result.problem_seq,
+            problem=result.problem,
+        )
+    note = sign_checkpoint(Checkpoint(head.log_id, head.seq, head.hash, utc_timestamp()), signer)
+    get_logger().info("audit checkpoint", audit_seq=head.seq, key=signer.name)
+    if out is None:
+        click.echo(note, nl=False)
+        return
+    try:
+        with open(out, "x", encoding="utf-8") as handle:
+            handle.write(note)
+    except OSError as err:
+        raise InputError(
+            "cannot write {path}: {reason}", path=str(out), reason=err.strerror or str(err)
+        ) from None
+    ok(_("Checkpoint of event {seq} written to {path}.", seq=head.seq, path=str(out)))
+
+
+@audit_group.command(
+    "keygen",
+    help=N_(
+        "Make an Ed25519 key pair for signing checkpoints. The private key file is readable "
+        "only by you; give the public key to auditors."
+    ),
+)
+@click.option(
+    "--out-private", type=_FilePath, required=True, metavar="PATH", help=N_("New private key file.")
+)
+@click.option(
+    "--out-public", type=_FilePath, required=True, metavar="PATH", help=N_("New public key file.")
+)
+@click.option(
+    "--name",
+    metavar="NAME",
+    help=N_("Key name, e.g. inspektorat.example/buleleng-2025 (default: kopflow-audit/HOST)."),
+)
+def audit_keygen(out_private: Path, out_public: Path, name: str | None) -> None:
+    import socket
+
+    from kopflow.checkpoint import generate_keypair, load_verifier
+
+    name = name or f"kopflow-audit/{socket.gethostname() or 'localhost'}"
+    generate_keypair(out_private, out_public, name)
+    ok(
+        _(
+            "Private key {private} (readable only by you); public key {public}: {vkey}",
+            private=str(out_private),
+            public=str(out_public),
+            vkey=load_verifier(out_public).vkey,
+        )
+    )

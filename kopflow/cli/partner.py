@@ -1,0 +1,195 @@
+"""``kopflow partner ...``: enroll cooperatives with partners, list the partners, a cooperative's
+partner steps, and where the enrolled cooperatives stand.
+
+Partner steps themselves are completed with ``kopflow step complete COOP bri.account --set ...``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from kopflow.cli import TranslatedGroup
+from kopflow.cli._output import emit_json, json_option, ok, table
+from kopflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
+
+
+@click.group("partner", cls=TranslatedGroup, help=N_("Partner onboarding: enroll, steps, status."))
+def partner_group() -> None:
+    """Partner onboarding: enroll, steps, status."""
+
+
+@partner_group.command(
+    "enroll",
+    help=N_(
+        "Enroll COOP with one or more partners (e.g. bri pos). Their required steps must then be "
+        "done before the cooperative can start operating. Enrolling again changes nothing."
+    ),
+)
+@click.argument("coop")
+@click.argument("partners", nargs=-1, required=True)
+@json_option
+@click.pass_obj
+def partner_enroll(app: App, coop: str, partners: tuple[str, ...], as_json: bool) -> None:
+    """Enroll a cooperative with partners."""
+    outcome = app.engine.enroll(coop, list(partners))
+    if as_json:
+        emit_json(
+            {
+                "coop": outcome.coop_id,
+                "message": outcome.message,
+                "audit_seq": outcome.audit_seq,
+                "stage": outcome.stage,
+            }
+        )
+    else:
+        ok(f"{outcome.coop_id}: {outcome.message}")
+
+
+@partner_group.command(
+    "list",
+    help=N_(
+        "Every partner the installed plugins declare: code, name, plugin, and how many required "
+        "and optional steps it has."
+    ),
+)
+@json_option
+@click.pass_obj
+def partner_list(app: App, as_json: bool) -> None:
+    """List the partners."""
+    from kopflow.partners import partner_rows
+
+    host = app.plugins
+    _warn_broken(host)
+    rows = partner_rows(host, app.engine.workflow)
+    if as_json:
+        emit_json(rows)
+        return
+    shown = [{**r, "for_all": _("yes") if r["required_for_every_coop"] else ""} for r in rows]
+    columns = [
+        ("code", N_("Code")),
+        ("name", N_("Partner")),
+        ("plugin", N_("Plugin")),
+        ("required_steps", N_("Required steps")),
+        ("optional_steps", N_("Optional steps")),
+        ("for_all", N_("Every cooperative")),
+    ]
+    table(_("{count} partners", count=len(rows)), columns, shown)
+
+
+@partner_group.command(
+    "steps",
+    help=N_(
+        "The steps of PARTNER for COOP in order: done, missing (required) or optional, which "
+        "can be done now, and the evidence recorded."
+    ),
+)
+@click.argument("coop")
+@click.argument("partner")
+@json_option
+@click.pass_obj
+def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
+    """Show one cooperative's steps with one partner."""
+    from kopflow.partners import coop_partner_steps
+
+    engine = app.engine
+    spec = engine.plugins.partner(partner)  # an unknown code names the known ones
+    with engine.reading() as conn:
+        engine.actor(conn)
+        coop_id = engine.resolve(conn, coop)
+        data = coop_partner_steps(spec, engine._load(conn, [coop_id])[coop_id])
+    if as_json:
+        emit_json(data)
+        return
+    states = {"done": _("done"), "missing": _("missing"), "optional": _("optional")}
+    rows = [
+        {
+            **s,
+            "state": states[s["status"]],
+            "now": _("yes") if s["ready"] else "",
+            "after": ", ".join(s["after"]),
+            "evidence": ", ".join(f"{k}={v}" for k, v in (s["evidence"] or {}).items())[:60],
+        }
+        for s in data["steps"]
+    ]
+    title = _("{coop} with {partner}", coop=data["coop"], partner=spec.code)
+    columns = [
+        ("order", N_("#")),
+        ("step", N_("Step")),
+        ("label", N_("Name")),
+        ("state", N_("State")),
+        ("after", N_("After")),
+        ("now", N_("Can be done now")),
+        ("evidence", N_("Evidence")),
+    ]
+    table(title, columns, rows)
+    if not data["enrolled"]:
+        ok(
+            _(
+                "{coop} is not enrolled with {partner}: kopflow partner enroll {coop} {partner}",
+                coop=data["coop"],
+                partner=spec.code,
+            )
+        )
+    elif data["complete"]:
+        ok(_("Every required step of {partner} is done.", partner=spec.code))
+
+
+@partner_group.command(
+    "status",
+    help=N_(
+        "How many enrolled cooperatives stand at each step of a partner (or of every partner). "
+        "A cooperative stands at the first required step, in the partner's order, that is not "
+        "done, or at 'complete'; 'Done' counts those that have done each step, optional ones too."
+    ),
+)
+@click.option("--partner", metavar="CODE", help=N_("Only this partner."))
+@click.option("--region", metavar="KABUPATEN", help=N_("Only this kabupaten/kota."))
+@json_option
+@click.pass_obj
+def partner_status_cmd(app: App, partner: str | None, region: str | None, as_json: bool) -> None:
+    """Count enrolled cooperatives per partner step."""
+    from kopflow.partners import COMPLETE, partner_status
+
+    engine = app.engine
+    with engine.reading() as conn:
+        engine.actor(conn)
+        data = partner_status(conn, engine.plugins, partner=partner, kabupaten=region)
+    if as_json:
+        emit_json(data)
+        return
+    rows: list[dict[str, Any]] = []
+    for item in data:
+        for step in item["steps"]:
+            required = _("required") if step["required"] else _("optional")
+            rows.append({**step, "partner": item["partner"], "required": required})
+        rows.append(
+            {
+                "partner": item["partner"],
+                "step": COMPLETE,
+                "label": _("every required step done"),
+                "at": item["complete"],
+                "done": None,
+            }
+        )
+    columns = [
+        ("partner", N_("Partner")),
+        ("order", N_("#")),
+        ("step", N_("Step")),
+        ("label", N_("Name")),
+        ("required", N_("Required")),
+        ("at", N_("Standing here")),
+        ("done", N_("Done")),
+    ]
+    title = _("Enrolled cooperatives per partner step")
+    table(title + (f" — {region}" if region else ""), columns, rows)
+
+
+def _warn_broken(host: Any) -> None:
+    """One line on stderr per plugin that failed to load: its partners are missing."""
+    for error in host.errors:
+        click.echo(f"{_('Warning')}: {error}", err=True)

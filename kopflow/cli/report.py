@@ -1,0 +1,105 @@
+"""``kopflow report``: the district report as one self-contained HTML file (or a PDF of it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from kopflow.cli import TranslatedCommand
+from kopflow.cli._output import ok
+from kopflow.cli.coop import as_of_option
+from kopflow.errors import InputError
+from kopflow.i18n import LANGUAGES, N_, _, get_language, set_language
+
+
+def report_language(ctx: click.Context, chosen: str | None) -> str:
+    """The report's language: ``--lang`` here or on ``kopflow``, else ``KOPFLOW_LANG``, else id.
+
+    Unlike terminal messages, the system locale (``LANG``) is not asked: the report is a
+    document for the Dinas, in Bahasa Indonesia unless English is asked for.
+    """
+    if chosen:
+        return chosen
+    if ctx.find_root().get_parameter_source("lang") == ParameterSource.COMMANDLINE:
+        return get_language()
+    env = os.environ.get("KOPFLOW_LANG", "").split("_")[0].lower()
+    return env if env in LANGUAGES else "id"
+
+
+@click.command(
+    "report",
+    cls=TranslatedCommand,
+    help=N_(
+        "Write the report of one kabupaten/kota as a single HTML file that needs no network to "
+        "open or print: the stage funnel, each kecamatan, each partner's pipeline, the "
+        "cooperatives past their stage's deadline with what they still miss, the workflow "
+        "diagram and the audit status. In Bahasa Indonesia unless --lang en. --format pdf "
+        "prints it with Chromium if one is installed; else print the HTML from a browser."
+    ),
+)
+@click.option(
+    "--region",
+    required=True,
+    metavar="KABUPATEN",
+    help=N_("The kabupaten/kota, e.g. 'Kabupaten Buleleng'."),
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("The file to write."),
+)
+@click.option(
+    "--lang", "lang", type=click.Choice(LANGUAGES), help=N_("Language of the report (default: id).")
+)
+@as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "pdf"]),
+    default="html",
+    show_default=True,
+    help=N_("html, or pdf (needs Chromium or Google Chrome on this machine)."),
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=N_("A signed checkpoint to compare the audit chain with (with --key)."),
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help=N_("The public key file that signed --checkpoint."),
+)
+@click.pass_context
+def report_cmd(ctx, region, out, lang, as_of, fmt, checkpoint, key) -> None:  # type: ignore[no-untyped-def]
+    from kopflow.report import build_report
+
+    set_language(report_language(ctx, lang))
+    document = build_report(
+        ctx.obj.engine,
+        region,
+        as_of=as_of.date() if as_of else None,
+        checkpoint=checkpoint,
+        key=key,
+    )
+    if fmt == "pdf":
+        import tempfile
+
+        from kopflow._chromium import print_pdf
+
+        with tempfile.TemporaryDirectory(prefix="kopflow-report-") as folder:
+            page = Path(folder) / "report.html"
+            page.write_text(document, encoding="utf-8")
+            print_pdf(page, out)
+    else:
+        try:
+            out.write_text(document, encoding="utf-8")
+        except OSError as err:
+            raise InputError(
+                "cannot write {path}: {reason}", path=str(out), reason=err.strerror
+            ) from err
+    ok(_("Report written to {path}", path=str(out)))

@@ -1,0 +1,80 @@
+"""Helpers for the issue #4 tests. PostgreSQL roles belong to the whole server, so each test
+names its logins uniquely and drops them, and its schema's group roles, afterwards.
+
+Import ``close_log_files`` into a test module that runs CLI commands in-process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kopflow.authz import ROLES
+
+
+@pytest.fixture(autouse=True)
+def close_log_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Work around kopflow.log.configure opening the log file on every command and never
+    closing the previous one (as tests/cli/test_coop.py does): keep the files, close them after
+    the test. Remove once configure reuses or closes its file."""
+    from kopflow import log
+
+    opened: list[Any] = []
+    real = log._open_log_file
+
+    def keep() -> Any:
+        opened.append(real())
+        return opened[-1]
+
+    monkeypatch.setattr(log, "_open_log_file", keep)
+    yield
+    for handle in opened:
+        if handle is not None:
+            handle.close()
+
+
+def tag() -> str:
+    """A suffix that keeps one test's login names apart from every other run on the server."""
+    return uuid.uuid4().hex[:8]
+
+
+def schema_of(url: str) -> str:
+    """The schema a test URL (``...?options=-csearch_path%3D<schema>``) works in."""
+    return url.rsplit("%3D", 1)[1]
+
+
+def drop_roles(url: str, logins: list[str]) -> None:
+    """Drop ``logins`` and the group roles of the URL's schema, with whatever they were granted."""
+    from sqlalchemy import create_engine, text
+
+    from kopflow import db
+    from kopflow.pgroles import group_role
+
+    db.dispose_engines()
+    schema = schema_of(url)
+    names = [*logins, *(group_role(schema, r) for r in ROLES)]
+    engine = create_engine(db.resolve_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        present = set(conn.execute(text("SELECT rolname FROM pg_roles")).scalars())
+        for name in names:
+            if name in present:
+                conn.execute(text(f'DROP OWNED BY "{name}"'))
+                conn.execute(text(f'DROP ROLE "{name}"'))
+    engine.dispose()
+
+
+def run_as(url: str, login: str, sql: str, **params: Any) -> Any:
+    """Run one statement as ``login`` and commit; returns the rowcount. Raises what PG raises."""
+    from sqlalchemy import create_engine, text
+
+    from kopflow.pgroles import login_url
+
+    engine = create_engine(login_url(url, login))
+    try:
+        with engine.begin() as conn:
+            return conn.execute(text(sql), params).rowcount
+    finally:
+        engine.dispose()

@@ -1,0 +1,77 @@
+"""Start-up stays light: ``import kopflow.cli`` and ``kopflow --help`` import no database,
+state-machine, rendering or plugin library (issue #2's 150 ms help target, guarded without
+timing: click's ``test_light_imports`` idea, with ``-X importtime``'s list of modules)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+# Top-level packages (and kopflow modules) that only commands doing real work may import.
+HEAVY = (
+    "sqlmodel",
+    "sqlalchemy",
+    "pydantic",
+    "alembic",
+    "psycopg",
+    "transitions",
+    "rich",
+    "pluggy",
+    "structlog",
+    "yaml",
+    "areaid",
+    "cryptography",
+    "openpyxl",
+    "kopflow.engine",
+    "kopflow.db",
+    "kopflow.workflow",
+    "kopflow.plugin_manager",
+    "kopflow_bri",
+)
+
+
+def imported_modules(command: list[str]) -> set[str]:
+    """Every module the command imports, from Python's import-time report on stderr."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPFLOW_")}
+    env.update(PYTHONPROFILEIMPORTTIME="1", KOPFLOW_LANG="en")
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                names.add(name)
+    return names
+
+
+def heavy_in(names: set[str]) -> list[str]:
+    return sorted(n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-c", "import kopflow.cli"],
+        [sys.executable, "-c", "from kopflow.cli import main; main(['--help'])"],
+        [str(Path(sys.executable).parent / "kopflow"), "--help"],
+        [str(Path(sys.executable).parent / "kopflow"), "--version"],
+    ],
+    ids=["import-cli", "main-help", "script-help", "script-version"],
+)
+def test_light_imports(command: list[str]) -> None:
+    names = imported_modules(command)
+    assert {"click", "kopflow.cli"} <= names  # the report was read
+    assert heavy_in(names) == []
+
+
+def test_the_check_sees_heavy_imports() -> None:
+    """The same check on a command that does open the database finds the heavy modules."""
+    names = imported_modules(
+        [sys.executable, "-c", "import kopflow.engine, kopflow.db; import sqlalchemy"]
+    )
+    assert {"sqlalchemy", "kopflow.engine"} <= set(heavy_in(names))
