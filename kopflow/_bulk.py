@@ -96,6 +96,23 @@ def _insert_group(
     insert_many(conn, table, names, values)
 
 
+def rows_in(
+    conn: Connection, sql: str, values: Sequence[Any], *, chunk: int = 5000
+) -> list[Any]:
+    """Rows of ``sql`` whose ``{marks}`` is filled with one placeholder per value, in chunks.
+
+    For reads of many cooperatives at once: the driver's rows, without compiling an
+    expanding ``IN`` each time. Only plain columns (no type conversion) belong here.
+    """
+    mark = _mark(conn)
+    found: list[Any] = []
+    for start in range(0, len(values), chunk):
+        part = tuple(values[start : start + chunk])
+        text = sql.format(marks=", ".join([mark] * len(part)))
+        found.extend(conn.exec_driver_sql(text, part).fetchall())
+    return found
+
+
 def update_many(
     conn: Connection,
     table: Table,

@@ -352,29 +352,35 @@ class Kopflow:
         queries."""
         from sqlalchemy import select
 
-        from kopflow.models import Coop, CoopVillage, Enrollment, StepRecord
+        from kopflow._bulk import rows_in
+        from kopflow.models import Coop
 
-        coop_t, step_t, enr_t = Coop.__table__, StepRecord.__table__, Enrollment.__table__
+        coop_t = Coop.__table__
         works: dict[str, CoopWork] = {}
         for row in conn.execute(select(coop_t).where(coop_t.c.id.in_(coop_ids))).mappings():
             works[row["id"]] = CoopWork(dict(row), {}, set())
-        steps = select(
-            step_t.c.coop_id, step_t.c.step, step_t.c.version, step_t.c.status, step_t.c.evidence
-        ).where(step_t.c.coop_id.in_(coop_ids))
-        for coop_id, step, version, status, evidence in conn.execute(steps):
-            known = works[coop_id].steps.get(step)
-            if known is None or known.version < version:
-                works[coop_id].steps[step] = StepState(version, status, evidence)
-        partners = select(enr_t.c.coop_id, enr_t.c.partner).where(enr_t.c.coop_id.in_(coop_ids))
-        for coop_id, partner in conn.execute(partners):
-            works[coop_id].partners.add(partner)
-        village_t = CoopVillage.__table__
-        villages = (
-            select(village_t.c.coop_id, village_t.c.region_id)
-            .where(village_t.c.coop_id.in_(coop_ids))
-            .order_by(village_t.c.coop_id, village_t.c.region_id)
+        # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every
+        # step version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
+        ids = list(coop_ids)
+        steps = rows_in(
+            conn,
+            "SELECT coop_id, step, version, status, evidence FROM step_record "
+            "WHERE coop_id IN ({marks})",
+            ids,
         )
-        for coop_id, region_id in conn.execute(villages):
+        for coop_id, step, version, status, evidence in steps:
+            states = works[coop_id].steps
+            known = states.get(step)
+            if known is None or known.version < version:
+                states[step] = StepState(version, status, evidence)
+        partners = "SELECT coop_id, partner FROM enrollment WHERE coop_id IN ({marks})"
+        for coop_id, partner in rows_in(conn, partners, ids):
+            works[coop_id].partners.add(partner)
+        villages = (
+            "SELECT coop_id, region_id FROM coop_village WHERE coop_id IN ({marks}) "
+            "ORDER BY coop_id, region_id"
+        )
+        for coop_id, region_id in rows_in(conn, villages, ids):
             works[coop_id].villages.append(region_id)
         return works
 

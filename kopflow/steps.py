@@ -7,6 +7,7 @@ event on the unit and never commits.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -157,7 +158,9 @@ def complete(
     work.steps[step] = StepState(version, "done", stored)
     message = _("corrected {step}") if correcting else _("completed {step}")
     notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
-    return Outcome(work.id, True, message.format(step=step), seq, work.row["stage"], after=notify)
+    # Interned: a national bulk run holds hundreds of thousands of these (issue #5: memory).
+    text = sys.intern(message.format(step=step))
+    return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
 
 
 def _after_step(

@@ -6,6 +6,7 @@ missing; the engine's unit records the change with its audit event.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
@@ -143,7 +144,8 @@ def fire_one(
                 coop=engine.view(work), event=event, source=source, dest=dest, audit_seq=seq
             )
 
-    return Outcome(work.id, True, f"{source} -> {dest}", seq, dest, after=notify)
+    # Interned: a national bulk run holds one per cooperative (issue #5: memory).
+    return Outcome(work.id, True, sys.intern(f"{source} -> {dest}"), seq, dest, after=notify)
 
 
 def fire_bulk(
