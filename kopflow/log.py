@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-_settings: dict[str, bool] = {"json_lines": False, "verbose": False}
+# "requested": the CLI asked for logging. A program using kopflow as a library configures
+# structlog itself; kopflow then never touches that configuration (STYLE: libraries don't).
+_settings: dict[str, bool] = {"json_lines": False, "verbose": False, "requested": False}
 _pending_context: dict[str, Any] = {}
 _state: dict[str, Any] = {"configured": False, "file": None}
 
@@ -41,7 +43,7 @@ def _open_log_file() -> TextIO | None:
 
 def configure(*, json_lines: bool = False, verbose: bool = False) -> None:
     """Choose where this process logs (the CLI calls it once per command)."""
-    _settings.update(json_lines=json_lines, verbose=verbose)
+    _settings.update(json_lines=json_lines, verbose=verbose, requested=True)
     close()
 
 
@@ -53,10 +55,33 @@ def close() -> None:
     _state.update(configured=False, file=None)
 
 
-def _ensure_configured() -> Any:
+def reset() -> None:
+    """Forget the CLI's choice and close the file: the state of a fresh process (tests)."""
+    close()
+    _settings.update(json_lines=False, verbose=False, requested=False)
+    _pending_context.clear()
+
+
+def _import_structlog(*, console: bool) -> Any:
+    """structlog; without ``rich`` unless logs go to a console (issue #5).
+
+    ``import structlog`` imports rich for the console renderer's tracebacks: 40 ms of every
+    command's start-up for JSON lines that never use it.
+    """
+    if "structlog" not in sys.modules and "rich" not in sys.modules and not console:
+        sys.modules["rich"] = None  # type: ignore[assignment]  # structlog.dev: "no rich"
+        try:
+            import structlog
+        finally:
+            del sys.modules["rich"]
     import structlog
 
-    if _state["configured"]:
+    return structlog
+
+
+def _ensure_configured() -> Any:
+    structlog = _import_structlog(console=_settings["verbose"] and not _settings["json_lines"])
+    if _state["configured"] or not _settings["requested"]:
         return structlog
     stream: TextIO | None
     if _settings["json_lines"] or _settings["verbose"]:
@@ -97,7 +122,7 @@ def get_logger(**bind: Any) -> Any:
 
 def bind_context(**values: Any) -> None:
     """Attach values (actor, command, cooperative) to every log line of this command."""
-    if not _state["configured"]:
+    if not _state["configured"] and _settings["requested"]:
         _pending_context.update(values)
         return
     import structlog

@@ -526,9 +526,11 @@ def _unknown_hook(plugin: str, hook: str, specced: list[str]) -> str:
 
 
 def _logger() -> Any:
-    import structlog  # lazily: ~80 ms, needed only when something is logged
+    # Through kopflow.log, so the lines go where the CLI sends every operational log (a file
+    # by default), not to structlog's unconfigured stdout default.
+    from kopflow.log import get_logger
 
-    return structlog.get_logger("kopflow.plugins")
+    return get_logger(component="plugins")
 
 
 def _log_failure(plugin: str, hook: str, error: str, exc: BaseException | None) -> None:

@@ -216,22 +216,9 @@ def cli_runner(
 
     from kopflow import log
 
-    opened: list[Any] = []
-    real_open = log._open_log_file
-
-    def open_log() -> Any:
-        # The CLI opens its log file on every command; keep them to close after the test (an
-        # unclosed file is a ResourceWarning, an error under filterwarnings = error).
-        opened.append(real_open())
-        return opened[-1]
-
     env = {"KOPFLOW_LOG": str(tmp_path / "kopflow.log")}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(log, "_open_log_file", open_log)
-        yield KopflowRunner(kopflow_db, kopflow_plugins, lang=kopflow_lang, env=env)
-    for handle in opened:
-        if handle is not None:
-            handle.close()
+    yield KopflowRunner(kopflow_db, kopflow_plugins, lang=kopflow_lang, env=env)
+    log.reset()
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
 

@@ -36,7 +36,7 @@ def kopflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
 
     from kopflow import log
 
-    log.close()
+    log.reset()
     structlog.reset_defaults()
     structlog.contextvars.clear_contextvars()
 

@@ -1,39 +1,13 @@
 """Helpers for the issue #4 tests. PostgreSQL roles belong to the whole server, so each test
 names its logins uniquely and drops them, and its schema's group roles, afterwards.
-
-Import ``close_log_files`` into a test module that runs CLI commands in-process.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from kopflow.authz import ROLES
-
-
-@pytest.fixture(autouse=True)
-def close_log_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Work around kopflow.log.configure opening the log file on every command and never
-    closing the previous one (as tests/cli/test_coop.py does): keep the files, close them after
-    the test. Remove once configure reuses or closes its file."""
-    from kopflow import log
-
-    opened: list[Any] = []
-    real = log._open_log_file
-
-    def keep() -> Any:
-        opened.append(real())
-        return opened[-1]
-
-    monkeypatch.setattr(log, "_open_log_file", keep)
-    yield
-    for handle in opened:
-        if handle is not None:
-            handle.close()
 
 
 def tag() -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from db_helpers import close_log_files  # noqa: F401 -- a fixture
 from test_audit import COOPS, Raw, build_chain, edited_detail
 
 from kopflow import db

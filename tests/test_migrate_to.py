@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_helpers import close_log_files, drop_roles, tag  # noqa: F401 -- a fixture
+from db_helpers import drop_roles, tag
 
 from kopflow.cli import cli
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_helpers import close_log_files, drop_roles, run_as, tag  # noqa: F401 -- a fixture
+from db_helpers import drop_roles, run_as, tag
 
 BULELENG, KEDIRI = "Kabupaten Buleleng", "Kabupaten Kediri"
 

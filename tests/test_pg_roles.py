@@ -13,7 +13,7 @@ from itertools import islice
 from typing import Any
 
 import pytest
-from db_helpers import close_log_files, drop_roles, run_as, schema_of, tag  # noqa: F401 -- a fixture
+from db_helpers import drop_roles, run_as, schema_of, tag
 from sqlalchemy.exc import DBAPIError
 
 from kopflow.authz import ROLES

@@ -335,9 +335,9 @@ def test_deciding_hook_failure_names_the_plugin(module: str, hook: str, message:
 
 
 def test_hook_kopflow_after_step() -> None:
+    host = load("raising_hook", "good")
     import good  # type: ignore[import-not-found]  # loaded by path under its own name
 
-    host = load("raising_hook", "good")
     good.CALLS.clear()
     with capture_logs() as logs:
         host.after_step(coop=coop(), step="demo.first", evidence={"ref": "A1"}, audit_seq=7)
@@ -349,9 +349,9 @@ def test_hook_kopflow_after_step() -> None:
 
 
 def test_hook_kopflow_after_transition() -> None:
+    host = load("good", "raising_hook")
     import good  # type: ignore[import-not-found]
 
-    host = load("good", "raising_hook")
     good.CALLS.clear()
     with capture_logs() as logs:
         host.after_transition(coop=coop(), event="e", source="a", dest="b", audit_seq=8)

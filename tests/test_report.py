@@ -8,7 +8,6 @@ one (``.ci/run``).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -41,18 +40,6 @@ def build_demo(db: str) -> date:
     kopflow(db, "demo")
     rows = json.loads(kopflow(db, "coop", "list", "--json", "--limit", "1").stdout)
     return date.fromisoformat(rows[0]["stage_since"])
-
-
-@pytest.fixture(scope="module", autouse=True)
-def no_log_file() -> Iterator[None]:
-    """Operational logs are not under test here, and ``kopflow.log.configure`` opens a new log
-    file on every in-process command without closing the last (a ResourceWarning, an error
-    under filterwarnings): log to memory in this module."""
-    from kopflow import log
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(log, "_open_log_file", io.StringIO)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,27 +46,6 @@ def counts(url: str) -> dict[str, Any]:
 def imported(result: Result) -> tuple[int, int]:
     data = json.loads(ok(result).stdout)
     return data["added"], data["already_registered"]
-
-
-@pytest.fixture(autouse=True)
-def close_log_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Work around kopflow.log.configure opening the log file on every command and never
-    closing the previous one (a ResourceWarning, an error under filterwarnings): keep the
-    files and close them after the test. Remove once configure reuses or closes its file."""
-    from kopflow import log
-
-    opened: list[Any] = []
-    real = log._open_log_file
-
-    def keep() -> Any:
-        opened.append(real())
-        return opened[-1]
-
-    monkeypatch.setattr(log, "_open_log_file", keep)
-    yield
-    for handle in opened:
-        if handle is not None:
-            handle.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -73,27 +72,6 @@ def finish(engine: Any, coop: str, stage: str) -> None:
     for step in engine.workflow.stage(stage).steps:
         if step.required:
             engine.complete_step(coop, step.id, sample_evidence(step, 1))
-
-
-@pytest.fixture(autouse=True)
-def close_log_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Work around kopflow.log.configure opening the log file on every command and never
-    closing the previous one (a ResourceWarning, an error under filterwarnings): keep the
-    files and close them after the test. Remove once configure reuses or closes its file."""
-    from kopflow import log
-
-    opened: list[Any] = []
-    real = log._open_log_file
-
-    def keep() -> Any:
-        opened.append(real())
-        return opened[-1]
-
-    monkeypatch.setattr(log, "_open_log_file", keep)
-    yield
-    for handle in opened:
-        if handle is not None:
-            handle.close()
 
 
 @pytest.fixture

@@ -84,27 +84,6 @@ def finish(engine: Any, coop: str, stage: str) -> None:
             engine.complete_step(coop, step.id, sample_evidence(step, 1))
 
 
-@pytest.fixture(autouse=True)
-def close_log_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Work around kopflow.log.configure opening the log file on every command and never
-    closing the previous one (a ResourceWarning, an error under filterwarnings): keep the
-    files and close them after the test. Remove once configure reuses or closes its file."""
-    from kopflow import log
-
-    opened: list[Any] = []
-    real = log._open_log_file
-
-    def keep() -> Any:
-        opened.append(real())
-        return opened[-1]
-
-    monkeypatch.setattr(log, "_open_log_file", keep)
-    yield
-    for handle in opened:
-        if handle is not None:
-            handle.close()
-
-
 @pytest.fixture
 def three(kopflow: Any) -> list[str]:
     """Three cooperatives in formation, on a fresh database of each backend."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,27 +63,6 @@ def definition(folder: Path, **replace: str) -> Path:
     path = folder / "kdkmp.yaml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture(autouse=True)
-def close_log_files(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Work around kopflow.log.configure opening the log file on every command and never
-    closing the previous one (a ResourceWarning, an error under filterwarnings): keep the
-    files and close them after the test. Remove once configure reuses or closes its file."""
-    from kopflow import log
-
-    opened: list[Any] = []
-    real = log._open_log_file
-
-    def keep() -> Any:
-        opened.append(real())
-        return opened[-1]
-
-    monkeypatch.setattr(log, "_open_log_file", keep)
-    yield
-    for handle in opened:
-        if handle is not None:
-            handle.close()
 
 
 # --- show, diagram, validate ------------------------------------------------------------------
