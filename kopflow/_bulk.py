@@ -97,19 +97,31 @@ def _insert_group(
 
 
 def rows_in(
-    conn: Connection, sql: str, values: Sequence[Any], *, chunk: int = 5000
+    conn: Connection,
+    sql: str,
+    column: str,
+    values: Sequence[Any],
+    *,
+    tail: str = "",
+    chunk: int = 5000,
 ) -> list[Any]:
-    """Rows of ``sql`` whose ``{marks}`` is filled with one placeholder per value, in chunks.
+    """Rows of ``sql WHERE column IN values tail``, read at the driver, in chunks.
 
-    For reads of many cooperatives at once: the driver's rows, without compiling an
-    expanding ``IN`` each time. Only plain columns (no type conversion) belong here.
+    For reads of many cooperatives at once, without SQLAlchemy compiling an expanding ``IN``
+    and building a row object per row. PostgreSQL gets one array (``= ANY(%s)``) instead of
+    thousands of parameters. Only plain columns (no type conversion) belong here.
     """
-    mark = _mark(conn)
     found: list[Any] = []
+    array = conn.dialect.name == "postgresql"
+    mark = _mark(conn)
     for start in range(0, len(values), chunk):
-        part = tuple(values[start : start + chunk])
-        text = sql.format(marks=", ".join([mark] * len(part)))
-        found.extend(conn.exec_driver_sql(text, part).fetchall())
+        part = list(values[start : start + chunk])
+        if array:
+            text, params = f"{sql} WHERE {column} = ANY({mark}) {tail}", (part,)
+        else:
+            marks = ", ".join([mark] * len(part))
+            text, params = f"{sql} WHERE {column} IN ({marks}) {tail}", tuple(part)
+        found.extend(conn.exec_driver_sql(text, params).fetchall())
     return found
 
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from kopflow.authz import ActorInfo
 
 
+SPILL = 2000  # events a bulk batch queues at most before writing them (see Unit.spill)
+
+
 class Unit:
     """Pending rows of one transaction, with marks to drop one refused cooperative's part."""
 
@@ -91,6 +94,15 @@ class Unit:
                 del self.coop_updates[coop_id]
             else:
                 self.coop_updates[coop_id] = before
+
+    def spill(self, limit: int = SPILL) -> None:
+        """Write what is queued once it holds ``limit`` events; the transaction stays open.
+
+        Bounds a bulk batch's memory (issue #5). Call it only between cooperatives: a mark
+        taken before a spill cannot be rolled back to after it.
+        """
+        if self.chain.pending >= limit:
+            self.flush()
 
     def flush(self) -> None:
         """Write all queued rows and events; a lost compare-and-set fails the whole unit."""

@@ -101,6 +101,11 @@ class ChainWriter:
         self.seq, self.hash = seq, digest
         return seq
 
+    @property
+    def pending(self) -> int:
+        """Events appended and not yet written."""
+        return len(self._rows)
+
     def mark(self) -> tuple[int, str, int]:
         """A point to return to when the change being built is refused."""
         return self.seq, self.hash, len(self._rows)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz, db
@@ -74,7 +75,11 @@ class BulkResult:
 
 @dataclass(slots=True)
 class StepState:
-    """The newest version of one step of one cooperative."""
+    """The newest version of one step of one cooperative.
+
+    ``evidence_json`` is empty when the cooperative was loaded without evidence
+    (``_load(..., evidence=False)``), for a change that reads none.
+    """
 
     version: int
     status: str
@@ -124,7 +129,7 @@ class CoopWork:
     # Region ids of the villages it covers (usually one), as plugins' CoopView.villages.
     villages: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property  # read several times per change; a cooperative's id never changes
     def id(self) -> str:
         return str(self.row["id"])
 
@@ -159,6 +164,7 @@ class Kopflow:
         # The definition read once for the transaction under way (see ``_write``).
         self._pinned: Workflow | None = None
         self._specs: dict[str, tuple[StepSpec, str | None, str | None]] = {}  # while pinned
+        self._fingerprint: dict[str, str] | None = None  # while pinned
         self._actor: authz.ActorInfo | None = None
         self.log = get_logger()
 
@@ -320,6 +326,7 @@ class Kopflow:
         # mix two definitions in one change.
         self._pinned = self.workflow
         self._specs = {}
+        self._fingerprint = None
         try:
             with db.write_transaction(self.url) as conn:
                 db.require_schema(conn)
@@ -347,9 +354,13 @@ class Kopflow:
             )
         return result
 
-    def _load(self, conn: Connection, coop_ids: Sequence[str]) -> dict[str, CoopWork]:
+    def _load(
+        self, conn: Connection, coop_ids: Sequence[str], *, evidence: bool = True
+    ) -> dict[str, CoopWork]:
         """Rows, current step states, partners and villages of some cooperatives, in four
-        queries."""
+        queries; ``evidence=False`` leaves the evidence out of the step states (a bulk move
+        whose plugins read none: the evidence is most of what a cooperative's history holds).
+        """
         from sqlalchemy import select
 
         from kopflow._bulk import rows_in
@@ -362,25 +373,19 @@ class Kopflow:
         # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every
         # step version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
         ids = list(coop_ids)
-        steps = rows_in(
-            conn,
-            "SELECT coop_id, step, version, status, evidence FROM step_record "
-            "WHERE coop_id IN ({marks})",
-            ids,
-        )
+        columns = "coop_id, step, version, status, " + ("evidence" if evidence else "''")
+        steps = rows_in(conn, f"SELECT {columns} FROM step_record", "coop_id", ids)
         for coop_id, step, version, status, evidence in steps:
             states = works[coop_id].steps
             known = states.get(step)
             if known is None or known.version < version:
                 states[step] = StepState(version, status, evidence)
-        partners = "SELECT coop_id, partner FROM enrollment WHERE coop_id IN ({marks})"
-        for coop_id, partner in rows_in(conn, partners, ids):
+        partners = "SELECT coop_id, partner FROM enrollment"
+        for coop_id, partner in rows_in(conn, partners, "coop_id", ids):
             works[coop_id].partners.add(partner)
-        villages = (
-            "SELECT coop_id, region_id FROM coop_village WHERE coop_id IN ({marks}) "
-            "ORDER BY coop_id, region_id"
-        )
-        for coop_id, region_id in rows_in(conn, villages, ids):
+        villages = "SELECT coop_id, region_id FROM coop_village"
+        order = "ORDER BY coop_id, region_id"
+        for coop_id, region_id in rows_in(conn, villages, "coop_id", ids, tail=order):
             works[coop_id].villages.append(region_id)
         return works
 
@@ -411,6 +416,14 @@ class Kopflow:
             evidence=_LazyEvidence(work.steps),
         )
 
+    def fingerprint(self) -> dict[str, str]:
+        """The plugins in use, as every audit event records them; read once per transaction."""
+        if self._pinned is None:
+            return self.plugins.fingerprint()
+        if self._fingerprint is None:
+            self._fingerprint = self.plugins.fingerprint()
+        return self._fingerprint
+
     # --- finding cooperatives -----------------------------------------------------------
 
     def resolve(self, conn: Connection, ref: str) -> str:
@@ -425,17 +438,11 @@ class Kopflow:
         Returns:
             Each reference's cooperative id, or the error :meth:`resolve` raises for it.
         """
-        from sqlalchemy import select
+        from kopflow._bulk import rows_in
 
-        from kopflow.models import Coop
-
-        table = Coop.__table__
         wanted = {ref: ref.strip().upper() for ref in refs}
-        keys = list(set(wanted.values()))
-        found: set[str] = set()
-        for start in range(0, len(keys), 5000):
-            part = keys[start : start + 5000]
-            found.update(conn.execute(select(table.c.id).where(table.c.id.in_(part))).scalars())
+        ids = list(set(wanted.values()))
+        found = {row[0] for row in rows_in(conn, "SELECT id FROM coop", "id", ids)}
         resolved: dict[str, str | KopflowError] = {}
         for ref, key in wanted.items():
             if key in found:
@@ -506,21 +513,36 @@ class Kopflow:
         expect_version: int | None = None,
     ) -> Outcome:
         """Record a step's evidence (a correction when it is done already, with ``reason``)."""
+        from kopflow.steps import complete
+
+        return self._change_one(
+            coop_ref,
+            lambda unit, work: complete(self, unit, work, step, raw, reason),
+            expect_version=expect_version,
+            step=step,
+        )
+
+    def _change_one(
+        self,
+        coop_ref: str,
+        apply: Callable[[Unit, CoopWork], Outcome],
+        *,
+        expect_version: int | None = None,
+        **context: Any,
+    ) -> Outcome:
+        """Apply one change to one cooperative in its own transaction; log a refusal."""
 
         def change(unit: Unit) -> Outcome:
             coop_id = self.resolve(unit.conn, coop_ref)
             work = self._load(unit.conn, [coop_id])[coop_id]
             if expect_version is not None and work.row["version"] != expect_version:
                 self._conflict(work)
-            return self._complete(unit, work, step, raw, reason)
+            return apply(unit, work)
 
-        return self._guarded(change, coop=coop_ref, step=step)
-
-    def _guarded(self, change: Callable[[Unit], Outcome], **context: Any) -> Outcome:
         try:
             outcome: Outcome = self._write(change)
         except KopflowError as err:
-            self._refused(err, **context)
+            self._refused(err, coop=coop_ref, **context)
             raise
         self._after(outcome)
         return outcome
@@ -535,23 +557,13 @@ class Kopflow:
             at=work.row["updated_at"].strftime("%Y-%m-%d %H:%M:%S UTC"),
         )
 
-    def _complete(
-        self, unit: Unit, work: CoopWork, step: str, raw: Mapping[str, Any], reason: str | None
-    ) -> Outcome:
-        from kopflow.steps import complete
-
-        return complete(self, unit, work, step, raw, reason)
-
     def undo_step(self, coop_ref: str, step: str, *, reason: str) -> Outcome:
         """Mark a step of the current stage as not done, keeping its history."""
         from kopflow.steps import undo
 
-        def change(unit: Unit) -> Outcome:
-            coop_id = self.resolve(unit.conn, coop_ref)
-            work = self._load(unit.conn, [coop_id])[coop_id]
-            return undo(self, unit, work, step, reason)
-
-        return self._guarded(change, coop=coop_ref, step=step)
+        return self._change_one(
+            coop_ref, lambda unit, work: undo(self, unit, work, step, reason), step=step
+        )
 
     def complete_steps_bulk(
         self,
@@ -578,15 +590,12 @@ class Kopflow:
         """Fire ``event`` (default: the forward event of the current stage)."""
         from kopflow.transition import fire_one
 
-        def change(unit: Unit) -> Outcome:
-            coop_id = self.resolve(unit.conn, coop_ref)
-            work = self._load(unit.conn, [coop_id])[coop_id]
-            if expect_version is not None and work.row["version"] != expect_version:
-                self._conflict(work)
-            return fire_one(self, unit, work, event, reason)
-
-        # not ``event=``: structlog's first argument is the log event itself
-        return self._guarded(change, coop=coop_ref, trigger=event)
+        return self._change_one(
+            coop_ref,
+            lambda unit, work: fire_one(self, unit, work, event, reason),
+            expect_version=expect_version,
+            trigger=event,  # not ``event=``: structlog's first argument is the log event itself
+        )
 
     def advance_bulk(
         self,
@@ -620,13 +629,12 @@ class Kopflow:
     def enroll(self, coop_ref: str, partners: Sequence[str]) -> Outcome:
         """Enroll a cooperative with partners, whose required steps it must then complete."""
 
-        def change(unit: Unit) -> Outcome:
-            self.plugins.raise_if_broken()
-            coop_id = self.resolve(unit.conn, coop_ref)
-            work = self._load(unit.conn, [coop_id])[coop_id]
-            return self._enroll_one(unit, work, partners)
-
-        return self._guarded(change, coop=coop_ref, partners=list(partners))
+        self.plugins.raise_if_broken()
+        return self._change_one(
+            coop_ref,
+            lambda unit, work: self._enroll_one(unit, work, partners),
+            partners=list(partners),
+        )
 
     def _enroll_one(self, unit: Unit, work: CoopWork, partners: Sequence[str]) -> Outcome:
         coop_id = work.id
@@ -645,7 +653,7 @@ class Kopflow:
         seq = unit.event(
             "partner.enrolled",
             coop_id,
-            {"partners": new, "coop_version": version, "plugins": self.plugins.fingerprint()},
+            {"partners": new, "coop_version": version, "plugins": self.fingerprint()},
         )
         for code in new:
             unit.insert(
@@ -701,6 +709,8 @@ class Kopflow:
                         unit.rollback_to(mark)
                         self._refused(err, coop=coop_id, partners=list(partners))
                         result.refused.append(Outcome(coop_id, False, str(err)))
+                        continue
+                    unit.spill()  # between cooperatives: bounded memory
                 return outcomes
 
             done = self._write(change, dry_run=dry_run)

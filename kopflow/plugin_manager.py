@@ -405,7 +405,7 @@ class PluginHost:
         if self._trace:
             _logger().info("plugin hook", plugin=impl.plugin_name, hook=hook)
         try:
-            return impl.function(*(kwargs[a] for a in impl.argnames))
+            return impl.function(*[kwargs[a] for a in impl.argnames])
         except Exception as exc:
             raise PluginError(
                 impl.plugin_name, "plugin {plugin} failed in {hook}: {error}",

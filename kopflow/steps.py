@@ -88,6 +88,23 @@ def _check_place(
         )
 
 
+def _permitted(
+    engine: Kopflow, unit: Unit, work: CoopWork, step: str
+) -> tuple[StepSpec, str | None, str | None]:
+    """The step's spec, partner and stage, once the actor may touch it on this cooperative."""
+    spec, partner, stage = engine.step_spec(step)
+    engine._check_version(work)
+    authz.require_step(
+        unit.actor,
+        step=step,
+        step_role=spec.role,
+        partner=partner,
+        kabupaten=work.row["kabupaten"],
+        coop_id=work.id,
+    )
+    return spec, partner, stage
+
+
 def complete(
     engine: Kopflow,
     unit: Unit,
@@ -99,16 +116,7 @@ def complete(
     """Validate and queue one step's evidence for one cooperative."""
     from kopflow.engine import Outcome, StepState
 
-    spec, partner, stage = engine.step_spec(step)
-    engine._check_version(work)
-    authz.require_step(
-        unit.actor,
-        step=step,
-        step_role=spec.role,
-        partner=partner,
-        kabupaten=work.row["kabupaten"],
-        coop_id=work.id,
-    )
+    spec, partner, stage = _permitted(engine, unit, work, step)
     if partner is not None:
         engine.plugins.raise_if_broken()
     _check_place(engine, work, step, spec, partner, stage)
@@ -133,7 +141,7 @@ def complete(
         "version": version,
         "evidence": evidence,
         "coop_version": coop_version,
-        "plugins": engine.plugins.fingerprint(),
+        "plugins": engine.fingerprint(),
     }
     if reason:
         details["reason"] = reason
@@ -178,16 +186,7 @@ def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) ->
 
     if not reason or not reason.strip():
         raise InputError("undoing a step needs --reason")
-    spec, partner, stage = engine.step_spec(step)
-    engine._check_version(work)
-    authz.require_step(
-        unit.actor,
-        step=step,
-        step_role=spec.role,
-        partner=partner,
-        kabupaten=work.row["kabupaten"],
-        coop_id=work.id,
-    )
+    spec, partner, stage = _permitted(engine, unit, work, step)
     current = work.row["stage"]
     own_stage = engine.workflow.onboarding_stage if partner else stage
     if own_stage != current:
@@ -285,6 +284,7 @@ def complete_bulk(
                     result.refused.append(Outcome(coop_id, False, f"{step}: {err}"))
                     continue
                 outcomes.extend(mine)
+                unit.spill()  # between cooperatives: bounded memory (issue #5)
             return outcomes
 
         done = engine._write(change, dry_run=dry_run)

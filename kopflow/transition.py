@@ -118,7 +118,7 @@ def fire_one(
         "from": source,
         "to": dest,
         "coop_version": version,
-        "plugins": engine.plugins.fingerprint(),
+        "plugins": engine.fingerprint(),
     }
     if reason:
         details["reason"] = reason
@@ -191,11 +191,16 @@ def fire_bulk(
 
             check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     result = BulkResult(dry_run=dry_run)
+    # The guard reads which steps are done, not their evidence; only plugins' hooks can read
+    # evidence (through the view), so without them it is not loaded (issue #5).
+    evidence = engine.plugins.implements("kopflow_guard") or engine.plugins.implements(
+        "kopflow_after_transition"
+    )
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
 
         def change(unit: Unit, chunk: list[str] = chunk) -> list[Outcome]:
-            works = engine._load(unit.conn, chunk)
+            works = engine._load(unit.conn, chunk, evidence=evidence)
             outcomes: list[Outcome] = []
             for coop_id in chunk:
                 work = works.get(coop_id)
@@ -208,6 +213,8 @@ def fire_bulk(
                     unit.rollback_to(mark)
                     engine._refused(err, coop=coop_id)
                     result.refused.append(Outcome(coop_id, False, str(err), stage=stage))
+                    continue
+                unit.spill()  # between cooperatives: bounded memory (issue #5)
             return outcomes
 
         done = engine._write(change, dry_run=dry_run)

@@ -1,0 +1,357 @@
+"""The floor: the writes kopflow makes, done with nothing but the DB-API driver.
+
+No kopflow import here. Everything kopflow decides (which steps, which evidence once validated,
+the plugin fingerprint, the actor) comes from the plan file that ``_work.plan`` writes, so what
+is measured is the cost of the writes themselves: the same UPDATEs of ``coop`` (compare-and-set
+on ``version``), the same INSERTs of ``step_record``, ``transition``, ``enrollment``, the same
+audit events (canonical JSON bodies, SHA-256 chained) and the same chain-head UPDATE, in the
+same transactions (one per batch of cooperatives), in the same order. ``run.py --check``
+compares the resulting databases row by row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+# json.dumps with these options, built once (what a careful plain implementation does).
+_dumps = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
+_AUDIT_COLUMNS = "seq, at, actor, role, action, coop_id, body, prev_hash, hash"
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def connect_sqlite(path: str) -> sqlite3.Connection:
+    """A connection set up as kopflow sets up its own (WAL, synchronous=NORMAL, foreign keys)."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=60)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+class Floor:
+    """Lifecycle phases written directly (SQLite through ``sqlite3``, PostgreSQL through psycopg).
+
+    Args:
+        conn: an ``sqlite3`` connection from :func:`connect_sqlite` or a psycopg connection.
+        plan: the plan dictionary (see ``_work.plan``).
+    """
+
+    def __init__(self, conn: Any, plan: dict[str, Any]) -> None:
+        self.conn = conn
+        self.pg = not isinstance(conn, sqlite3.Connection)
+        self.plan = plan
+        self.actor, self.role = plan["actor"], plan["role"]
+        self.plugins = plan["plugins"]
+        self.canon = plan["canon"]
+        self.batch = plan["batch"]
+        # Validated evidence per step and seed, with the canonical JSON stored in step_record.
+        self.evidence = {
+            key: [(clean, _dumps(clean)) for clean in per_seed]
+            for key, per_seed in plan["clean"].items()
+        }
+        self.seeds = len(next(iter(plan["clean"].values())))
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.pg else sql
+
+    def _begin(self) -> tuple[Any, int, str, datetime]:
+        cur = self.conn.cursor()
+        if self.pg:  # psycopg opens the transaction itself; the head row lock serializes writers
+            cur.execute("SELECT seq, hash FROM chain_head WHERE id = 1 FOR UPDATE")
+        else:
+            cur.execute("BEGIN IMMEDIATE")
+            cur.execute("SELECT seq, hash FROM chain_head WHERE id = 1")
+        seq, head = cur.fetchone()
+        return cur, seq, head, datetime.now(UTC)
+
+    def _stamp(self, now: datetime) -> Any:
+        # What SQLAlchemy stores for DateTime(timezone=True): a datetime on PostgreSQL, on
+        # SQLite the text form of its naive part.
+        return now if self.pg else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def _rows(self, cur: Any, ids: Sequence[str], columns: str) -> dict[str, tuple[Any, ...]]:
+        marks = ", ".join("?" * len(ids))
+        cur.execute(self._q(f"SELECT id, {columns} FROM coop WHERE id IN ({marks})"), list(ids))
+        return {row[0]: row[1:] for row in cur.fetchall()}
+
+    def _event(
+        self, rows: list[tuple[Any, ...]], seq: int, prev: str, at: str, action: str,
+        coop: str, details: dict[str, Any],
+    ) -> str:  # fmt: skip
+        body = _dumps(
+            {
+                "v": self.canon, "seq": seq, "at": at, "actor": self.actor, "role": self.role,
+                "action": action, "coop": coop, "details": details, "prev": prev,
+            }
+        )  # fmt: skip
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        rows.append((seq, at, self.actor, self.role, action, coop, body, prev, digest))
+        return digest
+
+    def _update(self, cur: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        cur.executemany(self._q(sql), rows)
+        if not self.pg and cur.rowcount != len(rows):
+            raise RuntimeError("compare-and-set lost: a cooperative changed under the floor")
+
+    def _finish(self, cur: Any, audit: list[tuple[Any, ...]], seq: int, head: str) -> None:
+        marks = ", ".join("?" * 9)
+        cur.executemany(
+            self._q(f"INSERT INTO audit_event ({_AUDIT_COLUMNS}) VALUES ({marks})"), audit
+        )
+        cur.execute(self._q("UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1"), (seq, head))
+        if self.pg:
+            self.conn.commit()
+        else:
+            cur.execute("COMMIT")
+
+    def ids_in(self, stage: str) -> list[str]:
+        cur = self.conn.cursor()
+        cur.execute(self._q("SELECT id FROM coop WHERE stage = ? ORDER BY id"), (stage,))
+        ids = [row[0] for row in cur.fetchall()]
+        if self.pg:
+            self.conn.commit()
+        return ids
+
+    # --- the phases of the lifecycle ----------------------------------------------------
+
+    def steps(self, keys: Sequence[str], ids: Sequence[str], seed_of: dict[str, int]) -> int:
+        """Complete ``keys`` for every cooperative of ``ids`` (all of one coop's in one update)."""
+        events = 0
+        actor = self.actor
+        for chunk in chunks(ids, self.batch):
+            cur, seq, prev, now = self._begin()
+            at, stamp = _iso(now), self._stamp(now)
+            versions = self._rows(cur, chunk, "version")
+            updates: list[tuple[Any, ...]] = []
+            records: list[tuple[Any, ...]] = []
+            audit: list[tuple[Any, ...]] = []
+            for coop in chunk:
+                seen = version = versions[coop][0]
+                seed = seed_of[coop]
+                for key in keys:
+                    clean, stored = self.evidence[key][seed]
+                    version += 1
+                    seq += 1
+                    details = {
+                        "step": key, "version": 1, "evidence": clean,
+                        "coop_version": version, "plugins": self.plugins,
+                    }  # fmt: skip
+                    prev = self._event(audit, seq, prev, at, "step.completed", coop, details)
+                    records.append((coop, key, 1, "done", stored, None, actor, stamp, seq))
+                updates.append((version, stamp, actor, coop, seen))
+            self._update(
+                cur,
+                "UPDATE coop SET version = ?, updated_at = ?, updated_by = ? "
+                "WHERE id = ? AND version = ?",
+                updates,
+            )
+            cur.executemany(
+                self._q(
+                    "INSERT INTO step_record (coop_id, step, version, status, evidence, reason, "
+                    "actor, at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                records,
+            )
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
+    def advance(self, stage: str, event: str, dest: str, limit: int | None = None) -> int:
+        """Fire ``event`` for every cooperative in ``stage`` (the first ``limit`` by id)."""
+        ids = self.ids_in(stage)[:limit]
+        events = 0
+        actor = self.actor
+        for chunk in chunks(ids, self.batch):
+            cur, seq, prev, now = self._begin()
+            at, stamp = _iso(now), self._stamp(now)
+            current = self._rows(cur, chunk, "version, stage")
+            updates: list[tuple[Any, ...]] = []
+            moves: list[tuple[Any, ...]] = []
+            audit: list[tuple[Any, ...]] = []
+            for coop in chunk:
+                seen, where = current[coop]
+                if where != stage:
+                    continue
+                seq += 1
+                details = {
+                    "event": event, "from": stage, "to": dest,
+                    "coop_version": seen + 1, "plugins": self.plugins,
+                }  # fmt: skip
+                prev = self._event(audit, seq, prev, at, "coop.transition", coop, details)
+                updates.append((dest, stamp, None, seen + 1, stamp, actor, coop, seen))
+                moves.append((coop, event, stage, dest, None, actor, stamp, seq))
+            self._update(
+                cur,
+                "UPDATE coop SET stage = ?, stage_since = ?, previous_stage = ?, version = ?, "
+                "updated_at = ?, updated_by = ? WHERE id = ? AND version = ?",
+                updates,
+            )
+            cur.executemany(
+                self._q(
+                    "INSERT INTO transition (coop_id, event, source, dest, reason, actor, at, "
+                    "audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                moves,
+            )
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
+    def enroll(self, ids: Sequence[str], partners: Sequence[str]) -> int:
+        """Enroll every cooperative of ``ids`` with ``partners`` (one event per cooperative)."""
+        events = 0
+        actor = self.actor
+        for chunk in chunks(ids, self.batch):
+            cur, seq, prev, now = self._begin()
+            at, stamp = _iso(now), self._stamp(now)
+            versions = self._rows(cur, chunk, "version")
+            updates: list[tuple[Any, ...]] = []
+            rows: list[tuple[Any, ...]] = []
+            audit: list[tuple[Any, ...]] = []
+            for coop in chunk:
+                seen = versions[coop][0]
+                seq += 1
+                details = {
+                    "partners": list(partners),
+                    "coop_version": seen + 1,
+                    "plugins": self.plugins,
+                }
+                prev = self._event(audit, seq, prev, at, "partner.enrolled", coop, details)
+                updates.append((seen + 1, stamp, actor, coop, seen))
+                rows.extend((coop, code, actor, stamp, seq) for code in partners)
+            self._update(
+                cur,
+                "UPDATE coop SET version = ?, updated_at = ?, updated_by = ? "
+                "WHERE id = ? AND version = ?",
+                updates,
+            )
+            cur.executemany(
+                self._q(
+                    "INSERT INTO enrollment (coop_id, partner, actor, at, audit_seq) "
+                    "VALUES (?, ?, ?, ?, ?)"
+                ),
+                rows,
+            )
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
+    def run_phase(self, phase: dict[str, Any], ids: Sequence[str], seed_of: dict[str, int],
+                  limit: int | None = None) -> int:  # fmt: skip
+        """One phase of ``plan["phases"]``; ``limit`` caps the cooperatives it touches."""
+        kind = phase["kind"]
+        if kind == "steps":
+            return self.steps(phase["steps"], list(ids)[:limit], seed_of)
+        if kind == "enroll":
+            return self.enroll(list(ids)[:limit], phase["partners"])
+        return self.advance(phase["stage"], phase["event"], phase["dest"], limit)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- national import ---------------------------------------------------------------------
+
+
+def areaid_villages() -> Iterator[tuple[int, str, str, str, str, str | None]]:
+    """(village id, village, kecamatan, kabupaten, provinsi, postal code) of every village."""
+    import areaid
+
+    for name in areaid.buka_nama()["himpunan"]:
+        for province in areaid.buka_data(name.lower()):
+            for kab in province["kabupaten"]:
+                for kec in kab["kecamatan"]:
+                    for village in kec["kelurahan"]:
+                        pos = village.get("pos")
+                        yield (
+                            village["id"], village["kelu"], kec["kec"], kab["kab_kota"],
+                            province["provinsi"], str(pos) if pos else None,
+                        )  # fmt: skip
+
+
+def import_villages(conn: sqlite3.Connection, plan: dict[str, Any], source: str,
+                    kabupaten: str | None = None) -> int:  # fmt: skip
+    """Register one cooperative per village: coop, coop_village and audit rows, executemany."""
+    floor = Floor(conn, plan)
+    actor, wf, version, initial = plan["actor"], plan["workflow"], plan["version"], plan["initial"]
+    villages = [v for v in areaid_villages() if kabupaten is None or v[3] == kabupaten]
+    for chunk in chunks(villages, plan["register_batch"]):
+        cur, seq, prev, now = floor._begin()
+        at, stamp = _iso(now), floor._stamp(now)
+        coops: list[tuple[Any, ...]] = []
+        places: list[tuple[Any, ...]] = []
+        audit: list[tuple[Any, ...]] = []
+        for vid, name, kec, kab, prov, postal in chunk:
+            coop = f"KDMP-{int(vid):06d}"
+            coops.append((coop, f"KDKMP {name}", name, kec, kab, prov, wf, version, initial,
+                          stamp, None, 1, stamp, actor))  # fmt: skip
+            places.append((str(vid), coop, name, kec, postal))
+            seq += 1
+            details = {
+                "source": source, "kabupaten": kab, "provinsi": prov,
+                "villages": [[str(vid), name, kec]], "workflow": wf, "workflow_version": version,
+            }  # fmt: skip
+            prev = floor._event(audit, seq, prev, at, "coop.registered", coop, details)
+        cur.executemany(
+            "INSERT INTO coop (id, name, village, kecamatan, kabupaten, provinsi, workflow, "
+            "workflow_version, stage, stage_since, previous_stage, version, updated_at, "
+            "updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            coops,
+        )
+        cur.executemany(
+            "INSERT INTO coop_village (region_id, coop_id, name, kecamatan, postal_code) "
+            "VALUES (?, ?, ?, ?, ?)",
+            places,
+        )
+        floor._finish(cur, audit, seq, prev)
+    return len(villages)
+
+
+# --- audit verification -------------------------------------------------------------------
+
+
+def verify_chain(conn: sqlite3.Connection) -> tuple[int, str | None]:
+    """Recompute the chain with json + hashlib; the checks kopflow's verify makes, in order.
+
+    Returns:
+        (events that hold, first problem or None).
+    """
+    sha256, loads = hashlib.sha256, json.loads
+    prev, expected = GENESIS, 1
+    rows = conn.execute(f"SELECT {_AUDIT_COLUMNS} FROM audit_event ORDER BY seq")
+    for seq, at, actor, role, action, coop, body, prev_hash, digest in rows:
+        if seq != expected:
+            return expected - 1, f"event {expected} missing or out of order"
+        if sha256(body.encode("utf-8")).hexdigest() != digest:
+            return seq - 1, f"event {seq} was changed"
+        if prev_hash != prev:
+            return seq - 1, f"event {seq} does not follow its predecessor"
+        data = loads(body)
+        if data.get("prev") != prev or data.get("seq") != seq:
+            return seq - 1, f"event {seq} is out of place"
+        if (
+            data.get("at") != at or data.get("actor") != actor or data.get("role") != role
+            or data.get("action") != action or data.get("coop") != coop
+        ):  # fmt: skip
+            return seq - 1, f"event {seq}: columns differ from the hashed body"
+        prev = digest
+        expected += 1
+    head = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
+    if tuple(head) != (expected - 1, prev):
+        return expected - 1, "the head row does not name the last event"
+    return expected - 1, None

@@ -1,0 +1,418 @@
+"""The kopflow side of the benchmark, and the set-up both sides start from.
+
+Every function here runs in a child process of ``run.py`` (``run.py --child NAME ARGS``) so its
+time and peak memory are its own. Set-up (templates, the plan, the 1M-event database) is never
+timed; the timed functions report the seconds of the measured part only.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from itertools import islice
+from typing import Any
+
+import _floor
+
+SEEDS = 10  # distinct sample evidence per step; cooperative i uses seed i % SEEDS
+STEP_CALL = 10_000  # cooperatives per complete_steps_bulk call (a province's upload at most)
+PARTNERS = ["bri", "pos", "telkom", "pln"]
+
+
+def _engine(db: str, actor: str | None = None) -> Any:
+    from kopflow.engine import Kopflow
+    from kopflow.log import configure
+
+    configure()  # as the CLI does: JSON lines to the log file, nothing on stdout
+    return Kopflow(db, actor=actor)
+
+
+def _checkpoint(db: str) -> None:
+    """Fold the WAL into the main file so a plain file copy is the whole database."""
+    if "://" in db:
+        from kopflow.db import dispose_engines
+
+        dispose_engines()
+        return
+    from kopflow.db import dispose_engines
+
+    dispose_engines()
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+# --- set-up ----------------------------------------------------------------------------------
+
+
+def checkpoint(db: str) -> dict[str, Any]:
+    _checkpoint(db)
+    return {}
+
+
+def init(db: str, actor: str | None = "bench") -> dict[str, Any]:
+    """An empty kopflow database, its audit log started and ``actor`` its admin."""
+    _engine(db, actor).init()
+    _checkpoint(db)
+    return {}
+
+
+def register(db: str, n: int, actor: str | None = "bench") -> dict[str, Any]:
+    """An initialised database with the first ``n`` villages of areaid registered."""
+    from kopflow.regions import seeds_from_areaid
+
+    engine = _engine(db, actor)
+    engine.init()
+    added, _skipped = engine.register(islice(seeds_from_areaid(), n), source="areaid:bench")
+    _checkpoint(db)
+    return {"coops": added}
+
+
+def plan(db: str, out: str) -> dict[str, Any]:
+    """Write what both sides do: the phases of the lifecycle, evidence, actor, fingerprint.
+
+    The lifecycle is every main stage but the last: its required steps, then its forward event;
+    in the onboarding stage the cooperative is first enrolled with the four partners and then
+    completes their required steps. With the KDKMP definition and the built-in partners that is
+    26 audited changes per cooperative (21 steps, 1 enrolment, 4 transitions).
+    """
+    from kopflow import engine as engine_module
+    from kopflow import registration
+    from kopflow._canonical import CANON_VERSION
+    from kopflow.samples import sample_evidence
+
+    conn = sqlite3.connect(db) if "://" not in db else None
+    if conn is not None:
+        actor, role = conn.execute("SELECT name, role FROM actor").fetchone()
+        conn.close()
+        engine = _engine(db, actor)
+    else:
+        engine = _engine(db)
+        with engine.reading() as reading:
+            actor_info = engine.actor(reading)
+        actor, role = actor_info.name, actor_info.role
+    wf, plugins = engine.workflow, engine.plugins
+    loaded = sorted(p.name for p in plugins.plugins if p.status == "ok")
+    if loaded != sorted(PARTNERS):
+        raise SystemExit(f"the four partner plugins must be loaded, found {loaded}")
+    phases: list[dict[str, Any]] = []
+    raw: dict[str, list[dict[str, Any]]] = {}
+    clean: dict[str, list[dict[str, Any]]] = {}
+    for stage in wf.main_stages()[:-1]:
+        keys: list[str] = []
+        if stage.id == wf.onboarding_stage:
+            phases.append({"kind": "enroll", "stage": stage.id, "partners": PARTNERS})
+            for code in PARTNERS:
+                keys += [f"{code}.{s.id}" for s in plugins.partner(code).steps if s.required]
+        keys += [s.id for s in stage.steps if s.required]
+        for key in keys:
+            spec = engine.step_spec(key)[0]
+            raw[key] = [sample_evidence(spec, seed) for seed in range(SEEDS)]
+            clean[key] = [spec.validate(dict(r)) for r in raw[key]]
+        phases.append({"kind": "steps", "stage": stage.id, "steps": keys})
+        forward = wf.advance_event(stage.id)
+        assert forward is not None
+        phases.append(
+            {"kind": "advance", "stage": stage.id, "event": forward.name, "dest": forward.dest}
+        )
+    data = {
+        "actor": actor,
+        "role": role,
+        "plugins": plugins.fingerprint(),
+        "canon": CANON_VERSION,
+        "batch": engine_module.BATCH,
+        "register_batch": registration.BATCH,
+        "workflow": wf.name,
+        "version": wf.version,
+        "initial": wf.initial,
+        "phases": phases,
+        "raw": raw,
+        "clean": clean,
+        "events_per_coop": sum(len(p["steps"]) if p["kind"] == "steps" else 1 for p in phases),
+    }
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, ensure_ascii=False, indent=1)
+    return {"events_per_coop": data["events_per_coop"]}
+
+
+def load_plan(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)  # type: ignore[no-any-return]
+
+
+def seeds_for(ids: list[str]) -> dict[str, int]:
+    return {coop: i % SEEDS for i, coop in enumerate(ids)}
+
+
+# --- the measured kopflow side ------------------------------------------------------------
+
+
+def lifecycle(db: str, plan_path: str) -> dict[str, Any]:
+    """Drive every cooperative through the lifecycle with the engine's bulk commands.
+
+    Guards, evidence validation, the four partner plugins and the audit chain are all on, as
+    for ``kopflow step complete --from-csv`` and ``kopflow advance --where-stage``.
+    """
+    p = load_plan(plan_path)
+    engine = _engine(db, p["actor"] if "://" not in db else None)
+    with engine.reading() as conn:
+        from sqlalchemy import text
+
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM coop ORDER BY id"))]
+    seed_of = seeds_for(ids)
+    # Start-up is measured by the CLI section: import the write path and load the plugins,
+    # the workflow and its machine before the clock starts.
+    import kopflow._unit
+    import kopflow.models
+    import kopflow.steps
+    import kopflow.transition  # noqa: F401
+    from kopflow.machine import machine_for
+
+    machine_for(engine.workflow)
+    engine.plugins.fingerprint()
+    phases = []
+    for phase in p["phases"]:
+        kind, stage = phase["kind"], phase["stage"]
+        start, cpu = time.perf_counter(), time.process_time()
+        if kind == "steps":
+            # One call per CSV-sized part (a province at most), as offices upload them; the
+            # parts' rows are built outside the clock.
+            events, seconds = 0, 0.0
+            raw = p["raw"]
+            for part in _floor.chunks(ids, STEP_CALL):
+                rows = [(c, key, raw[key][seed_of[c]]) for c in part for key in phase["steps"]]
+                start = time.perf_counter()
+                result = engine.complete_steps_bulk(rows)
+                seconds += time.perf_counter() - start
+                _refused(result, kind, stage)
+                events += len(result.done)
+                rows = result = None  # type: ignore[assignment]
+        else:
+            if kind == "enroll":
+                result = engine.enroll_bulk(ids, phase["partners"])
+            else:
+                result = engine.advance_bulk(stage=stage)
+            seconds = time.perf_counter() - start
+            _refused(result, kind, stage)
+            events = len(result.done)
+            result = None
+        cpu = time.process_time() - cpu
+        phases.append({"kind": kind, "stage": stage, "events": events, "seconds": seconds,
+                       "cpu_seconds": cpu})  # fmt: skip
+    return {
+        "events": sum(ph["events"] for ph in phases),
+        "seconds": sum(ph["seconds"] for ph in phases),
+        "cpu_seconds": sum(ph["cpu_seconds"] for ph in phases),
+        "coops": len(ids),
+        "phases": phases,
+    }
+
+
+def _refused(result: Any, kind: str, stage: str) -> None:
+    if result.refused:
+        first = result.refused[0]
+        raise SystemExit(f"{kind} {stage}: {len(result.refused)} refused: {first.message}")
+
+
+def verify(db: str) -> dict[str, Any]:
+    """``kopflow.audit.verify_database`` on the whole chain, timed without imports."""
+    from kopflow.audit import verify_database
+    from kopflow.db import read_connection, resolve_url
+
+    with read_connection(resolve_url(db)) as conn:
+        start = time.perf_counter()
+        result = verify_database(conn)
+        seconds = time.perf_counter() - start
+    if not result.ok:
+        raise SystemExit(f"kopflow verify failed: {result.problem}")
+    return {"events": result.count, "seconds": seconds}
+
+
+# --- the measured floor side (no kopflow import on this path) ----------------------------
+
+
+def floor_lifecycle(db: str, plan_path: str) -> dict[str, Any]:
+    p = load_plan(plan_path)
+    conn = _floor_connect(db)
+    floor = _floor.Floor(conn, p)
+    ids = floor.ids_in(p["initial"])
+    seed_of = seeds_for(ids)
+    phases = []
+    for phase in p["phases"]:
+        start, cpu = time.perf_counter(), time.process_time()
+        events = floor.run_phase(phase, ids, seed_of)
+        phases.append({"kind": phase["kind"], "stage": phase["stage"], "events": events,
+                       "seconds": time.perf_counter() - start,
+                       "cpu_seconds": time.process_time() - cpu})  # fmt: skip
+    conn.close()
+    return {
+        "events": sum(ph["events"] for ph in phases),
+        "seconds": sum(ph["seconds"] for ph in phases),
+        "cpu_seconds": sum(ph["cpu_seconds"] for ph in phases),
+        "coops": len(ids),
+        "phases": phases,
+    }
+
+
+def floor_import(db: str, plan_path: str, source: str, kabupaten: str | None) -> dict[str, Any]:
+    p = load_plan(plan_path)
+    conn = _floor.connect_sqlite(db)
+    start = time.perf_counter()
+    count = _floor.import_villages(conn, p, source, kabupaten)
+    seconds = time.perf_counter() - start
+    conn.close()
+    return {"coops": count, "seconds": seconds}
+
+
+def floor_verify(db: str) -> dict[str, Any]:
+    conn = sqlite3.connect(db)
+    start = time.perf_counter()
+    count, problem = _floor.verify_chain(conn)
+    seconds = time.perf_counter() - start
+    if problem:
+        raise SystemExit(f"floor verify failed: {problem}")
+    return {"events": count, "seconds": seconds}
+
+
+def _floor_connect(db: str) -> Any:
+    if "://" not in db:
+        return _floor.connect_sqlite(db)
+    import psycopg
+
+    return psycopg.connect(db.replace("postgresql+psycopg://", "postgresql://"))
+
+
+# --- the database of the single-cooperative commands ---------------------------------------
+
+
+def build(db: str, plan_path: str, target: int) -> dict[str, Any]:
+    """Grow a registered database to exactly ``target`` audit events by running the lifecycle
+    (with the floor's writer: the same rows kopflow writes) on the first cooperatives by id.
+
+    Phase by phase, each takes as many cooperatives as the events left allow, so the database
+    ends with cooperatives spread over stages, as the program's would be.
+    """
+    p = load_plan(plan_path)
+    conn = _floor.connect_sqlite(db)
+    floor = _floor.Floor(conn, p)
+    ids = floor.ids_in(p["initial"])
+    seed_of = seeds_for(ids)
+    remaining = target - conn.execute("SELECT seq FROM chain_head").fetchone()[0]
+    cap = len(ids)
+    for phase in p["phases"]:
+        per = len(phase["steps"]) if phase["kind"] == "steps" else 1
+        take = min(cap, remaining // per)
+        if take <= 0:
+            break
+        here = floor.ids_in(phase["stage"])
+        remaining -= floor.run_phase(phase, here, seed_of, limit=take)
+        cap = take
+    stages = dict(conn.execute("SELECT stage, count(*) FROM coop GROUP BY stage").fetchall())
+    events = conn.execute("SELECT seq FROM chain_head").fetchone()[0]
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return {"events": events, "stages": stages}
+
+
+# --- checking that both sides wrote the same thing ------------------------------------------
+
+_SAME = {
+    "coop": "SELECT id, stage, previous_stage, version, updated_by FROM coop ORDER BY id",
+    "step_record": "SELECT coop_id, step, version, status, evidence, reason, actor, audit_seq "
+    "FROM step_record ORDER BY audit_seq",
+    "transition": "SELECT coop_id, event, source, dest, reason, actor, audit_seq "
+    "FROM transition ORDER BY audit_seq",
+    "enrollment": "SELECT coop_id, partner, actor, audit_seq FROM enrollment "
+    "ORDER BY coop_id, partner",
+    "coop_village": "SELECT region_id, coop_id, name, kecamatan, postal_code FROM coop_village "
+    "ORDER BY region_id",
+}
+
+
+def compare(kopflow_db: str, floor_db: str) -> dict[str, Any]:
+    """Row by row: the floor wrote what kopflow wrote, apart from timestamps and hashes."""
+    a, b = sqlite3.connect(kopflow_db), sqlite3.connect(floor_db)
+    problems: list[str] = []
+    for table, query in _SAME.items():
+        rows_a, rows_b = a.execute(query).fetchall(), b.execute(query).fetchall()
+        if len(rows_a) != len(rows_b):
+            problems.append(
+                f"{table}: {len(rows_a)} rows in kopflow's, {len(rows_b)} in the floor's"
+            )
+        elif rows_a != rows_b:
+            first = next((x, y) for x, y in zip(rows_a, rows_b, strict=True) if x != y)
+            problems.append(f"{table}: first difference {first}")
+    query = "SELECT seq, actor, role, action, coop_id, body FROM audit_event ORDER BY seq"
+    count = 0
+    for row_a, row_b in zip(a.execute(query), b.execute(query), strict=True):
+        body_a, body_b = json.loads(row_a[5]), json.loads(row_b[5])
+        for body in (body_a, body_b):
+            body.pop("at"), body.pop("prev")
+        if row_a[:5] != row_b[:5] or body_a != body_b:
+            problems.append(f"audit event {row_a[0]} differs: {row_a} vs {row_b}")
+            break
+        count += 1
+    for name, conn in (("kopflow", a), ("floor", b)):
+        _events, problem = _floor.verify_chain(conn)
+        if problem:
+            problems.append(f"{name} chain: {problem}")
+    return {"events_compared": count, "problems": problems}
+
+
+# --- PostgreSQL schemas -------------------------------------------------------------------
+
+
+def pg_url(server: str, schema: str) -> str:
+    return f"{server}?options=-csearch_path%3D{schema}"
+
+
+def _pg_admin(server: str) -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        server.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+    )
+
+
+def pg_template(server: str, schema: str, n: int) -> dict[str, Any]:
+    """A schema with kopflow initialised and ``n`` cooperatives registered (copied per run)."""
+    with _pg_admin(server) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.execute(f"CREATE SCHEMA {schema}")
+    return register(pg_url(server, schema), n, actor=None)
+
+
+_PG_TABLES = ("actor", "workflow_def", "chain_head", "coop", "coop_village", "audit_event")
+
+
+def pg_clone(server: str, template: str, schema: str) -> dict[str, Any]:
+    """A fresh schema (alembic's, triggers included) holding a copy of the template's rows."""
+    from kopflow.db import dispose_engines, upgrade_schema
+
+    with _pg_admin(server) as admin:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.execute(f"CREATE SCHEMA {schema}")
+    upgrade_schema(pg_url(server, schema))
+    dispose_engines()
+    with _pg_admin(server) as admin:
+        for table in _PG_TABLES:
+            admin.execute(f"INSERT INTO {schema}.{table} SELECT * FROM {template}.{table}")
+        admin.execute(f"ANALYZE {schema}.coop")
+    return {}
+
+
+def pg_drop(server: str, *schemas: str) -> dict[str, Any]:
+    with _pg_admin(server) as admin:
+        for schema in schemas:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    return {}
+
+
+def pg_available(server: str) -> dict[str, Any]:
+    try:
+        with _pg_admin(server) as admin:
+            admin.execute("SELECT 1")
+    except Exception as err:  # noqa: BLE001 -- any failure means "no server here"
+        return {"ok": False, "error": str(err).strip().splitlines()[0]}
+    return {"ok": True}
