@@ -4,23 +4,29 @@ and an environment that keeps every test's state in its own temp folder."""
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from db_helpers import pg_schema
 
 # The fixtures partner authors use (issue #3); kopflow's own tests of its partners use them too.
 pytest_plugins = ["kopflow.testing"]
 
-PG_SERVER = os.environ.get("KOPFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _pg_results = {"passed": 0, "failed": 0, "skipped": 0}
 
 
 @pytest.fixture(autouse=True)
 def kopflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point all user state at the test's temp folder (llm's env_setup)."""
-    for var in ("KOPFLOW_DB", "KOPFLOW_ACTOR", "KOPFLOW_PLUGINS", "KOPFLOW_DISABLE_PLUGINS", "KOPFLOW_LOAD_PLUGINS", "KOPFLOW_CONFIG"):
+    for var in (
+        "KOPFLOW_DB",
+        "KOPFLOW_ACTOR",
+        "KOPFLOW_PLUGINS",
+        "KOPFLOW_DISABLE_PLUGINS",
+        "KOPFLOW_LOAD_PLUGINS",
+        "KOPFLOW_CONFIG",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("KOPFLOW_LANG", "en")
     monkeypatch.setenv("KOPFLOW_LOG", str(tmp_path / "kopflow.log"))
@@ -41,32 +47,10 @@ def kopflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     structlog.contextvars.clear_contextvars()
 
 
-def _pg_schema_url(schema: str) -> str:
-    return f"{PG_SERVER}?options=-csearch_path%3D{schema}"
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A URL on the real PostgreSQL server, inside a schema of its own, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as err:  # noqa: BLE001 -- any connection failure means "no server"
-        admin.dispose()
-        if os.environ.get("KOPFLOW_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is required but not reachable: {err}")
-        pytest.skip(f"PostgreSQL not reachable: {err}")
-    yield _pg_schema_url(schema)
-    from kopflow import db
-
-    db.dispose_engines()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    yield from pg_schema()
 
 
 @pytest.fixture
@@ -110,7 +94,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
     terminalreporter.write_line(
-        "PostgreSQL tests: {passed} passed, {failed} failed, {skipped} skipped".format(**_pg_results)
+        "PostgreSQL tests: {passed} passed, {failed} failed, {skipped} skipped".format(
+            **_pg_results
+        )
     )
 
 

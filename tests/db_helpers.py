@@ -1,11 +1,16 @@
-"""Helpers for the issue #4 tests. PostgreSQL roles belong to the whole server, so each test
-names its logins uniquely and drops them, and its schema's group roles, afterwards.
+"""Database helpers for the tests: a fresh PostgreSQL schema per test, and for the issue #4
+tests unique login names (PostgreSQL roles belong to the whole server, so each test names its
+logins uniquely and drops them, and its schema's group roles, afterwards).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from kopflow.authz import ROLES
 
@@ -52,3 +57,35 @@ def run_as(url: str, login: str, sql: str, **params: Any) -> Any:
             return conn.execute(text(sql), params).rowcount
     finally:
         engine.dispose()
+
+
+PG_SERVER = os.environ.get("KOPFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def pg_schema() -> Iterator[str]:
+    """Yield a URL on the real PostgreSQL server inside a schema of its own; drop it after.
+
+    Without a server the test is skipped, or failed when ``KOPFLOW_REQUIRE_POSTGRES`` is set
+    (CI must prove the PostgreSQL half ran, issue #4).
+    """
+    from sqlalchemy import create_engine, text
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as err:  # noqa: BLE001 -- any connection failure means "no server"
+        admin.dispose()
+        if os.environ.get("KOPFLOW_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required but not reachable: {err}")
+        pytest.skip(f"PostgreSQL not reachable: {err}")
+    try:
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        from kopflow import db
+
+        db.dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -8,27 +8,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-
-from kopflow.cli import cli
+from clihelp import error_line, ok, run
 
 CSV_HEADER = "region_code,village,kecamatan,kabupaten,provinsi,postal_code,coop_id\n"
-
-
-def run(runner: CliRunner, url: str, *args: str) -> Result:
-    return runner.invoke(cli, ["--db", url, *args])
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
-
-
-def error_line(result: Result, code: int = 2) -> str:
-    """The one ``Error:`` line a refused command prints on stderr."""
-    assert result.exit_code == code, result.output + result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    return lines[0]
 
 
 def counts(url: str) -> dict[str, Any]:

@@ -7,34 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from clihelp import error_line, ok, run, sets
 
-from kopflow.cli import cli
 from kopflow.regions import CoopSeed
 from kopflow.samples import sample_evidence
 
 BULELENG = "Kabupaten Buleleng"
-
-
-def run(runner: CliRunner, url: str, *args: str) -> Result:
-    return runner.invoke(cli, ["--db", url, *args])
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
-
-
-def error_line(result: Result, code: int) -> str:
-    """The one ``Error:`` line a refused command prints on stderr."""
-    assert result.exit_code == code, result.output + result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    return lines[0]
-
-
-def sets(evidence: dict[str, Any]) -> list[str]:
-    return [arg for name, value in evidence.items() for arg in ("--set", f"{name}={value}")]
 
 
 def query(url: str, sql: str, **params: Any) -> list[Any]:

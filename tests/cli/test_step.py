@@ -4,40 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from clihelp import error_line, ok, run, sets
+from db_helpers import pg_schema
 
-from kopflow.cli import cli
 from kopflow.regions import CoopSeed
 from kopflow.samples import sample_evidence
 
 KAB = "Kabupaten Uji"
-
-
-def run(runner: CliRunner, url: str, *args: str) -> Result:
-    return runner.invoke(cli, ["--db", url, *args])
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output + result.stderr
-    return result
-
-
-def error_line(result: Result, code: int) -> str:
-    """The one ``Error:`` line a refused command prints on stderr."""
-    assert result.exit_code == code, result.output + result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    return lines[0]
-
-
-def sets(evidence: dict[str, Any]) -> list[str]:
-    return [arg for name, value in evidence.items() for arg in ("--set", f"{name}={value}")]
 
 
 def snapshot(url: str) -> dict[str, Any]:
@@ -93,31 +72,6 @@ def three(kopflow: Any) -> list[str]:
 # --- bad evidence: one shared database per backend, which refusals must leave untouched ---------
 
 
-def _pg_schema() -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-
-    server = os.environ.get("KOPFLOW_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as err:  # noqa: BLE001 -- any connection failure means "no server"
-        admin.dispose()
-        if os.environ.get("KOPFLOW_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL is required but not reachable: {err}")
-        pytest.skip(f"PostgreSQL not reachable: {err}")
-    try:
-        yield f"{server}?options=-csearch_path%3D{schema}"
-    finally:
-        from kopflow import db
-
-        db.dispose_engines()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
 def staged(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -132,7 +86,7 @@ def staged(
         if request.param == "sqlite":
             urls: Iterator[str] = iter([str(tmp_path_factory.mktemp("staged") / "k.db")])
         else:
-            urls = _pg_schema()
+            urls = pg_schema()
         url = next(urls)
         engine = Kopflow(url)
         engine.init()
