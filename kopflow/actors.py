@@ -26,7 +26,9 @@ def add_actor(
     from kopflow.models import Actor, Coop
 
     if role not in authz.ROLES:
-        raise InputError("unknown role {role}; roles: {roles}", role=role, roles=", ".join(authz.ROLES))
+        raise InputError(
+            "unknown role {role}; roles: {roles}", role=role, roles=", ".join(authz.ROLES)
+        )
     if role == "officer" and not region:
         raise InputError("an officer needs --region KABUPATEN")
     if role == "partner" and not partner:
@@ -84,7 +86,9 @@ def disable_actor(engine: Kopflow, name: str) -> int:
             raise InputError("you cannot disable yourself")
         table = Actor.__table__
         done = unit.conn.execute(
-            update(table).where(table.c.name == name, table.c.enabled.is_(True)).values(enabled=False)
+            update(table)
+            .where(table.c.name == name, table.c.enabled.is_(True))
+            .values(enabled=False)
         )
         if done.rowcount != 1:
             raise NotFoundError("no enabled actor {name}", name=name)
@@ -141,20 +145,39 @@ def migrate_workflow(engine: Kopflow, refs: list[str] | None, *, dry_run: bool) 
                     authz.require_coop(unit.actor, work.row["kabupaten"], coop_id)
                     have = (work.row["workflow"], work.row["workflow_version"])
                     if have == (wf.name, wf.version):
-                        raise InputError("{coop} already runs {name} v{version}", coop=coop_id, name=wf.name, version=wf.version)
+                        raise InputError(
+                            "{coop} already runs {name} v{version}",
+                            coop=coop_id,
+                            name=wf.name,
+                            version=wf.version,
+                        )
                     if work.row["workflow"] != wf.name:
-                        raise InputError("{coop} runs another workflow ({name})", coop=coop_id, name=work.row["workflow"])
+                        raise InputError(
+                            "{coop} runs another workflow ({name})",
+                            coop=coop_id,
+                            name=work.row["workflow"],
+                        )
                     wf.stage(work.row["stage"])  # the new version must still have its stage
                 except KopflowError as err:
                     result.refused.append(Outcome(coop_id, False, str(err)))
                     continue
-                version = unit.update_coop(coop_id, work.row["version"], workflow_version=wf.version)
+                version = unit.update_coop(
+                    coop_id, work.row["version"], workflow_version=wf.version
+                )
                 seq = unit.event(
                     "workflow.migrated",
                     coop_id,
-                    {"workflow": wf.name, "from": have[1], "to": wf.version, "digest": wf.digest, "coop_version": version},
+                    {
+                        "workflow": wf.name,
+                        "from": have[1],
+                        "to": wf.version,
+                        "digest": wf.digest,
+                        "coop_version": version,
+                    },
                 )
-                done.append(Outcome(coop_id, True, f"v{have[1]} -> v{wf.version}", seq, work.row["stage"]))
+                done.append(
+                    Outcome(coop_id, True, f"v{have[1]} -> v{wf.version}", seq, work.row["stage"])
+                )
             return done
 
         result.done.extend(engine._write(change, dry_run=dry_run))

@@ -32,7 +32,7 @@ def mermaid(workflow: Workflow) -> str:
     """A Mermaid ``stateDiagram-v2`` of the workflow, stage labels in the current language."""
     lines = ["stateDiagram-v2", f"    [*] --> {workflow.initial}"]
     for stage in workflow.stages:
-        lines.append(f'    {stage.id} : {label(stage.label, stage.id)}')
+        lines.append(f"    {stage.id} : {label(stage.label, stage.id)}")
     for source, dest, event in edges(workflow):
         lines.append(f"    {source} --> {dest} : {event}")
     for stage in workflow.stages:
@@ -47,7 +47,11 @@ def dot(workflow: Workflow) -> str:
     def quote(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    lines = [f"digraph {quote(workflow.name)} {{", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
+    lines = [
+        f"digraph {quote(workflow.name)} {{",
+        "  rankdir=LR;",
+        "  node [shape=box, style=rounded];",
+    ]
     for stage in workflow.stages:
         shape = ", shape=doubleoctagon" if stage.final else (", style=dashed" if stage.side else "")
         lines.append(f"  {quote(stage.id)} [label={quote(label(stage.label, stage.id))}{shape}];")

@@ -150,7 +150,9 @@ def list_coops(
     if kabupaten:
         query = query.where(table.c.kabupaten == kabupaten)
     if overdue:
-        query = query.where(_overdue_clause(workflow, moment)).order_by(table.c.stage_since, table.c.id)
+        query = query.where(_overdue_clause(workflow, moment)).order_by(
+            table.c.stage_since, table.c.id
+        )
     else:
         query = query.order_by(table.c.kabupaten, table.c.kecamatan, table.c.village, table.c.id)
     if limit:

@@ -69,7 +69,13 @@ def bulk_summary(result: Any, *, as_json: bool, verb: str) -> None:
         return
     prefix = _("dry run, nothing written: ") if result.dry_run else ""
     click.echo(
-        prefix + _("{verb}: {done} done, {refused} refused", verb=_(verb), done=data["done"], refused=data["refused"])
+        prefix
+        + _(
+            "{verb}: {done} done, {refused} refused",
+            verb=_(verb),
+            done=data["done"],
+            refused=data["refused"],
+        )
     )
     for refusal in data["refusals"]:
         click.echo(f"  {refusal['coop']}: {refusal['reason']}")

@@ -22,9 +22,18 @@ def actor_group() -> None:
     ),
 )
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["officer", "partner", "auditor", "admin"]), help=N_("The actor's role."))
-@click.option("--region", metavar="KABUPATEN", help=N_("For an officer: the kabupaten/kota they act for."))
-@click.option("--partner", metavar="CODE", help=N_("For partner staff: the partner code, e.g. bri."))
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["officer", "partner", "auditor", "admin"]),
+    help=N_("The actor's role."),
+)
+@click.option(
+    "--region", metavar="KABUPATEN", help=N_("For an officer: the kabupaten/kota they act for.")
+)
+@click.option(
+    "--partner", metavar="CODE", help=N_("For partner staff: the partner code, e.g. bri.")
+)
 @click.pass_obj
 def actor_add(app, name: str, role: str, region: str | None, partner: str | None) -> None:  # type: ignore[no-untyped-def]
     from kopflow.actors import add_actor
@@ -45,12 +54,20 @@ def actor_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         return
     table(
         _("Actors"),
-        [("name", N_("Name")), ("role", N_("Role")), ("region", N_("Kabupaten")), ("partner", N_("Partner")), ("enabled", N_("Enabled"))],
+        [
+            ("name", N_("Name")),
+            ("role", N_("Role")),
+            ("region", N_("Kabupaten")),
+            ("partner", N_("Partner")),
+            ("enabled", N_("Enabled")),
+        ],
         rows,
     )
 
 
-@actor_group.command("disable", help=N_("Disable an actor; their past actions stay in the audit log."))
+@actor_group.command(
+    "disable", help=N_("Disable an actor; their past actions stay in the audit log.")
+)
 @click.argument("name")
 @click.pass_obj
 def actor_disable(app, name: str) -> None:  # type: ignore[no-untyped-def]

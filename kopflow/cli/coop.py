@@ -34,12 +34,21 @@ def coop_group() -> None:
     ),
 )
 @click.argument("csv_file", required=False, type=click.Path(path_type=Path))
-@click.option("--region", metavar="KABUPATEN", help=N_("A kabupaten/kota, e.g. 'Kabupaten Buleleng'."))
+@click.option(
+    "--region", metavar="KABUPATEN", help=N_("A kabupaten/kota, e.g. 'Kabupaten Buleleng'.")
+)
 @click.option("--province", metavar="NAME", help=N_("A whole province, e.g. 'Bali'."))
 @click.option("--all", "everything", is_flag=True, help=N_("Every village in the country."))
 @json_option
 @click.pass_obj
-def coop_import(app, csv_file: Path | None, region: str | None, province: str | None, everything: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def coop_import(
+    app,
+    csv_file: Path | None,
+    region: str | None,
+    province: str | None,
+    everything: bool,
+    as_json: bool,
+) -> None:  # type: ignore[no-untyped-def]
     from kopflow import regions
 
     chosen = [x for x in (csv_file, region, province, everything or None) if x]
@@ -56,14 +65,26 @@ def coop_import(app, csv_file: Path | None, region: str | None, province: str | 
     if as_json:
         emit_json({"added": added, "already_registered": skipped, "source": source})
     else:
-        ok(_("{added} cooperatives registered, {skipped} already registered", added=added, skipped=skipped))
+        ok(
+            _(
+                "{added} cooperatives registered, {skipped} already registered",
+                added=added,
+                skipped=skipped,
+            )
+        )
 
 
-@coop_group.command("list", help=N_("List cooperatives, optionally by stage, kecamatan, kabupaten or overdue."))
+@coop_group.command(
+    "list", help=N_("List cooperatives, optionally by stage, kecamatan, kabupaten or overdue.")
+)
 @click.option("--stage", help=N_("Only this stage."))
 @click.option("--kecamatan", help=N_("Only this kecamatan."))
 @click.option("--region", metavar="KABUPATEN", help=N_("Only this kabupaten/kota."))
-@click.option("--overdue", is_flag=True, help=N_("Only cooperatives past their stage's deadline, oldest first."))
+@click.option(
+    "--overdue",
+    is_flag=True,
+    help=N_("Only cooperatives past their stage's deadline, oldest first."),
+)
 @as_of_option
 @click.option("--limit", type=click.IntRange(min=1), help=N_("At most this many rows."))
 @json_option
@@ -100,13 +121,17 @@ def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> 
     table(_("{count} cooperatives", count=len(rows)), columns, shown)
 
 
-@coop_group.command("show", help=N_("Show a cooperative: stage, steps done and missing, evidence and timeline."))
+@coop_group.command(
+    "show", help=N_("Show a cooperative: stage, steps done and missing, evidence and timeline.")
+)
 @click.argument("coop")
 @click.option(
     "--html",
     "html_out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help=N_("Also write the whole record (steps, evidence, every change) as a printable HTML page."),
+    help=N_(
+        "Also write the whole record (steps, evidence, every change) as a printable HTML page."
+    ),
 )
 @json_option
 @click.pass_obj
@@ -120,7 +145,9 @@ def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # 
         work = engine._load(conn, [coop_id])[coop_id]
         villages = _villages(conn, coop_id)
         data = {
-            "coop": {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in work.row.items()},
+            "coop": {
+                k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in work.row.items()
+            },
             "villages": villages,
             "partners": sorted(work.partners),
             "steps": step_table(engine, work),
@@ -155,10 +182,20 @@ def _print_show(engine, data) -> None:  # type: ignore[no-untyped-def]
     stage = engine.workflow.stage(row["stage"])
     click.echo(f"{row['id']}  {row['name']}")
     click.echo(
-        _("Kecamatan {kecamatan}, {kabupaten}, {provinsi}", kecamatan=row["kecamatan"], kabupaten=row["kabupaten"], provinsi=row["provinsi"])
+        _(
+            "Kecamatan {kecamatan}, {kabupaten}, {provinsi}",
+            kecamatan=row["kecamatan"],
+            kabupaten=row["kabupaten"],
+            provinsi=row["provinsi"],
+        )
     )
     click.echo(
-        _("Stage: {stage} since {since} (version {version})", stage=label(stage.label, stage.id), since=row["stage_since"][:10], version=row["version"])
+        _(
+            "Stage: {stage} since {since} (version {version})",
+            stage=label(stage.label, stage.id),
+            since=row["stage_since"][:10],
+            version=row["version"],
+        )
     )
     if data["partners"]:
         click.echo(_("Partners: {partners}", partners=", ".join(data["partners"])))
@@ -174,19 +211,43 @@ def _print_show(engine, data) -> None:  # type: ignore[no-untyped-def]
     ]
     table(
         _("Steps"),
-        [("group", N_("Stage")), ("step", N_("Step")), ("label", N_("Name")), ("state", N_("State")), ("evidence", N_("Evidence"))],
+        [
+            ("group", N_("Stage")),
+            ("step", N_("Step")),
+            ("label", N_("Name")),
+            ("state", N_("State")),
+            ("evidence", N_("Evidence")),
+        ],
         rows,
     )
     nxt = data["next"]
     if nxt["missing"]:
-        click.echo(_("Before {event}: {missing}", event=nxt["advance_event"], missing="; ".join(nxt["missing"])))
+        click.echo(
+            _(
+                "Before {event}: {missing}",
+                event=nxt["advance_event"],
+                missing="; ".join(nxt["missing"]),
+            )
+        )
     events = [
         {
             "seq": e["audit_seq"],
             "at": e["at"],
             "actor": e["actor"],
-            "what": e["kind"] + " " + e["what"] + (f" {e['from']} -> {e['to']}" if e["kind"] == "transition" else ""),
+            "what": e["kind"]
+            + " "
+            + e["what"]
+            + (f" {e['from']} -> {e['to']}" if e["kind"] == "transition" else ""),
         }
         for e in data["timeline"]
     ]
-    table(_("Timeline"), [("seq", N_("Audit #")), ("at", N_("Time (UTC)")), ("actor", N_("Actor")), ("what", N_("What"))], events)
+    table(
+        _("Timeline"),
+        [
+            ("seq", N_("Audit #")),
+            ("at", N_("Time (UTC)")),
+            ("actor", N_("Actor")),
+            ("what", N_("What")),
+        ],
+        events,
+    )

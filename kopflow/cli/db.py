@@ -9,7 +9,13 @@ from kopflow.cli._output import emit_json, json_option, ok
 from kopflow.i18n import N_, _
 
 
-@click.command("init", cls=TranslatedCommand, help=N_("Create the database (or upgrade it) and start the audit log. The first person to initialise it becomes its admin."))
+@click.command(
+    "init",
+    cls=TranslatedCommand,
+    help=N_(
+        "Create the database (or upgrade it) and start the audit log. The first person to initialise it becomes its admin."
+    ),
+)
 @json_option
 @click.pass_obj
 def init_cmd(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]

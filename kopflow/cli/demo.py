@@ -21,7 +21,13 @@ from kopflow.i18n import N_, _
         "with sample evidence, and print the status table."
     ),
 )
-@click.option("--region", default="Kabupaten Buleleng", show_default=True, metavar="KABUPATEN", help=N_("The kabupaten to import."))
+@click.option(
+    "--region",
+    default="Kabupaten Buleleng",
+    show_default=True,
+    metavar="KABUPATEN",
+    help=N_("The kabupaten to import."),
+)
 @click.pass_obj
 def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
     from kopflow import regions
@@ -31,11 +37,21 @@ def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
 
     engine = app.engine
     engine.init()
-    added, skipped = engine.register(regions.seeds_from_areaid(kabupaten=region), source=f"areaid:{region}")
-    ok(_("{added} cooperatives registered, {skipped} already registered", added=added, skipped=skipped))
+    added, skipped = engine.register(
+        regions.seeds_from_areaid(kabupaten=region), source=f"areaid:{region}"
+    )
+    ok(
+        _(
+            "{added} cooperatives registered, {skipped} already registered",
+            added=added,
+            skipped=skipped,
+        )
+    )
     wf = engine.workflow
     with engine.reading() as conn:
-        coops = [r["id"] for r in list_coops(conn, wf, kabupaten=region, stage=wf.initial, limit=24)]
+        coops = [
+            r["id"] for r in list_coops(conn, wf, kabupaten=region, stage=wf.initial, limit=24)
+        ]
     # Fewer cooperatives get further, as in the field: of 24 started, 12 finish formation, 6 ...
     main = wf.main_stages()
     partners = list(wf.required_partners) + [p for p in ("pos",) if p in engine.plugins.partners]

@@ -11,7 +11,11 @@ from kopflow.errors import InputError
 from kopflow.i18n import N_, _, label
 
 
-@click.command("next", cls=TranslatedCommand, help=N_("What can be done now for COOP, and what is missing before it can advance."))
+@click.command(
+    "next",
+    cls=TranslatedCommand,
+    help=N_("What can be done now for COOP, and what is missing before it can advance."),
+)
 @click.argument("coop")
 @json_option
 @click.pass_obj
@@ -32,7 +36,13 @@ def next_cmd(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-
         if data["can_advance"]:
             ok(_("Ready: kopflow advance {coop}", coop=data["coop"]))
         else:
-            ok(_("Before {event}: {missing}", event=data["advance_event"], missing="; ".join(data["missing"])))
+            ok(
+                _(
+                    "Before {event}: {missing}",
+                    event=data["advance_event"],
+                    missing="; ".join(data["missing"]),
+                )
+            )
     ok(_("Events from this stage: {events}", events=", ".join(data["events"]) or "-"))
 
 
@@ -50,19 +60,46 @@ def next_cmd(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-
 @click.option("--reason", help=N_("Why (required to suspend or dissolve)."))
 @click.option("--where-stage", metavar="STAGE", help=N_("Move every cooperative in this stage."))
 @click.option("--kecamatan", help=N_("With --where-stage: only this kecamatan."))
-@click.option("--region", metavar="KABUPATEN", help=N_("With --where-stage: only this kabupaten/kota."))
-@click.option("--event", "bulk_event", help=N_("With --where-stage: fire this event instead of the forward one."))
-@click.option("--expect-version", type=int, help=N_("Refuse if the cooperative changed since you saw this version."))
+@click.option(
+    "--region", metavar="KABUPATEN", help=N_("With --where-stage: only this kabupaten/kota.")
+)
+@click.option(
+    "--event",
+    "bulk_event",
+    help=N_("With --where-stage: fire this event instead of the forward one."),
+)
+@click.option(
+    "--expect-version",
+    type=int,
+    help=N_("Refuse if the cooperative changed since you saw this version."),
+)
 @click.option("--dry-run", is_flag=True, help=N_("Check everything, write nothing."))
 @json_option
 @click.pass_obj
-def advance_cmd(app, coop, event, reason, where_stage, kecamatan, region, bulk_event, expect_version, dry_run, as_json) -> None:  # type: ignore[no-untyped-def]
+def advance_cmd(
+    app,
+    coop,
+    event,
+    reason,
+    where_stage,
+    kecamatan,
+    region,
+    bulk_event,
+    expect_version,
+    dry_run,
+    as_json,
+) -> None:  # type: ignore[no-untyped-def]
     engine = app.engine
     if where_stage:
         if coop or event:
             raise InputError("give either COOP [EVENT] or --where-stage STAGE, not both")
         result = engine.advance_bulk(
-            stage=where_stage, kecamatan=kecamatan, kabupaten=region, event=bulk_event, reason=reason, dry_run=dry_run
+            stage=where_stage,
+            kecamatan=kecamatan,
+            kabupaten=region,
+            event=bulk_event,
+            reason=reason,
+            dry_run=dry_run,
         )
         bulk_summary(result, as_json=as_json, verb=N_("advanced"))
         if result.refused and not result.done:
@@ -79,8 +116,16 @@ def advance_cmd(app, coop, event, reason, where_stage, kecamatan, region, bulk_e
         ok(_("{coop}: now in stage {stage}", coop=outcome.coop_id, stage=outcome.stage))
 
 
-@click.command("status", cls=TranslatedCommand, help=N_("Count cooperatives per stage, with how many are overdue."))
-@click.option("--by", type=click.Choice(["kecamatan", "kabupaten"]), help=N_("Also split by kecamatan or kabupaten."))
+@click.command(
+    "status",
+    cls=TranslatedCommand,
+    help=N_("Count cooperatives per stage, with how many are overdue."),
+)
+@click.option(
+    "--by",
+    type=click.Choice(["kecamatan", "kabupaten"]),
+    help=N_("Also split by kecamatan or kabupaten."),
+)
 @click.option("--region", metavar="KABUPATEN", help=N_("Only this kabupaten/kota."))
 @as_of_option
 @json_option
@@ -91,7 +136,13 @@ def status_cmd(app, by, region, as_of, as_json) -> None:  # type: ignore[no-unty
     engine = app.engine
     with engine.reading() as conn:
         engine.actor(conn)
-        rows = status_counts(conn, by=by, kabupaten=region, workflow=engine.workflow, as_of=as_of.date() if as_of else None)
+        rows = status_counts(
+            conn,
+            by=by,
+            kabupaten=region,
+            workflow=engine.workflow,
+            as_of=as_of.date() if as_of else None,
+        )
     if as_json:
         emit_json(rows)
         return
@@ -102,7 +153,10 @@ def print_status(workflow, rows, *, by, title) -> None:  # type: ignore[no-untyp
     """The status table: stages in workflow order, a total row."""
     order = {s.id: i for i, s in enumerate(workflow.stages)}
     names = {s.id: label(s.label, s.id) for s in workflow.stages}
-    rows = sorted(rows, key=lambda r: (r.get("kabupaten", ""), r.get("kecamatan", ""), order.get(r["stage"], 99)))
+    rows = sorted(
+        rows,
+        key=lambda r: (r.get("kabupaten", ""), r.get("kecamatan", ""), order.get(r["stage"], 99)),
+    )
     shown = [{**r, "stage": names.get(r["stage"], r["stage"])} for r in rows]
     total = sum(r["count"] for r in rows)
     shown.append({"stage": _("Total"), "count": total, "overdue": sum(r["overdue"] for r in rows)})

@@ -14,7 +14,9 @@ from kopflow.errors import InputError
 from kopflow.i18n import N_, _
 
 
-@click.group("step", cls=TranslatedGroup, help=N_("Complete, correct or undo a step with its evidence."))
+@click.group(
+    "step", cls=TranslatedGroup, help=N_("Complete, correct or undo a step with its evidence.")
+)
 def step_group() -> None:
     pass
 
@@ -40,14 +42,31 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.argument("coop", required=False)
 @click.argument("step", required=False)
-@click.option("--set", "sets", multiple=True, metavar="FIELD=VALUE", help=N_("An evidence field (repeatable)."))
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help=N_("An evidence field (repeatable)."),
+)
 @click.option("--reason", help=N_("Why a done step's evidence is being corrected."))
-@click.option("--expect-version", type=int, help=N_("Refuse if the cooperative changed since you saw this version."))
-@click.option("--from-csv", "from_csv", type=click.Path(path_type=Path), help=N_("Complete the steps listed in a CSV file."))
+@click.option(
+    "--expect-version",
+    type=int,
+    help=N_("Refuse if the cooperative changed since you saw this version."),
+)
+@click.option(
+    "--from-csv",
+    "from_csv",
+    type=click.Path(path_type=Path),
+    help=N_("Complete the steps listed in a CSV file."),
+)
 @click.option("--dry-run", is_flag=True, help=N_("Check everything, write nothing."))
 @json_option
 @click.pass_obj
-def step_complete(app, coop, step, sets, reason, expect_version, from_csv, dry_run, as_json) -> None:  # type: ignore[no-untyped-def]
+def step_complete(
+    app, coop, step, sets, reason, expect_version, from_csv, dry_run, as_json
+) -> None:  # type: ignore[no-untyped-def]
     engine = app.engine
     if from_csv is not None:
         if coop or step or sets:
@@ -60,10 +79,14 @@ def step_complete(app, coop, step, sets, reason, expect_version, from_csv, dry_r
             raise SystemExit(3)
         return
     if not coop or not step:
-        raise InputError("give COOP and STEP, e.g. kopflow step complete KDMP-050509 musdesus --set date=2025-06-01")
+        raise InputError(
+            "give COOP and STEP, e.g. kopflow step complete KDMP-050509 musdesus --set date=2025-06-01"
+        )
     if dry_run:
         raise InputError("--dry-run goes with --from-csv")
-    outcome = engine.complete_step(coop, step, _parse_sets(sets), reason=reason, expect_version=expect_version)
+    outcome = engine.complete_step(
+        coop, step, _parse_sets(sets), reason=reason, expect_version=expect_version
+    )
     _report(outcome, as_json)
 
 
@@ -71,7 +94,14 @@ def _report(outcome: Any, as_json: bool) -> None:
     if as_json:
         from kopflow.cli._output import emit_json
 
-        emit_json({"coop": outcome.coop_id, "message": outcome.message, "audit_seq": outcome.audit_seq, "stage": outcome.stage})
+        emit_json(
+            {
+                "coop": outcome.coop_id,
+                "message": outcome.message,
+                "audit_seq": outcome.audit_seq,
+                "stage": outcome.stage,
+            }
+        )
     else:
         ok(f"{outcome.coop_id}: {outcome.message}")
 
@@ -80,19 +110,30 @@ def _read_csv(path: Path) -> list[tuple[str, str, dict[str, str]]]:
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
-        raise InputError("cannot read {path}: {error}", path=str(path), error=err.strerror) from None
+        raise InputError(
+            "cannot read {path}: {error}", path=str(path), error=err.strerror
+        ) from None
     with handle:
         reader = csv.DictReader(handle)
         if not {"coop", "step"} <= set(reader.fieldnames or []):
-            raise InputError("{path}: the first row must name the columns coop and step, then evidence fields", path=str(path))
+            raise InputError(
+                "{path}: the first row must name the columns coop and step, then evidence fields",
+                path=str(path),
+            )
         rows = []
         for row in reader:
-            evidence = {k: v for k, v in row.items() if k not in ("coop", "step") and k and v not in (None, "")}
+            evidence = {
+                k: v
+                for k, v in row.items()
+                if k not in ("coop", "step") and k and v not in (None, "")
+            }
             rows.append(((row["coop"] or "").strip(), (row["step"] or "").strip(), evidence))
     return rows
 
 
-@step_group.command("undo", help=N_("Mark a step of the current stage as not done; its history is kept."))
+@step_group.command(
+    "undo", help=N_("Mark a step of the current stage as not done; its history is kept.")
+)
 @click.argument("coop")
 @click.argument("step")
 @click.option("--reason", required=True, help=N_("Why the step is undone."))

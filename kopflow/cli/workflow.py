@@ -12,12 +12,16 @@ from kopflow.errors import WorkflowError
 from kopflow.i18n import N_, _, label
 
 
-@click.group("workflow", cls=TranslatedGroup, help=N_("Show, check, draw and migrate workflow definitions."))
+@click.group(
+    "workflow", cls=TranslatedGroup, help=N_("Show, check, draw and migrate workflow definitions.")
+)
 def workflow_group() -> None:
     pass
 
 
-@workflow_group.command("show", help=N_("The stages, steps, evidence fields and events of the workflow."))
+@workflow_group.command(
+    "show", help=N_("The stages, steps, evidence fields and events of the workflow.")
+)
 @json_option
 @click.pass_obj
 def workflow_show(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
@@ -44,14 +48,23 @@ def workflow_show(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
             )
     table(
         _("Stages and steps"),
-        [("stage", N_("Stage")), ("sla", N_("SLA (days)")), ("step", N_("Step")), ("required", N_("Required")), ("role", N_("Role")), ("fields", N_("Evidence"))],
+        [
+            ("stage", N_("Stage")),
+            ("sla", N_("SLA (days)")),
+            ("step", N_("Step")),
+            ("required", N_("Required")),
+            ("role", N_("Role")),
+            ("fields", N_("Evidence")),
+        ],
         rows,
     )
     events = [{"event": e.name, "from": ", ".join(e.sources), "to": e.dest} for e in wf.events]
     table(_("Events"), [("event", N_("Event")), ("from", N_("From")), ("to", N_("To"))], events)
 
 
-@workflow_group.command("validate", help=N_("Check workflow files; every error is listed with file and path."))
+@workflow_group.command(
+    "validate", help=N_("Check workflow files; every error is listed with file and path.")
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def workflow_validate(files: tuple[Path, ...]) -> None:
     from kopflow.workflow import validate_file
@@ -67,12 +80,24 @@ def workflow_validate(files: tuple[Path, ...]) -> None:
 
 
 @workflow_group.command("diagram", help=N_("Draw the workflow as Mermaid or Graphviz dot text."))
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True, help=N_("Diagram language."))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot"]),
+    default="mermaid",
+    show_default=True,
+    help=N_("Diagram language."),
+)
 @click.pass_obj
 def workflow_diagram(app, fmt: str) -> None:  # type: ignore[no-untyped-def]
     from kopflow import diagram
 
-    click.echo(diagram.mermaid(app.engine.workflow) if fmt == "mermaid" else diagram.dot(app.engine.workflow), nl=False)
+    click.echo(
+        diagram.mermaid(app.engine.workflow)
+        if fmt == "mermaid"
+        else diagram.dot(app.engine.workflow),
+        nl=False,
+    )
 
 
 @workflow_group.command(
@@ -84,11 +109,15 @@ def workflow_diagram(app, fmt: str) -> None:  # type: ignore[no-untyped-def]
     ),
 )
 @click.argument("coops", nargs=-1)
-@click.option("--all", "everything", is_flag=True, help=N_("Every cooperative on an older version."))
+@click.option(
+    "--all", "everything", is_flag=True, help=N_("Every cooperative on an older version.")
+)
 @click.option("--dry-run", is_flag=True, help=N_("Check everything, write nothing."))
 @json_option
 @click.pass_obj
-def workflow_migrate(app, coops: tuple[str, ...], everything: bool, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def workflow_migrate(
+    app, coops: tuple[str, ...], everything: bool, dry_run: bool, as_json: bool
+) -> None:  # type: ignore[no-untyped-def]
     from kopflow.cli._output import bulk_summary
     from kopflow.errors import InputError
 
