@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kopflow._canonical import CANON_VERSION
-from kopflow.audit import GENESIS_HASH, is_canonical, span
+from kopflow.audit import GENESIS_HASH, broken_link, is_canonical, span
 from kopflow.errors import AuditError
 from kopflow.i18n import _
 
@@ -296,14 +296,7 @@ def _check_line(
     if not isinstance(data, dict) or data.get("seq") != seq or data.get("v") != CANON_VERSION:
         return seq, _("event {seq} does not name its own position in the chain", seq=seq)
     if seq == prev_seq + 1 and data.get("prev") != prev_hash:
-        if seq == 1:
-            return 1, _("event 1 does not start the chain: it names a previous event")
-        return seq - 1, _(
-            "event {before} was changed after event {seq} was written (its hash was "
-            "recomputed), or event {seq} was forged: event {seq} is chained to another hash",
-            before=seq - 1,
-            seq=seq,
-        )
+        return broken_link(seq)
     if strict and not is_canonical(body):
         return seq, _("event {seq} is not in canonical form", seq=seq)
     return seq, None

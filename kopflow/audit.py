@@ -402,6 +402,18 @@ def is_canonical(body: str) -> bool:
         return False
 
 
+def broken_link(seq: int) -> tuple[int, str]:
+    """The first bad event and why, when event ``seq`` is chained to an unexpected hash."""
+    if seq == 1:
+        return 1, _("event 1 does not start the chain: it names a previous event")
+    return seq - 1, _(
+        "event {before} was changed after event {seq} was written (its hash was "
+        "recomputed), or event {seq} was forged: event {seq} is chained to another hash",
+        before=seq - 1,
+        seq=seq,
+    )
+
+
 def explain(row: Row, *, expected: int, prev: str, before: str) -> tuple[int, str]:
     """Why ``row`` does not verify: (the sequence number to blame, a one-line reason).
 
@@ -440,14 +452,7 @@ def explain(row: Row, *, expected: int, prev: str, before: str) -> tuple[int, st
             claimed=claimed,
         )
     if data.get("prev") != prev:
-        if seq == 1:
-            return 1, _("event 1 does not start the chain: it names a previous event")
-        return seq - 1, _(
-            "event {before} was changed after event {seq} was written (its hash was "
-            "recomputed), or event {seq} was forged: event {seq} is chained to another hash",
-            before=seq - 1,
-            seq=seq,
-        )
+        return broken_link(seq)
     if data.get("v") != CANON_VERSION:
         return seq, _("event {seq} has an unknown format version", seq=seq)
     columns = {

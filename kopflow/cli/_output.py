@@ -81,6 +81,21 @@ def bulk_summary(result: Any, *, as_json: bool, verb: str) -> None:
         click.echo(f"  {refusal['coop']}: {refusal['reason']}")
 
 
+def report_outcome(result: Any, *, as_json: bool) -> None:
+    """Report one change to one cooperative: JSON for scripts, one line for people."""
+    if as_json:
+        emit_json(
+            {
+                "coop": result.coop_id,
+                "message": result.message,
+                "audit_seq": result.audit_seq,
+                "stage": result.stage,
+            }
+        )
+    else:
+        ok(f"{result.coop_id}: {result.message}")
+
+
 def ok(message: str) -> None:
     """One line telling the user what was done."""
     click.echo(message)

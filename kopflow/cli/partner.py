@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kopflow.cli import TranslatedGroup
-from kopflow.cli._output import emit_json, json_option, ok, table
+from kopflow.cli._output import emit_json, json_option, ok, report_outcome, table
 from kopflow.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -36,18 +36,7 @@ def partner_group() -> None:
 @click.pass_obj
 def partner_enroll(app: App, coop: str, partners: tuple[str, ...], as_json: bool) -> None:
     """Enroll a cooperative with partners."""
-    outcome = app.engine.enroll(coop, list(partners))
-    if as_json:
-        emit_json(
-            {
-                "coop": outcome.coop_id,
-                "message": outcome.message,
-                "audit_seq": outcome.audit_seq,
-                "stage": outcome.stage,
-            }
-        )
-    else:
-        ok(f"{outcome.coop_id}: {outcome.message}")
+    report_outcome(app.engine.enroll(coop, list(partners)), as_json=as_json)
 
 
 @partner_group.command(

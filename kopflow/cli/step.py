@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
 import click
 
 from kopflow.cli import TranslatedGroup
-from kopflow.cli._output import bulk_summary, json_option, ok, progress
+from kopflow.cli._output import bulk_summary, json_option, progress, report_outcome
 from kopflow.errors import InputError
 from kopflow.i18n import N_, _
 
@@ -87,23 +86,7 @@ def step_complete(
     outcome = engine.complete_step(
         coop, step, _parse_sets(sets), reason=reason, expect_version=expect_version
     )
-    _report(outcome, as_json)
-
-
-def _report(outcome: Any, as_json: bool) -> None:
-    if as_json:
-        from kopflow.cli._output import emit_json
-
-        emit_json(
-            {
-                "coop": outcome.coop_id,
-                "message": outcome.message,
-                "audit_seq": outcome.audit_seq,
-                "stage": outcome.stage,
-            }
-        )
-    else:
-        ok(f"{outcome.coop_id}: {outcome.message}")
+    report_outcome(outcome, as_json=as_json)
 
 
 def _read_csv(path: Path) -> list[tuple[str, str, dict[str, str]]]:
@@ -140,4 +123,4 @@ def _read_csv(path: Path) -> list[tuple[str, str, dict[str, str]]]:
 @json_option
 @click.pass_obj
 def step_undo(app, coop: str, step: str, reason: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    _report(app.engine.undo_step(coop, step, reason=reason), as_json)
+    report_outcome(app.engine.undo_step(coop, step, reason=reason), as_json=as_json)
