@@ -57,7 +57,10 @@ def progress(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[int
 
 
 def bulk_summary(result: Any, *, as_json: bool, verb: str) -> None:
-    """Report a bulk command: how many done and refused, and why each refusal happened."""
+    """Report a bulk command: how many done and refused, and why each refusal happened.
+
+    Exits with status 3 when every cooperative was refused, so scripts notice.
+    """
     data = {
         "dry_run": result.dry_run,
         "done": len(result.done),
@@ -66,7 +69,13 @@ def bulk_summary(result: Any, *, as_json: bool, verb: str) -> None:
     }
     if as_json:
         emit_json(data)
-        return
+    else:
+        _print_summary(result, data, verb)
+    if result.refused and not result.done:
+        raise SystemExit(3)
+
+
+def _print_summary(result: Any, data: dict[str, Any], verb: str) -> None:
     prefix = _("dry run, nothing written: ") if result.dry_run else ""
     click.echo(
         prefix

@@ -74,8 +74,6 @@ def step_complete(
         with progress(len(rows), _("recording"), enabled=not as_json) as advance:
             result = engine.complete_steps_bulk(rows, dry_run=dry_run, progress=advance)
         bulk_summary(result, as_json=as_json, verb=N_("steps"))
-        if result.refused and not result.done:
-            raise SystemExit(3)
         return
     if not coop or not step:
         raise InputError(

@@ -125,5 +125,3 @@ def workflow_migrate(
         raise InputError("give COOP ids or --all")
     result = app.engine.migrate_workflow(None if everything else list(coops), dry_run=dry_run)
     bulk_summary(result, as_json=as_json, verb=N_("migrated"))
-    if result.refused and not result.done:
-        raise SystemExit(3)  # as advance and step complete: nothing could be done
