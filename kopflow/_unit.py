@@ -106,16 +106,16 @@ class Unit:
 
     def flush(self) -> None:
         """Write all queued rows and events; a lost compare-and-set fails the whole unit."""
-        from kopflow import models
+        from kopflow import tables as t
         from kopflow._bulk import insert_dicts
 
         tables = {
-            "coop": models.Coop.__table__,
-            "coop_village": models.CoopVillage.__table__,
-            "step_record": models.StepRecord.__table__,
-            "transition": models.TransitionRecord.__table__,
-            "enrollment": models.Enrollment.__table__,
-            "actor": models.Actor.__table__,
+            "coop": t.coop,
+            "coop_village": t.coop_village,
+            "step_record": t.step_record,
+            "transition": t.transition,
+            "enrollment": t.enrollment,
+            "actor": t.actor,
         }
         # Driver-level executemany (issue #5): SQLAlchemy's per-row parameter handling cost
         # more than the inserts themselves; the stored values are the same.

@@ -23,7 +23,7 @@ def add_actor(
     """Register an actor; returns the audit sequence number of the change."""
     from sqlalchemy import func, select
 
-    from kopflow.models import Actor, Coop
+    from kopflow import tables
 
     if role not in authz.ROLES:
         raise InputError(
@@ -42,11 +42,11 @@ def add_actor(
 
     def change(unit: Unit) -> int:
         authz.require_admin(unit.actor, _("add actors"))
-        table = Actor.__table__
+        table = tables.actor
         if unit.conn.execute(select(table.c.name).where(table.c.name == name)).first():
             raise InputError("actor {name} exists already", name=name)
         if region:
-            coop_t = Coop.__table__
+            coop_t = tables.coop
             known = unit.conn.execute(
                 select(func.count()).select_from(coop_t).where(coop_t.c.kabupaten == region)
             ).scalar()
@@ -78,13 +78,13 @@ def disable_actor(engine: Kopflow, name: str) -> int:
     """Disable an actor (kept for the record: the audit log names them)."""
     from sqlalchemy import update
 
-    from kopflow.models import Actor
+    from kopflow import tables
 
     def change(unit: Unit) -> int:
         authz.require_admin(unit.actor, _("disable actors"))
         if name == unit.actor.name:
             raise InputError("you cannot disable yourself")
-        table = Actor.__table__
+        table = tables.actor
         done = unit.conn.execute(
             update(table)
             .where(table.c.name == name, table.c.enabled.is_(True))
@@ -102,11 +102,11 @@ def list_actors(engine: Kopflow) -> list[dict[str, Any]]:
     """Every actor, enabled or not."""
     from sqlalchemy import select
 
-    from kopflow.models import Actor
+    from kopflow import tables
 
     with engine.reading() as conn:
         engine.actor(conn)
-        table = Actor.__table__
+        table = tables.actor
         rows = conn.execute(select(table).order_by(table.c.name)).mappings()
         return [{**r, "created_at": r["created_at"].isoformat()} for r in rows]
 
@@ -115,11 +115,11 @@ def migrate_workflow(engine: Kopflow, refs: list[str] | None, *, dry_run: bool) 
     """Move cooperatives onto the current version of their workflow, each with an event."""
     from sqlalchemy import select
 
+    from kopflow import tables
     from kopflow.engine import BATCH, BulkResult, Outcome
-    from kopflow.models import Coop
 
     wf = engine.workflow
-    table = Coop.__table__
+    table = tables.coop
     result = BulkResult(dry_run=dry_run)
     with engine.reading() as conn:
         authz.require_write(engine.actor(conn))

@@ -121,13 +121,13 @@ class ChainWriter:
             return
         from sqlalchemy import update
 
+        from kopflow import tables
         from kopflow._bulk import insert_many
-        from kopflow.models import AuditEvent, ChainHead
 
-        insert_many(self._conn, AuditEvent.__table__, COLUMNS.split(", "), self._rows)  # type: ignore[arg-type]
+        insert_many(self._conn, tables.audit_event, COLUMNS.split(", "), self._rows)  # type: ignore[arg-type]
         self._conn.execute(
-            update(ChainHead.__table__)  # type: ignore[arg-type]
-            .where(ChainHead.__table__.c.id == 1)
+            update(tables.chain_head)  # type: ignore[arg-type]
+            .where(tables.chain_head.c.id == 1)
             .values(seq=self.seq, hash=self.hash)
         )
         self._rows.clear()
@@ -138,9 +138,9 @@ def init_chain(conn: Connection, log_id: str) -> None:
     """Create the chain-head row of an empty log (``kopflow init``)."""
     from sqlalchemy import insert, select
 
-    from kopflow.models import ChainHead
+    from kopflow import tables
 
-    table = ChainHead.__table__
+    table = tables.chain_head
     if conn.execute(select(table.c.id)).first() is None:
         conn.execute(insert(table).values(id=1, seq=0, hash=GENESIS_HASH, log_id=log_id))  # type: ignore[arg-type]
 
@@ -258,9 +258,9 @@ def select_events(conn: Connection, flt: EventFilter, *, batch: int = 5_000) -> 
     """Stream the events ``flt`` selects, oldest first, with bounded memory."""
     from sqlalchemy import select
 
-    from kopflow.models import AuditEvent
+    from kopflow import tables
 
-    table = AuditEvent.__table__
+    table = tables.audit_event
     cols = [table.c[name] for name in COLUMNS.split(", ")]
     where = []
     if flt.coop_id is not None:

@@ -211,10 +211,10 @@ class Kopflow:
         if self._actor is None:
             from sqlalchemy import select
 
-            from kopflow.models import Actor
+            from kopflow import tables
 
             name = self._login_name(conn)
-            table = Actor.__table__
+            table = tables.actor
             row = conn.execute(select(table).where(table.c.name == name)).mappings().first()
             if row is None:
                 raise PermissionDeniedError(
@@ -243,15 +243,15 @@ class Kopflow:
         """Create or upgrade the schema, start the audit chain and make the caller an admin."""
         import uuid
 
+        from kopflow import tables
         from kopflow.audit import init_chain, read_head
-        from kopflow.models import Actor
 
         before, after = db.upgrade_schema(self.url)
         with db.write_transaction(self.url) as conn:
             init_chain(conn, log_id=f"kopflow/{uuid.uuid4()}")
             from sqlalchemy import func, select
 
-            actors = conn.execute(select(func.count()).select_from(Actor.__table__)).scalar()
+            actors = conn.execute(select(func.count()).select_from(tables.actor)).scalar()
             created_admin = None
             if not actors:
                 # The first person to initialise a database administers it.
@@ -288,10 +288,10 @@ class Kopflow:
         """Remember the definition in use; refuse one edited without a new version."""
         from sqlalchemy import insert, select
 
-        from kopflow.models import WorkflowDef
+        from kopflow import tables
 
         wf = self.workflow
-        table = WorkflowDef.__table__
+        table = tables.workflow_def
         row = conn.execute(
             select(table.c.digest).where(table.c.name == wf.name, table.c.version == wf.version)
         ).first()
@@ -363,10 +363,10 @@ class Kopflow:
         """
         from sqlalchemy import select
 
+        from kopflow import tables
         from kopflow._bulk import rows_in
-        from kopflow.models import Coop
 
-        coop_t = Coop.__table__
+        coop_t = tables.coop
         works: dict[str, CoopWork] = {}
         for row in conn.execute(select(coop_t).where(coop_t.c.id.in_(coop_ids))).mappings():
             works[row["id"]] = CoopWork(dict(row), {}, set())

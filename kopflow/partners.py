@@ -146,9 +146,9 @@ def partner_status(
 def _one_partner(conn: Connection, spec: PartnerSpec, kabupaten: str | None) -> dict[str, Any]:
     from sqlalchemy import Integer, and_, case, func, literal, select
 
-    from kopflow.models import Coop, Enrollment, StepRecord
+    from kopflow import tables
 
-    enr, coop, rec = Enrollment.__table__, Coop.__table__, StepRecord.__table__
+    enr, coop, rec = tables.enrollment, tables.coop, tables.step_record
     keys = [spec.key(s.id) for s in spec.steps]
     # Per enrolled cooperative, one 0/1 column per step: 1 when the step's newest version is
     # done (its highest version is also its highest done version; never recorded gives

@@ -127,7 +127,7 @@ def plan_grants(conn: Connection) -> GrantPlan:
     """
     from sqlalchemy import select, text
 
-    from kopflow.models import Actor
+    from kopflow import tables
 
     if conn.dialect.name != "postgresql":
         raise InputError(
@@ -153,13 +153,13 @@ def plan_grants(conn: Connection) -> GrantPlan:
         {"groups": list(groups.values())},
     ):
         members.setdefault(member, set()).add(group)
-    tables = sorted(
+    table_names = sorted(
         conn.execute(
             text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
         ).scalars()
     )
     plan = GrantPlan(schema, login, groups)
-    plan.unknown_tables = [t for t in tables if t not in WRITES]
+    plan.unknown_tables = [t for t in table_names if t not in WRITES]
     add = plan.statements.append
     for group in groups.values():
         if group not in roles:
@@ -173,16 +173,15 @@ def plan_grants(conn: Connection) -> GrantPlan:
     add(f"GRANT USAGE ON SCHEMA {quote(schema)} TO {everyone}")
     add(f"REVOKE ALL ON ALL TABLES IN SCHEMA {quote(schema)} FROM PUBLIC, {everyone}")
     add(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {quote(schema)} FROM PUBLIC, {everyone}")
-    for table in tables:
+    for table in table_names:
         add(f"GRANT SELECT ON TABLE {quote(table)} TO {everyone}")
         for role, privileges in sorted(WRITES.get(table, {}).items()):
             add(f"GRANT {', '.join(privileges)} ON TABLE {quote(table)} TO {groups[role]}")
     add(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {quote(schema)} TO {writers}")
 
+    actor_t = tables.actor
     actors = conn.execute(
-        select(Actor.__table__.c.name, Actor.__table__.c.role, Actor.__table__.c.enabled).order_by(
-            Actor.__table__.c.name
-        )
+        select(actor_t.c.name, actor_t.c.role, actor_t.c.enabled).order_by(actor_t.c.name)
     )
     for name, role, enabled in actors:
         plan.logins.append(
@@ -273,8 +272,8 @@ def grant(engine: Kopflow, *, dry_run: bool = False) -> GrantPlan:
     """
     from sqlalchemy import select
 
+    from kopflow import tables
     from kopflow._unit import Unit
-    from kopflow.models import Actor
 
     if db.is_sqlite(engine.url):
         raise InputError(
@@ -288,7 +287,7 @@ def grant(engine: Kopflow, *, dry_run: bool = False) -> GrantPlan:
         db.require_schema(conn)
         login = engine._login_name(conn)
         plan = plan_grants(conn)
-        table = Actor.__table__
+        table = tables.actor
         row = conn.execute(
             select(table.c.role, table.c.enabled).where(table.c.name == login)
         ).first()

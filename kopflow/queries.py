@@ -23,9 +23,9 @@ def resolve_coop(conn: Connection, ref: str) -> str:
     """The id of the cooperative ``ref`` names: an id, or a village name that is unambiguous."""
     from sqlalchemy import func, select
 
-    from kopflow.models import Coop, CoopVillage
+    from kopflow import tables
 
-    coop_t, village_t = Coop.__table__, CoopVillage.__table__
+    coop_t, village_t = tables.coop, tables.coop_village
     ref = ref.strip()
     found = conn.execute(select(coop_t.c.id).where(coop_t.c.id == ref.upper())).scalar()
     if found:
@@ -67,9 +67,9 @@ def check_area(
 
     from sqlalchemy import select
 
-    from kopflow.models import Coop
+    from kopflow import tables
 
-    table = Coop.__table__
+    table = tables.coop
     for kind, column, value in (
         ("kabupaten/kota", table.c.kabupaten, kabupaten),
         ("kecamatan", table.c.kecamatan, kecamatan),
@@ -101,9 +101,9 @@ def as_of_moment(as_of: date | None) -> datetime:
 def _overdue_clause(workflow: Workflow, moment: datetime) -> Any:
     from sqlalchemy import and_, false, or_
 
-    from kopflow.models import Coop
+    from kopflow import tables
 
-    table = Coop.__table__
+    table = tables.coop
     # Overdue once more than sla_days calendar days have passed: on the deadline day itself a
     # cooperative is due, not late (the rule days_overdue in list_coops follows).
     day_start = datetime.combine(moment.date(), time.min, tzinfo=UTC)
@@ -129,9 +129,9 @@ def list_coops(
     """Cooperatives matching the filters, with days in stage and days past the SLA."""
     from sqlalchemy import select
 
-    from kopflow.models import Coop
+    from kopflow import tables
 
-    table = Coop.__table__
+    table = tables.coop
     moment = as_of_moment(as_of)
     query = select(
         table.c.id,
@@ -186,9 +186,9 @@ def status_counts(
     """Count cooperatives per stage (and per kecamatan or kabupaten), with overdue counts."""
     from sqlalchemy import case, func, select
 
-    from kopflow.models import Coop
+    from kopflow import tables
 
-    table = Coop.__table__
+    table = tables.coop
     group = [table.c.stage]
     if by == "kecamatan":
         group = [table.c.kabupaten, table.c.kecamatan, table.c.stage]
@@ -214,10 +214,10 @@ def timeline(conn: Connection, coop_id: str) -> list[dict[str, Any]]:
     """Every step version and transition of one cooperative, in the order they happened."""
     from sqlalchemy import select
 
-    from kopflow.models import Enrollment, StepRecord, TransitionRecord
+    from kopflow import tables
 
-    step_t, trans_t = StepRecord.__table__, TransitionRecord.__table__
-    enr_t = Enrollment.__table__
+    step_t, trans_t = tables.step_record, tables.transition
+    enr_t = tables.enrollment
     items: list[dict[str, Any]] = []
     for row in conn.execute(select(step_t).where(step_t.c.coop_id == coop_id)).mappings():
         items.append(

@@ -32,10 +32,10 @@ def register_seeds(
     """Insert the cooperatives of ``seeds`` that are new; returns (added, skipped)."""
     from sqlalchemy import select
 
-    from kopflow.models import Coop, CoopVillage
+    from kopflow import tables
 
     wf = engine.workflow
-    village_t, coop_t = CoopVillage.__table__, Coop.__table__
+    village_t, coop_t = tables.coop_village, tables.coop
     added = skipped = 0
     for chunk in _chunks(seeds, BATCH):
 

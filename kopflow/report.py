@@ -221,9 +221,9 @@ def _latest_steps(conn: Connection, region: str) -> dict[tuple[str, str], bool]:
     """(coop, partner step key) -> done, from the newest version of each partner step."""
     from sqlalchemy import select
 
-    from kopflow.models import Coop, StepRecord
+    from kopflow import tables
 
-    step_t, coop_t = StepRecord.__table__, Coop.__table__
+    step_t, coop_t = tables.step_record, tables.coop
     query = (
         select(step_t.c.coop_id, step_t.c.step, step_t.c.version, step_t.c.status)
         .join(coop_t, coop_t.c.id == step_t.c.coop_id)
@@ -240,9 +240,9 @@ def _latest_steps(conn: Connection, region: str) -> dict[tuple[str, str], bool]:
 def _partners(engine: Kopflow, conn: Connection, region: str) -> list[PartnerPipeline]:
     from sqlalchemy import select
 
-    from kopflow.models import Coop, Enrollment
+    from kopflow import tables
 
-    enr_t, coop_t = Enrollment.__table__, Coop.__table__
+    enr_t, coop_t = tables.enrollment, tables.coop
     enrolled: dict[str, list[str]] = {}
     query = (
         select(enr_t.c.partner, enr_t.c.coop_id)

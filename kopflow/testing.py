@@ -320,10 +320,9 @@ def verify_audit(kopflow_db: str) -> Callable[[], list[dict[str, Any]]]:
     def verify() -> list[dict[str, Any]]:
         from sqlalchemy import select
 
-        from kopflow import audit, db
-        from kopflow.models import AuditEvent
+        from kopflow import audit, db, tables
 
-        table = AuditEvent.__table__
+        table = tables.audit_event
         with audit.snapshot(db.resolve_url(kopflow_db)) as conn:
             result = audit.verify_database(conn)
             if not result.ok:

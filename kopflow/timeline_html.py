@@ -25,10 +25,10 @@ def write_timeline(engine: Kopflow, data: dict[str, Any], path: Path) -> None:
 
     from sqlalchemy import select
 
+    from kopflow import tables
     from kopflow.audit import read_head
-    from kopflow.models import AuditEvent
 
-    table_ = AuditEvent.__table__
+    table_ = tables.audit_event
     with engine.reading() as conn:
         head = read_head(conn)
         hashes = dict(

@@ -38,11 +38,9 @@ class MoveResult:
 
 def _tables() -> list[Table]:
     """Every kopflow table, parents before children (foreign keys)."""
-    from sqlmodel import SQLModel
+    from kopflow.tables import metadata
 
-    import kopflow.models  # noqa: F401 -- registers the tables
-
-    return list(SQLModel.metadata.sorted_tables)
+    return list(metadata.sorted_tables)
 
 
 def _count(conn: Connection, table: Table) -> int:
@@ -55,11 +53,11 @@ def _require_empty(conn: Connection) -> None:
     """Refuse a target that holds any kopflow row (its chain could not take ours)."""
     from sqlalchemy import inspect
 
-    from kopflow.models import AuditEvent
+    from kopflow import tables
 
     present = set(inspect(conn).get_table_names())
     if "audit_event" in present:
-        events = _count(conn, AuditEvent.__table__)  # type: ignore[arg-type]
+        events = _count(conn, tables.audit_event)  # type: ignore[arg-type]
         if events:
             raise InputError(
                 "the target already holds {count} audit events of its own chain; migrate-to "

@@ -168,12 +168,12 @@ def fire_bulk(
     """
     from sqlalchemy import select
 
+    from kopflow import tables
     from kopflow.engine import BulkResult, Outcome
-    from kopflow.models import Coop
 
     wf = engine.workflow
     wf.stage(stage)  # an unknown stage is an input error naming the known ones
-    table = Coop.__table__
+    table = tables.coop
     with engine.reading() as conn:
         actor = engine.actor(conn)
         authz.require_write(actor)

@@ -5,6 +5,7 @@ timing: click's ``test_light_imports`` idea, with ``-X importtime``'s list of mo
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,35 @@ def test_the_check_sees_heavy_imports() -> None:
         [sys.executable, "-c", "import kopflow.engine, kopflow.db; import sqlalchemy"]
     )
     assert {"sqlalchemy", "kopflow.engine"} <= set(heavy_in(names))
+
+
+# What a single-cooperative command may not import: SQLModel and pydantic cost about 250 ms of
+# its start (issue #5); kopflow issues Core statements on kopflow.tables, never the ORM.
+ORM = ("sqlmodel", "pydantic", "sqlalchemy.orm", "kopflow.models")
+
+
+def test_single_cooperative_commands_skip_the_orm(tmp_path: Path) -> None:
+    from kopflow import regions
+    from kopflow.engine import Kopflow
+    from kopflow.samples import sample_evidence
+
+    path = tmp_path / "kopflow.db"
+    engine = Kopflow(str(path))
+    engine.init()
+    engine.register(regions.seeds_from_areaid(kabupaten="Kabupaten Buleleng"), source="test")
+    with sqlite3.connect(path) as conn:
+        shown, moved = [r[0] for r in conn.execute("SELECT id FROM coop ORDER BY id LIMIT 2")]
+    steps = engine.workflow.stage("formation").steps
+    for step in steps[:-1]:
+        engine.complete_step(moved, step.id, sample_evidence(step))
+    last = steps[-1]
+    script = str(Path(sys.executable).parent / "kopflow")
+    sets = [arg for k, v in sample_evidence(last).items() for arg in ("--set", f"{k}={v}")]
+    for command in (
+        ["coop", "show", shown],
+        ["step", "complete", moved, last.id, *sets],
+        ["advance", moved],
+    ):
+        names = imported_modules([script, *command])
+        assert "sqlalchemy" in names  # the command did reach the database
+        assert sorted(n for n in names if n.split(".")[0] in ORM or n.startswith(ORM)) == []

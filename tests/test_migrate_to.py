@@ -66,11 +66,11 @@ def district(tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> str
 def table_rows(url: str, table: str) -> list[tuple[Any, ...]]:
     """All rows of a table in key order, times as UTC instants (SQLite stores them naive)."""
     from sqlalchemy import select
-    from sqlmodel import SQLModel
 
     from kopflow import db
+    from kopflow.tables import metadata
 
-    t = SQLModel.metadata.tables[table]
+    t = metadata.tables[table]
     with db.read_connection(db.resolve_url(url)) as conn:
         rows = conn.execute(select(t).order_by(*t.primary_key.columns)).all()
     return [
@@ -95,11 +95,10 @@ def head(url: str) -> tuple[int, str, str]:
 
 def test_district_moves_with_the_same_head(district: str, db_url: str, runner: Any) -> None:
     """Issue #4 acceptance: the moved chain verifies on the target with the source's head."""
-    from sqlmodel import SQLModel
-
     from kopflow.engine import Kopflow
     from kopflow.pgroles import grant, login_url
     from kopflow.samples import sample_evidence
+    from kopflow.tables import metadata
 
     source_head = head(district)
     result = runner.invoke(cli, [*MOVE, district, "db", "migrate-to", db_url, "--json"])
@@ -107,7 +106,7 @@ def test_district_moves_with_the_same_head(district: str, db_url: str, runner: A
     report = json.loads(result.stdout)
     assert (report["head_seq"], report["head_hash"], report["log_id"]) == source_head
     assert head(db_url) == source_head  # verified again, independently, after the commit
-    for table in SQLModel.metadata.tables:
+    for table in metadata.tables:
         assert table_rows(db_url, table) == table_rows(district, table), table
     assert report["counts"]["coop"] == 148
 

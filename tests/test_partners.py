@@ -29,22 +29,21 @@ def record(kopflow: Any, enrollments: list[tuple[str, str]], steps: list[tuple[s
     """Write enrollment and step rows as the engine would leave them (versions, undos)."""
     from sqlalchemy import insert, update
 
-    from kopflow import db
-    from kopflow.models import Coop, Enrollment, StepRecord
+    from kopflow import db, tables
 
     now = datetime.now(UTC)
     with db.write_transaction(kopflow.url) as conn:
-        conn.execute(insert(Enrollment.__table__), [
+        conn.execute(insert(tables.enrollment), [
             {"coop_id": c, "partner": p, "actor": "t", "at": now, "audit_seq": 1}
             for c, p in enrollments
         ])  # fmt: skip
-        conn.execute(insert(StepRecord.__table__), [
+        conn.execute(insert(tables.step_record), [
             {"coop_id": c, "step": s, "version": v, "status": status, "evidence": "{}",
              "actor": "t", "at": now, "audit_seq": 1}
             for c, s, v, status in steps
         ])  # fmt: skip
         for coop, kabupaten in (moved or {}).items():
-            table = Coop.__table__
+            table = tables.coop
             conn.execute(update(table).where(table.c.id == coop).values(kabupaten=kabupaten))
 
 

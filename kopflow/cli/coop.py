@@ -170,9 +170,9 @@ def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # 
 def _villages(conn, coop_id: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
     from sqlalchemy import select
 
-    from kopflow.models import CoopVillage
+    from kopflow import tables
 
-    table_ = CoopVillage.__table__
+    table_ = tables.coop_village
     rows = conn.execute(select(table_).where(table_.c.coop_id == coop_id)).mappings()
     return [dict(r) for r in rows]
 
