@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -254,41 +254,66 @@ class EventFilter:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+# A filter keeping fewer events than this is "selective" (see select_events).
+SELECTIVE = 100_000
+
+
+def _conditions(flt: EventFilter, column: Callable[[str], Any]) -> list[Any]:
+    where = []
+    if flt.coop_id is not None:
+        where.append(column("coop_id") == flt.coop_id)
+    if flt.actor is not None:
+        where.append(column("actor") == flt.actor)
+    if flt.action is not None:
+        if flt.action.endswith("*"):
+            # A range, not LIKE: SQLite uses an index for LIKE only with a literal pattern.
+            prefix = flt.action[:-1]
+            where.append(column("action") >= prefix)
+            if prefix:
+                where.append(column("action") < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        else:
+            where.append(column("action") == flt.action)
+    if flt.since is not None:
+        where.append(column("at") >= flt.since)
+    if flt.until is not None:
+        where.append(column("at") <= flt.until)
+    return where
+
+
 def select_events(conn: Connection, flt: EventFilter, *, batch: int = 5_000) -> Iterator[Row]:
-    """Stream the events ``flt`` selects, oldest first, with bounded memory."""
-    from sqlalchemy import select
+    """Stream the events ``flt`` selects, oldest first, with bounded memory.
+
+    Every filter has an index (issue #5); the trouble is choosing between it and the order of
+    ``seq``, and SQLite, given bound parameters and no statistics, cannot tell how many events a
+    filter keeps. Walking ``seq`` and testing each event is right when many match and costs a
+    second per million events (a minute when the file is not cached) when a handful do; reading
+    through the filter's index and sorting is the reverse. So a capped count through the index
+    decides. A selective filter sorts what its index finds (``ORDER BY +seq``: a unary plus keeps
+    SQLite from using an index for that term); a broad one walks ``seq`` (``+column`` in each
+    condition). PostgreSQL keeps statistics and chooses for itself.
+    """
+    from sqlalchemy import func, literal, literal_column, select
 
     from kopflow import tables
 
     table = tables.audit_event
     cols = [table.c[name] for name in COLUMNS.split(", ")]
-    where = []
-    if flt.coop_id is not None:
-        where.append(table.c.coop_id == flt.coop_id)
-    if flt.actor is not None:
-        where.append(table.c.actor == flt.actor)
-    if flt.action is not None:
-        if flt.action.endswith("*"):
-            prefix = flt.action[:-1].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append(table.c.action.like(prefix + "%", escape="\\"))
+    where = _conditions(flt, lambda name: table.c[name])
+    order: Any = table.c.seq
+    if where and conn.dialect.name == "sqlite":
+        kept = select(literal(1)).where(*where).limit(SELECTIVE).subquery()
+        if conn.execute(select(func.count()).select_from(kept)).scalar_one() < SELECTIVE:
+            order = literal_column("+audit_event.seq")
         else:
-            where.append(table.c.action == flt.action)
-    if flt.since is not None:
-        where.append(table.c.at >= flt.since)
-    if flt.until is not None:
-        where.append(table.c.at <= flt.until)
+            where = _conditions(flt, lambda name: literal_column(f"+audit_event.{name}"))
     if flt.limit is not None:
         # The newest N: find the sequence number of the Nth newest, then read upwards from it.
         bound = conn.execute(
-            select(table.c.seq)
-            .where(*where)
-            .order_by(table.c.seq.desc())
-            .limit(1)
-            .offset(flt.limit - 1)
+            select(table.c.seq).where(*where).order_by(order.desc()).limit(1).offset(flt.limit - 1)
         ).scalar()
         if bound is not None:
-            where.append(table.c.seq >= bound)
-    query = select(*cols).where(*where).order_by(table.c.seq)
+            where.append(order >= bound)  # through the same path as the rest
+    query = select(*cols).where(*where).order_by(order)
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
     for part in result.partitions(batch):
         yield from (tuple(r) for r in part)  # type: ignore[misc]

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from kopflow import db
+from kopflow import audit, db
 from kopflow._bundle import verify_export
 from kopflow.audit import (
     GENESIS_HASH,
@@ -437,9 +437,11 @@ def test_a_failed_write_leaves_neither_change_nor_event(chain: Kopflow, table: s
 # --- reading ------------------------------------------------------------------------------------
 
 
-def test_select_events_filters(chain: Kopflow) -> None:
+@pytest.mark.parametrize("selective", [10**9, 1], ids=["index-path", "seq-walk"])
+def test_select_events_filters(chain: Kopflow, selective: int, monkeypatch: Any) -> None:
     """The filters of ``audit log`` and ``audit export``: coop, actor, action prefix, time
-    range and the newest N."""
+    range and the newest N; the same events whichever way SQLite is told to find them."""
+    monkeypatch.setattr(audit, "SELECTIVE", selective)
     with snapshot(chain.url) as conn:
         every = list(select_events(conn, EventFilter()))
 
@@ -456,6 +458,9 @@ def test_select_events_filters(chain: Kopflow) -> None:
         assert pick(since=at7) == [7, 8, 9, 10, 11]
         assert pick(until=every[5][1]) == [1, 2, 3, 4, 5, 6]
         assert pick(actor="nobody") == []
+        assert pick(action="step.*", limit=2) == [10, 11]
+        assert pick(action="coop.*", since=at7, limit=3) == []
+        assert pick(action="*", until=every[5][1], limit=2) == [5, 6]
 
 
 # --- exports ------------------------------------------------------------------------------------
