@@ -74,7 +74,7 @@ def table(
         if isinstance(value, int) and not isinstance(value, bool):
             text = num(value)
         else:
-            text = value if column.key in keep else esc(value)
+            text = str(value) if column.key in keep else esc(value)
         css = ' class="num"' if column.numeric else ""
         return f"<td{css}>{'' if value is None else text}</td>"
 

@@ -22,7 +22,8 @@ def edges(workflow: Workflow) -> list[tuple[str, str, str]]:
     for name, event in machine_for(workflow).events.items():
         for source, transitions in event.transitions.items():
             for transition in transitions:
-                edge = (source, transition.dest, name)
+                # An internal transition (no dest) stays where it is: a loop.
+                edge = (source, transition.dest or source, name)
                 if edge not in seen:
                     seen.append(edge)
     return seen

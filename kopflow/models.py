@@ -249,7 +249,7 @@ def render_core_tables() -> str:
         out += [f"    {_render_column(column)}," for column in table.columns]
         for index in sorted(table.indexes, key=lambda i: str(i.name)):
             names = ", ".join(
-                _q(e.name) if hasattr(e, "table") else f"text({_q(str(e))})"
+                _q(e.name) if isinstance(e, Column) else f"text({_q(str(e))})"
                 for e in index.expressions
             )
             out.append(f"    Index({_q(str(index.name))}, {names}, unique={index.unique}),")
