@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import kopflow.checkpoint as checkpoint_module
+import kopflow.keys as keys_module
 from kopflow import i18n
 from kopflow._catalog import ID
 from kopflow.checkpoint import (
@@ -112,7 +113,7 @@ def test_known_answer(signer: Signer) -> None:
 
 
 def test_module_docstring_example_is_true() -> None:
-    """The docstring shows the known-answer note with long values cut at '...'."""
+    """The docstrings show the known-answer note (cut at '...') and its key (kopflow.keys)."""
     doc = checkpoint_module.__doc__ or ""
     start = doc.index("::\n\n") + 4
     shown = [line.removeprefix("    ") for line in doc[start:].split("\n\n*")[0].split("\n")]
@@ -121,7 +122,7 @@ def test_module_docstring_example_is_true() -> None:
     for cut, whole in zip(shown, full, strict=True):
         head, _, tail = cut.partition("...")
         assert whole.startswith(head) and whole.endswith(tail), (cut, whole)
-    assert EXAMPLE_VKEY in doc.replace("\n", "")
+    assert EXAMPLE_VKEY in (keys_module.__doc__ or "").replace("\n", "")
 
 
 def test_body_lines_follow_tlog_checkpoint(signer: Signer) -> None:
@@ -533,8 +534,15 @@ def test_utc_timestamp() -> None:
 
 
 def _msgids() -> list[str]:
-    """Every English text of checkpoint.py that reaches a user: _() and error msgids."""
-    tree = ast.parse(Path(checkpoint_module.__file__).read_text(encoding="utf-8"))
+    """Every English text of checkpoint.py and keys.py that reaches a user: _() and errors."""
+    found = []
+    for module in (checkpoint_module, keys_module):
+        found += _module_msgids(Path(module.__file__ or ""))
+    return found
+
+
+def _module_msgids(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args:
@@ -567,8 +575,8 @@ def test_errors_are_translated(monkeypatch: pytest.MonkeyPatch, verifier: Verifi
 
 
 def test_import_is_light() -> None:
-    """cryptography loads when a key is used, not when kopflow.checkpoint is imported."""
-    code = "import sys, kopflow.checkpoint; print('cryptography' in sys.modules)"
+    """cryptography loads when a key is used, not when kopflow.checkpoint or .keys is imported."""
+    code = "import sys, kopflow.checkpoint, kopflow.keys; print('cryptography' in sys.modules)"
     root = Path(__file__).resolve().parents[1]  # import this checkout even if not installed
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root

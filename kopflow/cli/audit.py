@@ -1,29 +1,25 @@
 """``kopflow audit ...``: read, verify, export and sign the audit log; make signing keys.
 
-Only parsing options and showing results live here: reading and verifying the chain is
-:mod:`kopflow.audit`, export files are :mod:`kopflow.export`, signed notes are
-:mod:`kopflow.checkpoint`.
+Only declaring the commands, parsing options and showing results live here: reading and
+verifying the chain is :mod:`kopflow.audit`, export files are :mod:`kopflow.export`, signed
+notes are :mod:`kopflow.checkpoint` and keys :mod:`kopflow.keys`. Choosing events is
+``cli/_audit_events.py``; checking checkpoint and export files is ``cli/_audit_verify.py``.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from kopflow.cli import TranslatedGroup
+from kopflow.cli._audit_events import event_as_shown, event_filter, shorten
+from kopflow.cli._audit_verify import checkpoint_line, read_note, require_same_log, verify_file
 from kopflow.cli._output import emit_json, json_option, ok, table
-from kopflow.errors import AuditError, InputError, NotFoundError
+from kopflow.errors import AuditError, InputError
 from kopflow.i18n import N_, _
-
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-    from kopflow.audit import EventFilter
-    from kopflow.checkpoint import Checkpoint
 
 DEFAULT_LOG_LIMIT = 100
 _FilePath = click.Path(path_type=Path, dir_okay=False)
@@ -84,10 +80,10 @@ def audit_log(app: Any, limit: int, as_json: bool, **filters: str | None) -> Non
     engine = app.engine
     with snapshot(engine.url) as conn:
         engine.actor(conn)
-        flt = _event_filter(engine, conn, limit=limit + 1 if limit else None, **filters)
+        flt = event_filter(engine, conn, limit=limit + 1 if limit else None, **filters)
         rows = list(select_events(conn, flt))
     more = bool(limit) and len(rows) > limit
-    events = [_event(row) for row in (rows[1:] if more else rows)]
+    events = [event_as_shown(row) for row in (rows[1:] if more else rows)]
     if as_json:
         emit_json(events)
         return
@@ -98,7 +94,7 @@ def audit_log(app: Any, limit: int, as_json: bool, **filters: str | None) -> Non
             "actor": e["actor"],
             "action": e["action"],
             "coop": e["coop"],
-            "details": _short(json.dumps(e["details"], ensure_ascii=False, sort_keys=True)),
+            "details": shorten(json.dumps(e["details"], ensure_ascii=False, sort_keys=True)),
         }
         for e in events
     ]
@@ -113,93 +109,6 @@ def audit_log(app: Any, limit: int, as_json: bool, **filters: str | None) -> Non
     table(_("{count} audit events", count=len(events)), columns, shown)
     if more:
         ok(_("Older events are not shown: use --limit N (0 for all) or --since."))
-
-
-def _event(row: tuple[Any, ...]) -> dict[str, Any]:
-    """An event as shown: its hashed content (the columns are only an index)."""
-    seq, at, actor, role, action, coop_id, body, prev_hash, digest = row
-    try:
-        data = json.loads(body)
-        details = data["details"]
-    except (ValueError, KeyError, TypeError):
-        data, details = {}, body
-    return {
-        "seq": seq,
-        "at": data.get("at", at),
-        "actor": data.get("actor", actor),
-        "role": data.get("role", role),
-        "action": data.get("action", action),
-        "coop": data.get("coop", coop_id),
-        "details": details,
-        "prev": prev_hash,
-        "hash": digest,
-    }
-
-
-def _short(text: str, width: int = 70) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
-
-
-def _event_filter(
-    engine: Any,
-    conn: Connection,
-    *,
-    coop: str | None = None,
-    actor: str | None = None,
-    action: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    limit: int | None = None,
-) -> EventFilter:
-    from kopflow.audit import EventFilter
-
-    return EventFilter(
-        coop_id=_coop_id(engine, conn, coop) if coop else None,
-        actor=actor,
-        action=action,
-        since=_moment(since, "--since", end=False) if since else None,
-        until=_moment(until, "--until", end=True) if until else None,
-        limit=limit,
-    )
-
-
-def _coop_id(engine: Any, conn: Connection, ref: str) -> str:
-    """A cooperative's id from an id or village name; an id only the audit log knows works too."""
-    from sqlalchemy import text
-
-    try:
-        return str(engine.resolve(conn, ref))
-    except NotFoundError:
-        known = conn.execute(
-            text("SELECT 1 FROM audit_event WHERE coop_id = :c LIMIT 1"), {"c": ref.upper()}
-        ).first()
-        if known is None:
-            raise
-        return ref.upper()
-
-
-def _moment(value: str, option: str, *, end: bool) -> str:
-    """A --since/--until value as audit-event time text; a bare day covers the whole day."""
-    from kopflow.audit import utc_iso
-
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            if end:
-                moment += timedelta(days=1, microseconds=-1)
-        else:
-            moment = datetime.fromisoformat(text)
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-    except ValueError:
-        raise InputError(
-            "{option} takes a UTC day (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM:SS), not {value}",
-            option=option,
-            value=value,
-        ) from None
-    return utc_iso(moment)
 
 
 @audit_group.command(
@@ -245,26 +154,26 @@ def audit_verify(
     strict: bool,
     as_json: bool,
 ) -> None:
-    from kopflow.checkpoint import load_verifier
+    from kopflow.keys import load_verifier
 
     if checkpoints and key is None:
         raise InputError("--checkpoint needs --key PUBLIC_KEY to check its signature")
     verifier = load_verifier(key) if key is not None else None
     if export_file is not None:
-        texts = [_read(path) for path in checkpoints]
-        _verify_file(export_file, verifier, texts, strict, as_json)
+        texts = [read_note(path) for path in checkpoints]
+        verify_file(export_file, verifier, texts, strict, as_json)
         return
     from kopflow.audit import check_checkpoint, read_head, snapshot, verify_database
     from kopflow.checkpoint import parse_and_verify
     from kopflow.db import resolve_url
     from kopflow.log import get_logger
 
-    notes = [(path, parse_and_verify(_read(path), verifier)) for path in checkpoints]  # type: ignore[arg-type]
+    notes = [(path, parse_and_verify(read_note(path), verifier)) for path in checkpoints]  # type: ignore[arg-type]
     # Only the URL: verifying needs no actor and no plugins (a broken plugin must not stop it).
     with snapshot(resolve_url(app.options.get("db"))) as conn:
         head = read_head(conn)
         for path, cp in notes:
-            _same_log(path, cp, head.log_id)
+            require_same_log(path, cp, head.log_id)
         result = verify_database(conn, watch=[cp.size for _p, cp in notes], strict=strict)
     for _path, cp in notes:
         check_checkpoint(result, cp)
@@ -300,91 +209,7 @@ def audit_verify(
         )
     )
     for path, cp in notes:
-        ok(_checkpoint_line(path, cp, verifier.name))  # type: ignore[union-attr]
-
-
-def _checkpoint_line(path: Path, cp: Checkpoint, key: str) -> str:
-    return _(
-        "Matches checkpoint {file} of {timestamp} (event {size}, signed by {key}).",
-        file=str(path),
-        timestamp=cp.timestamp,
-        size=cp.size,
-        key=key,
-    )
-
-
-def _same_log(path: Path, cp: Checkpoint, log_id: str) -> None:
-    if cp.origin != log_id:
-        raise AuditError(
-            "checkpoint {file} is for log {origin}; this database holds log {log}",
-            file=str(path),
-            origin=cp.origin,
-            log=log_id,
-        )
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("{path} does not exist", path=str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise AuditError("cannot read {path}: {reason}", path=str(path), reason=err) from None
-
-
-def _verify_file(
-    path: Path, verifier: Any, checkpoints: list[str], strict: bool, as_json: bool
-) -> None:
-    from kopflow._bundle import verify_export
-
-    if not path.exists():
-        raise InputError("{path} does not exist", path=str(path))
-    check = verify_export(path, verifier=verifier, checkpoints=checkpoints, strict=strict)
-    if as_json:
-        emit_json(check.as_dict())
-    if not check.ok:
-        if check.problem_seq is None:
-            raise AuditError("the export does not verify: {problem}", problem=check.problem)
-        raise AuditError(
-            "the export does not verify at event {seq}: {problem}",
-            seq=check.problem_seq,
-            problem=check.problem,
-        )
-    if as_json:
-        return
-    if check.complete:
-        ok(
-            _(
-                "Export verified: the whole chain, events 1 to {last}, of log {log}.",
-                last=check.last_seq or 0,
-                log=check.log_id,
-            )
-        )
-    else:
-        ok(
-            _(
-                "Export verified: {count} selected events (filters {filters}), each hash "
-                "recomputed, {links} links between consecutive events checked; a filtered "
-                "export cannot show that no event is missing between them.",
-                count=check.events,
-                filters=json.dumps(check.filters, ensure_ascii=False, sort_keys=True),
-                links=check.links,
-            )
-        )
-    if check.signature_checked:
-        for cp in check.checkpoints:
-            ok(
-                _(
-                    "Checkpoint of {timestamp} (event {size}) is signed by {key} and agrees.",
-                    timestamp=cp.timestamp,
-                    size=cp.size,
-                    key=verifier.name,
-                )
-            )
-    elif check.has_checkpoint:
-        ok(_("The checkpoint's signature was NOT checked: give --key PUBLIC_KEY."))
-    else:
-        ok(_("This export has no signed checkpoint: it shows only that the file is consistent."))
+        ok(checkpoint_line(path, cp, verifier.name))  # type: ignore[union-attr]
 
 
 @audit_group.command(
@@ -431,8 +256,8 @@ def audit_export(
     **filters: str | None,
 ) -> None:
     from kopflow.audit import snapshot
-    from kopflow.checkpoint import load_signer
     from kopflow.export import export
+    from kopflow.keys import load_signer
     from kopflow.log import get_logger
 
     if fmt != "jsonl" and (key is not None or unsigned):
@@ -448,7 +273,7 @@ def audit_export(
     engine = app.engine
     with snapshot(engine.url) as conn:
         engine.actor(conn)
-        flt = _event_filter(engine, conn, limit=limit, **filters)
+        flt = event_filter(engine, conn, limit=limit, **filters)
         summary = export(conn, out, fmt, flt, signer=signer)
     get_logger().info(
         "audit exported",
@@ -495,7 +320,8 @@ def audit_export(
 @click.pass_obj
 def audit_checkpoint(app: Any, key: Path, out: Path | None) -> None:
     from kopflow.audit import read_head, snapshot, verify_database
-    from kopflow.checkpoint import Checkpoint, load_signer, sign_checkpoint, utc_timestamp
+    from kopflow.checkpoint import Checkpoint, sign_checkpoint, utc_timestamp
+    from kopflow.keys import load_signer
     from kopflow.log import get_logger
 
     signer = load_signer(key)
@@ -552,7 +378,7 @@ def audit_checkpoint(app: Any, key: Path, out: Path | None) -> None:
 def audit_keygen(out_private: Path, out_public: Path, name: str | None) -> None:
     import socket
 
-    from kopflow.checkpoint import generate_keypair, load_verifier
+    from kopflow.keys import generate_keypair, load_verifier
 
     name = name or f"kopflow-audit/{socket.gethostname() or 'localhost'}"
     generate_keypair(out_private, out_public, name)
