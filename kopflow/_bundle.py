@@ -21,7 +21,8 @@ from kopflow.errors import AuditError
 from kopflow.i18n import _
 
 if TYPE_CHECKING:
-    from kopflow.checkpoint import Checkpoint, Verifier
+    from kopflow.checkpoint import Checkpoint
+    from kopflow.keys import Verifier
 
 EXPORT_FORMAT = "kopflow-audit-export-v1"
 

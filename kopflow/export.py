@@ -34,7 +34,7 @@ from kopflow.errors import AuditError, InputError
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow.checkpoint import Signer
+    from kopflow.keys import Signer
 
 FORMATS = ("jsonl", "csv", "xlsx")
 # A spreadsheet may read a cell starting with one of these as a formula (OWASP "CSV

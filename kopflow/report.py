@@ -342,7 +342,8 @@ def _audit(engine: Kopflow, checkpoint: Path | None, key: Path | None) -> AuditS
     note = None
     signer = ""
     if checkpoint is not None and key is not None:
-        from kopflow.checkpoint import load_verifier, parse_and_verify
+        from kopflow.checkpoint import parse_and_verify
+        from kopflow.keys import load_verifier
 
         verifier = load_verifier(key)
         try:
