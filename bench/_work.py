@@ -164,8 +164,8 @@ def lifecycle(db: str, plan_path: str) -> dict[str, Any]:
     # Start-up is measured by the CLI section: import the write path and load the plugins,
     # the workflow and its machine before the clock starts.
     import kopflow._unit
-    import kopflow.tables
     import kopflow.steps
+    import kopflow.tables
     import kopflow.transition  # noqa: F401
     from kopflow.machine import machine_for
 
