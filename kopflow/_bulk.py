@@ -102,27 +102,34 @@ def rows_in(
     column: str,
     values: Sequence[Any],
     *,
+    also: tuple[str, Sequence[Any]] | None = None,
     tail: str = "",
     chunk: int = 5000,
 ) -> list[Any]:
-    """Rows of ``sql WHERE column IN values tail``, read at the driver, in chunks.
+    """Rows of ``sql WHERE column IN values [AND also[0] IN also[1]] tail``, read at the
+    driver, in chunks of ``values``.
 
     For reads of many cooperatives at once, without SQLAlchemy compiling an expanding ``IN``
     and building a row object per row. PostgreSQL gets one array (``= ANY(%s)``) instead of
     thousands of parameters. Only plain columns (no type conversion) belong here.
     """
     found: list[Any] = []
-    array = conn.dialect.name == "postgresql"
-    mark = _mark(conn)
+    extra, extra_params = ("", ()) if also is None else _in(conn, *also)
+    if extra:
+        extra = f"AND {extra} "
     for start in range(0, len(values), chunk):
-        part = list(values[start : start + chunk])
-        if array:
-            text, params = f"{sql} WHERE {column} = ANY({mark}) {tail}", (part,)
-        else:
-            marks = ", ".join([mark] * len(part))
-            text, params = f"{sql} WHERE {column} IN ({marks}) {tail}", tuple(part)
-        found.extend(conn.exec_driver_sql(text, params).fetchall())
+        where, params = _in(conn, column, values[start : start + chunk])
+        text = f"{sql} WHERE {where} {extra}{tail}"
+        found.extend(conn.exec_driver_sql(text, (*params, *extra_params)).fetchall())
     return found
+
+
+def _in(conn: Connection, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """``column IN (?, ...)`` and its parameters; one array parameter on PostgreSQL."""
+    mark = _mark(conn)
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY({mark})", (list(values),)
+    return f"{column} IN ({', '.join([mark] * len(values))})", tuple(values)
 
 
 def update_many(

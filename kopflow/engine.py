@@ -11,7 +11,7 @@ import gc
 import getpass
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -355,11 +355,18 @@ class Kopflow:
         return result
 
     def _load(
-        self, conn: Connection, coop_ids: Sequence[str], *, evidence: bool = True
+        self,
+        conn: Connection,
+        coop_ids: Sequence[str],
+        *,
+        evidence: bool = True,
+        steps: Collection[str] | None = None,
     ) -> dict[str, CoopWork]:
         """Rows, current step states, partners and villages of some cooperatives, in four
         queries; ``evidence=False`` leaves the evidence out of the step states (a bulk move
-        whose plugins read none: the evidence is most of what a cooperative's history holds).
+        whose plugins read none: the evidence is most of what a cooperative's history holds),
+        and ``steps`` names the only steps whose states are read (none: no query), for a bulk
+        change that reads only those and shows no plugin the cooperative's evidence.
         """
         from sqlalchemy import select
 
@@ -374,12 +381,15 @@ class Kopflow:
         # step version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
         ids = list(coop_ids)
         columns = "coop_id, step, version, status, " + ("evidence" if evidence else "''")
-        steps = rows_in(conn, f"SELECT {columns} FROM step_record", "coop_id", ids)
-        for coop_id, step, version, status, evidence in steps:
+        history: list[Any] = []
+        if steps is None or steps:
+            only = None if steps is None else ("step", list(steps))
+            history = rows_in(conn, f"SELECT {columns} FROM step_record", "coop_id", ids, also=only)
+        for coop_id, step, version, status, evidence_json in history:
             states = works[coop_id].steps
             known = states.get(step)
             if known is None or known.version < version:
-                states[step] = StepState(version, status, evidence)
+                states[step] = StepState(version, status, evidence_json)
         partners = "SELECT coop_id, partner FROM enrollment"
         for coop_id, partner in rows_in(conn, partners, "coop_id", ids):
             works[coop_id].partners.add(partner)
@@ -699,7 +709,8 @@ class Kopflow:
                         result.refused.append(Outcome(ref, False, str(found)))
                     else:
                         resolved.setdefault(found, ref)
-                works = self._load(unit.conn, list(resolved))
+                # Enrolling reads neither steps nor evidence, and shows no plugin a view.
+                works = self._load(unit.conn, list(resolved), steps=())
                 outcomes: list[Outcome] = []
                 for coop_id in resolved:
                     mark = unit.mark()

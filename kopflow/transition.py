@@ -19,12 +19,26 @@ if TYPE_CHECKING:
     from kopflow.engine import BulkResult, CoopWork, Kopflow, Outcome, Progress
 
 
+def required_steps(engine: Kopflow, source: str) -> dict[str | None, list[str]]:
+    """The steps a cooperative must have done to leave stage ``source``: the stage's own under
+    ``None`` and, in the onboarding stage, each installed partner's (full keys) under its code.
+    """
+    wf = engine.workflow
+    required: dict[str | None, list[str]] = {
+        None: [s.id for s in wf.stage(source).steps if s.required]
+    }
+    if source == wf.onboarding_stage:
+        for code, spec in engine.plugins.partners.items():
+            required[code] = [spec.key(s.id) for s in spec.steps if s.required]
+    return required
+
+
 def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
     """What must be done before ``work`` may leave stage ``source``, one reason per item."""
     wf = engine.workflow
     reasons: list[str] = []
-    stage = wf.stage(source)
-    missing = [s.id for s in stage.steps if s.required and not work.is_done(s.id)]
+    required = required_steps(engine, source)
+    missing = [key for key in required[None] if not work.is_done(key)]
     if missing:
         reasons.append(
             _("missing steps of {stage}: {steps}", stage=source, steps=", ".join(missing))
@@ -34,18 +48,14 @@ def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
             if code not in work.partners:
                 reasons.append(_("not enrolled with required partner {partner}", partner=code))
         for code in sorted(work.partners):
-            spec = engine.plugins.partners.get(code)
-            if spec is None:  # uninstalled or switched off (issue #3): its steps are unknown
+            keys = required.get(code)
+            if keys is None:  # uninstalled or switched off (issue #3): its steps are unknown
                 reasons.append(
                     _("partner {partner} is not installed; its steps cannot be checked",
                       partner=code)
                 )  # fmt: skip
                 continue
-            todo = [
-                f"{code}.{s.id}"
-                for s in spec.steps
-                if s.required and not work.is_done(f"{code}.{s.id}")
-            ]
+            todo = [key for key in keys if not work.is_done(key)]
             if todo:
                 reasons.append(
                     _(
@@ -200,7 +210,12 @@ def fire_bulk(
         chunk = ids[start : start + batch]
 
         def change(unit: Unit, chunk: list[str] = chunk) -> list[Outcome]:
-            works = engine._load(unit.conn, chunk, evidence=evidence)
+            # Without those hooks only the guard reads the history, and only the steps that
+            # can hold a cooperative in ``stage`` (of the definition pinned for this batch).
+            needed = (
+                None if evidence else [k for v in required_steps(engine, stage).values() for k in v]
+            )
+            works = engine._load(unit.conn, chunk, evidence=evidence, steps=needed)
             outcomes: list[Outcome] = []
             for coop_id in chunk:
                 work = works.get(coop_id)

@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from test_engine import drive_to, finish, seeds
 
+from kopflow.engine import Kopflow
 from kopflow.errors import RefusedError
 from kopflow.machine import CoopState, direct_routes, fire, machine_for
+from kopflow.samples import sample_evidence
 from kopflow.workflow import find_workflow
 
 
@@ -55,3 +58,46 @@ def test_direct_routes_move_as_the_machine_does(refuse: bool) -> None:
                     state = CoopState(stage.id, previous, guard)
                     outcomes.append((judge(state, event.name), calls))
                 assert outcomes[0] == outcomes[1], (stage.id, event.name, previous)
+
+
+def _single_refusals(engine: Kopflow, coops: list[str]) -> dict[str, str]:
+    """Each cooperative's refusal by the one-cooperative command (which reads everything)."""
+    refusals = {}
+    for coop in coops:
+        with pytest.raises(RefusedError) as info:
+            engine.advance(coop)
+        refusals[coop] = str(info.value)
+    return refusals
+
+
+def test_bulk_advance_reading_only_the_guards_steps_refuses_as_one_by_one(
+    kopflow: Kopflow,
+) -> None:
+    """A bulk advance reads only the steps that can hold a cooperative in its stage; the
+    refusals are word for word those of ``advance`` one cooperative at a time."""
+    assert not kopflow.plugins.implements("kopflow_guard")  # else it reads everything
+    kopflow.register(seeds(5), source="test")
+    coops = [f"KDMP-90000{i}" for i in range(1, 6)]
+    for coop in coops:
+        drive_to(kopflow, coop, "onboarding")
+    bri = kopflow.plugins.partner("bri")
+    pos = kopflow.plugins.partner("pos")
+    # 1: not enrolled; 2: enrolled, nothing done; 3: bri done, pos half done; 4, 5: ready.
+    kopflow.enroll(coops[1], ["bri"])
+    kopflow.enroll(coops[2], ["bri", "pos"])
+    for coop in coops[2:]:
+        if coop != coops[2]:
+            kopflow.enroll(coop, ["bri"])
+        for step in bri.steps:
+            if step.required:
+                kopflow.complete_step(coop, bri.key(step.id), sample_evidence(step, 2))
+    first_pos = next(s for s in pos.steps if s.required)
+    kopflow.complete_step(coops[2], pos.key(first_pos.id), sample_evidence(first_pos, 2))
+    for coop in coops[3:]:
+        finish(kopflow, coop, "onboarding")
+    expected = _single_refusals(kopflow, coops[:3])
+    assert "missing steps of partner pos" in expected[coops[2]]
+
+    result = kopflow.advance_bulk(stage="onboarding")
+    assert {o.coop_id: o.message for o in result.refused} == expected
+    assert sorted(o.coop_id for o in result.done) == coops[3:]
