@@ -6,13 +6,13 @@ event on the unit and never commits.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
+from kopflow._canonical import encode_checked
 from kopflow.errors import InputError, KopflowError, RefusedError
 from kopflow.i18n import _
 
@@ -23,10 +23,6 @@ if TYPE_CHECKING:
 
 
 _main_index: dict[int, tuple[Any, dict[str, int]]] = {}
-# kopflow._canonical's encoder settings: its output for a checked value (see its docstring).
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
-)
 
 
 def _stage_index(engine: Kopflow, stage: str) -> int:
@@ -148,7 +144,7 @@ def complete(
     seq = unit.event("step.corrected" if correcting else "step.completed", work.id, details)
     # The event has just checked ``evidence`` as canonical JSON: encode it without checking
     # again (the same bytes as ``evidence_json``; issue #5).
-    stored = _CANONICAL.encode(evidence)
+    stored = encode_checked(evidence)
     unit.insert(
         "step_record",
         {
