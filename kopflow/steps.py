@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
 from kopflow._canonical import encode_checked
+from kopflow.engine import Outcome, StepState
 from kopflow.errors import InputError, KopflowError, RefusedError
-from kopflow.i18n import _
+from kopflow.i18n import _, get_language
 
 if TYPE_CHECKING:
     from kopflow._unit import Unit
-    from kopflow.engine import BulkResult, CoopWork, Kopflow, Outcome, Progress
+    from kopflow.engine import BulkResult, CoopWork, Kopflow, Progress
     from kopflow.workflow import StepSpec
 
 
@@ -110,8 +111,6 @@ def complete(
     reason: str | None,
 ) -> Outcome:
     """Validate and queue one step's evidence for one cooperative."""
-    from kopflow.engine import Outcome, StepState
-
     spec, partner, stage = _permitted(engine, unit, work, step)
     if partner is not None:
         engine.plugins.raise_if_broken()
@@ -124,7 +123,7 @@ def complete(
             step=step,
             coop=work.id,
         )
-    evidence = spec.validate(dict(raw))
+    evidence = spec.validate(dict(raw), today=unit.today)
     reasons = engine.plugins.validate_step(
         coop=engine.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
     )
@@ -160,26 +159,33 @@ def complete(
         },
     )
     work.steps[step] = StepState(version, "done", stored)
-    message = _("corrected {step}") if correcting else _("completed {step}")
-    notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
-    # Interned: a national bulk run holds hundreds of thousands of these (issue #5: memory).
-    text = sys.intern(message.format(step=step))
+    notify = None
+    if engine.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
+        notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
+    text = _done_text(get_language(), correcting, step)
     return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
+
+
+@lru_cache(maxsize=1024)
+def _done_text(language: str, correcting: bool, step: str) -> str:
+    """The "completed STEP" text in ``language``: the same few for every row of a bulk command.
+
+    Interned: a national bulk run holds hundreds of thousands of them (issue #5: memory).
+    """
+    message = _("corrected {step}") if correcting else _("completed {step}")
+    return sys.intern(message.format(step=step))
 
 
 def _after_step(
     engine: Kopflow, work: CoopWork, step: str, evidence: Mapping[str, Any], seq: int
 ) -> None:
-    if engine.plugins.implements("kopflow_after_step"):  # the view costs (issue #5)
-        engine.plugins.after_step(
-            coop=engine.view(work), step=step, evidence=dict(evidence), audit_seq=seq
-        )
+    engine.plugins.after_step(
+        coop=engine.view(work), step=step, evidence=dict(evidence), audit_seq=seq
+    )
 
 
 def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) -> Outcome:
     """Queue an 'undone' version of a step of the current stage."""
-    from kopflow.engine import Outcome, StepState
-
     if not reason or not reason.strip():
         raise InputError("undoing a step needs --reason")
     spec, partner, stage = _permitted(engine, unit, work, step)
@@ -243,7 +249,7 @@ def complete_bulk(
     progress: Progress | None,
 ) -> BulkResult:
     """Complete steps from many rows, grouped per cooperative, committed in batches."""
-    from kopflow.engine import BATCH, BulkResult, Outcome
+    from kopflow.engine import BATCH, BulkResult
 
     grouped: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for ref, step, raw in rows:

@@ -10,13 +10,14 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
+from kopflow.engine import Outcome
 from kopflow.errors import InputError, KopflowError, RefusedError
 from kopflow.i18n import _
 from kopflow.machine import CoopState, Guard, fire
 
 if TYPE_CHECKING:
     from kopflow._unit import Unit
-    from kopflow.engine import BulkResult, CoopWork, Kopflow, Outcome, Progress
+    from kopflow.engine import BulkResult, CoopWork, Kopflow, Progress
 
 
 def required_steps(engine: Kopflow, source: str) -> dict[str | None, list[str]]:
@@ -90,8 +91,6 @@ def fire_one(
     engine: Kopflow, unit: Unit, work: CoopWork, event: str | None, reason: str | None
 ) -> Outcome:
     """Fire an event for one cooperative and queue the change with its audit event."""
-    from kopflow.engine import Outcome
-
     wf = engine.workflow
     engine._check_version(work)
     authz.require_coop(unit.actor, work.row["kabupaten"], work.id)
@@ -148,8 +147,10 @@ def fire_one(
     )
     work.row.update(stage=dest, previous_stage=previous)
 
-    def notify() -> None:
-        if engine.plugins.implements("kopflow_after_transition"):  # the view costs (issue #5)
+    notify = None
+    if engine.plugins.implements("kopflow_after_transition"):  # else nothing to keep (issue #5)
+
+        def notify() -> None:
             engine.plugins.after_transition(
                 coop=engine.view(work), event=event, source=source, dest=dest, audit_seq=seq
             )
@@ -178,7 +179,7 @@ def fire_bulk(
     """
     from sqlalchemy import select
 
-    from kopflow.engine import BulkResult, Outcome
+    from kopflow.engine import BulkResult
     from kopflow.models import Coop
 
     wf = engine.workflow

@@ -282,11 +282,15 @@ class Workflow:
     path: str
     digest: str
 
+    @functools.cached_property
+    def _stage_by_id(self) -> dict[str, StageSpec]:
+        return {stage.id: stage for stage in self.stages}
+
     def stage(self, stage_id: str) -> StageSpec:
         """The stage ``stage_id``; raises ``NotFoundError`` listing the valid stages."""
-        for stage in self.stages:
-            if stage.id == stage_id:
-                return stage
+        stage = self._stage_by_id.get(stage_id)  # asked for every change of a bulk batch
+        if stage is not None:
+            return stage
         valid = ", ".join(s.id for s in self.stages)
         raise NotFoundError(
             "unknown stage '{stage}'; stages: {stages}", stage=stage_id, stages=valid
