@@ -9,7 +9,7 @@ Nothing here decides what to write: ``kopflow._unit`` and ``kopflow.audit`` do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -32,18 +32,40 @@ def _processed(
         if proc is not None:
             procs.append((index, proc))
     out = [row if type(row) is tuple else tuple(row) for row in rows]  # executemany wants tuples
+    adapt = _driver_adapter(conn)
     for index, proc in procs:
         # Once per distinct value, by identity: equal datetimes in different time zones are
         # stored differently. Every value is alive in ``rows``, so no id is reused meanwhile.
         memo: dict[int, Any] = {}
         for value in {id(row[index]): row[index] for row in rows}.values():
-            memo[id(value)] = None if value is None else proc(value)
+            memo[id(value)] = None if value is None else adapt(proc(value))
         if len(memo) == 1:  # typically the unit's one timestamp
             (only,) = memo.values()
             out = [(*row[:index], only, *row[index + 1 :]) for row in out]
         else:
             out = [(*row[:index], memo[id(row[index])], *row[index + 1 :]) for row in out]
     return out
+
+
+def _driver_adapter(conn: Connection) -> Callable[[Any], Any]:
+    """What the driver turns a bound value into before binding it, for values it adapts.
+
+    sqlite3 runs its registered adapter (the one for ``datetime``, which SQLAlchemy's
+    ``DateTime`` hands over as is) for every row of an ``executemany``: applied here once per
+    distinct value instead, the driver gets the very text it would have made (issue #5).
+    Other drivers get the values unchanged.
+    """
+    dbapi = conn.dialect.dbapi
+    adapters = getattr(dbapi, "adapters", None)
+    protocol = getattr(dbapi, "PrepareProtocol", None)
+    if conn.dialect.name != "sqlite" or adapters is None or protocol is None:
+        return lambda value: value
+
+    def adapt(value: Any) -> Any:
+        adapter = adapters.get((type(value), protocol))
+        return value if adapter is None else adapter(value)
+
+    return adapt
 
 
 def insert_many(

@@ -101,3 +101,35 @@ def test_bulk_advance_reading_only_the_guards_steps_refuses_as_one_by_one(
     result = kopflow.advance_bulk(stage="onboarding")
     assert {o.coop_id: o.message for o in result.refused} == expected
     assert sorted(o.coop_id for o in result.done) == coops[3:]
+
+
+def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: Kopflow) -> None:
+    """The bulk writer hands the driver each distinct timestamp already adapted (sqlite3 would
+    adapt it again for every row); what is stored is what the driver stores for the value as
+    the column's bind processor leaves it."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from kopflow import db
+    from kopflow._bulk import insert_dicts
+    from kopflow.models import Actor
+
+    table = Actor.__table__
+    moments = [datetime(2025, 7, 21, 8, 30, 1, 123456, tzinfo=UTC),
+               datetime(2025, 7, 21, 15, 30, 1, tzinfo=timezone(timedelta(hours=7)))]  # fmt: skip
+    columns = ("name", "role", "region", "partner", "enabled", "created_at", "created_by")
+
+    def row(name: str, at: datetime) -> dict[str, Any]:
+        return dict(zip(columns, (name, "officer", None, None, True, at, "t"), strict=True))
+
+    with db.write_transaction(kopflow.url) as conn:
+        bind = table.c.created_at.type.bind_processor(conn.dialect)  # type: ignore[attr-defined]
+        mark = "?" if conn.dialect.name == "sqlite" else "%s"
+        sql = f"INSERT INTO actor ({', '.join(columns)}) VALUES ({', '.join([mark] * 7)})"
+        for i, at in enumerate(moments):
+            plain = row(f"plain{i}", bind(at) if bind else at)
+            conn.exec_driver_sql(sql, tuple(plain.values()))
+        insert_dicts(conn, table, [row(f"bulk{i}", at) for i, at in enumerate(moments)])  # type: ignore[arg-type]
+    with db.read_connection(kopflow.url) as conn:
+        stored = dict(conn.exec_driver_sql("SELECT name, created_at FROM actor").fetchall())
+    for i in range(len(moments)):
+        assert stored[f"bulk{i}"] == stored[f"plain{i}"]
