@@ -369,15 +369,13 @@ class Kopflow:
         and ``steps`` names the only steps whose states are read (none: no query), for a bulk
         change that reads only those and shows no plugin the cooperative's evidence.
         """
-        from sqlalchemy import select
-
-        from kopflow._bulk import rows_in
+        from kopflow._bulk import rows_in, table_rows_in
         from kopflow.models import Coop
 
         coop_t = Coop.__table__
         works: dict[str, CoopWork] = {}
-        for row in conn.execute(select(coop_t).where(coop_t.c.id.in_(coop_ids))).mappings():
-            works[row["id"]] = CoopWork(dict(row), {}, set())
+        for row in table_rows_in(conn, coop_t, "id", coop_ids):  # type: ignore[arg-type]
+            works[row["id"]] = CoopWork(row, {}, set())
         # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every
         # step version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
         ids = list(coop_ids)

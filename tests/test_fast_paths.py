@@ -133,3 +133,22 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
         stored = dict(conn.exec_driver_sql("SELECT name, created_at FROM actor").fetchall())
     for i in range(len(moments)):
         assert stored[f"bulk{i}"] == stored[f"plain{i}"]
+
+
+def test_loaded_cooperatives_are_the_rows_sqlalchemy_returns(kopflow: Kopflow) -> None:
+    """The bulk read of whole cooperative rows gives what a SQLAlchemy select gives."""
+    from sqlalchemy import select
+
+    from kopflow import db
+    from kopflow.models import Coop
+
+    kopflow.register(seeds(3), source="test")
+    kopflow.advance("KDMP-900001", "suspend", reason="test")  # a previous_stage, a new time
+    table = Coop.__table__
+    with db.read_connection(kopflow.url) as conn:
+        expected = {r["id"]: dict(r) for r in conn.execute(select(table)).mappings()}
+        works = kopflow._load(conn, list(expected))
+    assert {coop: work.row for coop, work in works.items()} == expected
+    assert all(
+        type(w.row["stage_since"]) is type(expected[c]["stage_since"]) for c, w in works.items()
+    )
