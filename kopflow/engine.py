@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache, cached_property
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz, db
@@ -130,9 +130,12 @@ class CoopWork:
     # Region ids of the villages it covers (usually one), as plugins' CoopView.villages.
     villages: list[str] = field(default_factory=list)
 
-    @cached_property  # read several times per change; a cooperative's id never changes
-    def id(self) -> str:
-        return str(self.row["id"])
+    # Read several times per change; a cooperative's id never changes. A plain attribute:
+    # a cached_property costs a Python-level lookup on every read.
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = str(self.row["id"])
 
     def is_done(self, step: str) -> bool:
         state = self.steps.get(step)
@@ -411,7 +414,7 @@ class Kopflow:
 
     def view(self, work: CoopWork) -> Any:
         """The read-only view of a cooperative that plugin hooks receive."""
-        return _coop_view_type()(
+        return _coop_view_type()._build(
             id=work.id,
             name=work.row["name"],
             kabupaten=work.row["kabupaten"],

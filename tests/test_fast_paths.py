@@ -152,3 +152,24 @@ def test_loaded_cooperatives_are_the_rows_sqlalchemy_returns(kopflow: Kopflow) -
     assert all(
         type(w.row["stage_since"]) is type(expected[c]["stage_since"]) for c, w in works.items()
     )
+
+
+def test_the_engines_views_are_built_as_the_constructor_builds_them(kopflow: Kopflow) -> None:
+    """Kopflow.view skips the frozen dataclass's __init__; the view is the same, field by field
+    (every field of CoopView is given, so a new field fails here until view gives it too)."""
+    import dataclasses
+
+    from kopflow.plugin import CoopView
+
+    kopflow.register(seeds(1), source="test")
+    finish(kopflow, "KDMP-900001", "formation")
+    with kopflow.reading() as conn:
+        work = kopflow._load(conn, ["KDMP-900001"])["KDMP-900001"]
+    view = kopflow.view(work)
+    fields = {f.name: getattr(view, f.name) for f in dataclasses.fields(CoopView)}
+    built = CoopView(**{**fields, "evidence": dict(view.evidence)})
+    assert type(view) is CoopView
+    assert vars(view).keys() == vars(built).keys()
+    assert view == built and hash(view) == hash(built)
+    assert type(view.evidence) is type(built.evidence)
+    assert dict(view.evidence) == dict(built.evidence) and len(view.evidence) == 5
