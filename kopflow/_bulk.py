@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
 
 
-def _mark(conn: Connection) -> str:
+def param_mark(conn: Connection) -> str:
     # sqlite3 takes qmark; psycopg takes %s whatever SQLAlchemy's own paramstyle is.
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
@@ -76,7 +76,7 @@ def insert_many(
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
-    mark = _mark(conn)
+    mark = param_mark(conn)
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
         f"VALUES ({', '.join([mark] * len(keys))})"
@@ -141,7 +141,7 @@ def rows_in(
         extra = f"AND {extra} "
     for start in range(0, len(values), chunk):
         where, params = _in(conn, column, values[start : start + chunk])
-        found.extend(_fetch(conn, f"{sql} WHERE {where} {extra}{tail}", (*params, *extra_params)))
+        found.extend(fetch(conn, f"{sql} WHERE {where} {extra}{tail}", (*params, *extra_params)))
     return found
 
 
@@ -170,7 +170,7 @@ def table_rows_in(
     return out
 
 
-def _fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
     """All rows of one query in the connection's transaction, as the driver's own tuples.
 
     On SQLite straight from sqlite3: SQLAlchemy's ``Row`` for each of the tens of thousands of
@@ -189,7 +189,7 @@ def _fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
 
 def _in(conn: Connection, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
     """``column IN (?, ...)`` and its parameters; one array parameter on PostgreSQL."""
-    mark = _mark(conn)
+    mark = param_mark(conn)
     if conn.dialect.name == "postgresql":
         return f"{column} = ANY({mark})", (list(values),)
     return f"{column} IN ({', '.join([mark] * len(values))})", tuple(values)
@@ -210,7 +210,7 @@ def update_many(
     if not rows:
         return 0
     quote = conn.dialect.identifier_preparer.quote
-    mark = _mark(conn)
+    mark = param_mark(conn)
     sql = (
         f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(k)} = {mark}' for k in keys)} "
         f"WHERE {' AND '.join(f'{quote(k)} = {mark}' for k in where)}"

@@ -14,6 +14,7 @@ from test_engine import drive_to, finish, seeds
 from kopflow.engine import Kopflow
 from kopflow.errors import RefusedError
 from kopflow.machine import CoopState, direct_routes, fire, machine_for
+from kopflow.plugin import hookimpl
 from kopflow.samples import sample_evidence
 from kopflow.workflow import find_workflow
 
@@ -173,3 +174,71 @@ def test_the_engines_views_are_built_as_the_constructor_builds_them(kopflow: Kop
     assert view == built and hash(view) == hash(built)
     assert type(view.evidence) is type(built.evidence)
     assert dict(view.evidence) == dict(built.evidence) and len(view.evidence) == 5
+
+
+class _Watcher:
+    """A plugin whose validate_step looks at everything a view shows, during the call or (a
+    plugin keeping views) after the change has been committed."""
+
+    def __init__(self, during_call: bool) -> None:
+        self.during_call = during_call
+        self.views: list[tuple[str, Any]] = []
+
+    @hookimpl
+    def kopflow_validate_step(self, coop: Any, partner: str | None, step: str) -> None:
+        self.views.append((step, self.look(coop) if self.during_call else coop))
+
+    @staticmethod
+    def look(coop: Any) -> tuple[Any, ...]:
+        evidence = coop.evidence
+        return (
+            list(evidence),
+            {key: dict(evidence[key]) for key in evidence},
+            len(evidence),
+            [key in evidence for key in ("socialisation", "nib", "board_elected", "nothing")],
+        )
+
+    def seen(self) -> list[tuple[str, Any]]:
+        return [(step, v if self.during_call else self.look(v)) for step, v in self.views]
+
+
+class _AfterStep:
+    """Implements an after-step hook, which makes a bulk completion read every step first."""
+
+    @hookimpl
+    def kopflow_after_step(self, step: str) -> None:
+        pass
+
+
+@pytest.mark.parametrize("during_call", [True, False])
+def test_bulk_steps_show_plugins_the_history_a_full_load_shows(
+    kopflow: Kopflow, during_call: bool
+) -> None:
+    """complete_steps_bulk reads only the steps its rows need and lets a plugin's view read the
+    rest when asked; the plugin sees exactly what it sees when the batch reads every step first
+    (as it does for after-step hooks), whether it looks during the call or keeps the view and
+    looks once the batch is committed."""
+    kopflow.register(seeds(2), source="test")
+    lazy, full = "KDMP-900001", "KDMP-900002"
+    stage = kopflow.workflow.stage("consolidation")
+    first = stage.steps[0]
+    rows = [(step.id, sample_evidence(step, 4)) for step in stage.steps if step.required]
+    watchers = {}
+    for coop in (lazy, full):
+        drive_to(kopflow, coop, "consolidation")
+        # A newest version that is not done, and one that is done again in the batch.
+        kopflow.complete_step(coop, first.id, sample_evidence(first, 1))
+        kopflow.undo_step(coop, first.id, reason="wrong")
+        watchers[coop] = _Watcher(during_call)
+        kopflow.plugins.add_plugin(watchers[coop], name="watcher", source="test")
+        if coop == full:
+            kopflow.plugins.add_plugin(_AfterStep(), name="after", source="test")
+        result = kopflow.complete_steps_bulk([(coop, step, raw) for step, raw in rows])
+        assert not result.refused
+        kopflow.plugins.remove_plugin("watcher")
+    seen_lazy, seen_full = watchers[lazy].seen(), watchers[full].seen()
+    assert len(seen_full) == len(rows) and "nib" in seen_full[0][1][0]  # history was shown
+    if not kopflow.url.startswith("sqlite"):  # PostgreSQL returns rows in no set order
+        seen_lazy = [(s, (sorted(v[0]), *v[1:])) for s, v in seen_lazy]
+        seen_full = [(s, (sorted(v[0]), *v[1:])) for s, v in seen_full]
+    assert seen_lazy == seen_full
