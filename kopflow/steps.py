@@ -23,18 +23,6 @@ if TYPE_CHECKING:
     from kopflow.workflow import StepSpec
 
 
-_main_index: dict[int, tuple[Any, dict[str, int]]] = {}
-
-
-def _stage_index(engine: Kopflow, stage: str) -> int:
-    wf = engine.workflow
-    known = _main_index.get(id(wf))
-    if known is None or known[0] is not wf:  # built once per definition (issue #5)
-        _main_index.clear()
-        known = _main_index[id(wf)] = (wf, {s.id: i for i, s in enumerate(wf.main_stages())})
-    return known[1].get(stage, -1)
-
-
 def _check_place(
     engine: Kopflow,
     work: CoopWork,
@@ -57,14 +45,14 @@ def _check_place(
                 coop=work.id,
                 partner=partner,
             )
-        if _stage_index(engine, current) < _stage_index(engine, wf.onboarding_stage):
+        if wf.main_index(current) < wf.main_index(wf.onboarding_stage):
             raise RefusedError(
                 "partner steps start in stage {onboarding}; {coop} is in {stage}",
                 onboarding=wf.onboarding_stage,
                 coop=work.id,
                 stage=current,
             )
-    elif stage is not None and _stage_index(engine, stage) > _stage_index(engine, current):
+    elif stage is not None and wf.main_index(stage) > wf.main_index(current):
         raise RefusedError(
             "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
             "finish the current stage first",

@@ -70,13 +70,13 @@ def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
 
 def _guard(engine: Kopflow, work: CoopWork) -> Guard:
     wf = engine.workflow
-    main = [s.id for s in wf.main_stages()]
 
     def guard(state: CoopState, event: str, source: str, dest: str) -> list[str]:
         reasons: list[str] = []
         # Only forward moves along the main line need the stage's steps; suspending,
         # resuming and dissolving do not (plugins may still refuse them below).
-        if source in main and dest in main and main.index(dest) > main.index(source):
+        at, to = wf.main_index(source), wf.main_index(dest)
+        if at >= 0 and to > at:
             reasons = missing_for(engine, work, source)
         if engine.plugins.implements("kopflow_guard"):  # the view costs (issue #5)
             reasons += engine.plugins.guard(
@@ -107,7 +107,7 @@ def fire_one(
                 possible=possible,
             )
         event = forward.name
-    spec = next((e for e in wf.events if e.name == event), None)
+    spec = wf.event(event)
     if spec is not None and spec.reason_required and not (reason and reason.strip()):
         raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
     state = CoopState(source, work.row["previous_stage"], _guard(engine, work))

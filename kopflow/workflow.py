@@ -324,11 +324,40 @@ class Workflow:
 
     def advance_event(self, stage_id: str) -> EventSpec | None:
         """The main-line forward event from ``stage_id`` (at most one: checked on load)."""
-        return next((e for e in self.events_from(stage_id) if e.advance), None)
+        return self._advance_events.get(stage_id)
+
+    @functools.cached_property
+    def _advance_events(self) -> dict[str, EventSpec]:
+        # Asked for every cooperative of a bulk advance (issue #5).
+        found: dict[str, EventSpec] = {}
+        for event in self.events:
+            if event.advance:
+                for source in event.sources:
+                    found.setdefault(source, event)
+        return found
+
+    def event(self, name: str) -> EventSpec | None:
+        """The event called ``name``, or ``None``."""
+        return self._events_by_name.get(name)
+
+    @functools.cached_property
+    def _events_by_name(self) -> dict[str, EventSpec]:
+        found: dict[str, EventSpec] = {}
+        for event in self.events:
+            found.setdefault(event.name, event)
+        return found
 
     def main_stages(self) -> list[StageSpec]:
         """The main-line stages in order."""
         return [s for s in self.stages if not s.side]
+
+    def main_index(self, stage_id: str) -> int:
+        """The position of ``stage_id`` on the main line; -1 for a side stage or unknown id."""
+        return self._main_index.get(stage_id, -1)
+
+    @functools.cached_property
+    def _main_index(self) -> dict[str, int]:
+        return {stage.id: i for i, stage in enumerate(self.main_stages())}
 
 
 def load_workflow(path: str | os.PathLike[str]) -> Workflow:
