@@ -9,6 +9,8 @@ Nothing here decides what to write: ``kopflow._unit`` and ``kopflow.audit`` do.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -161,13 +163,33 @@ def table_rows_in(
     ]
     names = ", ".join(quote(c.name) for c in table.c)
     found = rows_in(conn, f"SELECT {names} FROM {quote(table.name)}", quote(column), values)
+    # Once per distinct stored value: a batch of cooperatives changed together shares its
+    # timestamps, and parsing them was most of building a row. Only immutable values are
+    # looked up and shared between rows.
+    memos: dict[str, dict[Any, Any]] = {key: {} for key, _proc in procs}
     out = []
     for values_ in found:
         row = dict(zip(keys, values_, strict=True))
         for key, proc in procs:
-            row[key] = proc(row[key])
+            memo, stored = memos[key], row[key]
+            if type(stored) not in _IMMUTABLE:
+                row[key] = proc(stored)
+                continue
+            seen = (type(stored), stored)  # 1, 1.0 and True are equal keys otherwise
+            value = memo.get(seen, memo)
+            if value is memo:
+                value = proc(stored)
+                if type(value) in _IMMUTABLE:
+                    memo[seen] = value
+            row[key] = value
         out.append(row)
     return out
+
+
+_IMMUTABLE = frozenset(
+    {datetime.datetime, datetime.date, datetime.time, datetime.timedelta, decimal.Decimal}
+    | {str, bytes, int, float, bool, type(None)}
+)
 
 
 def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
