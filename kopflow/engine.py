@@ -78,8 +78,8 @@ class BulkResult:
 class StepState:
     """The newest version of one step of one cooperative.
 
-    ``evidence_json`` is empty when the cooperative was loaded without evidence
-    (``_load(..., evidence=False)``), for a change that reads none.
+    ``evidence_json`` is empty when the cooperative was loaded for a change that shows no
+    plugin a view (``_load(..., views=False)``).
     """
 
     version: int
@@ -439,14 +439,14 @@ class Kopflow:
         conn: Connection,
         coop_ids: Sequence[str],
         *,
-        evidence: bool = True,
+        views: bool = True,
         steps: Collection[str] | None = None,
         rest_as_of: int | None = None,
     ) -> dict[str, CoopWork]:
         """Rows, current step states, partners and villages of some cooperatives, in four
-        queries; ``evidence=False`` leaves the evidence out of the step states (a bulk move
-        whose plugins read none: the evidence is most of what a cooperative's history holds),
-        and ``steps`` names the only steps whose states are read (none: no query), for a bulk
+        queries. ``views=False`` is for a bulk change that builds no plugin view from them: what
+        only views show is left out, the steps' evidence (most of what a history holds) and
+        the villages. ``steps`` names the only steps whose states are read (none: no query), for a bulk
         change that reads only those. With ``rest_as_of`` (the chain's head when the change
         began) the other steps' states are read when first asked for, as they stood then:
         by a plugin's view, which then sees what a full load would have shown it.
@@ -461,7 +461,7 @@ class Kopflow:
         # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every
         # step version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
         ids = list(coop_ids)
-        columns = "coop_id, step, version, status, " + ("evidence" if evidence else "''")
+        columns = "coop_id, step, version, status, " + ("evidence" if views else "''")
         history: list[Any] = []
         if steps is None or steps:
             only = None if steps is None else ("step", list(steps))
@@ -475,10 +475,11 @@ class Kopflow:
         partners = "SELECT coop_id, partner FROM enrollment"
         for coop_id, partner in rows_in(conn, partners, "coop_id", ids):
             works[coop_id].partners.add(partner)
-        villages = "SELECT coop_id, region_id FROM coop_village"
-        order = "ORDER BY coop_id, region_id"
-        for coop_id, region_id in rows_in(conn, villages, "coop_id", ids, tail=order):
-            works[coop_id].villages.append(region_id)
+        if views:
+            villages = "SELECT coop_id, region_id FROM coop_village"
+            order = "ORDER BY coop_id, region_id"
+            for coop_id, region_id in rows_in(conn, villages, "coop_id", ids, tail=order):
+                works[coop_id].villages.append(region_id)
         return works
 
     def _check_version(self, work: CoopWork) -> None:
@@ -789,8 +790,8 @@ class Kopflow:
                         result.refused.append(Outcome(ref, False, str(found)))
                     else:
                         resolved.setdefault(found, ref)
-                # Enrolling reads neither steps nor evidence, and shows no plugin a view.
-                works = self._load(unit.conn, list(resolved), steps=())
+                # Enrolling reads no step and shows no plugin a view.
+                works = self._load(unit.conn, list(resolved), views=False, steps=())
                 outcomes: list[Outcome] = []
                 for coop_id in resolved:
                     mark = unit.mark()

@@ -202,9 +202,9 @@ def fire_bulk(
 
             check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     result = BulkResult(dry_run=dry_run)
-    # The guard reads which steps are done, not their evidence; only plugins' hooks can read
-    # evidence (through the view), so without them it is not loaded (issue #5).
-    evidence = engine.plugins.implements("kopflow_guard") or engine.plugins.implements(
+    # The guard reads which steps are done, not their evidence; only plugins' hooks get a
+    # view (evidence, villages), so without them that is not loaded (issue #5).
+    views = engine.plugins.implements("kopflow_guard") or engine.plugins.implements(
         "kopflow_after_transition"
     )
     for start in range(0, len(ids), batch):
@@ -214,9 +214,9 @@ def fire_bulk(
             # Without those hooks only the guard reads the history, and only the steps that
             # can hold a cooperative in ``stage`` (of the definition pinned for this batch).
             needed = (
-                None if evidence else [k for v in required_steps(engine, stage).values() for k in v]
+                None if views else [k for v in required_steps(engine, stage).values() for k in v]
             )
-            works = engine._load(unit.conn, chunk, evidence=evidence, steps=needed)
+            works = engine._load(unit.conn, chunk, views=views, steps=needed)
             outcomes: list[Outcome] = []
             for coop_id in chunk:
                 work = works.get(coop_id)
