@@ -26,6 +26,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 # Indonesian money groups thousands with dots ("1.500.000"); a comma starts the fraction ("1,5").
 # Any other dot or comma (a fraction, English "1,500,000") is refused rather than guessed.
 _RUPIAH = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+")
+_RP_PREFIX = re.compile(r"^(-?)\s*(?:rp\.?)?\s*", re.IGNORECASE)  # "Rp", "-Rp.", "rp "
 _MAX_SAFE_INT = 2**53 - 1  # as in kopflow._canonical: the audit trail's JSON holds no more
 
 
@@ -145,7 +146,9 @@ def _parse_rupiah(spec: FieldSpec, raw: object, today: datetime.date) -> int:
         value = raw
     else:
         original = _text(spec, raw)
-        text = re.sub(r"^(-?)\s*(?:rp\.?)?\s*", r"\1", original, flags=re.IGNORECASE)
+        if original.isascii() and original.isdigit():  # plain digits: nothing below changes them
+            return _bounded(spec, int(original))
+        text = _RP_PREFIX.sub(r"\1", original)
         digits = text.lstrip("-").removesuffix(",-")  # "Rp 50.000,-": the usual "no sen" mark
         if not _RUPIAH.fullmatch(digits):
             msgid = "{field}: '{value}' is not a rupiah amount; write e.g. 1500000 or Rp 1.500.000"
