@@ -444,12 +444,14 @@ class Kopflow:
         rest_as_of: int | None = None,
     ) -> dict[str, CoopWork]:
         """Rows, current step states, partners and villages of some cooperatives, in four
-        queries. ``views=False`` is for a bulk change that builds no plugin view from them: what
-        only views show is left out, the steps' evidence (most of what a history holds) and
-        the villages. ``steps`` names the only steps whose states are read (none: no query), for a bulk
-        change that reads only those. With ``rest_as_of`` (the chain's head when the change
-        began) the other steps' states are read when first asked for, as they stood then:
-        by a plugin's view, which then sees what a full load would have shown it.
+        queries.
+
+        ``views=False`` is for a bulk change that builds no plugin view from them: what only
+        views show is left out, the steps' evidence (most of what a history holds) and the
+        villages. ``steps`` names the only steps whose states are read (none: no query), for
+        a bulk change that reads only those. With ``rest_as_of`` (the chain's head when the
+        change began) the other steps' states are read when first asked for, as they stood
+        then: by a plugin's view, which so sees what a full load would have shown it.
         """
         from kopflow._bulk import rows_in, table_rows_in
         from kopflow.models import Coop

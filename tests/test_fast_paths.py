@@ -129,7 +129,8 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
         for i, at in enumerate(moments):
             plain = row(f"plain{i}", bind(at) if bind else at)
             conn.exec_driver_sql(sql, tuple(plain.values()))
-        insert_dicts(conn, table, [row(f"bulk{i}", at) for i, at in enumerate(moments)])  # type: ignore[arg-type]
+        bulk = [row(f"bulk{i}", at) for i, at in enumerate(moments)]
+        insert_dicts(conn, table, bulk)  # type: ignore[arg-type]
     with db.read_connection(kopflow.url) as conn:
         stored = dict(conn.exec_driver_sql("SELECT name, created_at FROM actor").fetchall())
     for i in range(len(moments)):
