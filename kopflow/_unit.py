@@ -7,7 +7,7 @@ per table, which is what keeps bulk commands close to plain sqlite3 (issue #5).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from kopflow.audit import ChainWriter
@@ -29,6 +29,9 @@ class Unit:
         self.conn = conn
         self.actor = actor
         self.now = now
+        # The local day evidence dates may not be after, read once per transaction as ``now``
+        # is: asking the clock for every step of a bulk batch was a tenth of validating it.
+        self.today = date.today()
         self.chain = ChainWriter(conn)  # takes the chain lock first: every writer queues here
         self.coop_updates: dict[str, dict[str, Any]] = {}
         # Each update_coop's prior state (None: none pending), so rollback_to costs what was

@@ -11,11 +11,11 @@ import gc
 import getpass
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz, db
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from kopflow._unit import Unit
+    from kopflow.plugin import CoopView
     from kopflow.plugin_manager import PluginHost
     from kopflow.regions import CoopSeed
     from kopflow.workflow import StepSpec, Workflow
@@ -77,8 +78,8 @@ class BulkResult:
 class StepState:
     """The newest version of one step of one cooperative.
 
-    ``evidence_json`` is empty when the cooperative was loaded without evidence
-    (``_load(..., evidence=False)``), for a change that reads none.
+    ``evidence_json`` is empty when the cooperative was loaded for a change that shows no
+    plugin a view (``_load(..., views=False)``).
     """
 
     version: int
@@ -90,33 +91,105 @@ class StepState:
         return self.status == "done"
 
 
-class _LazyEvidence(Mapping[str, Mapping[str, Any]]):
-    """Current evidence per completed step, parsed only when a plugin reads it."""
+def _newest_states(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, StepState]]:
+    """Each cooperative's newest state of each step, from ``step_record`` rows of
+    (coop_id, step, version, status, evidence), in the order the rows come."""
+    found: dict[str, dict[str, StepState]] = {}
+    for coop_id, step, version, status, evidence_json in rows:
+        states = found.get(coop_id)
+        if states is None:
+            states = found[coop_id] = {}
+        known = states.get(step)
+        if known is None or known.version < version:
+            states[step] = StepState(version, status, evidence_json)
+    return found
 
-    def __init__(self, steps: Mapping[str, StepState]) -> None:
+
+class _History:
+    """One cooperative's step states as they stood at audit event ``seq``, read when first
+    asked for: the steps a bulk change did not load, since only a plugin may read them.
+
+    ``loaded`` names the steps the change did load. Step records are never changed and those
+    written since carry later events, so the answer is the same whenever it is read: in the
+    change's transaction or, once that has ended (a plugin kept a view), on a new connection.
+    """
+
+    __slots__ = ("_engine", "_conn", "_coop_id", "_seq", "loaded", "_states")
+
+    def __init__(
+        self, engine: Kopflow, conn: Connection, coop_id: str, seq: int, loaded: frozenset[str]
+    ) -> None:
+        self._engine, self._conn, self._coop_id, self._seq = engine, conn, coop_id, seq
+        self.loaded = loaded
+        self._states: dict[str, StepState] | None = None
+
+    def __call__(self) -> dict[str, StepState]:
+        if self._states is None:
+            if self._conn.closed:
+                with self._engine.reading() as conn:
+                    self._states = self._read(conn)
+            else:
+                self._states = self._read(self._conn)
+        return self._states
+
+    def _read(self, conn: Connection) -> dict[str, StepState]:
+        from kopflow._bulk import fetch, param_mark
+
+        sql = (
+            "SELECT coop_id, step, version, status, evidence FROM step_record "
+            f"WHERE coop_id = {param_mark(conn)} AND audit_seq <= {param_mark(conn)}"
+        )
+        found = _newest_states(fetch(conn, sql, (self._coop_id, self._seq)))
+        return found.get(self._coop_id, {})
+
+
+class _LazyEvidence(Mapping[str, Mapping[str, Any]]):
+    """Current evidence per completed step, parsed only when a plugin reads it.
+
+    When the change loaded only some steps (``rest`` given), the others are read the first
+    time a plugin asks about one of them or about all of them (issue #5).
+    """
+
+    def __init__(self, steps: Mapping[str, StepState], rest: _History | None = None) -> None:
         # A snapshot: states are replaced, never changed, so a plain copy is enough, and
         # steps not done are skipped when read (a view is built for every step: issue #5).
         self._steps = dict(steps)
+        self._rest = rest
         self._parsed: dict[str, Mapping[str, Any]] = {}
+
+    def _whole(self) -> dict[str, StepState]:
+        if self._rest is not None:
+            # The history in its order, then what the change holds: the dictionary a full
+            # load would have given and the change then updated.
+            whole = dict(self._rest())
+            whole.update(self._steps)
+            self._steps, self._rest = whole, None
+        return self._steps
+
+    def _state(self, key: object) -> StepState | None:
+        state = self._steps.get(key)  # type: ignore[call-overload]
+        if state is None and self._rest is not None and key not in self._rest.loaded:
+            state = self._whole().get(key)  # type: ignore[call-overload]
+        return state
 
     def __getitem__(self, key: str) -> Mapping[str, Any]:
         parsed = self._parsed.get(key)
         if parsed is None:
-            state = self._steps[key]
-            if not state.done:
+            state = self._state(key)
+            if state is None or not state.done:
                 raise KeyError(key)
             parsed = self._parsed[key] = json.loads(state.evidence_json)
         return parsed
 
     def __contains__(self, key: object) -> bool:
-        state = self._steps.get(key)  # type: ignore[call-overload]
+        state = self._state(key)
         return state is not None and state.done
 
     def __iter__(self) -> Iterator[str]:
-        return (k for k, v in self._steps.items() if v.done)
+        return (k for k, v in self._whole().items() if v.done)
 
     def __len__(self) -> int:
-        return sum(1 for v in self._steps.values() if v.done)
+        return sum(1 for v in self._whole().values() if v.done)
 
 
 @dataclass
@@ -128,13 +201,20 @@ class CoopWork:
     partners: set[str]
     # Region ids of the villages it covers (usually one), as plugins' CoopView.villages.
     villages: list[str] = field(default_factory=list)
+    # The states of the steps ``steps`` was not loaded with, read on demand (see _load).
+    rest: _History | None = None
 
-    @cached_property  # read several times per change; a cooperative's id never changes
-    def id(self) -> str:
-        return str(self.row["id"])
+    # Read several times per change; a cooperative's id never changes. A plain attribute:
+    # a cached_property costs a Python-level lookup on every read.
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = str(self.row["id"])
 
     def is_done(self, step: str) -> bool:
         state = self.steps.get(step)
+        if state is None and self.rest is not None and step not in self.rest.loaded:
+            state = self.rest().get(step)
         return state is not None and state.done
 
 
@@ -355,38 +435,53 @@ class Kopflow:
         return result
 
     def _load(
-        self, conn: Connection, coop_ids: Sequence[str], *, evidence: bool = True
+        self,
+        conn: Connection,
+        coop_ids: Sequence[str],
+        *,
+        views: bool = True,
+        steps: Collection[str] | None = None,
+        rest_as_of: int | None = None,
     ) -> dict[str, CoopWork]:
         """Rows, current step states, partners and villages of some cooperatives, in four
-        queries; ``evidence=False`` leaves the evidence out of the step states (a bulk move
-        whose plugins read none: the evidence is most of what a cooperative's history holds).
-        """
-        from sqlalchemy import select
+        queries.
 
+        ``views=False`` is for a bulk change that builds no plugin view from them: what only
+        views show is left out, the steps' evidence (most of what a history holds) and the
+        villages. ``steps`` names the only steps whose states are read (none: no query), for
+        a bulk change that reads only those. With ``rest_as_of`` (the chain's head when the
+        change began) the other steps' states are read when first asked for, as they stood
+        then: by a plugin's view, which so sees what a full load would have shown it.
+        """
         from kopflow import tables
-        from kopflow._bulk import rows_in
+        from kopflow._bulk import rows_in, table_rows_in
 
         coop_t = tables.coop
         works: dict[str, CoopWork] = {}
-        for row in conn.execute(select(coop_t).where(coop_t.c.id.in_(coop_ids))).mappings():
-            works[row["id"]] = CoopWork(dict(row), {}, set())
+        for row in table_rows_in(conn, coop_t, "id", coop_ids):  # type: ignore[arg-type]
+            works[row["id"]] = CoopWork(row, {}, set())
         # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every
         # step version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
         ids = list(coop_ids)
-        columns = "coop_id, step, version, status, " + ("evidence" if evidence else "''")
-        steps = rows_in(conn, f"SELECT {columns} FROM step_record", "coop_id", ids)
-        for coop_id, step, version, status, evidence in steps:
-            states = works[coop_id].steps
-            known = states.get(step)
-            if known is None or known.version < version:
-                states[step] = StepState(version, status, evidence)
+        columns = "coop_id, step, version, status, " + ("evidence" if views else "''")
+        history: list[Any] = []
+        if steps is None or steps:
+            only = None if steps is None else ("step", list(steps))
+            history = rows_in(conn, f"SELECT {columns} FROM step_record", "coop_id", ids, also=only)
+        for coop_id, states in _newest_states(history).items():
+            works[coop_id].steps = states
+        if steps is not None and rest_as_of is not None:
+            loaded = frozenset(steps)
+            for coop_id, work in works.items():
+                work.rest = _History(self, conn, coop_id, rest_as_of, loaded)
         partners = "SELECT coop_id, partner FROM enrollment"
         for coop_id, partner in rows_in(conn, partners, "coop_id", ids):
             works[coop_id].partners.add(partner)
-        villages = "SELECT coop_id, region_id FROM coop_village"
-        order = "ORDER BY coop_id, region_id"
-        for coop_id, region_id in rows_in(conn, villages, "coop_id", ids, tail=order):
-            works[coop_id].villages.append(region_id)
+        if views:
+            villages = "SELECT coop_id, region_id FROM coop_village"
+            order = "ORDER BY coop_id, region_id"
+            for coop_id, region_id in rows_in(conn, villages, "coop_id", ids, tail=order):
+                works[coop_id].villages.append(region_id)
         return works
 
     def _check_version(self, work: CoopWork) -> None:
@@ -402,9 +497,7 @@ class Kopflow:
 
     def view(self, work: CoopWork) -> Any:
         """The read-only view of a cooperative that plugin hooks receive."""
-        from kopflow.plugin import CoopView
-
-        return CoopView(
+        return _coop_view_type()._build(
             id=work.id,
             name=work.row["name"],
             kabupaten=work.row["kabupaten"],
@@ -413,7 +506,7 @@ class Kopflow:
             stage=work.row["stage"],
             workflow=work.row["workflow"],
             partners=tuple(sorted(work.partners)),
-            evidence=_LazyEvidence(work.steps),
+            evidence=_LazyEvidence(work.steps, work.rest),
         )
 
     def fingerprint(self) -> dict[str, str]:
@@ -699,7 +792,8 @@ class Kopflow:
                         result.refused.append(Outcome(ref, False, str(found)))
                     else:
                         resolved.setdefault(found, ref)
-                works = self._load(unit.conn, list(resolved))
+                # Enrolling reads no step and shows no plugin a view.
+                works = self._load(unit.conn, list(resolved), views=False, steps=())
                 outcomes: list[Outcome] = []
                 for coop_id in resolved:
                     mark = unit.mark()
@@ -734,6 +828,15 @@ class Kopflow:
         if outcome.after is not None:
             after, outcome.after = outcome.after, None  # frees the change's state (issue #5)
             after()
+
+
+@cache
+def _coop_view_type() -> type[CoopView]:
+    # Imported on first use (the plugin API pulls in pluggy), then kept: an import statement
+    # in ``view`` cost a sixth of building a view, and a bulk batch builds one per step.
+    from kopflow.plugin import CoopView
+
+    return CoopView
 
 
 @contextmanager

@@ -33,11 +33,15 @@ class CoopState:
     refusals: list[str] = field(default_factory=list)
 
 
-def _check_guard(event_data: Any) -> bool:
-    model: CoopState = event_data.model
-    transition = event_data.transition
-    model.refusals = model.guard(model, event_data.event.name, transition.source, transition.dest)
+def _judge(model: CoopState, event: str, source: str, dest: str) -> bool:
+    """Ask the engine's guard about one candidate move; its reasons stay on the model."""
+    model.refusals = model.guard(model, event, source, dest)
     return not model.refusals
+
+
+def _check_guard(event_data: Any) -> bool:
+    transition = event_data.transition
+    return _judge(event_data.model, event_data.event.name, transition.source, transition.dest)
 
 
 def _returns_to(target: str) -> Callable[[Any], bool]:
@@ -48,6 +52,7 @@ def _returns_to(target: str) -> Callable[[Any], bool]:
 
 
 _machines: dict[tuple[str, int, str], Machine] = {}
+_routes: dict[tuple[str, int, str], dict[tuple[str, str], str]] = {}
 
 
 def _build(workflow: Workflow) -> Machine:
@@ -96,6 +101,43 @@ def machine_for(workflow: Workflow) -> Machine:
     return machine
 
 
+def direct_routes(workflow: Workflow) -> dict[tuple[str, str], str]:
+    """``(event, source) -> dest`` for the moves the machine makes with nothing but the guard.
+
+    Read from the built machine, which stays the authority on which transitions exist: a move
+    is listed only when it is the event's one candidate from that stage, its one condition is
+    the guard and no callback of the machine, the transition or a state would run. Firing it
+    is then exactly: ask the guard, and on no refusal set the stage. Everything else (several
+    candidates, as ``@previous`` has) goes through the machine. Issue #5: the machine's event
+    dispatch cost more per move than the rest of a bulk advance's work for that cooperative.
+    """
+    key = (workflow.name, workflow.version, workflow.digest)
+    routes = _routes.get(key)
+    if routes is None:
+        routes = _routes[key] = _direct(machine_for(workflow))
+    return routes
+
+
+def _direct(machine: Machine) -> dict[tuple[str, str], str]:
+    hooks = (
+        machine.prepare_event, machine.before_state_change, machine.after_state_change,
+        machine.finalize_event, machine.on_exception, machine.on_final,
+    )  # fmt: skip
+    if any(hooks) or any(s.on_enter or s.on_exit for s in machine.states.values()):
+        return {}
+    routes: dict[tuple[str, str], str] = {}
+    for name, event in machine.events.items():
+        for source, candidates in event.transitions.items():
+            if len(candidates) != 1:
+                continue
+            (move,) = candidates
+            conditions = [(c.func, c.target) for c in move.conditions]
+            callbacks = move.prepare or move.before or move.after
+            if conditions == [(_check_guard, True)] and not callbacks and move.dest is not None:
+                routes[(name, source)] = move.dest
+    return routes
+
+
 def fire(workflow: Workflow, state: CoopState, event: str) -> str:
     """Fire ``event`` for one cooperative and return the stage it moves to.
 
@@ -114,16 +156,22 @@ def fire(workflow: Workflow, state: CoopState, event: str) -> str:
             known=", ".join(machine.events),
         )
     source = state.state
-    try:
-        moved = trigger.trigger(state)
-    except MachineError:
-        possible = ", ".join(e.name for e in workflow.events_from(source)) or "-"
-        raise RefusedError(
-            "cannot {event} from stage {stage}; possible now: {possible}",
-            event=event,
-            stage=source,
-            possible=possible,
-        ) from None
+    dest = direct_routes(workflow).get((event, source))
+    if dest is not None:
+        moved = _judge(state, event, source, dest)
+        if moved:
+            state.state = dest
+    else:
+        try:
+            moved = trigger.trigger(state)
+        except MachineError:
+            possible = ", ".join(e.name for e in workflow.events_from(source)) or "-"
+            raise RefusedError(
+                "cannot {event} from stage {stage}; possible now: {possible}",
+                event=event,
+                stage=source,
+                possible=possible,
+            ) from None
     if not moved:
         raise RefusedError(
             "cannot {event} from stage {stage}", state.refusals, event=event, stage=source

@@ -129,6 +129,39 @@ class CoopView:
         object.__setattr__(self, "villages", tuple(self.villages))
         object.__setattr__(self, "partners", tuple(self.partners))
 
+    @classmethod
+    def _build(
+        cls,
+        id: str,  # noqa: A002 -- the field's name
+        name: str,
+        kabupaten: str,
+        kecamatan: str,
+        villages: tuple[str, ...],
+        stage: str,
+        workflow: str,
+        partners: tuple[str, ...],
+        evidence: Mapping[str, Mapping[str, object]],
+    ) -> CoopView:
+        """The view ``CoopView(...)`` builds from tuples, for the engine only.
+
+        A bulk batch builds one per step (issue #5), and a frozen dataclass's ``__init__`` sets
+        every field through ``object.__setattr__``; this sets them at once, as
+        ``__post_init__`` would leave them. The engine passes tuples already.
+        """
+        view = object.__new__(cls)
+        view.__dict__.update(
+            id=id,
+            name=name,
+            kabupaten=kabupaten,
+            kecamatan=kecamatan,
+            villages=villages,
+            stage=stage,
+            workflow=workflow,
+            partners=partners,
+            evidence=_ReadOnlyEvidence(evidence),
+        )
+        return view
+
     def is_done(self, step_id: str) -> bool:
         """Whether the step with full key ``step_id`` (``"bri.account"``) is complete."""
         return step_id in self.evidence

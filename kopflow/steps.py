@@ -6,36 +6,22 @@ event on the unit and never commits.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Mapping, Sequence
-from functools import partial
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
+from kopflow._canonical import encode_checked
+from kopflow.engine import Outcome, StepState
 from kopflow.errors import InputError, KopflowError, RefusedError
-from kopflow.i18n import _
+from kopflow.i18n import _, get_language
 
 if TYPE_CHECKING:
     from kopflow._unit import Unit
-    from kopflow.engine import BulkResult, CoopWork, Kopflow, Outcome, Progress
+    from kopflow.engine import BulkResult, CoopWork, Kopflow, Progress
     from kopflow.workflow import StepSpec
-
-
-_main_index: dict[int, tuple[Any, dict[str, int]]] = {}
-# kopflow._canonical's encoder settings: its output for a checked value (see its docstring).
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
-)
-
-
-def _stage_index(engine: Kopflow, stage: str) -> int:
-    wf = engine.workflow
-    known = _main_index.get(id(wf))
-    if known is None or known[0] is not wf:  # built once per definition (issue #5)
-        _main_index.clear()
-        known = _main_index[id(wf)] = (wf, {s.id: i for i, s in enumerate(wf.main_stages())})
-    return known[1].get(stage, -1)
 
 
 def _check_place(
@@ -60,32 +46,48 @@ def _check_place(
                 coop=work.id,
                 partner=partner,
             )
-        if _stage_index(engine, current) < _stage_index(engine, wf.onboarding_stage):
+        if wf.main_index(current) < wf.main_index(wf.onboarding_stage):
             raise RefusedError(
                 "partner steps start in stage {onboarding}; {coop} is in {stage}",
                 onboarding=wf.onboarding_stage,
                 coop=work.id,
                 stage=current,
             )
-        prefix = partner + "."
-    else:
-        if stage is not None and _stage_index(engine, stage) > _stage_index(engine, current):
-            raise RefusedError(
-                "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
-                "finish the current stage first",
-                step=step,
-                step_stage=stage,
-                coop=work.id,
-                stage=current,
-            )
-        prefix = ""
-    missing = [prefix + dep for dep in spec.after if not work.is_done(prefix + dep)]
+    elif stage is not None and wf.main_index(stage) > wf.main_index(current):
+        raise RefusedError(
+            "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
+            "finish the current stage first",
+            step=step,
+            step_stage=stage,
+            coop=work.id,
+            stage=current,
+        )
+    missing = [key for key in _after_keys(spec, partner) if not work.is_done(key)]
     if missing:
         raise RefusedError(
             "step {step} comes after {missing}, which is not done yet",
             step=step,
             missing=", ".join(missing),
         )
+
+
+def _after_keys(spec: StepSpec, partner: str | None) -> list[str]:
+    """The full keys of the steps ``spec`` comes after (a partner's own steps: prefixed)."""
+    return [f"{partner}.{dep}" for dep in spec.after] if partner else list(spec.after)
+
+
+def _steps_read(engine: Kopflow, items: Iterable[tuple[str, Any]]) -> set[str]:
+    """The steps whose state ``complete`` reads for these rows: each row's own step and the
+    steps it comes after. An unknown step is refused when its row comes up."""
+    keys: set[str] = set()
+    for step, _raw in items:
+        keys.add(step)
+        try:
+            spec, partner, _stage = engine.step_spec(step)
+        except KopflowError:
+            continue
+        keys.update(_after_keys(spec, partner))
+    return keys
 
 
 def _permitted(
@@ -112,10 +114,10 @@ def complete(
     step: str,
     raw: Mapping[str, Any],
     reason: str | None,
+    parsed: _Parsed | None = None,
 ) -> Outcome:
-    """Validate and queue one step's evidence for one cooperative."""
-    from kopflow.engine import Outcome, StepState
-
+    """Validate and queue one step's evidence for one cooperative (``parsed``: see
+    :class:`_Parsed`)."""
     spec, partner, stage = _permitted(engine, unit, work, step)
     if partner is not None:
         engine.plugins.raise_if_broken()
@@ -128,7 +130,8 @@ def complete(
             step=step,
             coop=work.id,
         )
-    evidence = spec.validate(dict(raw))
+    parsed = parsed or _Parsed()
+    evidence = parsed.evidence(spec, step, raw, unit.today)
     reasons = engine.plugins.validate_step(
         coop=engine.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
     )
@@ -148,7 +151,7 @@ def complete(
     seq = unit.event("step.corrected" if correcting else "step.completed", work.id, details)
     # The event has just checked ``evidence`` as canonical JSON: encode it without checking
     # again (the same bytes as ``evidence_json``; issue #5).
-    stored = _CANONICAL.encode(evidence)
+    stored = parsed.text(evidence)
     unit.insert(
         "step_record",
         {
@@ -164,26 +167,74 @@ def complete(
         },
     )
     work.steps[step] = StepState(version, "done", stored)
-    message = _("corrected {step}") if correcting else _("completed {step}")
-    notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
-    # Interned: a national bulk run holds hundreds of thousands of these (issue #5: memory).
-    text = sys.intern(message.format(step=step))
+    notify = None
+    if engine.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
+        notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
+    text = _done_text(get_language(), correcting, step)
     return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
+
+
+class _Parsed:
+    """Validated evidence and its stored text, kept per payload object for one bulk call.
+
+    Validation is a function of the payload, the step and the day alone (plugins' checks,
+    which may depend on the cooperative, run for every row). Callers such as ``kopflow demo``
+    give many rows the very same payload object; it is validated once (issue #5). Payloads are
+    matched by identity and kept alive here, so an id is never reused while it is recorded;
+    rows with equal but distinct payloads (a CSV file's) are validated each, and only the
+    first ``KEEP`` payloads are recorded, so such a file costs no memory here.
+    """
+
+    KEEP = 1024
+    __slots__ = ("_evidence", "_texts")
+
+    def __init__(self) -> None:
+        self._evidence: dict[tuple[int, str], tuple[object, date, dict[str, object]]] = {}
+        self._texts: dict[int, tuple[object, str]] = {}
+
+    def evidence(
+        self, spec: StepSpec, step: str, raw: Mapping[str, Any], today: date
+    ) -> dict[str, object]:
+        """``spec.validate`` of a copy of ``raw``, for ``step`` on ``today``."""
+        known = self._evidence.get((id(raw), step))
+        if known is not None and known[0] is raw and known[1] == today:
+            return known[2]
+        evidence = spec.validate(dict(raw), today=today)
+        if len(self._evidence) < self.KEEP:
+            self._evidence[(id(raw), step)] = (raw, today, evidence)
+        return evidence
+
+    def text(self, evidence: dict[str, object]) -> str:
+        """The canonical text of evidence an audit event has just accepted."""
+        known = self._texts.get(id(evidence))
+        if known is not None and known[0] is evidence:
+            return known[1]
+        text = encode_checked(evidence)
+        if len(self._texts) < self.KEEP:
+            self._texts[id(evidence)] = (evidence, text)
+        return text
+
+
+@lru_cache(maxsize=1024)
+def _done_text(language: str, correcting: bool, step: str) -> str:
+    """The "completed STEP" text in ``language``: the same few for every row of a bulk command.
+
+    Interned: a national bulk run holds hundreds of thousands of them (issue #5: memory).
+    """
+    message = _("corrected {step}") if correcting else _("completed {step}")
+    return sys.intern(message.format(step=step))
 
 
 def _after_step(
     engine: Kopflow, work: CoopWork, step: str, evidence: Mapping[str, Any], seq: int
 ) -> None:
-    if engine.plugins.implements("kopflow_after_step"):  # the view costs (issue #5)
-        engine.plugins.after_step(
-            coop=engine.view(work), step=step, evidence=dict(evidence), audit_seq=seq
-        )
+    engine.plugins.after_step(
+        coop=engine.view(work), step=step, evidence=dict(evidence), audit_seq=seq
+    )
 
 
 def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) -> Outcome:
     """Queue an 'undone' version of a step of the current stage."""
-    from kopflow.engine import Outcome, StepState
-
     if not reason or not reason.strip():
         raise InputError("undoing a step needs --reason")
     spec, partner, stage = _permitted(engine, unit, work, step)
@@ -247,12 +298,13 @@ def complete_bulk(
     progress: Progress | None,
 ) -> BulkResult:
     """Complete steps from many rows, grouped per cooperative, committed in batches."""
-    from kopflow.engine import BATCH, BulkResult, Outcome
+    from kopflow.engine import BATCH, BulkResult
 
     grouped: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for ref, step, raw in rows:
         grouped.setdefault(ref, []).append((step, raw))
     result = BulkResult(dry_run=dry_run)
+    parsed = _Parsed()
     refs = list(grouped)
     for start in range(0, len(refs), BATCH):
         chunk = refs[start : start + BATCH]
@@ -269,14 +321,25 @@ def complete_bulk(
                     result.refused.append(Outcome(ref, False, str(coop_id)))
                     continue
                 per_coop.setdefault(coop_id, []).extend(grouped[ref])
-            works = engine._load(unit.conn, list(per_coop))
+            # complete() reads only the states of the rows' steps and of the steps they come
+            # after: the rest of each history (most of what a batch would read) is read only
+            # if a plugin's view asks for it (issue #5). Views built after the commit, for
+            # after-step hooks, are many: with such hooks everything is read here.
+            if engine.plugins.implements("kopflow_after_step"):
+                works = engine._load(unit.conn, list(per_coop))
+            else:
+                needed = _steps_read(engine, (item for rows in per_coop.values() for item in rows))
+                works = engine._load(
+                    unit.conn, list(per_coop), steps=needed, rest_as_of=unit.chain.seq
+                )
             for coop_id, items in per_coop.items():
                 mark = unit.mark()
                 mine: list[Outcome] = []
                 step = ""
                 try:
                     for step, raw in items:
-                        mine.append(complete(engine, unit, works[coop_id], step, raw, None))
+                        work = works[coop_id]
+                        mine.append(complete(engine, unit, work, step, raw, None, parsed))
                 except KopflowError as err:
                     unit.rollback_to(mark)
                     engine._refused(err, coop=coop_id, step=step)

@@ -10,21 +10,36 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
+from kopflow.engine import Outcome
 from kopflow.errors import InputError, KopflowError, RefusedError
 from kopflow.i18n import _
 from kopflow.machine import CoopState, Guard, fire
 
 if TYPE_CHECKING:
     from kopflow._unit import Unit
-    from kopflow.engine import BulkResult, CoopWork, Kopflow, Outcome, Progress
+    from kopflow.engine import BulkResult, CoopWork, Kopflow, Progress
+
+
+def required_steps(engine: Kopflow, source: str) -> dict[str | None, list[str]]:
+    """The steps a cooperative must have done to leave stage ``source``: the stage's own under
+    ``None`` and, in the onboarding stage, each installed partner's (full keys) under its code.
+    """
+    wf = engine.workflow
+    required: dict[str | None, list[str]] = {
+        None: [s.id for s in wf.stage(source).steps if s.required]
+    }
+    if source == wf.onboarding_stage:
+        for code, spec in engine.plugins.partners.items():
+            required[code] = [spec.key(s.id) for s in spec.steps if s.required]
+    return required
 
 
 def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
     """What must be done before ``work`` may leave stage ``source``, one reason per item."""
     wf = engine.workflow
     reasons: list[str] = []
-    stage = wf.stage(source)
-    missing = [s.id for s in stage.steps if s.required and not work.is_done(s.id)]
+    required = required_steps(engine, source)
+    missing = [key for key in required[None] if not work.is_done(key)]
     if missing:
         reasons.append(
             _("missing steps of {stage}: {steps}", stage=source, steps=", ".join(missing))
@@ -34,18 +49,14 @@ def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
             if code not in work.partners:
                 reasons.append(_("not enrolled with required partner {partner}", partner=code))
         for code in sorted(work.partners):
-            spec = engine.plugins.partners.get(code)
-            if spec is None:  # uninstalled or switched off (issue #3): its steps are unknown
+            keys = required.get(code)
+            if keys is None:  # uninstalled or switched off (issue #3): its steps are unknown
                 reasons.append(
                     _("partner {partner} is not installed; its steps cannot be checked",
                       partner=code)
                 )  # fmt: skip
                 continue
-            todo = [
-                f"{code}.{s.id}"
-                for s in spec.steps
-                if s.required and not work.is_done(f"{code}.{s.id}")
-            ]
+            todo = [key for key in keys if not work.is_done(key)]
             if todo:
                 reasons.append(
                     _(
@@ -59,13 +70,13 @@ def missing_for(engine: Kopflow, work: CoopWork, source: str) -> list[str]:
 
 def _guard(engine: Kopflow, work: CoopWork) -> Guard:
     wf = engine.workflow
-    main = [s.id for s in wf.main_stages()]
 
     def guard(state: CoopState, event: str, source: str, dest: str) -> list[str]:
         reasons: list[str] = []
         # Only forward moves along the main line need the stage's steps; suspending,
         # resuming and dissolving do not (plugins may still refuse them below).
-        if source in main and dest in main and main.index(dest) > main.index(source):
+        at, to = wf.main_index(source), wf.main_index(dest)
+        if at >= 0 and to > at:
             reasons = missing_for(engine, work, source)
         if engine.plugins.implements("kopflow_guard"):  # the view costs (issue #5)
             reasons += engine.plugins.guard(
@@ -80,8 +91,6 @@ def fire_one(
     engine: Kopflow, unit: Unit, work: CoopWork, event: str | None, reason: str | None
 ) -> Outcome:
     """Fire an event for one cooperative and queue the change with its audit event."""
-    from kopflow.engine import Outcome
-
     wf = engine.workflow
     engine._check_version(work)
     authz.require_coop(unit.actor, work.row["kabupaten"], work.id)
@@ -98,7 +107,7 @@ def fire_one(
                 possible=possible,
             )
         event = forward.name
-    spec = next((e for e in wf.events if e.name == event), None)
+    spec = wf.event(event)
     if spec is not None and spec.reason_required and not (reason and reason.strip()):
         raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
     state = CoopState(source, work.row["previous_stage"], _guard(engine, work))
@@ -138,8 +147,10 @@ def fire_one(
     )
     work.row.update(stage=dest, previous_stage=previous)
 
-    def notify() -> None:
-        if engine.plugins.implements("kopflow_after_transition"):  # the view costs (issue #5)
+    notify = None
+    if engine.plugins.implements("kopflow_after_transition"):  # else nothing to keep (issue #5)
+
+        def notify() -> None:
             engine.plugins.after_transition(
                 coop=engine.view(work), event=event, source=source, dest=dest, audit_seq=seq
             )
@@ -169,7 +180,7 @@ def fire_bulk(
     from sqlalchemy import select
 
     from kopflow import tables
-    from kopflow.engine import BulkResult, Outcome
+    from kopflow.engine import BulkResult
 
     wf = engine.workflow
     wf.stage(stage)  # an unknown stage is an input error naming the known ones
@@ -191,16 +202,21 @@ def fire_bulk(
 
             check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     result = BulkResult(dry_run=dry_run)
-    # The guard reads which steps are done, not their evidence; only plugins' hooks can read
-    # evidence (through the view), so without them it is not loaded (issue #5).
-    evidence = engine.plugins.implements("kopflow_guard") or engine.plugins.implements(
+    # The guard reads which steps are done, not their evidence; only plugins' hooks get a
+    # view (evidence, villages), so without them that is not loaded (issue #5).
+    views = engine.plugins.implements("kopflow_guard") or engine.plugins.implements(
         "kopflow_after_transition"
     )
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
 
         def change(unit: Unit, chunk: list[str] = chunk) -> list[Outcome]:
-            works = engine._load(unit.conn, chunk, evidence=evidence)
+            # Without those hooks only the guard reads the history, and only the steps that
+            # can hold a cooperative in ``stage`` (of the definition pinned for this batch).
+            needed = (
+                None if views else [k for v in required_steps(engine, stage).values() for k in v]
+            )
+            works = engine._load(unit.conn, chunk, views=views, steps=needed)
             outcomes: list[Outcome] = []
             for coop_id in chunk:
                 work = works.get(coop_id)

@@ -26,6 +26,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 # Indonesian money groups thousands with dots ("1.500.000"); a comma starts the fraction ("1,5").
 # Any other dot or comma (a fraction, English "1,500,000") is refused rather than guessed.
 _RUPIAH = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+")
+_RP_PREFIX = re.compile(r"^(-?)\s*(?:rp\.?)?\s*", re.IGNORECASE)  # "Rp", "-Rp.", "rp "
 _MAX_SAFE_INT = 2**53 - 1  # as in kopflow._canonical: the audit trail's JSON holds no more
 
 
@@ -81,6 +82,8 @@ def _refuse(spec: FieldSpec, msgid: str, **params: object) -> NoReturn:
 
 
 def _text(spec: FieldSpec, raw: object) -> str:
+    if type(raw) is str:  # what CSV files and the CLI give: none of the tests below apply
+        return raw.strip()
     if isinstance(raw, float):  # JSON numbers: only the integer parsers make sense of them
         return str(raw)
     if isinstance(raw, bool) or not isinstance(raw, str | int):
@@ -88,9 +91,15 @@ def _text(spec: FieldSpec, raw: object) -> str:
     return str(raw).strip()
 
 
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    # re.fullmatch looks the pattern up in re's own cache on every call (issue #5).
+    return re.compile(pattern)
+
+
 def _parse_text(spec: FieldSpec, raw: object, today: datetime.date) -> str:
     text = _text(spec, raw)
-    if spec.pattern is not None and not re.fullmatch(spec.pattern, text):
+    if spec.pattern is not None and not _pattern(spec.pattern).fullmatch(text):
         msgid = "{field}: '{value}' does not have the expected format: {expected}"
         _refuse(spec, msgid, value=text, expected=i18n.label(spec.hint, spec.pattern))
     return text
@@ -137,7 +146,9 @@ def _parse_rupiah(spec: FieldSpec, raw: object, today: datetime.date) -> int:
         value = raw
     else:
         original = _text(spec, raw)
-        text = re.sub(r"^(-?)\s*(?:rp\.?)?\s*", r"\1", original, flags=re.IGNORECASE)
+        if original.isascii() and original.isdigit():  # plain digits: nothing below changes them
+            return _bounded(spec, int(original))
+        text = _RP_PREFIX.sub(r"\1", original)
         digits = text.lstrip("-").removesuffix(",-")  # "Rp 50.000,-": the usual "no sen" mark
         if not _RUPIAH.fullmatch(digits):
             msgid = "{field}: '{value}' is not a rupiah amount; write e.g. 1500000 or Rp 1.500.000"
@@ -208,6 +219,11 @@ class StepSpec:
     def _field_names(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields)
 
+    @functools.cached_property
+    def _parsers(self) -> tuple[tuple[FieldSpec, Callable[..., object]], ...]:
+        # Each field with its parser, looked up once: validate() is a bulk hot path (issue #5).
+        return tuple((f, _PARSERS[f.type]) for f in self.fields)
+
     def validate(
         self, raw: dict[str, object], *, today: datetime.date | None = None
     ) -> dict[str, object]:
@@ -224,17 +240,18 @@ class StepSpec:
             EvidenceError: for an unknown field, a missing required one, or a bad value.
         """
         names = self._field_names
-        for name in raw:
-            if name not in names:
-                known = [f.name for f in self.fields]
-                msgid = "{field}: unknown field for step {step}; it accepts {known}"
-                raise EvidenceError(str(name), msgid, step=self.id, known=", ".join(known))
+        if not names.issuperset(raw):
+            for name in raw:
+                if name not in names:
+                    known = [f.name for f in self.fields]
+                    msgid = "{field}: unknown field for step {step}; it accepts {known}"
+                    raise EvidenceError(str(name), msgid, step=self.id, known=", ".join(known))
         if today is None:
             today = datetime.date.today()  # once per step, not per field: a bulk hot path
         out: dict[str, object] = {}
-        for spec in self.fields:
+        for spec, parse in self._parsers:
             if not _blank(value := raw.get(spec.name)):
-                out[spec.name] = spec.parse(value, today=today)
+                out[spec.name] = parse(spec, value, today)  # FieldSpec.parse, blank ruled out
             elif spec.required:
                 _refuse(spec, "{field}: required by step {step}", step=self.id)
         return out
@@ -282,11 +299,15 @@ class Workflow:
     path: str
     digest: str
 
+    @functools.cached_property
+    def _stage_by_id(self) -> dict[str, StageSpec]:
+        return {stage.id: stage for stage in self.stages}
+
     def stage(self, stage_id: str) -> StageSpec:
         """The stage ``stage_id``; raises ``NotFoundError`` listing the valid stages."""
-        for stage in self.stages:
-            if stage.id == stage_id:
-                return stage
+        stage = self._stage_by_id.get(stage_id)  # asked for every change of a bulk batch
+        if stage is not None:
+            return stage
         valid = ", ".join(s.id for s in self.stages)
         raise NotFoundError(
             "unknown stage '{stage}'; stages: {stages}", stage=stage_id, stages=valid
@@ -306,11 +327,40 @@ class Workflow:
 
     def advance_event(self, stage_id: str) -> EventSpec | None:
         """The main-line forward event from ``stage_id`` (at most one: checked on load)."""
-        return next((e for e in self.events_from(stage_id) if e.advance), None)
+        return self._advance_events.get(stage_id)
+
+    @functools.cached_property
+    def _advance_events(self) -> dict[str, EventSpec]:
+        # Asked for every cooperative of a bulk advance (issue #5).
+        found: dict[str, EventSpec] = {}
+        for event in self.events:
+            if event.advance:
+                for source in event.sources:
+                    found.setdefault(source, event)
+        return found
+
+    def event(self, name: str) -> EventSpec | None:
+        """The event called ``name``, or ``None``."""
+        return self._events_by_name.get(name)
+
+    @functools.cached_property
+    def _events_by_name(self) -> dict[str, EventSpec]:
+        found: dict[str, EventSpec] = {}
+        for event in self.events:
+            found.setdefault(event.name, event)
+        return found
 
     def main_stages(self) -> list[StageSpec]:
         """The main-line stages in order."""
         return [s for s in self.stages if not s.side]
+
+    def main_index(self, stage_id: str) -> int:
+        """The position of ``stage_id`` on the main line; -1 for a side stage or unknown id."""
+        return self._main_index.get(stage_id, -1)
+
+    @functools.cached_property
+    def _main_index(self) -> dict[str, int]:
+        return {stage.id: i for i, stage in enumerate(self.main_stages())}
 
 
 def load_workflow(path: str | os.PathLike[str]) -> Workflow:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import rfc8785
 
-from kopflow._canonical import CANON_VERSION, MAX_SAFE_INT, canonical_bytes
+from kopflow._canonical import CANON_VERSION, MAX_SAFE_INT, canonical_bytes, encode_checked
 
 # hypothesis is not in the venv, so events come from a seeded generator: reproducible, and
 # a failure names the seed and index to replay.
@@ -127,6 +127,14 @@ def test_docstring_formula_is_the_output() -> None:
             event, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         ).encode("utf-8")
         assert canonical_bytes(event) == expected
+
+
+def test_encode_checked_is_the_canonical_text() -> None:
+    """The shortcut for values already checked writes the same characters."""
+    rng = random.Random(SEED + 3)
+    for _ in range(500):
+        value = rng.choice([_event(rng), _value(rng, 0)])
+        assert encode_checked(value) == canonical_bytes(value).decode("utf-8")
 
 
 @pytest.mark.parametrize(
