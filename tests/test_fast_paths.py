@@ -110,11 +110,10 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
     the column's bind processor leaves it."""
     from datetime import UTC, datetime, timedelta, timezone
 
-    from kopflow import db
+    from kopflow import db, tables
     from kopflow._bulk import insert_dicts
-    from kopflow.models import Actor
 
-    table = Actor.__table__
+    table = tables.actor
     moments = [datetime(2025, 7, 21, 8, 30, 1, 123456, tzinfo=UTC),
                datetime(2025, 7, 21, 15, 30, 1, tzinfo=timezone(timedelta(hours=7)))]  # fmt: skip
     columns = ("name", "role", "region", "partner", "enabled", "created_at", "created_by")
@@ -141,12 +140,11 @@ def test_loaded_cooperatives_are_the_rows_sqlalchemy_returns(kopflow: Kopflow) -
     """The bulk read of whole cooperative rows gives what a SQLAlchemy select gives."""
     from sqlalchemy import select
 
-    from kopflow import db
-    from kopflow.models import Coop
+    from kopflow import db, tables
 
     kopflow.register(seeds(3), source="test")
     kopflow.advance("KDMP-900001", "suspend", reason="test")  # a previous_stage, a new time
-    table = Coop.__table__
+    table = tables.coop
     with db.read_connection(kopflow.url) as conn:
         expected = {r["id"]: dict(r) for r in conn.execute(select(table)).mappings()}
         works = kopflow._load(conn, list(expected))
