@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -114,10 +113,8 @@ def complete(
     step: str,
     raw: Mapping[str, Any],
     reason: str | None,
-    parsed: _Parsed | None = None,
 ) -> Outcome:
-    """Validate and queue one step's evidence for one cooperative (``parsed``: see
-    :class:`_Parsed`)."""
+    """Validate and queue one step's evidence for one cooperative."""
     spec, partner, stage = _permitted(engine, unit, work, step)
     if partner is not None:
         engine.plugins.raise_if_broken()
@@ -130,8 +127,7 @@ def complete(
             step=step,
             coop=work.id,
         )
-    parsed = parsed or _Parsed()
-    evidence = parsed.evidence(spec, step, raw, unit.today)
+    evidence = spec.validate(dict(raw), today=unit.today)
     reasons = engine.plugins.validate_step(
         coop=engine.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
     )
@@ -151,7 +147,7 @@ def complete(
     seq = unit.event("step.corrected" if correcting else "step.completed", work.id, details)
     # The event has just checked ``evidence`` as canonical JSON: encode it without checking
     # again (the same bytes as ``evidence_json``; issue #5).
-    stored = parsed.text(evidence)
+    stored = encode_checked(evidence)
     unit.insert(
         "step_record",
         {
@@ -172,47 +168,6 @@ def complete(
         notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
     text = _done_text(get_language(), correcting, step)
     return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
-
-
-class _Parsed:
-    """Validated evidence and its stored text, kept per payload object for one bulk call.
-
-    Validation is a function of the payload, the step and the day alone (plugins' checks,
-    which may depend on the cooperative, run for every row). Callers such as ``kopflow demo``
-    give many rows the very same payload object; it is validated once (issue #5). Payloads are
-    matched by identity and kept alive here, so an id is never reused while it is recorded;
-    rows with equal but distinct payloads (a CSV file's) are validated each, and only the
-    first ``KEEP`` payloads are recorded, so such a file costs no memory here.
-    """
-
-    KEEP = 1024
-    __slots__ = ("_evidence", "_texts")
-
-    def __init__(self) -> None:
-        self._evidence: dict[tuple[int, str], tuple[object, date, dict[str, object]]] = {}
-        self._texts: dict[int, tuple[object, str]] = {}
-
-    def evidence(
-        self, spec: StepSpec, step: str, raw: Mapping[str, Any], today: date
-    ) -> dict[str, object]:
-        """``spec.validate`` of a copy of ``raw``, for ``step`` on ``today``."""
-        known = self._evidence.get((id(raw), step))
-        if known is not None and known[0] is raw and known[1] == today:
-            return known[2]
-        evidence = spec.validate(dict(raw), today=today)
-        if len(self._evidence) < self.KEEP:
-            self._evidence[(id(raw), step)] = (raw, today, evidence)
-        return evidence
-
-    def text(self, evidence: dict[str, object]) -> str:
-        """The canonical text of evidence an audit event has just accepted."""
-        known = self._texts.get(id(evidence))
-        if known is not None and known[0] is evidence:
-            return known[1]
-        text = encode_checked(evidence)
-        if len(self._texts) < self.KEEP:
-            self._texts[id(evidence)] = (evidence, text)
-        return text
 
 
 @lru_cache(maxsize=1024)
@@ -304,7 +259,6 @@ def complete_bulk(
     for ref, step, raw in rows:
         grouped.setdefault(ref, []).append((step, raw))
     result = BulkResult(dry_run=dry_run)
-    parsed = _Parsed()
     refs = list(grouped)
     for start in range(0, len(refs), BATCH):
         chunk = refs[start : start + BATCH]
@@ -338,8 +292,7 @@ def complete_bulk(
                 step = ""
                 try:
                     for step, raw in items:
-                        work = works[coop_id]
-                        mine.append(complete(engine, unit, work, step, raw, None, parsed))
+                        mine.append(complete(engine, unit, works[coop_id], step, raw, None))
                 except KopflowError as err:
                     unit.rollback_to(mark)
                     engine._refused(err, coop=coop_id, step=step)

@@ -241,33 +241,3 @@ def test_bulk_steps_show_plugins_the_history_a_full_load_shows(
         seen_lazy = [(s, (sorted(v[0]), *v[1:])) for s, v in seen_lazy]
         seen_full = [(s, (sorted(v[0]), *v[1:])) for s, v in seen_full]
     assert seen_lazy == seen_full
-
-
-def test_bulk_steps_validate_a_shared_payload_as_separate_copies(kopflow: Kopflow) -> None:
-    """Rows sharing one payload object are validated once; the stored rows and the refusals
-    are those of rows that each carry their own copy."""
-    kopflow.register(seeds(6), source="test")
-    step = kopflow.workflow.stage("formation").steps[0]
-    good = sample_evidence(step, 2)
-    bad = {**good, "date": "2025-13-40"}
-    shared_ids, copied_ids = (
-        [f"KDMP-90000{i}" for i in (1, 2, 3)],
-        [f"KDMP-90000{i}" for i in (4, 5, 6)],
-    )
-    shared = [(c, step.id, good if i < 2 else bad) for i, c in enumerate(shared_ids)]
-    copied = [(c, step.id, dict(good if i < 2 else bad)) for i, c in enumerate(copied_ids)]
-    results = [kopflow.complete_steps_bulk(rows) for rows in (shared, copied)]
-
-    def stored(ids: list[str]) -> list[tuple[Any, ...]]:
-        from sqlalchemy import text
-
-        from kopflow import db
-
-        sql = text("SELECT step, version, status, evidence FROM step_record WHERE coop_id = :c")
-        with db.read_connection(kopflow.url) as conn:
-            return [tuple(conn.execute(sql, {"c": c}).one()) for c in ids[:2]]
-
-    assert stored(shared_ids) == stored(copied_ids)
-    messages = [[o.message for o in r.refused] for r in results]
-    assert messages[0] == messages[1] and len(messages[0]) == 1 and "date" in messages[0][0]
-    assert [len(r.done) for r in results] == [2, 2]
