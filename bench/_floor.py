@@ -1,6 +1,6 @@
 """The floor: the writes kopflow makes, done with nothing but the DB-API driver.
 
-No kopflow import here. Everything kopflow decides (which steps, which evidence once validated,
+No kopflow import here but its connection settings. Everything kopflow decides (which steps, which evidence once validated,
 the plugin fingerprint, the actor) comes from the plan file that ``_work.plan`` writes, so what
 is measured is the cost of the writes themselves: the same UPDATEs of ``coop`` (compare-and-set
 on ``version``), the same INSERTs of ``step_record``, ``transition``, ``enrollment``, the same
@@ -32,11 +32,12 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def connect_sqlite(path: str) -> sqlite3.Connection:
-    """A connection set up as kopflow sets up its own (WAL, synchronous=NORMAL, foreign keys)."""
+    """A connection set up as kopflow sets up its own (``kopflow.db.SQLITE_PRAGMAS``)."""
+    from kopflow.db import SQLITE_PRAGMAS  # settings, not work: the same terms for both
+
     conn = sqlite3.connect(path, isolation_level=None, timeout=60)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
+    for pragma in SQLITE_PRAGMAS:
+        conn.execute(pragma)
     return conn
 
 
