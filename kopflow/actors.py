@@ -14,7 +14,8 @@ from kopflow.i18n import _
 
 if TYPE_CHECKING:
     from kopflow._unit import Unit
-    from kopflow.engine import BulkResult, Kopflow, Outcome
+    from kopflow.engine import Kopflow
+    from kopflow.work import BulkResult, Outcome
 
 
 def add_actor(
@@ -116,7 +117,8 @@ def migrate_workflow(engine: Kopflow, refs: list[str] | None, *, dry_run: bool) 
     from sqlalchemy import select
 
     from kopflow import tables
-    from kopflow.engine import BATCH, BulkResult, Outcome
+    from kopflow.engine import BATCH
+    from kopflow.work import BulkResult, Outcome
 
     wf = engine.workflow
     table = tables.coop

@@ -15,9 +15,9 @@ from kopflow.i18n import label
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow.engine import CoopWork
     from kopflow.plugin import PartnerSpec
     from kopflow.plugin_manager import PluginHost
+    from kopflow.work import CoopWork
     from kopflow.workflow import Workflow
 
 #: What ``partner status`` reports for a cooperative that has done every required step.

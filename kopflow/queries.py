@@ -15,7 +15,8 @@ from kopflow.errors import InputError, NotFoundError
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow.engine import CoopWork, Kopflow
+    from kopflow.engine import Kopflow
+    from kopflow.work import CoopWork
     from kopflow.workflow import Workflow
 
 

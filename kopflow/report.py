@@ -20,7 +20,8 @@ from kopflow.i18n import _, label
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow.engine import CoopWork, Kopflow
+    from kopflow.engine import Kopflow
+    from kopflow.work import CoopWork
 
 
 @dataclass

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
 from kopflow._canonical import encode_checked
-from kopflow.engine import Outcome, StepState
 from kopflow.errors import InputError, KopflowError, RefusedError
 from kopflow.i18n import _, get_language
+from kopflow.work import BulkResult, Outcome, StepState
 
 if TYPE_CHECKING:
     from kopflow._unit import Unit
-    from kopflow.engine import BulkResult, CoopWork, Kopflow, Progress
+    from kopflow.engine import Kopflow, Progress
+    from kopflow.work import CoopWork
     from kopflow.workflow import StepSpec
 
 
@@ -253,7 +254,7 @@ def complete_bulk(
     progress: Progress | None,
 ) -> BulkResult:
     """Complete steps from many rows, grouped per cooperative, committed in batches."""
-    from kopflow.engine import BATCH, BulkResult
+    from kopflow.engine import BATCH
 
     grouped: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
     for ref, step, raw in rows:

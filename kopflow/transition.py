@@ -10,14 +10,15 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
-from kopflow.engine import Outcome
 from kopflow.errors import InputError, KopflowError, RefusedError
 from kopflow.i18n import _
 from kopflow.machine import CoopState, Guard, fire
+from kopflow.work import BulkResult, Outcome
 
 if TYPE_CHECKING:
     from kopflow._unit import Unit
-    from kopflow.engine import BulkResult, CoopWork, Kopflow, Progress
+    from kopflow.engine import Kopflow, Progress
+    from kopflow.work import CoopWork
 
 
 def required_steps(engine: Kopflow, source: str) -> dict[str | None, list[str]]:
@@ -180,7 +181,6 @@ def fire_bulk(
     from sqlalchemy import select
 
     from kopflow import tables
-    from kopflow.engine import BulkResult
 
     wf = engine.workflow
     wf.stage(stage)  # an unknown stage is an input error naming the known ones
