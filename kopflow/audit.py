@@ -258,21 +258,35 @@ class EventFilter:
 SELECTIVE = 100_000
 
 
-def _conditions(flt: EventFilter, column: Callable[[str], Any]) -> list[Any]:
+def _prefix_end(prefix: str) -> str | None:
+    """The first string after every string starting with ``prefix``, in code point order
+    (None: there is none, or it would be a lone surrogate SQLite cannot store)."""
+    last = ord(prefix[-1]) + 1
+    if last > 0x10FFFF or 0xD800 <= last <= 0xDFFF:
+        return None
+    return prefix[:-1] + chr(last)
+
+
+def _conditions(flt: EventFilter, column: Callable[[str], Any], *, sqlite: bool) -> list[Any]:
     where = []
     if flt.coop_id is not None:
         where.append(column("coop_id") == flt.coop_id)
     if flt.actor is not None:
         where.append(column("actor") == flt.actor)
     if flt.action is not None:
-        if flt.action.endswith("*"):
-            # A range, not LIKE: SQLite uses an index for LIKE only with a literal pattern.
-            prefix = flt.action[:-1]
-            where.append(column("action") >= prefix)
-            if prefix:
-                where.append(column("action") < prefix[:-1] + chr(ord(prefix[-1]) + 1))
-        else:
+        prefix = flt.action[:-1] if flt.action.endswith("*") else None
+        end = _prefix_end(prefix) if prefix else None
+        if prefix is None:
             where.append(column("action") == flt.action)
+        elif sqlite and end is not None:
+            # A range, not LIKE: SQLite uses an index for LIKE only with a literal pattern.
+            # Only on SQLite, whose BINARY collation is code point order: PostgreSQL's
+            # linguistic collations (en_US, id_ID) ignore punctuation, so "step.x" < "step/"
+            # need not hold there.
+            where += [column("action") >= prefix, column("action") < end]
+        elif prefix:
+            escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(column("action").like(escaped + "%", escape="\\"))
     if flt.since is not None:
         where.append(column("at") >= flt.since)
     if flt.until is not None:
@@ -298,14 +312,17 @@ def select_events(conn: Connection, flt: EventFilter, *, batch: int = 5_000) -> 
 
     table = tables.audit_event
     cols = [table.c[name] for name in COLUMNS.split(", ")]
-    where = _conditions(flt, lambda name: table.c[name])
+    sqlite = conn.dialect.name == "sqlite"
+    where = _conditions(flt, lambda name: table.c[name], sqlite=sqlite)
     order: Any = table.c.seq
-    if where and conn.dialect.name == "sqlite":
+    if where and sqlite:
         kept = select(literal(1)).where(*where).limit(SELECTIVE).subquery()
         if conn.execute(select(func.count()).select_from(kept)).scalar_one() < SELECTIVE:
             order = literal_column("+audit_event.seq")
         else:
-            where = _conditions(flt, lambda name: literal_column(f"+audit_event.{name}"))
+            where = _conditions(
+                flt, lambda name: literal_column(f"+audit_event.{name}"), sqlite=True
+            )
     if flt.limit is not None:
         # The newest N: find the sequence number of the Nth newest, then read upwards from it.
         bound = conn.execute(

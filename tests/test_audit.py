@@ -463,6 +463,30 @@ def test_select_events_filters(chain: Kopflow, selective: int, monkeypatch: Any)
         assert pick(action="*", until=every[5][1], limit=2) == [5, 6]
 
 
+def test_action_prefix_whatever_the_collation(pg_url: str) -> None:
+    """A national database may sort text linguistically (en_US, id_ID), where punctuation is
+    ignored at first: "step.completed" < "step/" is then false. The prefix filter must not
+    depend on it (PostgreSQL; SQLite's BINARY order is code point order)."""
+    from sqlalchemy import text
+
+    engine = Kopflow(pg_url)
+    engine.init()
+    build_chain(engine)
+    with db.write_transaction(db.resolve_url(pg_url)) as conn:
+        conn.execute(text("CREATE COLLATION IF NOT EXISTS kopflow_probe_shifted "
+                          "(provider = icu, locale = 'en-u-ka-shifted')"))  # fmt: skip
+        assert not conn.execute(
+            text("SELECT 'step.completed' < 'step/' COLLATE kopflow_probe_shifted")
+        ).scalar()
+        conn.execute(text("ALTER TABLE audit_event ALTER COLUMN action "
+                          "TYPE varchar COLLATE kopflow_probe_shifted"))  # fmt: skip
+    with snapshot(pg_url) as conn:
+        picked = [r[0] for r in select_events(conn, EventFilter(action="step.*"))]
+        newest = [r[0] for r in select_events(conn, EventFilter(action="coop.*", limit=2))]
+    assert picked == [7, 8, 9, 10, 11]
+    assert newest == [5, 6]
+
+
 # --- exports ------------------------------------------------------------------------------------
 
 
