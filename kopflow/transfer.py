@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz, db
@@ -79,22 +78,15 @@ def _require_empty(conn: Connection) -> None:
 
 
 def _rows(conn: Connection, table: Table, batch: int) -> Iterator[list[dict[str, Any]]]:
-    """The rows of ``table`` in primary-key order, ``batch`` at a time, times made UTC-aware."""
-    from sqlalchemy import DateTime, select
+    """The rows of ``table`` in primary-key order, ``batch`` at a time. Times come back aware,
+    in UTC, from SQLite too (``kopflow._sqltypes.UTCDateTime``), so PostgreSQL stores the same
+    instants whatever its session time zone."""
+    from sqlalchemy import select
 
-    times = [c.name for c in table.columns if isinstance(c.type, DateTime)]
     query = select(table).order_by(*table.primary_key.columns)
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
     for part in result.mappings().partitions(batch):
-        rows = [dict(r) for r in part]
-        for row in rows:
-            for name in times:
-                value = row[name]
-                # SQLite keeps UTC wall time without an offset: say so before PostgreSQL
-                # reads it in its session time zone.
-                if isinstance(value, datetime) and value.tzinfo is None:
-                    row[name] = value.replace(tzinfo=UTC)
-        yield rows
+        yield [dict(r) for r in part]
 
 
 def _advance_sequences(conn: Connection, table: Table) -> None:
