@@ -17,7 +17,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz, db
-from kopflow._canonical import canonical_bytes
 from kopflow.errors import (
     InputError,
     KopflowError,
@@ -709,11 +708,6 @@ class _Reading:
 
     def __exit__(self, *exc: Any) -> None:
         self._cm.__exit__(*exc)
-
-
-def evidence_json(evidence: Mapping[str, Any]) -> str:
-    """Evidence as stored: canonical JSON, the same bytes the audit event carries."""
-    return canonical_bytes(dict(evidence)).decode("utf-8")
 
 
 def ensure_input(condition: bool, msgid: str, **params: Any) -> None:
