@@ -32,8 +32,8 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 
 def connect_sqlite(path: str) -> sqlite3.Connection:
-    """A connection set up as kopflow sets up its own (``kopflow.db.SQLITE_PRAGMAS``)."""
-    from kopflow.db import SQLITE_PRAGMAS  # settings, not work: the same terms for both
+    """A connection set up as kopflow sets up its own (``kopflow.store.db.SQLITE_PRAGMAS``)."""
+    from kopflow.store.db import SQLITE_PRAGMAS  # settings, not work: the same terms for both
 
     conn = sqlite3.connect(path, isolation_level=None, timeout=60)
     for pragma in SQLITE_PRAGMAS:

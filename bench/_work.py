@@ -31,11 +31,11 @@ def _engine(db: str, actor: str | None = None) -> Any:
 def _checkpoint(db: str) -> None:
     """Fold the WAL into the main file so a plain file copy is the whole database."""
     if "://" in db:
-        from kopflow.db import dispose_engines
+        from kopflow.store.db import dispose_engines
 
         dispose_engines()
         return
-    from kopflow.db import dispose_engines
+    from kopflow.store.db import dispose_engines
 
     dispose_engines()
     conn = sqlite3.connect(db)
@@ -78,9 +78,9 @@ def plan(db: str, out: str) -> dict[str, Any]:
     26 audited changes per cooperative (21 steps, 1 enrolment, 4 transitions).
     """
     from kopflow import engine as engine_module
-    from kopflow import registration
-    from kopflow._canonical import CANON_VERSION
-    from kopflow.samples import sample_evidence
+    from kopflow.audit.canonical import CANON_VERSION
+    from kopflow.flow.samples import sample_evidence
+    from kopflow.rules import registration
 
     conn = sqlite3.connect(db) if "://" not in db else None
     if conn is not None:
@@ -163,11 +163,10 @@ def lifecycle(db: str, plan_path: str) -> dict[str, Any]:
     seed_of = seeds_for(ids)
     # Start-up is measured by the CLI section: import the write path and load the plugins,
     # the workflow and its machine before the clock starts.
-    import kopflow._unit
-    import kopflow.steps
-    import kopflow.tables
-    import kopflow.transition  # noqa: F401
-    from kopflow.machine import machine_for
+    import kopflow.pipeline.change
+    import kopflow.rules.steps
+    import kopflow.rules.transition  # noqa: F401
+    from kopflow.flow.machine import machine_for
 
     machine_for(engine.workflow)
     engine.plugins.fingerprint()
@@ -216,9 +215,9 @@ def _refused(result: Any, kind: str, stage: str) -> None:
 
 
 def verify(db: str) -> dict[str, Any]:
-    """``kopflow.audit.verify_database`` on the whole chain, timed without imports."""
-    from kopflow.audit import verify_database
-    from kopflow.db import read_connection, resolve_url
+    """``kopflow.audit.chain.verify_database`` on the whole chain, timed without imports."""
+    from kopflow.audit.chain import verify_database
+    from kopflow.store.db import read_connection, resolve_url
 
     with read_connection(resolve_url(db)) as conn:
         start = time.perf_counter()
@@ -388,7 +387,7 @@ _PG_TABLES = ("actor", "workflow_def", "chain_head", "coop", "coop_village", "au
 
 def pg_clone(server: str, template: str, schema: str) -> dict[str, Any]:
     """A fresh schema (alembic's, triggers included) holding a copy of the template's rows."""
-    from kopflow.db import dispose_engines, upgrade_schema
+    from kopflow.store.db import dispose_engines, upgrade_schema
 
     with _pg_admin(server) as admin:
         admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

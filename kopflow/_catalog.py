@@ -332,7 +332,7 @@ ID: dict[str, str] = {
     "main stage '{stage}' has no way forward: no event leads to another main stage": (
         "tahap utama '{stage}' buntu: tidak ada event menuju tahap utama lain"
     ),
-    # --- report, cooperative page (kopflow/report.py, _report_html.py, timeline_html.py) ----
+    # --- report, cooperative page (kopflow/report/data.py, _report_html.py, timeline_html.py) ----
     "--format pdf needs Chromium or Google Chrome (e.g. 'apt-get install chromium', or set "
     "KOPFLOW_CHROMIUM); without it, open the HTML report in a browser and print it": (
         "--format pdf memerlukan Chromium atau Google Chrome (misalnya 'apt-get install "
@@ -580,7 +580,7 @@ ID: dict[str, str] = {
     "Print JSON for scripts.": "Cetak JSON untuk skrip.",
     "dry run, nothing written: ": "uji coba, tidak ada yang ditulis: ",
     "{verb}: {done} done, {refused} refused": "{verb}: {done} berhasil, {refused} ditolak",
-    # kopflow/cli/actor.py, kopflow/actors.py
+    # kopflow/cli/actor.py, kopflow/rules/actors.py
     "actor {name} added as {role}": "aktor {name} ditambahkan sebagai {role}",
     "Add an actor: an officer of one kabupaten (--region), a partner's staff (--partner), an "
     "auditor (read only) or an admin.": (
@@ -677,7 +677,7 @@ ID: dict[str, str] = {
     "What": "Kejadian",
     "missing": "belum ada",
     "optional": "opsional",
-    # kopflow/cli/db.py, kopflow/db.py, kopflow/pgroles.py, kopflow/transfer.py
+    # kopflow/cli/db.py, kopflow/store/db.py, kopflow/rules/roles.py, kopflow/rules/transfer.py
     "database ready: {url} (schema {schema})": "basis data siap: {url} (skema {schema})",
     "Create the database (or upgrade it) and start the audit log. The first person to "
     "initialise it becomes its admin.": (
@@ -886,7 +886,7 @@ ID: dict[str, str] = {
     "Event": "Event",
     "From": "Dari",
     "To": "Ke",
-    # kopflow/_unit.py, kopflow/engine.py
+    # kopflow/pipeline/change.py, kopflow/engine.py
     "a cooperative was changed by someone else; look again and retry": (
         "koperasi telah diubah oleh orang lain; periksa lagi lalu ulangi"
     ),
@@ -936,7 +936,7 @@ ID: dict[str, str] = {
     "{actor} works for partner {partner} and may not complete step {step}": (
         "{actor} bekerja untuk mitra {partner} dan tidak boleh menyelesaikan langkah {step}"
     ),
-    # kopflow/machine.py, kopflow/transition.py
+    # kopflow/flow/machine.py, kopflow/rules/transition.py
     "unknown event {event}; events of this workflow: {known}": (
         "event {event} tidak dikenal; event dalam alur kerja ini: {known}"
     ),
@@ -956,7 +956,7 @@ ID: dict[str, str] = {
     "missing steps of partner {partner}: {steps}": (
         "langkah mitra {partner} yang belum selesai: {steps}"
     ),
-    # kopflow/queries.py, kopflow/regions.py
+    # kopflow/rules/queries.py, kopflow/regions.py
     "{ref} names {count} cooperatives; use an id: {candidates}": (
         "{ref} cocok dengan {count} koperasi; gunakan id: {candidates}"
     ),
@@ -982,7 +982,7 @@ ID: dict[str, str] = {
     "{path}:{line}: coop_id {coop_id!r} must be 1 to 32 letters, digits, '.', '_' or '-'": (
         "{path}:{line}: coop_id {coop_id!r} harus 1 sampai 32 huruf, angka, '.', '_' atau '-'"
     ),
-    # kopflow/steps.py
+    # kopflow/rules/steps.py
     "{coop} is {stage}; resume it before recording steps": (
         "{coop} berstatus {stage}; lanjutkan dulu sebelum mencatat langkah"
     ),
@@ -1017,7 +1017,7 @@ ID: dict[str, str] = {
         "langkah {step} termasuk tahap {step_stage}; {coop} berada di tahap {stage}: selesaikan "
         "tahap saat ini dulu"
     ),
-    # kopflow/audit.py
+    # kopflow/audit/chain.py
     "an event after event {seq} holds bytes that are not UTF-8 text: the database was edited "
     "outside kopflow": (
         "entri sesudah entri {seq} berisi byte yang bukan teks UTF-8: basis data diubah di luar "
@@ -1095,7 +1095,7 @@ ID: dict[str, str] = {
         "event 1 dan tidak dapat menyambung rantai lain"
     ),
     # --- audit ---------------------------------------------------------------------------
-    # kopflow/cli/audit.py and kopflow/export.py (kopflow/audit.py's entries are above, under
+    # kopflow/cli/audit.py and kopflow/audit/export.py (kopflow/audit/chain.py's entries are above, under
     # "cli and engine").
     "Action": "Tindakan",
     "Details": "Rincian",
@@ -1296,7 +1296,7 @@ ID: dict[str, str] = {
         "ekspor berakhir di entri {last} padahal manifesnya menyebut entri {head} sebagai "
         "kepala rantai"
     ),
-    # kopflow/audit.py, added with issue #7's diagnostics
+    # kopflow/audit/chain.py, added with issue #7's diagnostics
     "event {seq}": "entri {seq}",
     "events {first} to {last}": "entri {first} sampai {last}",
     "missing {events}: the chain ends at event {last} but its head names event {head}": (

@@ -1,7 +1,7 @@
 """The application API the CLI, tests and plugins use: every change to a cooperative.
 
 It owns the transaction boundary: a change, its history rows and its audit event are queued in
-one :class:`~kopflow._unit.Unit` and committed together or not at all. Bulk commands work in
+one :class:`~kopflow.pipeline.change.Unit` and committed together or not at all. Bulk commands work in
 batches that commit one by one, so an interrupted run leaves each cooperative whole.
 """
 
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from kopflow import authz, db
+from kopflow import authz
 from kopflow.errors import (
     InputError,
     KopflowError,
@@ -26,16 +26,24 @@ from kopflow.errors import (
 )
 from kopflow.i18n import _
 from kopflow.log import bind_context, get_logger
-from kopflow.work import BulkResult, CoopWork, History, LazyEvidence, Outcome, newest_states
+from kopflow.pipeline.work import (
+    BulkResult,
+    CoopWork,
+    History,
+    LazyEvidence,
+    Outcome,
+    newest_states,
+)
+from kopflow.store import db
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow._unit import Unit
+    from kopflow.flow.spec import StepSpec, Workflow
+    from kopflow.host.manager import PluginHost
+    from kopflow.pipeline.change import Unit
     from kopflow.plugin import CoopView
-    from kopflow.plugin_manager import PluginHost
     from kopflow.regions import CoopSeed
-    from kopflow.workflow import StepSpec, Workflow
 
 
 def _batch_size() -> int:
@@ -86,14 +94,14 @@ class Kopflow:
     def workflow(self) -> Workflow:
         if self._pinned is not None:
             return self._pinned
-        from kopflow.workflow import find_workflow
+        from kopflow.flow.spec import find_workflow
 
         return find_workflow(self._workflow_name)
 
     @property
     def plugins(self) -> PluginHost:
         if self._plugins is None:
-            from kopflow.plugin_manager import make_plugin_host
+            from kopflow.host.manager import make_plugin_host
 
             self._plugins = make_plugin_host()
         return self._plugins
@@ -123,7 +131,7 @@ class Kopflow:
         if self._actor is None:
             from sqlalchemy import select
 
-            from kopflow import tables
+            from kopflow.store import tables
 
             name = self._login_name(conn)
             table = tables.actor
@@ -155,8 +163,8 @@ class Kopflow:
         """Create or upgrade the schema, start the audit chain and make the caller an admin."""
         import uuid
 
-        from kopflow import tables
-        from kopflow.audit import init_chain, read_head
+        from kopflow.audit.chain import init_chain, read_head
+        from kopflow.store import tables
 
         before, after = db.upgrade_schema(self.url)
         with db.write_transaction(self.url) as conn:
@@ -168,7 +176,7 @@ class Kopflow:
             if not actors:
                 # The first person to initialise a database administers it.
                 name = self._login_name(conn)
-                from kopflow._unit import Unit
+                from kopflow.pipeline.change import Unit
 
                 self._actor = authz.ActorInfo(name, "admin")
                 unit = Unit(conn, self._actor, datetime.now(UTC))
@@ -200,7 +208,7 @@ class Kopflow:
         """Remember the definition in use; refuse one edited without a new version."""
         from sqlalchemy import insert, select
 
-        from kopflow import tables
+        from kopflow.store import tables
 
         wf = self.workflow
         table = tables.workflow_def
@@ -231,7 +239,7 @@ class Kopflow:
 
     def _write(self, fn: Callable[[Unit], Any], *, dry_run: bool = False) -> Any:
         """Run ``fn`` in one write transaction and commit its unit (roll back on dry run)."""
-        from kopflow._unit import Unit
+        from kopflow.pipeline.change import Unit
 
         # One definition for the whole transaction: looking the file up again for every step
         # of a bulk batch cost more than the work itself, and a file edited meanwhile must not
@@ -285,8 +293,8 @@ class Kopflow:
         change began) the other steps' states are read when first asked for, as they stood
         then: by a plugin's view, which so sees what a full load would have shown it.
         """
-        from kopflow import tables
-        from kopflow._bulk import rows_in, table_rows_in
+        from kopflow.store import tables
+        from kopflow.store.rows import rows_in, table_rows_in
 
         coop_t = tables.coop
         works: dict[str, CoopWork] = {}
@@ -353,7 +361,7 @@ class Kopflow:
 
     def resolve(self, conn: Connection, ref: str) -> str:
         """A cooperative id from an id or an unambiguous village name."""
-        from kopflow.queries import resolve_coop
+        from kopflow.rules.queries import resolve_coop
 
         return resolve_coop(conn, ref)
 
@@ -363,7 +371,7 @@ class Kopflow:
         Returns:
             Each reference's cooperative id, or the error :meth:`resolve` raises for it.
         """
-        from kopflow._bulk import rows_in
+        from kopflow.store.rows import rows_in
 
         wanted = {ref: ref.strip().upper() for ref in refs}
         ids = list(set(wanted.values()))
@@ -388,7 +396,7 @@ class Kopflow:
 
         Re-running an import adds nothing: a village already covered is skipped.
         """
-        from kopflow.registration import register_seeds
+        from kopflow.rules.registration import register_seeds
 
         return register_seeds(self, seeds, source=source, progress=progress)
 
@@ -438,7 +446,7 @@ class Kopflow:
         expect_version: int | None = None,
     ) -> Outcome:
         """Record a step's evidence (a correction when it is done already, with ``reason``)."""
-        from kopflow.steps import complete
+        from kopflow.rules.steps import complete
 
         return self._change_one(
             coop_ref,
@@ -484,7 +492,7 @@ class Kopflow:
 
     def undo_step(self, coop_ref: str, step: str, *, reason: str) -> Outcome:
         """Mark a step of the current stage as not done, keeping its history."""
-        from kopflow.steps import undo
+        from kopflow.rules.steps import undo
 
         return self._change_one(
             coop_ref, lambda unit, work: undo(self, unit, work, step, reason), step=step
@@ -498,7 +506,7 @@ class Kopflow:
         progress: Progress | None = None,
     ) -> BulkResult:
         """Complete many steps; each cooperative's rows are all done or all refused."""
-        from kopflow.steps import complete_bulk
+        from kopflow.rules.steps import complete_bulk
 
         return complete_bulk(self, rows, dry_run=dry_run, progress=progress)
 
@@ -513,7 +521,7 @@ class Kopflow:
         expect_version: int | None = None,
     ) -> Outcome:
         """Fire ``event`` (default: the forward event of the current stage)."""
-        from kopflow.transition import fire_one
+        from kopflow.rules.transition import fire_one
 
         return self._change_one(
             coop_ref,
@@ -535,7 +543,7 @@ class Kopflow:
         batch: int = BATCH,
     ) -> BulkResult:
         """Fire one event for every cooperative in ``stage`` (optionally one kecamatan)."""
-        from kopflow.transition import fire_bulk
+        from kopflow.rules.transition import fire_bulk
 
         return fire_bulk(
             self,
@@ -647,7 +655,7 @@ class Kopflow:
 
     def migrate_workflow(self, refs: list[str] | None, *, dry_run: bool = False) -> BulkResult:
         """Move cooperatives (all on older versions when ``refs`` is None) onto this version."""
-        from kopflow.actors import migrate_workflow
+        from kopflow.rules.actors import migrate_workflow
 
         return migrate_workflow(self, refs, dry_run=dry_run)
 

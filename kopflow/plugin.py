@@ -13,8 +13,8 @@ from types import MappingProxyType
 
 import pluggy
 
+from kopflow.flow.spec import FieldSpec, StepSpec
 from kopflow.i18n import get_language
-from kopflow.workflow import FieldSpec, StepSpec
 
 __all__ = [
     "PLUGIN_API_VERSION",

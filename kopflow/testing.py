@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from click.testing import Result
 
     from kopflow.engine import Kopflow
-    from kopflow.plugin_manager import LoadedPlugin, PluginHost
+    from kopflow.host.manager import LoadedPlugin, PluginHost
 
 __all__ = [
     "ADMIN",
@@ -51,9 +51,9 @@ SAMPLE_PROVINCE = "Daerah Khusus Ibukota Jakarta"
 @pytest.fixture(scope="session")
 def _kopflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One initialised database per test session; each test gets a copy (init takes ~1 s)."""
-    from kopflow import db
     from kopflow.engine import Kopflow
-    from kopflow.plugin_manager import PluginHost
+    from kopflow.host.manager import PluginHost
+    from kopflow.store import db
 
     path = tmp_path_factory.mktemp("kopflow-template") / "kopflow.db"
     engine = Kopflow(str(path), actor=ADMIN, plugins=PluginHost())
@@ -101,7 +101,7 @@ def kopflow_plugins() -> PluginHost:
     start from nothing: ``return make_plugin_host(load_entry_points=False)`` (remember that the
     workflow may require some partners, e.g. BRI, before a cooperative can start operating).
     """
-    from kopflow.plugin_manager import make_plugin_host
+    from kopflow.host.manager import make_plugin_host
 
     return make_plugin_host()
 
@@ -233,7 +233,7 @@ def coop_at_stage(kopflow_app: Kopflow) -> Callable[..., str]:
     ``coop_at_stage(stage, partners=(), complete_partners=())`` imports
     :data:`SAMPLE_KABUPATEN` on first use, takes one of its cooperatives that no earlier call
     took (six at most per test), completes the required steps of every stage before ``stage``
-    with evidence from :func:`kopflow.samples.sample_evidence`, and advances it. On reaching
+    with evidence from :func:`kopflow.flow.samples.sample_evidence`, and advances it. On reaching
     the onboarding stage it is enrolled with the partners the workflow requires of every
     cooperative (BRI) and with ``partners``. The required steps of ``complete_partners`` are
     completed there, and those of every enrolled partner when ``stage`` lies beyond it.
@@ -260,8 +260,8 @@ def _drive(
     complete_partners: Sequence[str],
     taken: set[str],
 ) -> str:
-    from kopflow.queries import list_coops
-    from kopflow.samples import sample_evidence
+    from kopflow.flow.samples import sample_evidence
+    from kopflow.rules.queries import list_coops
 
     wf = engine.workflow
     main = [s.id for s in wf.main_stages()]
@@ -320,7 +320,8 @@ def verify_audit(kopflow_db: str) -> Callable[[], list[dict[str, Any]]]:
     def verify() -> list[dict[str, Any]]:
         from sqlalchemy import select
 
-        from kopflow import audit, db, tables
+        from kopflow.audit import chain as audit
+        from kopflow.store import db, tables
 
         table = tables.audit_event
         with audit.snapshot(db.resolve_url(kopflow_db)) as conn:

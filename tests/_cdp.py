@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kopflow._chromium import FLAGS
+from kopflow.report.chromium import FLAGS
 
 
 class CDPError(RuntimeError):

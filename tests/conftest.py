@@ -35,7 +35,7 @@ def kopflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
 
     i18n.set_language("en")
     yield
-    from kopflow import db
+    from kopflow.store import db
 
     db.dispose_engines()
     import structlog

@@ -29,8 +29,8 @@ def drop_roles(url: str, logins: list[str]) -> None:
     """Drop ``logins`` and the group roles of the URL's schema, with whatever they were granted."""
     from sqlalchemy import create_engine, text
 
-    from kopflow import db
-    from kopflow.pgroles import group_role
+    from kopflow.rules.roles import group_role
+    from kopflow.store import db
 
     db.dispose_engines()
     schema = schema_of(url)
@@ -49,7 +49,7 @@ def run_as(url: str, login: str, sql: str, **params: Any) -> Any:
     """Run one statement as ``login`` and commit; returns the rowcount. Raises what PG raises."""
     from sqlalchemy import create_engine, text
 
-    from kopflow.pgroles import login_url
+    from kopflow.rules.roles import login_url
 
     engine = create_engine(login_url(url, login))
     try:
@@ -83,7 +83,7 @@ def pg_schema() -> Iterator[str]:
     try:
         yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
     finally:
-        from kopflow import db
+        from kopflow.store import db
 
         db.dispose_engines()
         with admin.connect() as conn:

@@ -1,4 +1,4 @@
-"""kopflow.audit and kopflow.export: the hash chain holds, and every kind of tampering is found
+"""kopflow.audit.chain and kopflow.audit.export: the hash chain holds, and every kind of tampering is found
 and named by its sequence number (issue #7), on SQLite and PostgreSQL.
 
 Tampering goes around kopflow, as an attacker holding the database would: on SQLite with the
@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from kopflow import audit, db
-from kopflow._bundle import verify_export
-from kopflow.audit import (
+from kopflow.audit.bundle import verify_export
+from kopflow.audit.chain import (
     GENESIS_HASH,
     ChainWriter,
     EventFilter,
@@ -33,10 +32,12 @@ from kopflow.audit import (
     snapshot,
     verify_database,
 )
-from kopflow.checkpoint import Checkpoint, Signer
+from kopflow.audit import chain as audit
+from kopflow.audit.checkpoint import Checkpoint, Signer
+from kopflow.audit.export import export
 from kopflow.engine import Kopflow
-from kopflow.export import export
 from kopflow.regions import CoopSeed
+from kopflow.store import db
 
 COOPS = [f"KDMP-{990001 + i}" for i in range(5)]
 STAMP = "2025-06-30T00:00:00Z"
@@ -650,7 +651,7 @@ def test_the_documented_example_event_hashes_as_stated() -> None:
     """docs/audit.md: the example body is canonical and its hash is the one printed."""
     import base64
 
-    from kopflow._canonical import canonical_bytes
+    from kopflow.audit.canonical import canonical_bytes
 
     text = DOC.read_text(encoding="utf-8")
     body = text.split("```json\n", 1)[1].split("\n```", 1)[0]

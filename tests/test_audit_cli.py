@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 from test_audit import COOPS, Raw, build_chain, edited_detail
 
-from kopflow import db
 from kopflow.cli import cli
 from kopflow.engine import Kopflow
+from kopflow.store import db
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kopflow import db
-from kopflow.audit import snapshot, verify_database
+from kopflow.audit.chain import snapshot, verify_database
 from kopflow.engine import Kopflow
 from kopflow.regions import CoopSeed
+from kopflow.store import db
 
 WRITERS = 4
 OWN = 5  # cooperatives only one writer touches

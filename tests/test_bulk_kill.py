@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from kopflow import db
-from kopflow.audit import verify_database
+from kopflow.audit.chain import verify_database
 from kopflow.engine import Kopflow
+from kopflow.flow.samples import sample_evidence
 from kopflow.regions import CoopSeed
-from kopflow.samples import sample_evidence
+from kopflow.store import db
 
 STEPS = 5  # required steps of formation, each one version of the cooperative
 

@@ -1,4 +1,4 @@
-"""kopflow._canonical: the bytes must be RFC 8785 exactly, and refusals must name the place."""
+"""kopflow.audit.canonical: the bytes must be RFC 8785 exactly, and refusals must name the place."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import rfc8785
 
-from kopflow._canonical import CANON_VERSION, MAX_SAFE_INT, canonical_bytes, encode_checked
+from kopflow.audit.canonical import CANON_VERSION, MAX_SAFE_INT, canonical_bytes, encode_checked
 
 # hypothesis is not in the venv, so events come from a seeded generator: reproducible, and
 # a failure names the seed and index to replay.
@@ -241,7 +241,7 @@ def test_self_containing_value_is_refused() -> None:
 
 def test_imports_no_cryptography() -> None:
     """_canonical is on the hot path and in every process: it stays dependency-free."""
-    code = "import sys, kopflow._canonical; print('cryptography' in sys.modules)"
+    code = "import sys, kopflow.audit.canonical; print('cryptography' in sys.modules)"
     root = Path(__file__).resolve().parents[1]  # import this checkout even if not installed
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root

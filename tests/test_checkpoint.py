@@ -1,4 +1,4 @@
-"""kopflow.checkpoint: signed-note checkpoints, their keys and every way a note can be wrong."""
+"""kopflow.audit.checkpoint: signed-note checkpoints, their keys and every way a note can be wrong."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-import kopflow.checkpoint as checkpoint_module
-import kopflow.keys as keys_module
+import kopflow.audit.checkpoint as checkpoint_module
+import kopflow.audit.keys as keys_module
 from kopflow import i18n
 from kopflow._catalog import ID
-from kopflow.checkpoint import (
+from kopflow.audit.checkpoint import (
     Checkpoint,
     Signer,
     Verifier,
@@ -113,7 +113,7 @@ def test_known_answer(signer: Signer) -> None:
 
 
 def test_module_docstring_example_is_true() -> None:
-    """The docstrings show the known-answer note (cut at '...') and its key (kopflow.keys)."""
+    """The docstrings show the known-answer note (cut at '...') and its key (kopflow.audit.keys)."""
     doc = checkpoint_module.__doc__ or ""
     start = doc.index("::\n\n") + 4
     shown = [line.removeprefix("    ") for line in doc[start:].split("\n\n*")[0].split("\n")]
@@ -575,8 +575,8 @@ def test_errors_are_translated(monkeypatch: pytest.MonkeyPatch, verifier: Verifi
 
 
 def test_import_is_light() -> None:
-    """cryptography loads when a key is used, not when kopflow.checkpoint or .keys is imported."""
-    code = "import sys, kopflow.checkpoint, kopflow.keys; print('cryptography' in sys.modules)"
+    """cryptography loads when a key is used, not when kopflow.audit.checkpoint or .keys is imported."""
+    code = "import sys, kopflow.audit.checkpoint, kopflow.audit.keys; print('cryptography' in sys.modules)"
     root = Path(__file__).resolve().parents[1]  # import this checkout even if not installed
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from kopflow import db
-from kopflow.audit import verify_database
+from kopflow.audit.chain import verify_database
 from kopflow.engine import Kopflow, _batch_size
 from kopflow.errors import (
     ConflictError,
@@ -21,8 +20,9 @@ from kopflow.errors import (
     NotFoundError,
     RefusedError,
 )
+from kopflow.flow.samples import sample_evidence
 from kopflow.regions import CoopSeed
-from kopflow.samples import sample_evidence
+from kopflow.store import db
 
 TABLES = ("coop", "coop_village", "step_record", "transition", "enrollment", "audit_event")
 KAB = "Kabupaten Uji"

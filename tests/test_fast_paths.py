@@ -13,10 +13,10 @@ from test_engine import drive_to, finish, seeds
 
 from kopflow.engine import Kopflow
 from kopflow.errors import RefusedError
-from kopflow.machine import CoopState, direct_routes, fire, machine_for
+from kopflow.flow.machine import CoopState, direct_routes, fire, machine_for
+from kopflow.flow.samples import sample_evidence
+from kopflow.flow.spec import find_workflow
 from kopflow.plugin import hookimpl
-from kopflow.samples import sample_evidence
-from kopflow.workflow import find_workflow
 
 
 def _by_machine(state: CoopState, event: str) -> tuple[Any, ...]:
@@ -110,8 +110,8 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
     the column's bind processor leaves it."""
     from datetime import UTC, datetime, timedelta, timezone
 
-    from kopflow import db, tables
-    from kopflow._bulk import insert_dicts
+    from kopflow.store import db, tables
+    from kopflow.store.rows import insert_dicts
 
     table = tables.actor
     moments = [datetime(2025, 7, 21, 8, 30, 1, 123456, tzinfo=UTC),
@@ -140,7 +140,7 @@ def test_loaded_cooperatives_are_the_rows_sqlalchemy_returns(kopflow: Kopflow) -
     """The bulk read of whole cooperative rows gives what a SQLAlchemy select gives."""
     from sqlalchemy import select
 
-    from kopflow import db, tables
+    from kopflow.store import db, tables
 
     kopflow.register(seeds(3), source="test")
     kopflow.advance("KDMP-900001", "suspend", reason="test")  # a previous_stage, a new time

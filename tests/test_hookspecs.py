@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kopflow import hookspecs
+from kopflow.host import hookspecs
 
 DOCS = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text(encoding="utf-8")
 HOOKS = {

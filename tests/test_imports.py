@@ -28,9 +28,9 @@ HEAVY = (
     "cryptography",
     "openpyxl",
     "kopflow.engine",
-    "kopflow.db",
-    "kopflow.workflow",
-    "kopflow.plugin_manager",
+    "kopflow.store.db",
+    "kopflow.flow.spec",
+    "kopflow.host.manager",
     "kopflow_bri",
 )
 
@@ -73,20 +73,20 @@ def test_light_imports(command: list[str]) -> None:
 def test_the_check_sees_heavy_imports() -> None:
     """The same check on a command that does open the database finds the heavy modules."""
     names = imported_modules(
-        [sys.executable, "-c", "import kopflow.engine, kopflow.db; import sqlalchemy"]
+        [sys.executable, "-c", "import kopflow.engine, kopflow.store.db; import sqlalchemy"]
     )
     assert {"sqlalchemy", "kopflow.engine"} <= set(heavy_in(names))
 
 
 # What a single-cooperative command may not import: SQLModel and pydantic cost about 250 ms of
-# its start (issue #5); kopflow issues Core statements on kopflow.tables, never the ORM.
-ORM = ("sqlmodel", "pydantic", "sqlalchemy.orm", "kopflow.models")
+# its start (issue #5); kopflow issues Core statements on kopflow.store.tables, never the ORM.
+ORM = ("sqlmodel", "pydantic", "sqlalchemy.orm", "kopflow.store.models")
 
 
 def test_single_cooperative_commands_skip_the_orm(tmp_path: Path) -> None:
     from kopflow import regions
     from kopflow.engine import Kopflow
-    from kopflow.samples import sample_evidence
+    from kopflow.flow.samples import sample_evidence
 
     path = tmp_path / "kopflow.db"
     engine = Kopflow(str(path))

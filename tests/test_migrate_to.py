@@ -29,10 +29,10 @@ MOVE = ["--actor", ADMIN, "--db"]
 def district(tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> str:
     """Buleleng's own SQLite file: imported, some cooperatives moved on, one suspended, one
     step undone, partners enrolled, an officer added."""
-    from kopflow.actors import add_actor
     from kopflow.engine import Kopflow
+    from kopflow.flow.samples import sample_evidence
     from kopflow.regions import seeds_from_areaid
-    from kopflow.samples import sample_evidence
+    from kopflow.rules.actors import add_actor
 
     if "://" in db_url:
         request.addfinalizer(lambda: drop_roles(db_url, [ADMIN, "dinas_buleleng"]))
@@ -67,8 +67,8 @@ def table_rows(url: str, table: str) -> list[tuple[Any, ...]]:
     """All rows of a table in key order, times as UTC instants (SQLite stores them naive)."""
     from sqlalchemy import select
 
-    from kopflow import db
-    from kopflow.tables import metadata
+    from kopflow.store import db
+    from kopflow.store.tables import metadata
 
     t = metadata.tables[table]
     with db.read_connection(db.resolve_url(url)) as conn:
@@ -83,8 +83,8 @@ def table_rows(url: str, table: str) -> list[tuple[Any, ...]]:
 
 
 def head(url: str) -> tuple[int, str, str]:
-    from kopflow import db
-    from kopflow.audit import read_head, verify_database
+    from kopflow.audit.chain import read_head, verify_database
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         result = verify_database(conn)
@@ -96,9 +96,9 @@ def head(url: str) -> tuple[int, str, str]:
 def test_district_moves_with_the_same_head(district: str, db_url: str, runner: Any) -> None:
     """Issue #4 acceptance: the moved chain verifies on the target with the source's head."""
     from kopflow.engine import Kopflow
-    from kopflow.pgroles import grant, login_url
-    from kopflow.samples import sample_evidence
-    from kopflow.tables import metadata
+    from kopflow.flow.samples import sample_evidence
+    from kopflow.rules.roles import grant, login_url
+    from kopflow.store.tables import metadata
 
     source_head = head(district)
     result = runner.invoke(cli, [*MOVE, district, "db", "migrate-to", db_url, "--json"])
@@ -152,7 +152,7 @@ def test_broken_source_chain_is_not_moved(district: str, db_url: str, runner: An
     """A source whose chain does not verify stays where it is; the target stays empty."""
     from sqlalchemy import inspect
 
-    from kopflow import db
+    from kopflow.store import db
 
     with sqlite3.connect(district) as conn:
         conn.execute("DROP TRIGGER audit_event_no_update")

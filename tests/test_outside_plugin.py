@@ -147,7 +147,7 @@ def run(sandbox: Sandbox, kopflow_db: str, tmp_path: Path) -> Callable[..., list
 
 def digest(path: str) -> str:
     """The database's bytes, with every connection of this process closed (WAL checkpointed)."""
-    from kopflow import db
+    from kopflow.store import db
 
     db.dispose_engines()
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()

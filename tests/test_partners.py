@@ -1,4 +1,4 @@
-"""Where enrolled cooperatives stand with a partner (``kopflow.partners``), on both backends
+"""Where enrolled cooperatives stand with a partner (``kopflow.rules.partners``), on both backends
 (issue #3): the first required step not done, corrections and undos, optional steps, regions.
 """
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from kopflow.partners import partner_status
+from kopflow.rules.partners import partner_status
 
 KAB = "Kabupaten Adm. Kepulauan Seribu"
 
@@ -29,7 +29,7 @@ def record(kopflow: Any, enrollments: list[tuple[str, str]], steps: list[tuple[s
     """Write enrollment and step rows as the engine would leave them (versions, undos)."""
     from sqlalchemy import insert, update
 
-    from kopflow import db, tables
+    from kopflow.store import db, tables
 
     now = datetime.now(UTC)
     with db.write_transaction(kopflow.url) as conn:

@@ -31,7 +31,7 @@ class Scene:
 
     def as_(self, who: str) -> list[str]:
         """The global options that make ``who`` the actor."""
-        from kopflow.pgroles import login_url
+        from kopflow.rules.roles import login_url
 
         name = self.names.get(who, who)
         if self.backend == "postgresql":
@@ -41,9 +41,9 @@ class Scene:
 
 @pytest.fixture
 def scene(db_url: str, request: pytest.FixtureRequest) -> Scene:
-    from kopflow.actors import add_actor, disable_actor
     from kopflow.engine import Kopflow
     from kopflow.regions import seeds_from_areaid
+    from kopflow.rules.actors import add_actor, disable_actor
 
     backend = "sqlite" if "://" not in db_url else "postgresql"
     suffix = "_" + tag()
@@ -64,7 +64,7 @@ def scene(db_url: str, request: pytest.FixtureRequest) -> Scene:
     if backend == "postgresql":
         from sqlalchemy import create_engine, text
 
-        from kopflow.pgroles import grant
+        from kopflow.rules.roles import grant
 
         grant(engine)
         # A server login that kopflow never made an actor.
@@ -81,7 +81,7 @@ def snapshot(url: str) -> dict[str, Any]:
     """Everything a refused command must leave as it was."""
     from sqlalchemy import text
 
-    from kopflow import db
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         tables = ("coop", "step_record", "transition", "enrollment", "audit_event", "actor")

@@ -31,17 +31,17 @@ class Granted:
 
     def engine(self, role: str) -> Any:
         from kopflow.engine import Kopflow
-        from kopflow.pgroles import login_url
+        from kopflow.rules.roles import login_url
 
         return Kopflow(login_url(self.url, self.logins[role]))
 
 
 @pytest.fixture(params=["postgresql"])
 def granted(request: pytest.FixtureRequest, pg_url: str) -> Iterator[Granted]:
-    from kopflow.actors import add_actor
     from kopflow.engine import Kopflow
-    from kopflow.pgroles import grant
     from kopflow.regions import seeds_from_areaid
+    from kopflow.rules.actors import add_actor
+    from kopflow.rules.roles import grant
 
     suffix = "_" + tag()
     logins = {role: role + suffix for role in ALL_ROLES}
@@ -71,7 +71,7 @@ def refused(url: str, login: str, sql: str, **params: Any) -> str:
 def state(url: str) -> tuple[Any, ...]:
     from sqlalchemy import text
 
-    from kopflow import db
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         return (
@@ -129,8 +129,8 @@ def test_grants_in_the_catalog(granted: Granted) -> None:
     """The privileges themselves, as PostgreSQL reports them for each group role."""
     from sqlalchemy import create_engine, text
 
-    from kopflow import db
-    from kopflow.pgroles import group_role
+    from kopflow.rules.roles import group_role
+    from kopflow.store import db
 
     engine = create_engine(db.resolve_url(granted.url))
     schema = schema_of(granted.url)
@@ -178,8 +178,8 @@ def test_every_table_has_a_grant_rule(backend: str, pg_url: str) -> None:
     permission error on PostgreSQL only, or get rights nobody chose)."""
     from sqlalchemy import inspect
 
-    from kopflow import db
-    from kopflow.pgroles import WRITES
+    from kopflow.rules.roles import WRITES
+    from kopflow.store import db
 
     db.upgrade_schema(pg_url)
     with db.read_connection(db.resolve_url(pg_url)) as conn:
@@ -188,10 +188,10 @@ def test_every_table_has_a_grant_rule(backend: str, pg_url: str) -> None:
 
 def test_roles_work_through_kopflow(granted: Granted) -> None:
     """The grants are enough for each role's real work, and no more."""
-    from kopflow.actors import add_actor, disable_actor
-    from kopflow.audit import verify_database
+    from kopflow.audit.chain import verify_database
     from kopflow.errors import PermissionDeniedError
-    from kopflow.samples import sample_evidence
+    from kopflow.flow.samples import sample_evidence
+    from kopflow.rules.actors import add_actor, disable_actor
 
     coop = granted.coops[0]
     officer = granted.engine("officer")
@@ -220,10 +220,10 @@ def test_roles_work_through_kopflow(granted: Granted) -> None:
 
 def test_disabled_actor_loses_the_database(granted: Granted, runner: Any) -> None:
     """After 'actor disable' and a new 'db grant', PostgreSQL refuses the login outright."""
-    from kopflow.actors import disable_actor
     from kopflow.cli import cli
     from kopflow.engine import Kopflow
-    from kopflow.pgroles import grant, login_url
+    from kopflow.rules.actors import disable_actor
+    from kopflow.rules.roles import grant, login_url
 
     owner = Kopflow(granted.url)
     officer = granted.logins["officer"]
@@ -245,11 +245,11 @@ def test_grant_twice_changes_nothing_and_dry_run_runs_nothing(
 
     from sqlalchemy import text
 
-    from kopflow import db
-    from kopflow.actors import add_actor
-    from kopflow.audit import verify_database
+    from kopflow.audit.chain import verify_database
     from kopflow.cli import cli
     from kopflow.engine import Kopflow
+    from kopflow.rules.actors import add_actor
+    from kopflow.store import db
 
     owner = Kopflow(granted.url)
     extra = "extra" + granted.logins["admin"][len("admin") :]
@@ -280,7 +280,7 @@ def test_grant_twice_changes_nothing_and_dry_run_runs_nothing(
 def test_grant_needs_the_owner(granted: Granted, runner: Any) -> None:
     """A kopflow admin who does not own the tables cannot grant: PostgreSQL decides who may."""
     from kopflow.cli import cli
-    from kopflow.pgroles import login_url
+    from kopflow.rules.roles import login_url
 
     url = login_url(granted.url, granted.logins["admin"])
     result = runner.invoke(cli, ["--db", url, "db", "grant"])
@@ -299,7 +299,7 @@ def test_grant_refused_on_sqlite(sqlite_url: str, runner: Any) -> None:
 
 def test_group_role_names() -> None:
     from kopflow.errors import InputError
-    from kopflow.pgroles import group_role
+    from kopflow.rules.roles import group_role
 
     assert group_role("public", "auditor") == "kopflow_auditor"
     assert group_role("buleleng", "officer") == "kopflow_buleleng_officer"
@@ -308,7 +308,7 @@ def test_group_role_names() -> None:
 
 
 def test_login_url_keeps_the_schema() -> None:
-    from kopflow.pgroles import login_url
+    from kopflow.rules.roles import login_url
 
     url = "postgresql://postgres:secret@127.0.0.1:5432/test?options=-csearch_path%3Dt_abc"
     assert login_url(url, "budi") == (

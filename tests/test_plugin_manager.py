@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner
 from structlog.testing import capture_logs
 
-from kopflow import hookspecs
-from kopflow._partner_check import find_cycle, partner_problems
 from kopflow.errors import NotFoundError, PluginError
+from kopflow.host import hookspecs
+from kopflow.host.manager import LoadedPlugin, PluginHost, make_plugin_host
+from kopflow.host.partner_check import find_cycle, partner_problems
 from kopflow.i18n import set_language
 from kopflow.plugin import PLUGIN_API_VERSION, CoopView, FieldSpec, PartnerSpec, StepSpec
-from kopflow.plugin_manager import LoadedPlugin, PluginHost, make_plugin_host
 
 HERE = Path(__file__).parent
 PLUGINS = HERE / "plugins"

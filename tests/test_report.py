@@ -54,7 +54,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, date]]
         db = str(folder / "kopflow.db")
         day = build_demo(db)
     yield db, day
-    from kopflow import db as kdb
+    from kopflow.store import db as kdb
 
     kdb.dispose_engines()
 
@@ -119,7 +119,7 @@ def stage_counts(page: str) -> dict[str, int]:
 def test_overdue_a_week_past_each_deadline(demo: tuple[str, date], tmp_path: Path) -> None:
     """A week past a stage's SLA, exactly the cooperatives still in a stage whose deadline has
     passed are overdue, in the report, in ``coop list --overdue`` and in ``status``."""
-    from kopflow.workflow import find_workflow
+    from kopflow.flow.spec import find_workflow
 
     db, day = demo
     wf = find_workflow("kdkmp")
@@ -199,10 +199,9 @@ def untranslated(visible: str) -> list[str]:
 
     from kopflow._catalog import ID
 
-    modules = ("_report_html.py", "_html.py", "report.py", "timeline_html.py", "_svg.py")
     found = []
     for msgid in collect_msgids():
-        if not msgid.where.split(":")[0].endswith(modules) or ID.get(msgid.text) == msgid.text:
+        if "kopflow/report/" not in msgid.where.split(":")[0] or ID.get(msgid.text) == msgid.text:
             continue
         for chunk in re.split(r"\{[^}]*\}", msgid.text):
             chunk = chunk.strip(" .:,()")
@@ -232,8 +231,8 @@ def test_report_defaults_to_indonesian(
 
 def test_charts_are_well_formed_svg(demo: tuple[str, date], tmp_path: Path) -> None:
     """Every inline chart parses as XML; the diagram has every edge of the machine."""
-    from kopflow.diagram import edges
-    from kopflow.workflow import find_workflow
+    from kopflow.flow.diagram import edges
+    from kopflow.flow.spec import find_workflow
 
     page = report(demo[0], tmp_path / "r.html")
     svgs = [ET.fromstring(s) for s in re.findall(r"<svg.*?</svg>", page, flags=re.S)]
@@ -251,7 +250,7 @@ def test_charts_are_well_formed_svg(demo: tuple[str, date], tmp_path: Path) -> N
 
 
 def test_svg_escapes_text() -> None:
-    from kopflow._svg import FunnelStep, Segment, funnel, stacked_bars
+    from kopflow.report.svg import FunnelStep, Segment, funnel, stacked_bars
 
     nasty = 'A <b>&"x"'
     ET.fromstring(funnel([FunnelStep("s", nasty, 3, nasty)], nasty))
@@ -260,9 +259,9 @@ def test_svg_escapes_text() -> None:
 
 def test_audit_status_and_checkpoint(demo: tuple[str, date], tmp_path: Path) -> None:
     """The audit section names the verified head, and compares a signed checkpoint."""
-    from kopflow.audit import read_head
-    from kopflow.checkpoint import Checkpoint, generate_keypair, load_signer, sign_checkpoint
-    from kopflow.db import read_connection
+    from kopflow.audit.chain import read_head
+    from kopflow.audit.checkpoint import Checkpoint, generate_keypair, load_signer, sign_checkpoint
+    from kopflow.store.db import read_connection
 
     db = demo[0]
     with read_connection(f"sqlite:///{db}") as conn:
@@ -341,7 +340,7 @@ def test_coop_show_html_has_every_change(demo: tuple[str, date], tmp_path: Path)
 
 @pytest.fixture
 def chromium() -> str:
-    from kopflow._chromium import find_chromium
+    from kopflow.report.chromium import find_chromium
 
     found = find_chromium()
     if found is None:

@@ -51,7 +51,7 @@ def _spec(engine: Any, step: str) -> Any:
 
 
 def _evidence(engine: Any, step: str, rng: random.Random) -> dict[str, Any]:
-    from kopflow.samples import sample_value
+    from kopflow.flow.samples import sample_value
 
     evidence = {}
     for spec in _spec(engine, step).fields:
@@ -79,7 +79,7 @@ def _broken(engine: Any, step: str, rng: random.Random) -> dict[str, Any]:
 
 def _operate(engine: Any, kind: str, coop: str, rng: random.Random) -> Any:
     """One operation; returns the engine's Outcome or raises a KopflowError."""
-    from kopflow.queries import next_actions
+    from kopflow.rules.queries import next_actions
 
     with engine.reading() as conn:
         work = engine._load(conn, [coop])[coop]
@@ -181,9 +181,9 @@ def _setup(url: str, suffix: str) -> tuple[list[str], dict[str, str | None]]:
     Returns the cooperative ids and, per worker actor, its ``--actor`` name (SQLite) or its
     login URL (PostgreSQL, where the login is the actor).
     """
-    from kopflow.actors import add_actor
     from kopflow.engine import Kopflow
     from kopflow.regions import seeds_from_areaid
+    from kopflow.rules.actors import add_actor
 
     engine = Kopflow(url)
     engine.init()
@@ -195,7 +195,7 @@ def _setup(url: str, suffix: str) -> tuple[list[str], dict[str, str | None]]:
     for key, spec in ACTORS.items():
         add_actor(engine, key + suffix, **spec)
     if url.startswith("postgresql"):
-        from kopflow.pgroles import grant, login_url
+        from kopflow.rules.roles import grant, login_url
 
         grant(engine)
         return coops, {"admin": url, **{k: login_url(url, k + suffix) for k in ACTORS}}
@@ -265,8 +265,8 @@ def test_concurrent_workers_lose_nothing(
     backend: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Issue #4 acceptance: 8 x 300 random operations, no lost update, a whole chain."""
-    from kopflow import db
-    from kopflow.audit import read_head, verify_database
+    from kopflow.audit.chain import read_head, verify_database
+    from kopflow.store import db
 
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
     suffix = "_" + tag()
@@ -353,7 +353,7 @@ def test_history_check_catches_disagreement(sqlite_url: str, tamper: str) -> Non
     """The stress test's checker is able to fail: each kind of disagreement is caught."""
     import sqlite3
 
-    from kopflow import db
+    from kopflow.store import db
 
     coops, _who = _setup(sqlite_url, "_x")
     from kopflow.engine import Kopflow

@@ -1,4 +1,4 @@
-"""The schema is declared once, in ``kopflow/models.py``; ``kopflow/tables.py`` is its Core copy
+"""The schema is declared once, in ``kopflow/store/models.py``; ``kopflow/store/tables.py`` is its Core copy
 and the migrations build it (issue #5 moved every statement onto the Core copy)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 
 
 def test_core_copy_is_written_from_the_models() -> None:
-    """Edit models.py, then run ``python -m kopflow.models``: this fails until you do."""
-    from kopflow import tables
-    from kopflow.models import render_core_tables
+    """Edit models.py, then run ``python -m kopflow.store.models``: this fails until you do."""
+    from kopflow.store import tables
+    from kopflow.store.models import render_core_tables
 
     assert Path(tables.__file__).read_text(encoding="utf-8") == render_core_tables()
 
@@ -30,7 +30,7 @@ def test_migrations_build_the_declared_schema(kopflow: Any) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from kopflow import db, models, tables
+    from kopflow.store import db, models, tables
 
     assert models.Coop.__table__.metadata is SQLModel.metadata
     with db.read_connection(db.resolve_url(engine.url)) as conn:
@@ -47,8 +47,8 @@ def test_times_are_stored_and_read_as_utc(db_url: str) -> None:
     from sqlalchemy import Column, Integer, MetaData, Table, select
     from sqlalchemy.exc import StatementError
 
-    from kopflow import db
-    from kopflow._sqltypes import UTCDateTime
+    from kopflow.store import db
+    from kopflow.store.sqltypes import UTCDateTime
 
     table = Table("utc_probe", MetaData(), Column("id", Integer, primary_key=True),
                   Column("at", UTCDateTime))  # fmt: skip

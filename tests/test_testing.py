@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from kopflow._plugin_source import import_module
 from kopflow.errors import PluginError
+from kopflow.host.source import import_module
 from kopflow.testing import ADMIN, KopflowRunner
 
 PLUGINS = Path(__file__).parent / "plugins"

@@ -1,4 +1,4 @@
-"""Tests for kopflow.workflow: loading and validating definitions, and parsing evidence."""
+"""Tests for kopflow.flow.spec: loading and validating definitions, and parsing evidence."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from kopflow import i18n
 from kopflow.errors import EvidenceError, NotFoundError, WorkflowError
-from kopflow.workflow import (
+from kopflow.flow.spec import (
     FIELD_TYPES,
     FieldSpec,
     StepSpec,

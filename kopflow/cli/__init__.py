@@ -227,8 +227,8 @@ class App:
     @property
     def plugins(self) -> Any:
         if self._plugins is None:
-            from kopflow.config import disabled_plugins
-            from kopflow.plugin_manager import make_plugin_host
+            from kopflow.host.config import disabled_plugins
+            from kopflow.host.manager import make_plugin_host
 
             self._plugins = make_plugin_host(
                 extra_modules=self.options.get("plugin") or (),

@@ -1,7 +1,7 @@
 """Which audit events ``audit log`` and ``audit export`` read, and how ``audit log`` shows one.
 
-The filter options become a :class:`kopflow.audit.EventFilter`. SQLAlchemy and
-:mod:`kopflow.audit` are imported inside the functions, so ``kopflow audit --help`` stays light.
+The filter options become a :class:`kopflow.audit.chain.EventFilter`. SQLAlchemy and
+:mod:`kopflow.audit.chain` are imported inside the functions, so ``kopflow audit --help`` stays light.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from kopflow.errors import InputError, NotFoundError
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow.audit import EventFilter
+    from kopflow.audit.chain import EventFilter
 
 
 def event_as_shown(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def event_filter(
         NotFoundError: no cooperative, and no audit event, has ``coop``.
         InputError: ``since`` or ``until`` is not a UTC day or time.
     """
-    from kopflow.audit import EventFilter
+    from kopflow.audit.chain import EventFilter
 
     return EventFilter(
         coop_id=_coop_id(engine, conn, coop) if coop else None,
@@ -90,7 +90,7 @@ def _coop_id(engine: Any, conn: Connection, ref: str) -> str:
 
 def _moment(value: str, option: str, *, end: bool) -> str:
     """A --since/--until value as audit-event time text; a bare day covers the whole day."""
-    from kopflow.audit import utc_iso
+    from kopflow.audit.chain import utc_iso
 
     text = value.strip()
     try:

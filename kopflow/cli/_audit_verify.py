@@ -13,7 +13,7 @@ from kopflow.errors import AuditError, InputError
 from kopflow.i18n import _
 
 if TYPE_CHECKING:
-    from kopflow.checkpoint import Checkpoint
+    from kopflow.audit.checkpoint import Checkpoint
 
 
 def checkpoint_line(path: Path, cp: Checkpoint, key: str) -> str:
@@ -57,7 +57,7 @@ def verify_file(
         InputError: there is no such file.
         AuditError: the export does not verify.
     """
-    from kopflow._bundle import verify_export
+    from kopflow.audit.bundle import verify_export
 
     if not path.exists():
         raise InputError("{path} does not exist", path=str(path))

@@ -36,7 +36,7 @@ def actor_group() -> None:
 )
 @click.pass_obj
 def actor_add(app, name: str, role: str, region: str | None, partner: str | None) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.actors import add_actor
+    from kopflow.rules.actors import add_actor
 
     add_actor(app.engine, name, role=role, region=region, partner=partner)
     ok(_("actor {name} added as {role}", name=name, role=role))
@@ -46,7 +46,7 @@ def actor_add(app, name: str, role: str, region: str | None, partner: str | None
 @json_option
 @click.pass_obj
 def actor_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.actors import list_actors
+    from kopflow.rules.actors import list_actors
 
     rows = list_actors(app.engine)
     if as_json:
@@ -71,7 +71,7 @@ def actor_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 @click.argument("name")
 @click.pass_obj
 def actor_disable(app, name: str) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.actors import disable_actor
+    from kopflow.rules.actors import disable_actor
 
     disable_actor(app.engine, name)
     ok(_("actor {name} disabled", name=name))

@@ -1,8 +1,8 @@
 """``kopflow audit ...``: read, verify, export and sign the audit log; make signing keys.
 
 Only declaring the commands, parsing options and showing results live here: reading and
-verifying the chain is :mod:`kopflow.audit`, export files are :mod:`kopflow.export`, signed
-notes are :mod:`kopflow.checkpoint` and keys :mod:`kopflow.keys`. Choosing events is
+verifying the chain is :mod:`kopflow.audit.chain`, export files are :mod:`kopflow.audit.export`, signed
+notes are :mod:`kopflow.audit.checkpoint` and keys :mod:`kopflow.audit.keys`. Choosing events is
 ``cli/_audit_events.py``; checking checkpoint and export files is ``cli/_audit_verify.py``.
 """
 
@@ -75,7 +75,7 @@ def _filter_options(func: Any) -> Any:
 @json_option
 @click.pass_obj
 def audit_log(app: Any, limit: int, as_json: bool, **filters: str | None) -> None:
-    from kopflow.audit import select_events, snapshot
+    from kopflow.audit.chain import select_events, snapshot
 
     engine = app.engine
     with snapshot(engine.url) as conn:
@@ -154,7 +154,7 @@ def audit_verify(
     strict: bool,
     as_json: bool,
 ) -> None:
-    from kopflow.keys import load_verifier
+    from kopflow.audit.keys import load_verifier
 
     if checkpoints and key is None:
         raise InputError("--checkpoint needs --key PUBLIC_KEY to check its signature")
@@ -163,10 +163,10 @@ def audit_verify(
         texts = [read_note(path) for path in checkpoints]
         verify_file(export_file, verifier, texts, strict, as_json)
         return
-    from kopflow.audit import check_checkpoint, read_head, snapshot, verify_database
-    from kopflow.checkpoint import parse_and_verify
-    from kopflow.db import resolve_url
+    from kopflow.audit.chain import check_checkpoint, read_head, snapshot, verify_database
+    from kopflow.audit.checkpoint import parse_and_verify
     from kopflow.log import get_logger
+    from kopflow.store.db import resolve_url
 
     notes = [(path, parse_and_verify(read_note(path), verifier)) for path in checkpoints]  # type: ignore[arg-type]
     # Only the URL: verifying needs no actor and no plugins (a broken plugin must not stop it).
@@ -255,9 +255,9 @@ def audit_export(
     as_json: bool,
     **filters: str | None,
 ) -> None:
-    from kopflow.audit import snapshot
-    from kopflow.export import export
-    from kopflow.keys import load_signer
+    from kopflow.audit.chain import snapshot
+    from kopflow.audit.export import export
+    from kopflow.audit.keys import load_signer
     from kopflow.log import get_logger
 
     if fmt != "jsonl" and (key is not None or unsigned):
@@ -319,9 +319,9 @@ def audit_export(
 )
 @click.pass_obj
 def audit_checkpoint(app: Any, key: Path, out: Path | None) -> None:
-    from kopflow.audit import read_head, snapshot, verify_database
-    from kopflow.checkpoint import Checkpoint, sign_checkpoint, utc_timestamp
-    from kopflow.keys import load_signer
+    from kopflow.audit.chain import read_head, snapshot, verify_database
+    from kopflow.audit.checkpoint import Checkpoint, sign_checkpoint, utc_timestamp
+    from kopflow.audit.keys import load_signer
     from kopflow.log import get_logger
 
     signer = load_signer(key)
@@ -378,7 +378,7 @@ def audit_checkpoint(app: Any, key: Path, out: Path | None) -> None:
 def audit_keygen(out_private: Path, out_public: Path, name: str | None) -> None:
     import socket
 
-    from kopflow.keys import generate_keypair, load_verifier
+    from kopflow.audit.keys import generate_keypair, load_verifier
 
     name = name or f"kopflow-audit/{socket.gethostname() or 'localhost'}"
     generate_keypair(out_private, out_public, name)

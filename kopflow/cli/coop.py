@@ -90,7 +90,7 @@ def coop_import(
 @json_option
 @click.pass_obj
 def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.queries import list_coops
+    from kopflow.rules.queries import list_coops
 
     engine = app.engine
     with engine.reading() as conn:
@@ -136,7 +136,7 @@ def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> 
 @json_option
 @click.pass_obj
 def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.queries import next_actions, step_table, timeline
+    from kopflow.rules.queries import next_actions, step_table, timeline
 
     engine = app.engine
     with engine.reading() as conn:
@@ -155,7 +155,7 @@ def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # 
             "timeline": timeline(conn, coop_id),
         }
     if html_out is not None:
-        from kopflow.timeline_html import write_timeline
+        from kopflow.report.timeline import write_timeline
 
         write_timeline(engine, data, html_out)
         if not as_json:
@@ -170,7 +170,7 @@ def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # 
 def _villages(conn, coop_id: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
     from sqlalchemy import select
 
-    from kopflow import tables
+    from kopflow.store import tables
 
     table_ = tables.coop_village
     rows = conn.execute(select(table_).where(table_.c.coop_id == coop_id)).mappings()

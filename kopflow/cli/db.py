@@ -36,7 +36,7 @@ def db_group() -> None:
 @db_group.command("upgrade", help=N_("Upgrade the database schema to this version of kopflow."))
 @click.pass_obj
 def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
-    from kopflow import db
+    from kopflow.store import db
 
     before, after = db.upgrade_schema(app.engine.url)
     ok(_("schema {before} -> {after}", before=before or "-", after=after))
@@ -54,7 +54,7 @@ def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
 @json_option
 @click.pass_obj
 def db_grant(app, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.pgroles import grant
+    from kopflow.rules.roles import grant
 
     plan = grant(app.engine, dry_run=dry_run)
     if as_json:
@@ -92,7 +92,7 @@ def db_grant(app, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-unty
 @json_option
 @click.pass_obj
 def db_migrate_to(app, target: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.transfer import migrate_to
+    from kopflow.rules.transfer import migrate_to
 
     result = migrate_to(app.engine, target)
     if as_json:

@@ -32,8 +32,8 @@ from kopflow.i18n import N_, _
 def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
     from kopflow import regions
     from kopflow.cli.flow import print_status
-    from kopflow.queries import list_coops, status_counts
-    from kopflow.samples import sample_evidence
+    from kopflow.flow.samples import sample_evidence
+    from kopflow.rules.queries import list_coops, status_counts
 
     engine = app.engine
     engine.init()

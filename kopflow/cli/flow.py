@@ -20,7 +20,7 @@ from kopflow.i18n import N_, _, label
 @json_option
 @click.pass_obj
 def next_cmd(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.queries import next_actions
+    from kopflow.rules.queries import next_actions
 
     engine = app.engine
     with engine.reading() as conn:
@@ -129,7 +129,7 @@ def advance_cmd(
 @json_option
 @click.pass_obj
 def status_cmd(app, by, region, as_of, as_json) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.queries import status_counts
+    from kopflow.rules.queries import status_counts
 
     engine = app.engine
     with engine.reading() as conn:

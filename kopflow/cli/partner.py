@@ -50,7 +50,7 @@ def partner_enroll(app: App, coop: str, partners: tuple[str, ...], as_json: bool
 @click.pass_obj
 def partner_list(app: App, as_json: bool) -> None:
     """List the partners."""
-    from kopflow.partners import partner_rows
+    from kopflow.rules.partners import partner_rows
 
     host = app.plugins
     _warn_broken(host)
@@ -83,7 +83,7 @@ def partner_list(app: App, as_json: bool) -> None:
 @click.pass_obj
 def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
     """Show one cooperative's steps with one partner."""
-    from kopflow.partners import coop_partner_steps
+    from kopflow.rules.partners import coop_partner_steps
 
     engine = app.engine
     spec = engine.plugins.partner(partner)  # an unknown code names the known ones
@@ -142,7 +142,7 @@ def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
 @click.pass_obj
 def partner_status_cmd(app: App, partner: str | None, region: str | None, as_json: bool) -> None:
     """Count enrolled cooperatives per partner step."""
-    from kopflow.partners import COMPLETE, partner_status
+    from kopflow.rules.partners import COMPLETE, partner_status
 
     engine = app.engine
     with engine.reading() as conn:

@@ -14,7 +14,7 @@ from kopflow.i18n import N_, _
 
 if TYPE_CHECKING:
     from kopflow.cli import App
-    from kopflow.plugin_manager import PluginHost
+    from kopflow.host.manager import PluginHost
 
 PREFIX = "kopflow_"
 

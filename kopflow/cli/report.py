@@ -76,7 +76,7 @@ def report_language(ctx: click.Context, chosen: str | None) -> str:
 )
 @click.pass_context
 def report_cmd(ctx, region, out, lang, as_of, fmt, checkpoint, key) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.report import build_report
+    from kopflow.report.data import build_report
 
     set_language(report_language(ctx, lang))
     document = build_report(
@@ -89,7 +89,7 @@ def report_cmd(ctx, region, out, lang, as_of, fmt, checkpoint, key) -> None:  # 
     if fmt == "pdf":
         import tempfile
 
-        from kopflow._chromium import print_pdf
+        from kopflow.report.chromium import print_pdf
 
         with tempfile.TemporaryDirectory(prefix="kopflow-report-") as folder:
             page = Path(folder) / "report.html"

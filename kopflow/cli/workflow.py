@@ -67,7 +67,7 @@ def workflow_show(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 )
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def workflow_validate(files: tuple[Path, ...]) -> None:
-    from kopflow.workflow import validate_file
+    from kopflow.flow.spec import validate_file
 
     problems: list[str] = []
     for path in files:
@@ -90,7 +90,7 @@ def workflow_validate(files: tuple[Path, ...]) -> None:
 )
 @click.pass_obj
 def workflow_diagram(app, fmt: str) -> None:  # type: ignore[no-untyped-def]
-    from kopflow import diagram
+    from kopflow.flow import diagram
 
     click.echo(
         diagram.mermaid(app.engine.workflow)

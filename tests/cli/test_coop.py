@@ -16,7 +16,7 @@ CSV_HEADER = "region_code,village,kecamatan,kabupaten,provinsi,postal_code,coop_
 def counts(url: str) -> dict[str, Any]:
     from sqlalchemy import text
 
-    from kopflow import db
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         return {

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from clihelp import error_line, ok, run, sets
 
+from kopflow.flow.samples import sample_evidence
 from kopflow.regions import CoopSeed
-from kopflow.samples import sample_evidence
 
 BULELENG = "Kabupaten Buleleng"
 
@@ -19,7 +19,7 @@ BULELENG = "Kabupaten Buleleng"
 def query(url: str, sql: str, **params: Any) -> list[Any]:
     from sqlalchemy import text
 
-    from kopflow import db
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         return list(conn.execute(text(sql), params).mappings())
@@ -39,8 +39,8 @@ def stage_of(url: str, coop: str) -> str:
 
 
 def verify(url: str) -> None:
-    from kopflow import db
-    from kopflow.audit import verify_database
+    from kopflow.audit.chain import verify_database
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         result = verify_database(conn)
@@ -152,7 +152,7 @@ def test_transitions_record_the_acting_officer(runner: CliRunner, sqlite_url: st
     """Issue #2: every change is stored with its actor; an officer of another kabupaten is
     refused and nothing is written. (SQLite: on PostgreSQL the actor is the database login,
     so acting as another officer needs a login of their own: issue #4's tests.)"""
-    from kopflow.workflow import find_workflow
+    from kopflow.flow.spec import find_workflow
 
     url = sqlite_url
     ok(run(runner, url, "init"))

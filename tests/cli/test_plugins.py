@@ -52,7 +52,7 @@ def one_error_line(result: Any) -> str:
 
 def digest(path: str) -> str:
     """The database file's bytes once every connection is closed (the WAL is checkpointed)."""
-    from kopflow import db
+    from kopflow.store import db
 
     db.dispose_engines()
     wal = Path(path + "-wal")
@@ -134,7 +134,7 @@ def test_a_plugin_command_runs_through_the_cli(cli: KopflowRunner) -> None:
 def test_a_registered_plugin_command_runs_through_cli_runner(
     cli_runner: KopflowRunner, register_plugin: Callable[..., Any]
 ) -> None:
-    from kopflow._plugin_source import import_module
+    from kopflow.host.source import import_module
 
     register_plugin(import_module(plugin("good")))
     assert cli_runner("demo-hello").stdout == "hello from demo\n"
@@ -314,7 +314,7 @@ def test_an_auditor_sees_which_plugins_took_part(
     register_plugin: Callable[..., Any],
     coop_at_stage: Callable[..., str],
 ) -> None:
-    from kopflow._plugin_source import import_module
+    from kopflow.host.source import import_module
 
     register_plugin(import_module(plugin("good")))
     coop = coop_at_stage("onboarding")

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from clihelp import error_line, ok, run, sets
 from db_helpers import pg_schema
 
+from kopflow.flow.samples import sample_evidence
 from kopflow.regions import CoopSeed
-from kopflow.samples import sample_evidence
 
 KAB = "Kabupaten Uji"
 
@@ -23,7 +23,7 @@ def snapshot(url: str) -> dict[str, Any]:
     """Everything a refused command must leave as it was."""
     from sqlalchemy import text
 
-    from kopflow import db
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         out: dict[str, Any] = {
@@ -38,7 +38,7 @@ def snapshot(url: str) -> dict[str, Any]:
 def records(url: str, coop: str) -> list[tuple[str, int, str]]:
     from sqlalchemy import text
 
-    from kopflow import db
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         rows = conn.execute(
@@ -104,7 +104,7 @@ def staged(
 
 
 def good_evidence(spec: Any) -> dict[str, Any]:
-    """Valid evidence for a step. kopflow.samples finds no value for the microsite's URL
+    """Valid evidence for a step. kopflow.flow.samples finds no value for the microsite's URL
     pattern (it tries digit and reference shapes only), so that one is written out."""
     if spec.id == "microsite":
         return {"url": "https://kdmp-banjar.example.id", "date": "2025-06-01"}
@@ -149,7 +149,7 @@ def test_bad_evidence_refused_naming_the_field(
     runner: CliRunner, staged: str, coop: str, step: str, field: str, value: str, expected: str
 ) -> None:
     """Issue #2: wrong evidence is refused in one line naming the field; nothing is written."""
-    from kopflow.workflow import find_workflow
+    from kopflow.flow.spec import find_workflow
 
     evidence = {**good_evidence(find_workflow().step(step)), field: value}
     before = snapshot(staged)
@@ -161,7 +161,7 @@ def test_bad_evidence_refused_naming_the_field(
 
 def test_bad_evidence_cases_differ_from_good_evidence_in_one_field() -> None:
     """The refusals above are about the one bad field: the rest of their evidence is valid."""
-    from kopflow.workflow import find_workflow
+    from kopflow.flow.spec import find_workflow
 
     wf = find_workflow()
     for _coop, step, field, value, _expected in BAD_EVIDENCE:

@@ -22,7 +22,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "workflows" / "kdkmp.yaml"
 def query(url: str, sql: str) -> list[Any]:
     from sqlalchemy import text
 
-    from kopflow import db
+    from kopflow.store import db
 
     with db.read_connection(db.resolve_url(url)) as conn:
         return list(conn.execute(text(sql)).mappings())

@@ -1,0 +1,52 @@
+"""Plausible evidence for any step, derived from its field specs: for the demo and benchmarks.
+
+Never used on a real cooperative's record by the engine itself; the values are obviously
+sample data (notes say so).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kopflow.flow.spec import FieldSpec, StepSpec
+
+_DIGITS = "7351982460" * 4
+
+
+def _reference(pattern: str, seed: int) -> str:
+    # Try shapes that real reference numbers have until one matches the field's pattern.
+    candidates = [(_DIGITS[seed % 10 :] + _DIGITS)[:n] for n in range(1, 33)]
+    candidates += [f"{n:03d}/KDMP/2025" for n in (seed % 997 + 1,)]
+    candidates += [f"AHU-{seed % 10000:04d}.AH.01.29.TAHUN 2025", f"REF-{seed:06d}"]
+    candidates += [f"https://kdkmp-{seed}.desa.id"]
+    for candidate in candidates:
+        if re.fullmatch(pattern, candidate):
+            return candidate
+    raise ValueError(f"no sample value fits pattern {pattern!r}")
+
+
+def sample_value(field: FieldSpec, seed: int = 0) -> Any:
+    """A value that passes ``field.parse``."""
+    kind = field.type
+    if kind == "date":
+        return f"2025-{(seed % 9) + 1:02d}-{(seed % 27) + 1:02d}"
+    if kind in ("integer", "rupiah"):
+        low = field.min if field.min is not None else (1 if kind == "integer" else 1_000_000)
+        value = max(low, min(field.max if field.max is not None else low, low))
+        if field.odd and value % 2 == 0:
+            value += 1
+        return str(value)
+    if kind == "choice":
+        return field.choices[0] if not field.multiple else ",".join(field.choices[:2])
+    if kind == "reference" and field.pattern:
+        return _reference(field.pattern, seed)
+    return f"contoh {field.name} {seed}"
+
+
+def sample_evidence(step: StepSpec, seed: int = 0, *, optional: bool = False) -> dict[str, Any]:
+    """Evidence for every required field of ``step`` (and optional ones when asked)."""
+    evidence = {f.name: sample_value(f, seed) for f in step.fields if f.required or optional}
+    evidence.setdefault("note", "data contoh (demo)")
+    return evidence

@@ -1,0 +1,421 @@
+"""Workflow definitions: load ``workflows/*.yaml`` into frozen specs and parse step evidence.
+
+Owns the definition format and its validation (every problem at once, as ``file: path: message``).
+Must not touch the database or the state-machine library: ``machine`` and ``engine`` build on it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import functools
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from kopflow import i18n
+from kopflow.errors import EvidenceError, NotFoundError, WorkflowError
+
+FIELD_TYPES = ("text", "date", "integer", "rupiah", "choice", "reference")
+PREVIOUS = "@previous"
+_IDENT = re.compile(r"[a-z][a-z0-9_]*")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Indonesian money groups thousands with dots ("1.500.000"); a comma starts the fraction ("1,5").
+# Any other dot or comma (a fraction, English "1,500,000") is refused rather than guessed.
+_RUPIAH = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+")
+_RP_PREFIX = re.compile(r"^(-?)\s*(?:rp\.?)?\s*", re.IGNORECASE)  # "Rp", "-Rp.", "rp "
+_MAX_SAFE_INT = 2**53 - 1  # as in kopflow.audit.canonical: the audit trail's JSON holds no more
+
+
+def _blank(value: object) -> bool:
+    """Nothing given: treated as absent (empty CSV cells and CLI options arrive as "")."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | tuple) and not value)
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldSpec:
+    """One evidence field of a step: its type, label and the checks its value must pass.
+
+    Beyond the engine's contract: ``hint`` (an ``{"id", "en"}`` label) names the expected format
+    in error messages; ``choice_list`` names the list ``choices`` came from, for its labels.
+    """
+
+    name: str
+    type: str
+    label: dict[str, str]
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    multiple: bool = False
+    pattern: str | None = None
+    min: int | None = None
+    max: int | None = None
+    odd: bool = False
+    hint: dict[str, str] | None = None
+    choice_list: str | None = None
+
+    def parse(self, raw: object, *, today: datetime.date | None = None) -> str | int | list[str]:
+        """Turn a CLI string (or an already-typed JSON/CSV value) into the canonical value.
+
+        Args:
+            raw: the value as given.
+            today: the day a date may not be after (defaults to ``date.today()``).
+
+        Returns:
+            ``str`` for text, reference and date (``YYYY-MM-DD``); ``int`` for integer and
+            rupiah; for choice a ``str``, or a ``list[str]`` in list order when ``multiple``.
+
+        Raises:
+            EvidenceError: naming this field and saying how to fix the value.
+        """
+        if _blank(raw):
+            _refuse(self, "{field}: a value is required")
+        return _PARSERS[self.type](self, raw, today or datetime.date.today())
+
+
+def _refuse(spec: FieldSpec, msgid: str, **params: object) -> NoReturn:
+    raise EvidenceError(spec.name, msgid, **params)
+
+
+def _text(spec: FieldSpec, raw: object) -> str:
+    if type(raw) is str:  # what CSV files and the CLI give: none of the tests below apply
+        return raw.strip()
+    if isinstance(raw, float):  # JSON numbers: only the integer parsers make sense of them
+        return str(raw)
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        _refuse(spec, "{field}: expected text, got {kind}", kind=type(raw).__name__)
+    return str(raw).strip()
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    # re.fullmatch looks the pattern up in re's own cache on every call (issue #5).
+    return re.compile(pattern)
+
+
+def _parse_text(spec: FieldSpec, raw: object, today: datetime.date) -> str:
+    text = _text(spec, raw)
+    if spec.pattern is not None and not _pattern(spec.pattern).fullmatch(text):
+        msgid = "{field}: '{value}' does not have the expected format: {expected}"
+        _refuse(spec, msgid, value=text, expected=i18n.label(spec.hint, spec.pattern))
+    return text
+
+
+def _parse_date(spec: FieldSpec, raw: object, today: datetime.date) -> str:
+    if isinstance(raw, datetime.date):  # openpyxl and YAML hand over real dates
+        value = raw.date() if isinstance(raw, datetime.datetime) else raw
+    else:
+        text = _text(spec, raw)
+        try:  # fromisoformat alone also takes "20250721" and week dates: one spelling only
+            value = datetime.date.fromisoformat(text if _ISO_DATE.fullmatch(text) else "")
+        except ValueError:
+            msgid = "{field}: '{value}' is not a date; write YYYY-MM-DD, e.g. 2025-07-21"
+            _refuse(spec, msgid, value=text)
+    if value > today:
+        msgid = "{field}: {value} is in the future; record evidence once it has happened"
+        _refuse(spec, msgid, value=value.isoformat())
+    return value.isoformat()
+
+
+def _bounded(spec: FieldSpec, value: int) -> int:
+    if abs(value) > _MAX_SAFE_INT:
+        _refuse(spec, "{field}: {value} is too large to record", value=value)
+    if spec.min is not None and value < spec.min:
+        _refuse(spec, "{field}: {value} is below the minimum of {min}", value=value, min=spec.min)
+    if spec.max is not None and value > spec.max:
+        _refuse(spec, "{field}: {value} is above the maximum of {max}", value=value, max=spec.max)
+    if spec.odd and value % 2 == 0:
+        _refuse(spec, "{field}: {value} must be an odd number", value=value)
+    return value
+
+
+def _parse_integer(spec: FieldSpec, raw: object, today: datetime.date) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return _bounded(spec, raw)
+    if not _INTEGER.fullmatch(text := _text(spec, raw)):
+        _refuse(spec, "{field}: '{value}' is not a whole number", value=text)
+    return _bounded(spec, int(text))
+
+
+def _parse_rupiah(spec: FieldSpec, raw: object, today: datetime.date) -> int:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        value = raw
+    else:
+        original = _text(spec, raw)
+        if original.isascii() and original.isdigit():  # plain digits: nothing below changes them
+            return _bounded(spec, int(original))
+        text = _RP_PREFIX.sub(r"\1", original)
+        digits = text.lstrip("-").removesuffix(",-")  # "Rp 50.000,-": the usual "no sen" mark
+        if not _RUPIAH.fullmatch(digits):
+            msgid = "{field}: '{value}' is not a rupiah amount; write e.g. 1500000 or Rp 1.500.000"
+            if re.fullmatch(r"[0-9.,]+", digits):
+                msgid = "{field}: '{value}' has a fraction; money is whole rupiah, e.g. 1.500.000"
+            _refuse(spec, msgid, value=original)
+        value = int(digits.replace(".", "")) * (-1 if text.startswith("-") else 1)
+    if value < 0:
+        _refuse(spec, "{field}: a rupiah amount cannot be negative ({value})", value=value)
+    return _bounded(spec, value)
+
+
+def _parse_choice(spec: FieldSpec, raw: object, today: datetime.date) -> str | list[str]:
+    allowed = ", ".join(spec.choices)
+    if isinstance(raw, list | tuple) and not spec.multiple:
+        _refuse(
+            spec, "{field}: only one value is allowed; choose one of {allowed}", allowed=allowed
+        )
+    if isinstance(raw, list | tuple):
+        items = list(raw)
+    else:  # the CLI gives several values as "sembako,apotek"
+        items = raw.split(",") if spec.multiple and isinstance(raw, str) else [raw]
+    picked = set()
+    for item in items:
+        value = item.strip().lower() if isinstance(item, str) else item
+        if value != "" and value not in spec.choices:
+            msgid = "{field}: '{value}' is not allowed; choose from {allowed}"
+            _refuse(spec, msgid, value=item, allowed=allowed)
+        picked.add(value)
+    ordered = [c for c in spec.choices if c in picked]  # canonical: list order, no duplicates
+    if not ordered:
+        _refuse(spec, "{field}: a value is required")
+    return ordered if spec.multiple else ordered[0]
+
+
+_PARSERS: dict[str, Callable[[FieldSpec, Any, datetime.date], str | int | list[str]]] = {
+    "text": _parse_text, "reference": _parse_text, "date": _parse_date,
+    "integer": _parse_integer, "rupiah": _parse_rupiah, "choice": _parse_choice,
+}  # fmt: skip
+STANDARD_FIELDS = (
+    FieldSpec("note", "text", {"id": "Catatan", "en": "Note"}, required=False),
+    FieldSpec("file", "text", {"id": "Berkas (path atau sha256 dokumen pindaian)",
+                               "en": "File (path or sha256 of the scanned document)"}, False),
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class StepSpec:
+    """One step of a stage: who completes it, what must come first and the evidence it records.
+
+    The standard optional fields ``note`` and ``file`` are appended to ``fields`` on creation
+    (unless declared), so every step accepts them, steps built by plugins included.
+    """
+
+    id: str
+    label: dict[str, str]
+    role: str
+    required: bool = True
+    after: tuple[str, ...] = ()
+    fields: tuple[FieldSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = {f.name for f in self.fields}
+        extra = tuple(f for f in STANDARD_FIELDS if f.name not in names)
+        object.__setattr__(self, "fields", tuple(self.fields) + extra)
+
+    @functools.cached_property
+    def _field_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields)
+
+    @functools.cached_property
+    def _parsers(self) -> tuple[tuple[FieldSpec, Callable[..., object]], ...]:
+        # Each field with its parser, looked up once: validate() is a bulk hot path (issue #5).
+        return tuple((f, _PARSERS[f.type]) for f in self.fields)
+
+    def validate(
+        self, raw: dict[str, object], *, today: datetime.date | None = None
+    ) -> dict[str, object]:
+        """Parse the evidence given for this step.
+
+        Args:
+            raw: field name -> value as given (CLI strings or typed JSON/CSV values).
+            today: the day a date may not be after (defaults to ``date.today()``).
+
+        Returns:
+            Field name -> canonical value, in declaration order; blank optional fields omitted.
+
+        Raises:
+            EvidenceError: for an unknown field, a missing required one, or a bad value.
+        """
+        names = self._field_names
+        if not names.issuperset(raw):
+            for name in raw:
+                if name not in names:
+                    known = [f.name for f in self.fields]
+                    msgid = "{field}: unknown field for step {step}; it accepts {known}"
+                    raise EvidenceError(str(name), msgid, step=self.id, known=", ".join(known))
+        if today is None:
+            today = datetime.date.today()  # once per step, not per field: a bulk hot path
+        out: dict[str, object] = {}
+        for spec, parse in self._parsers:
+            if not _blank(value := raw.get(spec.name)):
+                out[spec.name] = parse(spec, value, today)  # FieldSpec.parse, blank ruled out
+            elif spec.required:
+                _refuse(spec, "{field}: required by step {step}", step=self.id)
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSpec:
+    """A stage, its steps and deadline; ``side``: suspended/dissolved; ``final``: no way out."""
+
+    id: str
+    label: dict[str, str]
+    sla_days: int | None
+    steps: tuple[StepSpec, ...]
+    side: bool = False
+    final: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class EventSpec:
+    """A named transition from ``sources`` to ``dest`` (a stage id or ``"@previous"``)."""
+
+    name: str
+    label: dict[str, str]
+    sources: tuple[str, ...]
+    dest: str
+    reason_required: bool = False
+    advance: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Workflow:
+    """A validated definition; ``stages`` holds the main line in order, then the side stages."""
+
+    name: str
+    version: int
+    label: dict[str, str]
+    initial: str
+    roles: tuple[str, ...]
+    stages: tuple[StageSpec, ...]
+    events: tuple[EventSpec, ...]
+    choices: dict[str, tuple[str, ...]]
+    choice_labels: dict[str, dict[str, dict[str, str]]]
+    required_partners: tuple[str, ...]
+    onboarding_stage: str
+    path: str
+    digest: str
+
+    @functools.cached_property
+    def _stage_by_id(self) -> dict[str, StageSpec]:
+        return {stage.id: stage for stage in self.stages}
+
+    def stage(self, stage_id: str) -> StageSpec:
+        """The stage ``stage_id``; raises ``NotFoundError`` listing the valid stages."""
+        stage = self._stage_by_id.get(stage_id)  # asked for every change of a bulk batch
+        if stage is not None:
+            return stage
+        valid = ", ".join(s.id for s in self.stages)
+        raise NotFoundError(
+            "unknown stage '{stage}'; stages: {stages}", stage=stage_id, stages=valid
+        )
+
+    def step(self, step_id: str) -> StepSpec | None:
+        """The built-in step ``step_id`` (partner steps are the engine's business), or ``None``."""
+        return next((st for s in self.stages for st in s.steps if st.id == step_id), None)
+
+    def stage_of_step(self, step_id: str) -> StageSpec | None:
+        """The stage holding the built-in step ``step_id``, or ``None``."""
+        return next((s for s in self.stages for st in s.steps if st.id == step_id), None)
+
+    def events_from(self, stage_id: str) -> list[EventSpec]:
+        """Events that may fire while in ``stage_id``, in definition order."""
+        return [e for e in self.events if stage_id in e.sources]
+
+    def advance_event(self, stage_id: str) -> EventSpec | None:
+        """The main-line forward event from ``stage_id`` (at most one: checked on load)."""
+        return self._advance_events.get(stage_id)
+
+    @functools.cached_property
+    def _advance_events(self) -> dict[str, EventSpec]:
+        # Asked for every cooperative of a bulk advance (issue #5).
+        found: dict[str, EventSpec] = {}
+        for event in self.events:
+            if event.advance:
+                for source in event.sources:
+                    found.setdefault(source, event)
+        return found
+
+    def event(self, name: str) -> EventSpec | None:
+        """The event called ``name``, or ``None``."""
+        return self._events_by_name.get(name)
+
+    @functools.cached_property
+    def _events_by_name(self) -> dict[str, EventSpec]:
+        found: dict[str, EventSpec] = {}
+        for event in self.events:
+            found.setdefault(event.name, event)
+        return found
+
+    def main_stages(self) -> list[StageSpec]:
+        """The main-line stages in order."""
+        return [s for s in self.stages if not s.side]
+
+    def main_index(self, stage_id: str) -> int:
+        """The position of ``stage_id`` on the main line; -1 for a side stage or unknown id."""
+        return self._main_index.get(stage_id, -1)
+
+    @functools.cached_property
+    def _main_index(self) -> dict[str, int]:
+        return {stage.id: i for i, stage in enumerate(self.main_stages())}
+
+
+def load_workflow(path: str | os.PathLike[str]) -> Workflow:
+    """Load and validate a workflow definition.
+
+    Args:
+        path: the YAML file; problems name it as given.
+
+    Returns:
+        The frozen :class:`Workflow`.
+
+    Raises:
+        WorkflowError: listing every problem found, each as ``file: path: message``.
+    """
+    from kopflow.flow.load import _Builder, _read
+
+    builder = _Builder(os.fspath(path))
+    read = _read(Path(path), builder)
+    wf = builder.workflow(read[0], os.fspath(path), read[1]) if read else None
+    if builder.problems or wf is None:
+        raise WorkflowError(builder.problems)
+    return wf
+
+
+def validate_file(path: str | os.PathLike[str]) -> list[str]:
+    """The problems of a definition file (``[]`` when valid), for ``kopflow workflow validate``."""
+    try:
+        load_workflow(path)
+    except WorkflowError as exc:
+        return exc.problems
+    return []
+
+
+def workflows_dir() -> Path:
+    """Where definitions live: ``KOPFLOW_WORKFLOWS``, else the repository's ``workflows/``."""
+    return Path(os.environ.get("KOPFLOW_WORKFLOWS") or Path(__file__).parents[2] / "workflows")
+
+
+_cache: dict[tuple[str, int], Workflow] = {}
+
+
+def find_workflow(name: str = "kdkmp") -> Workflow:
+    """Load ``<workflows_dir>/<name>.yaml``, cached in-process while its mtime is unchanged.
+
+    Raises:
+        NotFoundError: no such definition (the message lists the available ones).
+        WorkflowError: the definition is invalid.
+    """
+    folder = workflows_dir()
+    path = folder / f"{name}.yaml"
+    if not _IDENT.fullmatch(name) or not path.is_file():  # the name never walks out of folder
+        names = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "-"
+        msgid = "unknown workflow '{name}'; available in {folder}: {names}"
+        raise NotFoundError(msgid, name=name, folder=str(folder), names=names)
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _cache:
+        _cache[key] = load_workflow(path)
+    return _cache[key]

@@ -1,0 +1,537 @@
+"""Find, load and call plugins: the only place kopflow talks to pluggy.
+
+Loads entry points one by one (a plugin that fails to import is named, the others keep working),
+honours allow and deny lists, checks partner specs, and calls hooks plugin by plugin so every
+failure names its plugin. No import-time singleton: ``make_plugin_host()`` builds one per use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata as metadata
+import inspect
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from kopflow.errors import NotFoundError, PluginError
+from kopflow.host import hookspecs
+from kopflow.host.partner_check import describe, partner_problems
+from kopflow.host.source import (
+    dist_version,
+    import_module,
+    module_name,
+    one_line,
+    plugin_info,
+    split_names,
+)
+from kopflow.i18n import _
+from kopflow.plugin import CoopView, PartnerSpec, StepSpec
+
+if TYPE_CHECKING:
+    import click
+
+ENTRY_POINT_GROUP = "kopflow"
+
+__all__ = ["ENTRY_POINT_GROUP", "LoadedPlugin", "PluginHost", "make_plugin_host"]
+
+
+@dataclass
+class LoadedPlugin:
+    """What ``kopflow plugins list`` shows about one plugin, loaded or not.
+
+    Args:
+        name: the plugin's name (from ``kopflow_plugin_info``, else the entry point or module).
+        version: its version, or ``None`` when it has none.
+        source: where it came from: ``"entry point kopflow_bri (kopflow 0.1.0)"`` or
+            ``"--plugin path/to/file.py"``.
+        status: ``"ok"``, ``"disabled"`` or ``"error"``.
+        error: the one-line reason when ``status`` is ``"error"``.
+        hooks: the hook names it implements.
+        partners: the partner codes it registered.
+        commands: the top-level commands it added (known once the CLI asked for them).
+    """
+
+    name: str
+    version: str | None
+    source: str
+    status: str = "ok"
+    error: str | None = None
+    hooks: list[str] = field(default_factory=list)
+    partners: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+
+class _Manager(pluggy.PluginManager):
+    """pluggy's manager that also takes unmarked ``kopflow_*`` functions of a module, as pytest does.
+
+    Without this, a forgotten ``@hookimpl`` would make a hook silently never run.
+    """
+
+    # Counts registrations, so the host's cache of implementations per hook knows when it is
+    # stale, whichever way a plugin was (un)registered.
+    generation = 0
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        self.generation += 1
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
+        self.generation += 1
+        return super().unregister(plugin, name)
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None and name.startswith("kopflow_") and inspect.ismodule(plugin):
+            if inspect.isfunction(getattr(plugin, name, None)):
+                return pluggy.HookimplOpts(
+                    wrapper=False, hookwrapper=False, optionalhook=False,
+                    tryfirst=False, trylast=False, specname=None,
+                )  # fmt: skip
+        return opts
+
+
+class PluginHost:
+    """The loaded plugins, their partners, and typed calls of every hook for the engine and CLI.
+
+    Build it with :func:`make_plugin_host`; ``PluginHost()`` alone has no plugins, and
+    :meth:`add_plugin` admits one (the ``kopflow.testing`` fixtures do that).
+    """
+
+    def __init__(self) -> None:
+        self._pm = _Manager(ENTRY_POINT_GROUP)
+        self._pm.add_hookspecs(hookspecs)
+        self.plugins: list[LoadedPlugin] = []
+        self.partners: dict[str, PartnerSpec] = {}
+        self.errors: list[PluginError] = []
+        self.notes: list[str] = []  # findings for check() that must not block writes
+        self._owner: dict[str, str] = {}  # partner code -> plugin name
+        self._trace = bool(os.environ.get("KOPFLOW_TRACE_PLUGINS"))
+        # hook -> implementations in call order, valid for one manager generation: hooks are
+        # called once or twice per audited change (issue #5).
+        self._impl_cache: dict[str, list[pluggy.HookImpl]] = {}
+        self._impl_generation = -1
+
+    @property
+    def manager(self) -> pluggy.PluginManager:
+        """The underlying pluggy manager (for tests and tracing; call hooks through the host)."""
+        return self._pm
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def add_plugin(
+        self, plugin: object, *, name: str, source: str, version: str | None = None
+    ) -> LoadedPlugin:
+        """Admit an imported plugin: API version check, registration, partner specs.
+
+        Failures are recorded (``status="error"`` and in :attr:`errors`), never raised.
+
+        Args:
+            plugin: a module, class or instance holding ``kopflow_*`` hook implementations.
+            name: its name when it has no ``kopflow_plugin_info``.
+            source: where it came from, for ``kopflow plugins list``.
+            version: its version when it has no ``kopflow_plugin_info``.
+
+        Returns:
+            The plugin's record (also appended to :attr:`plugins`).
+        """
+        return self._add(plugin, name=name, source=source, version=version, deny=set())
+
+    def remove_plugin(self, name: str) -> None:
+        """Forget the plugin ``name``: its hooks, partners, record and errors (for fixtures)."""
+        if self._pm.has_plugin(name):
+            self._pm.unregister(name=name)
+        for code in [c for c, owner in self._owner.items() if owner == name]:
+            del self.partners[code], self._owner[code]
+        self.plugins = [p for p in self.plugins if p.name != name]
+        self.errors = [e for e in self.errors if e.plugin != name]
+
+    def _add(
+        self, plugin: object, *, name: str, source: str, version: str | None, deny: set[str]
+    ) -> LoadedPlugin:
+        loaded = self._record(name, source, "ok")
+        loaded.version = version
+        try:
+            info = plugin_info(plugin, name)
+            if info is not None:
+                loaded.name, loaded.version = info.name, info.version
+                if info.name in deny:  # a plugin may call itself other than its entry point
+                    loaded.status = "disabled"
+                    return loaded
+            self._register(plugin, loaded)
+            loaded.hooks = sorted(h.name for h in self._pm.get_hookcallers(plugin) or [])
+            self._admit_partners(plugin, loaded)
+        except PluginError as exc:
+            if self._pm.is_registered(plugin):
+                self._pm.unregister(plugin)
+            self._fail(loaded, exc)
+        return loaded
+
+    def _record(
+        self, name: str, source: str, status: str, error: PluginError | None = None
+    ) -> LoadedPlugin:
+        loaded = LoadedPlugin(name=name, version=None, source=source, status=status)
+        self.plugins.append(loaded)
+        if error is not None:
+            self._fail(loaded, error)
+        return loaded
+
+    def _fail(self, loaded: LoadedPlugin, error: PluginError) -> None:
+        loaded.status, loaded.error = "error", str(error)
+        self.errors.append(error)
+
+    def _register(self, plugin: object, loaded: LoadedPlugin) -> None:
+        name = loaded.name
+        if self._pm.has_plugin(name) or self._pm.is_registered(plugin):
+            first = next(
+                (p.source for p in self.plugins if p.name == name and p is not loaded), "?"
+            )
+            raise PluginError(
+                name, "plugin {plugin} is loaded twice: from {first} and from {second}",
+                first=first, second=loaded.source,
+            )  # fmt: skip
+        try:
+            self._pm.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            # pluggy puts the reason on the last of several lines: keep them all, on one line.
+            error = " ".join(line.strip() for line in str(exc).splitlines())
+            raise PluginError(
+                name, "plugin {plugin} could not be registered: {error}", error=error
+            ) from exc
+
+    def _admit_partners(self, plugin: object, loaded: LoadedPlugin) -> None:
+        # Collect first, check after: an exception raised inside ``register`` would pass
+        # through the plugin's own code, which might swallow it.
+        collected: list[object] = []
+        for impl in self._impls("kopflow_register_partners", only=plugin):
+            self._call(impl, "kopflow_register_partners", {"register": collected.append})
+        specs: list[PartnerSpec] = []
+        for spec in collected:
+            problems = partner_problems(spec)
+            if problems:
+                raise PluginError(
+                    loaded.name, "plugin {plugin} registered an invalid partner: {problem}",
+                    problem=problems[0],
+                )  # fmt: skip
+            assert isinstance(spec, PartnerSpec)  # partner_problems() checked it
+            mine = any(s.code == spec.code for s in specs)
+            owner = self._owner.get(spec.code) or (loaded.name if mine else None)
+            if owner is not None:
+                raise PluginError(
+                    loaded.name, "partner code {code} is registered by both {first} and {second}",
+                    code=spec.code, first=owner, second=loaded.name,
+                )  # fmt: skip
+            specs.append(spec)
+        for spec in specs:  # all or nothing per plugin
+            self.partners[spec.code] = spec
+            self._owner[spec.code] = loaded.name
+        loaded.partners = [s.code for s in specs]
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def raise_if_broken(self) -> None:
+        """Raise the first :class:`PluginError` recorded; call it before writes plugins join."""
+        if self.errors:
+            raise self.errors[0]
+
+    def partner(self, code: str) -> PartnerSpec:
+        """The partner registered as ``code``.
+
+        Raises:
+            NotFoundError: naming the known partners.
+        """
+        try:
+            return self.partners[code]
+        except KeyError:
+            known = ", ".join(sorted(self.partners)) or "-"
+            raise NotFoundError(
+                "unknown partner {code}; known partners: {known}", code=code, known=known
+            ) from None
+
+    def partner_step(self, step_key: str) -> tuple[PartnerSpec, StepSpec] | None:
+        """Resolve ``"bri.account"`` to its partner and step; ``None`` for a key without a dot.
+
+        Raises:
+            NotFoundError: for an unknown partner, or a step the partner does not declare (the
+                message lists the partner's steps).
+        """
+        if "." not in step_key:
+            return None
+        code, step_id = step_key.split(".", 1)
+        spec = self.partner(code)
+        step = spec.step(step_id)
+        if step is None:
+            known = ", ".join(spec.key(s.id) for s in spec.steps)
+            raise NotFoundError(
+                "partner {partner} has no step {step}; its steps: {known}",
+                partner=code, step=step_id, known=known,
+            )  # fmt: skip
+        return spec, step
+
+    def fingerprint(self) -> dict[str, str]:
+        """``{plugin name: version}`` of the plugins in use, recorded with every change."""
+        return {p.name: p.version or "" for p in self.plugins if p.status == "ok"}
+
+    def check(self) -> list[str]:
+        """Every problem, for ``kopflow plugins check``: load errors, unknown hooks, misuse.
+
+        Returns:
+            One line per problem; empty when all is well.
+        """
+        problems = [str(e) for e in self.errors] + self.notes
+        names = sorted(n for n in vars(self._pm.hook) if not n.startswith("_"))
+        specced = [n for n in names if getattr(self._pm.hook, n).has_spec()]
+        unknown = 0
+        for hook in names:
+            caller = getattr(self._pm.hook, hook)
+            for impl in caller.get_hookimpls():
+                if not caller.has_spec() and not impl.optionalhook:
+                    problems.append(_unknown_hook(impl.plugin_name, hook, specced))
+                    unknown += 1
+                elif caller.has_spec() and (impl.wrapper or impl.hookwrapper):
+                    problems.append(
+                        _("plugin {plugin}: kopflow does not call hook wrappers ({hook})",
+                          plugin=impl.plugin_name, hook=hook)
+                    )  # fmt: skip
+        try:
+            self._pm.check_pending()  # the loop above reports all; this guards pluggy changes
+        except pluggy.PluginValidationError as exc:
+            if not unknown:
+                problems.append(one_line(exc))
+        return problems
+
+    # --- calling ---------------------------------------------------------------------------
+
+    def validate_step(
+        self, *, coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
+    ) -> list[str]:
+        """Ask every plugin for reasons to refuse this evidence (``kopflow_validate_step``).
+
+        Returns:
+            All reasons, in call order; empty means accepted.
+
+        Raises:
+            PluginError: a plugin raised or returned something other than a list of reasons.
+        """
+        kwargs = {"coop": coop, "partner": partner, "step": step, "evidence": evidence}
+        return self._ask("kopflow_validate_step", kwargs)
+
+    def guard(self, *, coop: CoopView, event: str, source: str, dest: str) -> list[str]:
+        """Ask every plugin for reasons to refuse this transition (``kopflow_guard``).
+
+        Returns:
+            All reasons, in call order; empty means allowed.
+
+        Raises:
+            PluginError: a plugin raised or returned something other than a list of reasons.
+        """
+        kwargs = {"coop": coop, "event": event, "source": source, "dest": dest}
+        return self._ask("kopflow_guard", kwargs)
+
+    def after_step(
+        self, *, coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int
+    ) -> None:
+        """Tell every plugin a step was committed; failures are logged, never raised."""
+        kwargs = {"coop": coop, "step": step, "evidence": evidence, "audit_seq": audit_seq}
+        self._notify("kopflow_after_step", kwargs)
+
+    def after_transition(
+        self, *, coop: CoopView, event: str, source: str, dest: str, audit_seq: int
+    ) -> None:
+        """Tell every plugin a transition was committed; failures are logged, never raised."""
+        kwargs = {"coop": coop, "event": event, "source": source, "dest": dest}
+        self._notify("kopflow_after_transition", {**kwargs, "audit_seq": audit_seq})
+
+    def register_commands(self, cli: click.Group) -> None:
+        """Let each plugin add commands to ``cli``; a failing or clobbering plugin is recorded.
+
+        A plugin that raises, or replaces a command that exists, has its changes to ``cli``
+        undone, is logged and gets a :class:`PluginError` in :attr:`errors`; the CLI, its
+        ``--help`` included, keeps working.
+        """
+        import click  # lazily: only the CLI needs it
+
+        hook = "kopflow_register_commands"
+        for impl in self._impls(hook):
+            before = dict(cli.commands)
+            existing = set(before) | set(cli.list_commands(click.Context(cli)))
+            try:
+                self._call(impl, hook, {"cli": cli})
+                for command in sorted(existing):
+                    if cli.commands.get(command, before.get(command)) is not before.get(command):
+                        raise PluginError(
+                            impl.plugin_name, "plugin {plugin} tried to replace the command {command}",
+                            command=command,
+                        )  # fmt: skip
+                for loaded in self.plugins:
+                    if loaded.name == impl.plugin_name:
+                        loaded.commands = sorted(set(cli.commands) - set(before))
+            except PluginError as exc:
+                cli.commands.clear()
+                cli.commands.update(before)
+                self.errors.append(exc)
+                _log_failure(impl.plugin_name, hook, str(exc), exc if self._trace else None)
+                for loaded in self.plugins:
+                    if loaded.name == impl.plugin_name:
+                        loaded.status, loaded.error = "error", str(exc)
+
+    def implements(self, hook: str) -> bool:
+        """Whether any plugin implements ``hook``: the engine then skips building its arguments."""
+        return bool(self._impls(hook))
+
+    def _impls(self, hook: str, only: object = None) -> list[pluggy.HookImpl]:
+        """Implementations in pluggy's call order (last loaded first; tryfirst/trylast kept)."""
+        if only is None:
+            if self._impl_generation != self._pm.generation:
+                self._impl_cache.clear()
+                self._impl_generation = self._pm.generation
+            found = self._impl_cache.get(hook)
+            if found is not None:
+                return found
+        impls = reversed(getattr(self._pm.hook, hook).get_hookimpls())
+        found = [
+            i for i in impls
+            if not (i.wrapper or i.hookwrapper) and (only is None or i.plugin is only)
+        ]  # fmt: skip
+        if only is None:
+            self._impl_cache[hook] = found
+        return found
+
+    def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> object:
+        """Call one implementation with the arguments it asks for; name the plugin on failure."""
+        if self._trace:
+            _logger().info("plugin hook", plugin=impl.plugin_name, hook=hook)
+        try:
+            return impl.function(*[kwargs[a] for a in impl.argnames])
+        except Exception as exc:
+            raise PluginError(
+                impl.plugin_name, "plugin {plugin} failed in {hook}: {error}",
+                hook=hook, error=one_line(exc),
+            ) from exc  # fmt: skip
+
+    def _ask(self, hook: str, kwargs: dict[str, Any]) -> list[str]:
+        reasons: list[str] = []
+        for impl in self._impls(hook):
+            result = self._call(impl, hook, kwargs)
+            if result is None:
+                continue
+            if not isinstance(result, list | tuple) or not all(
+                isinstance(r, str) and r.strip() for r in result
+            ):
+                raise PluginError(
+                    impl.plugin_name,
+                    "plugin {plugin} returned {kind} from {hook}; expected a list of reasons",
+                    kind=describe(result), hook=hook,
+                )  # fmt: skip
+            reasons.extend(result)
+        return reasons
+
+    def _notify(self, hook: str, kwargs: dict[str, Any]) -> None:
+        for impl in self._impls(hook):
+            try:
+                self._call(impl, hook, kwargs)
+            except PluginError as exc:
+                _log_failure(impl.plugin_name, hook, str(exc), exc if self._trace else None)
+
+
+def make_plugin_host(
+    *,
+    extra_modules: Sequence[str] = (),
+    load_entry_points: bool | None = None,
+    disabled: Sequence[str] = (),
+) -> PluginHost:
+    """Build a :class:`PluginHost`: entry points sorted by name, then extra modules in order.
+
+    Args:
+        extra_modules: module names, ``.py`` files or package directories (``--plugin``);
+            those in ``KOPFLOW_PLUGINS`` (comma-separated) are loaded after them.
+        load_entry_points: ``True`` loads every ``kopflow`` entry point, ``False`` none;
+            ``None`` follows ``KOPFLOW_LOAD_PLUGINS``: unset loads all, empty loads none,
+            ``"bri,pos"`` loads only those.
+        disabled: plugin names not to load (``--disable-plugin``, a setting); the names in
+            ``KOPFLOW_DISABLE_PLUGINS`` (comma-separated) are added. A disabled entry point is
+            never imported, so a plugin that breaks at import can be switched off.
+
+    Returns:
+        The host. Nothing is raised for a broken plugin: see :attr:`PluginHost.errors`.
+    """
+    host = PluginHost()
+    deny = set(split_names([*disabled, os.environ.get("KOPFLOW_DISABLE_PLUGINS", "")]))
+    allow: set[str] | None = None
+    if load_entry_points is False:
+        allow = set()
+    elif load_entry_points is None and "KOPFLOW_LOAD_PLUGINS" in os.environ:
+        allow = set(split_names([os.environ["KOPFLOW_LOAD_PLUGINS"]]))
+    names: set[str] = set()
+    for ep in sorted(
+        metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)
+    ):
+        names.add(ep.name)
+        dist = ep.dist
+        source = f"entry point {ep.value}" + (f" ({dist.name} {dist.version})" if dist else "")
+        if ep.name in deny or (allow is not None and ep.name not in allow):
+            host._record(ep.name, source, "disabled")
+            continue
+        try:
+            plugin = ep.load()
+        except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end kopflow
+            host._record(ep.name, source, "error", _import_error(ep.name, exc))
+            continue
+        version = dist.version if dist else None
+        host._add(plugin, name=ep.name, source=source, version=version, deny=deny)
+    given = [("--plugin", m) for m in split_names(extra_modules)]
+    given += [("KOPFLOW_PLUGINS", m) for m in split_names([os.environ.get("KOPFLOW_PLUGINS", "")])]
+    done: set[str] = set()
+    for origin, spec in given:
+        if spec in done:  # the CLI may pass the environment variable on as --plugin too
+            continue
+        done.add(spec)
+        name, source = module_name(spec), f"{origin} {spec}"
+        names.add(name)
+        if name in deny:
+            host._record(name, source, "disabled")
+            continue
+        try:
+            plugin = import_module(spec)
+        except (Exception, SystemExit) as exc:
+            host._record(name, source, "error", _import_error(name, exc))
+            continue
+        host._add(plugin, name=name, source=source, version=dist_version(plugin), deny=deny)
+    names |= {p.name for p in host.plugins}
+    for setting, listed in (("KOPFLOW_LOAD_PLUGINS", allow or set()), ("--disable-plugin", deny)):
+        for unknown in sorted(listed - names):
+            host.notes.append(
+                _(
+                    "{setting} names {plugin}, which is not installed",
+                    setting=setting,
+                    plugin=unknown,
+                )
+            )
+    return host
+
+
+def _import_error(name: str, exc: BaseException) -> PluginError:
+    return PluginError(name, "plugin {plugin} could not be imported: {error}", error=one_line(exc))
+
+
+def _unknown_hook(plugin: str, hook: str, specced: list[str]) -> str:
+    close = difflib.get_close_matches(hook, specced, n=1)
+    if close:
+        return _("plugin {plugin} implements unknown hook {hook}; did you mean {suggestion}?",
+                 plugin=plugin, hook=hook, suggestion=close[0])  # fmt: skip
+    return _("plugin {plugin} implements unknown hook {hook}", plugin=plugin, hook=hook)
+
+
+def _logger() -> Any:
+    # Through kopflow.log, so the lines go where the CLI sends every operational log (a file
+    # by default), not to structlog's unconfigured stdout default.
+    from kopflow.log import get_logger
+
+    return get_logger(component="plugins")
+
+
+def _log_failure(plugin: str, hook: str, error: str, exc: BaseException | None) -> None:
+    _logger().error("plugin hook failed", plugin=plugin, hook=hook, error=error, exc_info=exc)

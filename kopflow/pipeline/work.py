@@ -1,0 +1,182 @@
+"""What a change works on and gives back: a cooperative as a change sees it (:class:`CoopWork`,
+its step states, the rest of its history read only if a plugin asks) and the outcome of each
+cooperative (:class:`Outcome`, :class:`BulkResult`). Plain data: no database writes here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from kopflow.engine import Kopflow
+
+
+@dataclass(slots=True)  # a bulk command holds one per change (issue #5: memory, GC)
+class Outcome:
+    """What happened to one cooperative: done (with its audit event) or refused (with why)."""
+
+    coop_id: str
+    ok: bool
+    message: str
+    audit_seq: int | None = None
+    stage: str | None = None
+    # Plugin notifications to run once the change is committed (never before: issue #3).
+    after: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class BulkResult:
+    """The summary of a bulk command."""
+
+    done: list[Outcome] = field(default_factory=list)
+    refused: list[Outcome] = field(default_factory=list)
+    dry_run: bool = False
+
+
+@dataclass(slots=True)
+class StepState:
+    """The newest version of one step of one cooperative.
+
+    ``evidence_json`` is empty when the cooperative was loaded for a change that shows no
+    plugin a view (``_load(..., views=False)``).
+    """
+
+    version: int
+    status: str
+    evidence_json: str
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+
+def newest_states(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, StepState]]:
+    """Each cooperative's newest state of each step, from ``step_record`` rows of
+    (coop_id, step, version, status, evidence), in the order the rows come."""
+    found: dict[str, dict[str, StepState]] = {}
+    for coop_id, step, version, status, evidence_json in rows:
+        states = found.get(coop_id)
+        if states is None:
+            states = found[coop_id] = {}
+        known = states.get(step)
+        if known is None or known.version < version:
+            states[step] = StepState(version, status, evidence_json)
+    return found
+
+
+class History:
+    """One cooperative's step states as they stood at audit event ``seq``, read when first
+    asked for: the steps a bulk change did not load, since only a plugin may read them.
+
+    ``loaded`` names the steps the change did load. Step records are never changed and those
+    written since carry later events, so the answer is the same whenever it is read: in the
+    change's transaction or, once that has ended (a plugin kept a view), on a new connection.
+    """
+
+    __slots__ = ("_engine", "_conn", "_coop_id", "_seq", "loaded", "_states")
+
+    def __init__(
+        self, engine: Kopflow, conn: Connection, coop_id: str, seq: int, loaded: frozenset[str]
+    ) -> None:
+        self._engine, self._conn, self._coop_id, self._seq = engine, conn, coop_id, seq
+        self.loaded = loaded
+        self._states: dict[str, StepState] | None = None
+
+    def __call__(self) -> dict[str, StepState]:
+        if self._states is None:
+            if self._conn.closed:
+                with self._engine.reading() as conn:
+                    self._states = self._read(conn)
+            else:
+                self._states = self._read(self._conn)
+        return self._states
+
+    def _read(self, conn: Connection) -> dict[str, StepState]:
+        from kopflow.store.rows import fetch, param_mark
+
+        sql = (
+            "SELECT coop_id, step, version, status, evidence FROM step_record "
+            f"WHERE coop_id = {param_mark(conn)} AND audit_seq <= {param_mark(conn)}"
+        )
+        found = newest_states(fetch(conn, sql, (self._coop_id, self._seq)))
+        return found.get(self._coop_id, {})
+
+
+class LazyEvidence(Mapping[str, Mapping[str, Any]]):
+    """Current evidence per completed step, parsed only when a plugin reads it.
+
+    When the change loaded only some steps (``rest`` given), the others are read the first
+    time a plugin asks about one of them or about all of them (issue #5).
+    """
+
+    def __init__(self, steps: Mapping[str, StepState], rest: History | None = None) -> None:
+        # A snapshot: states are replaced, never changed, so a plain copy is enough, and
+        # steps not done are skipped when read (a view is built for every step: issue #5).
+        self._steps = dict(steps)
+        self._rest = rest
+        self._parsed: dict[str, Mapping[str, Any]] = {}
+
+    def _whole(self) -> dict[str, StepState]:
+        if self._rest is not None:
+            # The history in its order, then what the change holds: the dictionary a full
+            # load would have given and the change then updated.
+            whole = dict(self._rest())
+            whole.update(self._steps)
+            self._steps, self._rest = whole, None
+        return self._steps
+
+    def _state(self, key: object) -> StepState | None:
+        state = self._steps.get(key)  # type: ignore[call-overload]
+        if state is None and self._rest is not None and key not in self._rest.loaded:
+            state = self._whole().get(key)  # type: ignore[call-overload]
+        return state
+
+    def __getitem__(self, key: str) -> Mapping[str, Any]:
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            state = self._state(key)
+            if state is None or not state.done:
+                raise KeyError(key)
+            parsed = self._parsed[key] = json.loads(state.evidence_json)
+        return parsed
+
+    def __contains__(self, key: object) -> bool:
+        state = self._state(key)
+        return state is not None and state.done
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, v in self._whole().items() if v.done)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._whole().values() if v.done)
+
+
+@dataclass
+class CoopWork:
+    """One cooperative as a change sees it: its row, step states and partners."""
+
+    row: dict[str, Any]
+    steps: dict[str, StepState]
+    partners: set[str]
+    # Region ids of the villages it covers (usually one), as plugins' CoopView.villages.
+    villages: list[str] = field(default_factory=list)
+    # The states of the steps ``steps`` was not loaded with, read on demand (see _load).
+    rest: History | None = None
+
+    # Read several times per change; a cooperative's id never changes. A plain attribute:
+    # a cached_property costs a Python-level lookup on every read.
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.id = str(self.row["id"])
+
+    def is_done(self, step: str) -> bool:
+        state = self.steps.get(step)
+        if state is None and self.rest is not None and step not in self.rest.loaded:
+            state = self.rest().get(step)
+        return state is not None and state.done

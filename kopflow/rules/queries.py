@@ -1,0 +1,333 @@
+"""Read-only questions about cooperatives: find one, list, show, count, what can be done next.
+
+Nothing here writes; every query uses an index (see the migrations) and none scans history
+except a single cooperative's own timeline.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from kopflow.errors import InputError, NotFoundError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from kopflow.engine import Kopflow
+    from kopflow.flow.spec import Workflow
+    from kopflow.pipeline.work import CoopWork
+
+
+def resolve_coop(conn: Connection, ref: str) -> str:
+    """The id of the cooperative ``ref`` names: an id, or a village name that is unambiguous."""
+    from sqlalchemy import func, select
+
+    from kopflow.store import tables
+
+    coop_t, village_t = tables.coop, tables.coop_village
+    ref = ref.strip()
+    found = conn.execute(select(coop_t.c.id).where(coop_t.c.id == ref.upper())).scalar()
+    if found:
+        return str(found)
+    matches = conn.execute(
+        select(coop_t.c.id, village_t.c.name, village_t.c.kecamatan, coop_t.c.kabupaten)
+        .join(village_t, village_t.c.coop_id == coop_t.c.id)
+        .where(func.lower(village_t.c.name) == ref.lower())
+        .order_by(coop_t.c.id)
+    ).all()
+    ids = sorted({m[0] for m in matches})
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise NotFoundError(
+            "no cooperative {ref}: give its id (e.g. KDMP-050509) or its village name", ref=ref
+        )
+    candidates = "; ".join(f"{m[0]} ({m[1]}, Kec. {m[2]}, {m[3]})" for m in matches[:10])
+    raise InputError(
+        "{ref} names {count} cooperatives; use an id: {candidates}",
+        ref=ref,
+        count=len(ids),
+        candidates=candidates,
+    )
+
+
+def check_area(
+    conn: Connection, *, kecamatan: str | None = None, kabupaten: str | None = None
+) -> None:
+    """Refuse a kecamatan or kabupaten filter that names no cooperative at all.
+
+    Filters match exactly (and use their indexes), so a typo or another spelling ("banjar")
+    would otherwise select nothing without a word; call this when a filter found nothing.
+
+    Raises:
+        NotFoundError: naming the close spellings that do exist.
+    """
+    import difflib
+
+    from sqlalchemy import select
+
+    from kopflow.store import tables
+
+    table = tables.coop
+    for kind, column, value in (
+        ("kabupaten/kota", table.c.kabupaten, kabupaten),
+        ("kecamatan", table.c.kecamatan, kecamatan),
+    ):
+        if not value or conn.execute(select(column).where(column == value).limit(1)).first():
+            continue
+        known = list(conn.execute(select(column).distinct()).scalars())
+        close = [k for k in known if k.lower() == value.lower()]
+        close += [
+            k for k in difflib.get_close_matches(value, known, n=3, cutoff=0.6) if k not in close
+        ]
+        raise NotFoundError(
+            "unknown {kind} {name!r}; did you mean: {close}",
+            kind=kind,
+            name=value,
+            close=", ".join(close[:3]) or "-",
+        )
+
+
+def as_of_moment(as_of: date | None) -> datetime:
+    """The end of day ``as_of`` (default: today) in UTC.
+
+    Days in a stage are then whole calendar days, the same count whatever the time of day.
+    """
+    day = as_of if as_of is not None else datetime.now(UTC).date()
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def _overdue_clause(workflow: Workflow, moment: datetime) -> Any:
+    from sqlalchemy import and_, false, or_
+
+    from kopflow.store import tables
+
+    table = tables.coop
+    # Overdue once more than sla_days calendar days have passed: on the deadline day itself a
+    # cooperative is due, not late (the rule days_overdue in list_coops follows).
+    day_start = datetime.combine(moment.date(), time.min, tzinfo=UTC)
+    parts = [
+        and_(table.c.stage == s.id, table.c.stage_since < day_start - timedelta(days=s.sla_days))
+        for s in workflow.stages
+        if s.sla_days
+    ]
+    return or_(*parts) if parts else false()
+
+
+def list_coops(
+    conn: Connection,
+    workflow: Workflow,
+    *,
+    stage: str | None = None,
+    kecamatan: str | None = None,
+    kabupaten: str | None = None,
+    overdue: bool = False,
+    as_of: date | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Cooperatives matching the filters, with days in stage and days past the SLA."""
+    from sqlalchemy import select
+
+    from kopflow.store import tables
+
+    table = tables.coop
+    moment = as_of_moment(as_of)
+    query = select(
+        table.c.id,
+        table.c.village,
+        table.c.kecamatan,
+        table.c.kabupaten,
+        table.c.stage,
+        table.c.stage_since,
+        table.c.version,
+    )
+    if stage:
+        workflow.stage(stage)
+        query = query.where(table.c.stage == stage)
+    if kecamatan:
+        query = query.where(table.c.kecamatan == kecamatan)
+    if kabupaten:
+        query = query.where(table.c.kabupaten == kabupaten)
+    if overdue:
+        query = query.where(_overdue_clause(workflow, moment)).order_by(
+            table.c.stage_since, table.c.id
+        )
+    else:
+        query = query.order_by(table.c.kabupaten, table.c.kecamatan, table.c.village, table.c.id)
+    if limit:
+        query = query.limit(limit)
+    sla = {s.id: s.sla_days for s in workflow.stages}
+    rows = []
+    for row in conn.execute(query).mappings():
+        days = (moment - row["stage_since"]).days
+        limit_days = sla.get(row["stage"])
+        rows.append(
+            {
+                **row,
+                "stage_since": row["stage_since"].strftime("%Y-%m-%d"),
+                "days_in_stage": days,
+                "days_overdue": max(0, days - limit_days) if limit_days else 0,
+            }
+        )
+    if not rows:
+        check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
+    return rows
+
+
+def status_counts(
+    conn: Connection,
+    *,
+    by: str | None = None,
+    kabupaten: str | None = None,
+    workflow: Workflow | None = None,
+    as_of: date | None = None,
+) -> list[dict[str, Any]]:
+    """Count cooperatives per stage (and per kecamatan or kabupaten), with overdue counts."""
+    from sqlalchemy import case, func, select
+
+    from kopflow.store import tables
+
+    table = tables.coop
+    group = [table.c.stage]
+    if by == "kecamatan":
+        group = [table.c.kabupaten, table.c.kecamatan, table.c.stage]
+    elif by == "kabupaten":
+        group = [table.c.kabupaten, table.c.stage]
+    elif by is not None:
+        raise InputError("--by takes kecamatan or kabupaten, not {by}", by=by)
+    overdue = (
+        func.sum(case((_overdue_clause(workflow, as_of_moment(as_of)), 1), else_=0))
+        if workflow is not None
+        else func.sum(0)
+    )
+    query = select(*group, func.count().label("count"), overdue.label("overdue")).group_by(*group)
+    if kabupaten:
+        query = query.where(table.c.kabupaten == kabupaten)
+    return [
+        {**row, "overdue": int(row["overdue"] or 0)}
+        for row in conn.execute(query.order_by(*group)).mappings()
+    ]
+
+
+def timeline(conn: Connection, coop_id: str) -> list[dict[str, Any]]:
+    """Every step version and transition of one cooperative, in the order they happened."""
+    from sqlalchemy import select
+
+    from kopflow.store import tables
+
+    step_t, trans_t = tables.step_record, tables.transition
+    enr_t = tables.enrollment
+    items: list[dict[str, Any]] = []
+    for row in conn.execute(select(step_t).where(step_t.c.coop_id == coop_id)).mappings():
+        items.append(
+            {
+                "kind": "step",
+                "what": row["step"],
+                "status": row["status"],
+                "version": row["version"],
+                "evidence": json.loads(row["evidence"]),
+                "reason": row["reason"],
+                "actor": row["actor"],
+                "at": row["at"],
+                "audit_seq": row["audit_seq"],
+            }
+        )
+    for row in conn.execute(select(trans_t).where(trans_t.c.coop_id == coop_id)).mappings():
+        items.append(
+            {
+                "kind": "transition",
+                "what": row["event"],
+                "from": row["source"],
+                "to": row["dest"],
+                "reason": row["reason"],
+                "actor": row["actor"],
+                "at": row["at"],
+                "audit_seq": row["audit_seq"],
+            }
+        )
+    for row in conn.execute(select(enr_t).where(enr_t.c.coop_id == coop_id)).mappings():
+        items.append(
+            {
+                "kind": "enrollment",
+                "what": row["partner"],
+                "actor": row["actor"],
+                "at": row["at"],
+                "audit_seq": row["audit_seq"],
+            }
+        )
+    items.sort(key=lambda item: item["audit_seq"])
+    for item in items:
+        item["at"] = item["at"].strftime("%Y-%m-%dT%H:%M:%SZ")
+    return items
+
+
+def step_table(engine: Kopflow, work: CoopWork) -> list[dict[str, Any]]:
+    """Every step of the workflow and of enrolled partners, with its state for ``work``."""
+    rows: list[dict[str, Any]] = []
+    for stage in engine.workflow.main_stages():
+        for step in stage.steps:
+            rows.append(_step_row(work, stage.id, step.id, step.required, step.label))
+    for code in sorted(work.partners):
+        partner = engine.plugins.partners.get(code)
+        if partner is None:
+            # Its plugin was uninstalled or switched off (issue #3): the records stay and show.
+            for key in sorted(k for k in work.steps if k.startswith(code + ".")):
+                rows.append(_step_row(work, code, key, False, {}))
+            continue
+        for step in partner.steps:
+            rows.append(_step_row(work, code, f"{code}.{step.id}", step.required, step.label))
+    return rows
+
+
+def _step_row(
+    work: CoopWork, group: str, step: str, required: bool, label: dict[str, str]
+) -> dict[str, Any]:
+    from kopflow.i18n import label as pick
+
+    state = work.steps.get(step)
+    return {
+        "group": group,
+        "step": step,
+        "label": pick(label, step),
+        "required": required,
+        "done": bool(state and state.done),
+        "version": state.version if state else 0,
+        "evidence": json.loads(state.evidence_json) if state and state.done else None,
+    }
+
+
+def next_actions(engine: Kopflow, work: CoopWork) -> dict[str, Any]:
+    """What can be done now: steps that are open, events possible, and what blocks advancing."""
+    from kopflow.rules.transition import missing_for
+
+    wf = engine.workflow
+    stage = work.row["stage"]
+    open_steps: list[str] = []
+    if not wf.stage(stage).side:
+        for step in wf.stage(stage).steps:
+            if not work.is_done(step.id) and all(work.is_done(d) for d in step.after):
+                open_steps.append(step.id)
+        main = [s.id for s in wf.main_stages()]
+        if main.index(stage) >= main.index(wf.onboarding_stage):
+            for code in sorted(work.partners):
+                spec = engine.plugins.partners.get(code)  # None: its plugin is not installed
+                for step in spec.steps if spec is not None else ():
+                    key = f"{code}.{step.id}"
+                    if not work.is_done(key) and all(
+                        work.is_done(f"{code}.{d}") for d in step.after
+                    ):
+                        open_steps.append(key)
+    forward = wf.advance_event(stage)
+    blocking = missing_for(engine, work, stage) if forward else []
+    return {
+        "coop": work.id,
+        "stage": stage,
+        "version": work.row["version"],
+        "open_steps": open_steps,
+        "advance_event": forward.name if forward else None,
+        "can_advance": bool(forward) and not blocking,
+        "missing": blocking,
+        "events": [e.name for e in wf.events_from(stage)],
+    }

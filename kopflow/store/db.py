@@ -1,0 +1,210 @@
+"""Database connections: URL resolution, engine set-up per backend, transactions, schema check.
+
+SQLite write transactions start with ``BEGIN IMMEDIATE`` so concurrent writers queue on the
+database lock instead of failing with "database is locked" (NOTES.md: deferred mode produced
+100k busy errors). PostgreSQL writers serialize on the chain-head row lock taken in ``audit``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from kopflow.errors import InputError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+DEFAULT_DB = "kopflow.db"
+_READ_ONLY = "kopflow_read_only"
+_engines: dict[str, Engine] = {}
+
+
+def resolve_url(db: str | None = None) -> str:
+    """The database URL from ``--db``, else ``KOPFLOW_DB``, else ``./kopflow.db``.
+
+    A value without ``://`` is a path to an SQLite file.
+    """
+    value = db or os.environ.get("KOPFLOW_DB") or DEFAULT_DB
+    if "://" in value:
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; the bare scheme would ask for psycopg2.
+            value = "postgresql+psycopg://" + value[len("postgresql://") :]
+        return value
+    return "sqlite:///" + os.path.abspath(value)
+
+
+def is_sqlite(url: str) -> bool:
+    """True for the embedded backend."""
+    return url.startswith("sqlite")
+
+
+def get_engine(url: str) -> Engine:
+    """One engine per URL per process, configured for its backend."""
+    engine = _engines.get(url)
+    if engine is None:
+        engine = _make_engine(url)
+        _engines[url] = engine
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests, and before a process forks)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+# Every SQLite connection kopflow opens. bench/_floor.py opens its connections with the same, so
+# the floor is priced on the same terms.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+def _make_engine(url: str) -> Engine:
+    from sqlalchemy import create_engine, event
+
+    if not is_sqlite(url):
+        if not url.startswith("postgresql"):
+            raise InputError(
+                "unsupported database URL {url}; use an SQLite file path or postgresql+psycopg://...",
+                url=url,
+            )
+        return create_engine(url, pool_pre_ping=False)
+
+    path = url[len("sqlite:///") :]
+    if path and not os.path.isdir(os.path.dirname(path) or "."):
+        raise InputError("the folder for database file {path} does not exist", path=path)
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (SQLAlchemy's documented recipe).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cur.execute(pragma)
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(url: str) -> Iterator[Connection]:
+    """A connection inside one transaction that commits on success and rolls back on any error."""
+    engine = get_engine(url)
+    with _database_refusals(url), _connect(engine) as conn:
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_connection(url: str) -> Iterator[Connection]:
+    """A connection for reads: on SQLite a deferred transaction that takes no write lock."""
+    engine = get_engine(url)
+    with _database_refusals(url), _connect(engine) as conn:
+        conn = conn.execution_options(**{_READ_ONLY: True})
+        with conn.begin():
+            yield conn
+
+
+def _connect(engine: Engine) -> Connection:
+    """Connect, turning a refused login (unknown role, bad password, no server) into one line."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return engine.connect()
+    except OperationalError as err:
+        raise InputError(
+            "cannot connect to {url}: {error}",
+            url=engine.url.render_as_string(hide_password=True),
+            error=str(err.orig).strip().splitlines()[0] if err.orig else str(err),
+        ) from None
+
+
+@contextmanager
+def _database_refusals(url: str) -> Iterator[None]:
+    """PostgreSQL's own refusals (SQLSTATE 42501, ``kopflow db grant``) as a permission error."""
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        yield
+    except DBAPIError as err:
+        if getattr(err.orig, "sqlstate", None) != "42501":
+            raise
+        from sqlalchemy.engine import make_url
+
+        from kopflow.errors import PermissionDeniedError
+
+        raise PermissionDeniedError(
+            "the database refused login {login}: {error}",
+            login=make_url(url).username or "-",
+            error=str(err.orig).strip().splitlines()[0],
+        ) from None
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The alembic revision the database is at, or None for an empty database."""
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def require_schema(conn: Connection) -> None:
+    """Refuse to work on a database that kopflow did not create or that needs an upgrade."""
+    from kopflow.store.migrations import HEAD
+
+    revision = schema_revision(conn)
+    if revision is None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            # A login without USAGE on the schema sees no schema at all (issue #4).
+            login, schema = conn.execute(text("SELECT current_user, current_schema()")).one()
+            if schema is None:
+                from kopflow.errors import PermissionDeniedError
+
+                raise PermissionDeniedError(
+                    "login {login} sees no schema in its search_path: it does not exist, or "
+                    "the login may not use it (an admin adds the login as an actor, then the "
+                    "owner runs 'kopflow db grant')",
+                    login=login,
+                )
+        raise InputError("this database has no kopflow schema; run 'kopflow init' first")
+    if revision != HEAD:
+        raise InputError(
+            "the database schema is at revision {have}, this kopflow needs {want}; "
+            "run 'kopflow db upgrade'",
+            have=revision,
+            want=HEAD,
+        )
+
+
+def upgrade_schema(url: str) -> tuple[str | None, str]:
+    """Bring the database to the newest schema with alembic; returns (before, after) revisions."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    from kopflow.store.migrations import HEAD
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with write_transaction(url) as conn:
+        before = schema_revision(conn)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    return before, HEAD

@@ -1,0 +1,269 @@
+"""All database tables, as SQLModel classes: fields and indexes only, no behaviour.
+
+This is where the schema is declared. The alembic migrations in ``kopflow/migrations`` create it
+(and are checked against these classes); the rest of kopflow works on ``kopflow/store/tables.py``, the
+same tables in plain SQLAlchemy Core, written from these classes by ``python -m kopflow.store.models``.
+Why a written copy: importing SQLModel brings pydantic and the ORM, about 250 ms of every
+command's start, and kopflow only ever issues Core statements (issue #5). ``tests/test_tables.py``
+fails when the copy and these classes differ.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from kopflow.store.sqltypes import UTCDateTime
+
+
+class Coop(SQLModel, table=True):
+    """One cooperative (KDKMP), normally one per desa/kelurahan; its current stage and version."""
+
+    __tablename__ = "coop"
+    # Every filter the CLI offers (issue #5): kabupaten, kecamatan and stage alone use these
+    # as prefixes; stage_since serves the overdue lists.
+    __table_args__ = (
+        Index("ix_coop_kabupaten_stage", "kabupaten", "stage"),
+        Index("ix_coop_kecamatan_stage", "kecamatan", "stage"),
+        Index("ix_coop_stage_since", "stage", "stage_since"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str
+    village: str = Field(
+        index=True
+    )  # the first (usually only) village, used to find a coop by name
+    kecamatan: str
+    kabupaten: str
+    provinsi: str
+    workflow: str
+    workflow_version: int
+    stage: str
+    stage_since: datetime = Field(sa_type=UTCDateTime)
+    # Where `resume` returns to after `suspend`: the engine keeps it, the machine reads it.
+    previous_stage: str | None = None
+    # Optimistic concurrency (issue #4): every change does UPDATE ... WHERE version = :seen.
+    version: int = 1
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    updated_by: str
+
+
+class CoopVillage(SQLModel, table=True):
+    """A village a cooperative covers; one village belongs to one cooperative at most."""
+
+    __tablename__ = "coop_village"
+    # Finding a cooperative by its village's name, whatever its case.
+    __table_args__ = (Index("ix_coop_village_name_lower", text("lower(name)")),)
+
+    region_id: str = Field(primary_key=True, max_length=32)  # areaid's village id, or a CSV's code
+    coop_id: str = Field(foreign_key="coop.id", index=True, max_length=32)
+    name: str
+    kecamatan: str
+    postal_code: str | None = None
+
+
+class StepRecord(SQLModel, table=True):
+    """One version of a step's evidence. Corrections and undos add versions; nothing is updated."""
+
+    __tablename__ = "step_record"
+    __table_args__ = (
+        UniqueConstraint("coop_id", "step", "version", name="uq_step_version"),
+        # `partner status` counts cooperatives per step.
+        Index("ix_step_record_step", "step", "coop_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Found through uq_step_version's index (coop_id first): no index of its own.
+    coop_id: str = Field(foreign_key="coop.id", max_length=32)
+    step: str = Field(max_length=80)  # "musdesus", or "bri.account" for a partner's step
+    version: int
+    status: str = Field(max_length=8)  # "done" or "undone"
+    evidence: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    reason: str | None = None
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class TransitionRecord(SQLModel, table=True):
+    """Every stage change of a cooperative: the history its current stage must agree with."""
+
+    __tablename__ = "transition"
+    # The report's "moved to a stage in a period" counts.
+    __table_args__ = (Index("ix_transition_dest_at", "dest", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    coop_id: str = Field(foreign_key="coop.id", index=True, max_length=32)
+    event: str
+    source: str
+    dest: str
+    reason: str | None = None
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class Enrollment(SQLModel, table=True):
+    """A cooperative enrolled with a partner (BRI, Pos, ...), whose steps it must then complete."""
+
+    __tablename__ = "enrollment"
+
+    coop_id: str = Field(foreign_key="coop.id", primary_key=True, max_length=32)
+    partner: str = Field(primary_key=True, index=True, max_length=40)
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class AuditEvent(SQLModel, table=True):
+    """One link of the hash chain. ``body`` holds the exact canonical bytes that were hashed.
+
+    The other columns repeat fields of ``body`` so auditors can filter by index; ``audit verify``
+    checks that they agree with the hashed body.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_coop_seq", "coop_id", "seq"),)
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: str = Field(index=True, max_length=32)  # ISO-8601 UTC, as in the body
+    actor: str = Field(index=True)
+    role: str
+    action: str = Field(index=True)
+    coop_id: str | None = Field(default=None, max_length=32)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class ChainHead(SQLModel, table=True):
+    """The single row naming the chain's newest event; writers lock it to serialize appends."""
+
+    __tablename__ = "chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+    log_id: str  # a random name for this log, fixed at init: the origin line of checkpoints
+
+
+class Actor(SQLModel, table=True):
+    """Someone who may act: an officer of a kabupaten, a partner's staff, an auditor, an admin."""
+
+    __tablename__ = "actor"
+
+    name: str = Field(primary_key=True)
+    role: str = Field(max_length=16)
+    region: str | None = None  # kabupaten, for officers
+    partner: str | None = None  # partner code, for partner staff
+    enabled: bool = True
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    created_by: str
+
+
+class WorkflowDef(SQLModel, table=True):
+    """Each workflow definition a cooperative has run, kept so a changed file is noticed.
+
+    The same name and version with another digest means someone edited a definition in use
+    without giving it a new version: the engine refuses to work until they do (issue #2).
+    """
+
+    __tablename__ = "workflow_def"
+
+    name: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    digest: str = Field(max_length=64)
+    source: str = Field(sa_column=Column(Text, nullable=False))  # the YAML text as first used
+    first_used_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- The Core copy: kopflow/store/tables.py ----------------------------------------------------------
+
+# SQLModel's types and the Core types written for them. AutoString only differs from String on
+# MySQL, which kopflow does not support.
+_CORE_TYPES = {
+    "AutoString": "String",
+    "String": "String",
+    "Integer": "Integer",
+    "Boolean": "Boolean",
+    "Text": "Text",
+    "UTCDateTime": "UTCDateTime",
+}
+
+_HEADER = '''"""The database tables in plain SQLAlchemy Core, for every statement kopflow issues.
+
+Written by ``python -m kopflow.store.models`` from the SQLModel classes in ``kopflow/store/models.py``, where
+the schema is declared; do not edit by hand. ``tests/test_tables.py`` fails when they differ.
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from kopflow.store.sqltypes import UTCDateTime
+
+metadata = MetaData()
+'''
+
+
+def _q(name: str) -> str:
+    """A name as ruff formats a string: double quotes (names hold no quotes)."""
+    return f'"{name}"'
+
+
+def _render_column(column: Any) -> str:
+    kind = type(column.type).__name__
+    if kind not in _CORE_TYPES:
+        raise TypeError(f"no Core type for {column.table.name}.{column.name} ({kind})")
+    length = getattr(column.type, "length", None)
+    args = [_q(column.name), _CORE_TYPES[kind] + (f"({length})" if length else "")]
+    args += [f"ForeignKey({_q(fk.target_fullname)})" for fk in column.foreign_keys]
+    if column.primary_key:
+        args.append("primary_key=True")
+    if column.autoincrement is False:
+        args.append("autoincrement=False")
+    args.append(f"nullable={column.nullable}")
+    if column.default is not None:
+        args.append(f"default={column.default.arg!r}")
+    return f"Column({', '.join(args)})"
+
+
+def render_core_tables() -> str:
+    """The source of ``kopflow/store/tables.py``: every table of this module, in Core."""
+    out = [_HEADER]
+    for table in SQLModel.metadata.sorted_tables:
+        out.append(f"\n{table.name} = Table(\n    {_q(table.name)},\n    metadata,")
+        out += [f"    {_render_column(column)}," for column in table.columns]
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            names = ", ".join(
+                _q(e.name) if isinstance(e, Column) else f"text({_q(str(e))})"
+                for e in index.expressions
+            )
+            out.append(f"    Index({_q(str(index.name))}, {names}, unique={index.unique}),")
+        for constraint in sorted(table.constraints, key=lambda c: str(c.name)):
+            if isinstance(constraint, UniqueConstraint):
+                names = ", ".join(_q(c.name) for c in constraint.columns)
+                out.append(f"    UniqueConstraint({names}, name={_q(str(constraint.name))}),")
+        out.append(")")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    target = Path(__file__).with_name("tables.py")
+    target.write_text(render_core_tables(), encoding="utf-8")
+    print(f"written: {target}")

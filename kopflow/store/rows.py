@@ -1,0 +1,241 @@
+"""Many rows in one statement at the DB-API level: the write path of bulk commands (issue #5).
+
+SQLAlchemy's ``executemany`` builds and processes a parameter dictionary per row, which costs
+more than SQLite's own insert. Here each statement's text is rendered once and each row is a
+plain tuple; values still pass through the column types' own bind processors (so a
+``DateTime`` is stored exactly as SQLAlchemy stores it), computed once per distinct value.
+Nothing here decides what to write: ``kopflow.pipeline.change`` and ``kopflow.audit.chain`` do.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Table
+
+
+def param_mark(conn: Connection) -> str:
+    # sqlite3 takes qmark; psycopg takes %s whatever SQLAlchemy's own paramstyle is.
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _processed(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> list[tuple[Any, ...]]:
+    """Rows with each column's bind processor applied (once per distinct value object)."""
+    procs = []
+    for index, key in enumerate(keys):
+        proc = table.c[key].type.bind_processor(conn.dialect)
+        if proc is not None:
+            procs.append((index, proc))
+    out = [row if type(row) is tuple else tuple(row) for row in rows]  # executemany wants tuples
+    adapt = _driver_adapter(conn)
+    for index, proc in procs:
+        # Once per distinct value, by identity: equal datetimes in different time zones are
+        # stored differently. Every value is alive in ``rows``, so no id is reused meanwhile.
+        memo: dict[int, Any] = {}
+        for value in {id(row[index]): row[index] for row in rows}.values():
+            memo[id(value)] = None if value is None else adapt(proc(value))
+        if len(memo) == 1:  # typically the unit's one timestamp
+            (only,) = memo.values()
+            out = [(*row[:index], only, *row[index + 1 :]) for row in out]
+        else:
+            out = [(*row[:index], memo[id(row[index])], *row[index + 1 :]) for row in out]
+    return out
+
+
+def _driver_adapter(conn: Connection) -> Callable[[Any], Any]:
+    """What the driver turns a bound value into before binding it, for values it adapts.
+
+    sqlite3 runs its registered adapter (the one for ``datetime``, which SQLAlchemy's
+    ``DateTime`` hands over as is) for every row of an ``executemany``: applied here once per
+    distinct value instead, the driver gets the very text it would have made (issue #5).
+    Other drivers get the values unchanged.
+    """
+    dbapi = conn.dialect.dbapi
+    adapters = getattr(dbapi, "adapters", None)
+    protocol = getattr(dbapi, "PrepareProtocol", None)
+    if conn.dialect.name != "sqlite" or adapters is None or protocol is None:
+        return lambda value: value
+
+    def adapt(value: Any) -> Any:
+        adapter = adapters.get((type(value), protocol))
+        return value if adapter is None else adapter(value)
+
+    return adapt
+
+
+def insert_many(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """``INSERT INTO table (keys) VALUES (...)`` once per row of ``rows`` (tuples in ``keys``
+    order), as one ``executemany``."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    mark = param_mark(conn)
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+        f"VALUES ({', '.join([mark] * len(keys))})"
+    )
+    conn.exec_driver_sql(sql, _processed(conn, table, keys, rows))  # type: ignore[arg-type]
+
+
+def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """:func:`insert_many` for rows given as dictionaries, in order.
+
+    As SQLAlchemy's ``insert()``, a column left out gets its scalar Python default.
+    """
+    start = 0
+    while start < len(rows):
+        keys = tuple(rows[start])
+        end = start + 1
+        while end < len(rows) and tuple(rows[end]) == keys:
+            end += 1
+        _insert_group(conn, table, keys, rows[start:end])
+        start = end
+
+
+def _insert_group(
+    conn: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+) -> None:
+    extra = [c for c in table.c if c.key not in keys and c.default is not None]
+    if any(not c.default.is_scalar for c in extra):  # type: ignore[union-attr]
+        from sqlalchemy import insert
+
+        conn.execute(insert(table), list(rows))
+        return
+    fixed = tuple(c.default.arg for c in extra)  # type: ignore[union-attr]
+    names = [*keys, *(c.key for c in extra)]
+    if len(keys) == 1:
+        values = [(row[keys[0]], *fixed) for row in rows]
+    else:
+        get = itemgetter(*keys)
+        values = [get(row) + fixed for row in rows] if fixed else [get(row) for row in rows]
+    insert_many(conn, table, names, values)
+
+
+def rows_in(
+    conn: Connection,
+    sql: str,
+    column: str,
+    values: Sequence[Any],
+    *,
+    also: tuple[str, Sequence[Any]] | None = None,
+    tail: str = "",
+    chunk: int = 5000,
+) -> list[Any]:
+    """Rows of ``sql WHERE column IN values [AND also[0] IN also[1]] tail``, read at the
+    driver, in chunks of ``values``.
+
+    For reads of many cooperatives at once, without SQLAlchemy compiling an expanding ``IN``
+    and building a row object per row. PostgreSQL gets one array (``= ANY(%s)``) instead of
+    thousands of parameters. Only plain columns (no type conversion) belong here.
+    """
+    found: list[Any] = []
+    extra, extra_params = ("", ()) if also is None else _in(conn, *also)
+    if extra:
+        extra = f"AND {extra} "
+    for start in range(0, len(values), chunk):
+        where, params = _in(conn, column, values[start : start + chunk])
+        found.extend(fetch(conn, f"{sql} WHERE {where} {extra}{tail}", (*params, *extra_params)))
+    return found
+
+
+def table_rows_in(
+    conn: Connection, table: Table, column: str, values: Sequence[Any]
+) -> list[dict[str, Any]]:
+    """Whole rows of ``table`` whose ``column`` is in ``values``, as :func:`rows_in` reads them,
+    each a dictionary of the values SQLAlchemy would return (column types' result processors
+    applied): a bulk batch's cooperatives without SQLAlchemy's row objects (issue #5).
+    """
+    quote = conn.dialect.identifier_preparer.quote
+    keys = [c.key for c in table.c]
+    procs = [
+        (c.key, proc)
+        for c in table.c
+        if (proc := c.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None))
+    ]
+    names = ", ".join(quote(c.name) for c in table.c)
+    found = rows_in(conn, f"SELECT {names} FROM {quote(table.name)}", quote(column), values)
+    # Once per distinct stored value: a batch of cooperatives changed together shares its
+    # timestamps, and parsing them was most of building a row. Only immutable values are
+    # looked up and shared between rows.
+    memos: dict[str, dict[Any, Any]] = {key: {} for key, _proc in procs}
+    out = []
+    for values_ in found:
+        row = dict(zip(keys, values_, strict=True))
+        for key, proc in procs:
+            memo, stored = memos[key], row[key]
+            if type(stored) not in _IMMUTABLE:
+                row[key] = proc(stored)
+                continue
+            seen = (type(stored), stored)  # 1, 1.0 and True are equal keys otherwise
+            value = memo.get(seen, memo)
+            if value is memo:
+                value = proc(stored)
+                if type(value) in _IMMUTABLE:
+                    memo[seen] = value
+            row[key] = value
+        out.append(row)
+    return out
+
+
+_IMMUTABLE = frozenset(
+    {datetime.datetime, datetime.date, datetime.time, datetime.timedelta, decimal.Decimal}
+    | {str, bytes, int, float, bool, type(None)}
+)
+
+
+def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    """All rows of one query in the connection's transaction, as the driver's own tuples.
+
+    On SQLite straight from sqlite3: SQLAlchemy's ``Row`` for each of the tens of thousands of
+    step versions a bulk batch reads cost a third as much as reading them (issue #5). On
+    PostgreSQL through SQLAlchemy, whose wrapped errors ``db`` turns into permission refusals.
+    """
+    if conn.dialect.name != "sqlite":
+        return list(conn.exec_driver_sql(sql, params).fetchall())
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    finally:
+        cursor.close()
+
+
+def _in(conn: Connection, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+    """``column IN (?, ...)`` and its parameters; one array parameter on PostgreSQL."""
+    mark = param_mark(conn)
+    if conn.dialect.name == "postgresql":
+        return f"{column} = ANY({mark})", (list(values),)
+    return f"{column} IN ({', '.join([mark] * len(values))})", tuple(values)
+
+
+def update_many(
+    conn: Connection,
+    table: Table,
+    keys: Sequence[str],
+    where: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> int:
+    """``UPDATE table SET keys WHERE where`` per row (values of ``keys`` then of ``where``).
+
+    Returns:
+        The number of rows changed, summed over ``rows``.
+    """
+    if not rows:
+        return 0
+    quote = conn.dialect.identifier_preparer.quote
+    mark = param_mark(conn)
+    sql = (
+        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(k)} = {mark}' for k in keys)} "
+        f"WHERE {' AND '.join(f'{quote(k)} = {mark}' for k in where)}"
+    )
+    params = _processed(conn, table, [*keys, *where], rows)
+    return int(conn.exec_driver_sql(sql, params).rowcount)  # type: ignore[arg-type]
