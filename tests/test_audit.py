@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from kopflow.audit import chain as audit
 from kopflow.audit.bundle import verify_export
 from kopflow.audit.chain import (
     GENESIS_HASH,
@@ -32,7 +33,6 @@ from kopflow.audit.chain import (
     snapshot,
     verify_database,
 )
-from kopflow.audit import chain as audit
 from kopflow.audit.checkpoint import Checkpoint, Signer
 from kopflow.audit.export import export
 from kopflow.engine import Kopflow
