@@ -77,10 +77,9 @@ def plan(db: str, out: str) -> dict[str, Any]:
     completes their required steps. With the KDKMP definition and the built-in partners that is
     26 audited changes per cooperative (21 steps, 1 enrolment, 4 transitions).
     """
-    from kopflow import engine as engine_module
     from kopflow.audit.canonical import CANON_VERSION
     from kopflow.flow.samples import sample_evidence
-    from kopflow.rules import registration
+    from kopflow.pipeline.driver import batch_size
 
     conn = sqlite3.connect(db) if "://" not in db else None
     if conn is not None:
@@ -121,8 +120,9 @@ def plan(db: str, out: str) -> dict[str, Any]:
         "role": role,
         "plugins": plugins.fingerprint(),
         "canon": CANON_VERSION,
-        "batch": engine_module.BATCH,
-        "register_batch": registration.BATCH,
+        # One setting batches every bulk operation, registration included (issue #11).
+        "batch": batch_size(),
+        "register_batch": batch_size(),
         "workflow": wf.name,
         "version": wf.version,
         "initial": wf.initial,

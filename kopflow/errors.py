@@ -18,6 +18,8 @@ class KopflowError(Exception):
     """
 
     exit_code = 1
+    # Set once the refusal is in the log, so the CLI does not log it a second time.
+    logged = False
 
     def __init__(self, msgid: str, **params: object) -> None:
         self.msgid = msgid

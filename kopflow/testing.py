@@ -261,14 +261,12 @@ def _drive(
     taken: set[str],
 ) -> str:
     from kopflow.flow.samples import sample_evidence
-    from kopflow.rules.queries import list_coops
 
     wf = engine.workflow
     main = [s.id for s in wf.main_stages()]
     if wf.stage(stage).id not in main:  # wf.stage names the known stages if unknown
         raise ValueError(f"coop_at_stage drives along the main stages {main}, not to {stage}")
-    with engine.reading() as conn:
-        rows = list_coops(conn, wf, stage=wf.initial, kabupaten=SAMPLE_KABUPATEN)
+    rows = engine.list_coops(stage=wf.initial, kabupaten=SAMPLE_KABUPATEN)
     free = [r["id"] for r in rows if r["id"] not in taken]
     if not free:
         raise RuntimeError(f"coop_at_stage: no cooperative of {SAMPLE_KABUPATEN} is left")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kopflow.audit.chain import verify_database
-from kopflow.engine import Kopflow, _batch_size
+from kopflow.engine import Kopflow
 from kopflow.errors import (
     ConflictError,
     EvidenceError,
@@ -21,6 +21,7 @@ from kopflow.errors import (
     RefusedError,
 )
 from kopflow.flow.samples import sample_evidence
+from kopflow.pipeline.driver import batch_size
 from kopflow.regions import CoopSeed
 from kopflow.store import db
 
@@ -495,14 +496,14 @@ def test_partner_steps_wait_for_onboarding(kopflow: Kopflow, coops: list[str]) -
 def test_plugins_see_the_region_ids_of_the_villages(lite: Kopflow) -> None:
     """CoopView.villages holds region codes (lite.plugin), not the village's name."""
     with lite.reading() as conn:
-        work = lite._load(conn, ["KDMP-900001"])["KDMP-900001"]
+        work = lite.cooperatives(conn, ["KDMP-900001"])["KDMP-900001"]
     assert lite.view(work).villages == ("uji-1",)
 
 
 # --- bulk -------------------------------------------------------------------------------------
 
 
-def test_bulk_advance_mixed_with_dry_run(kopflow: Kopflow) -> None:
+def test_bulk_advance_mixed_with_dry_run(kopflow: Kopflow, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue #2: ready ones move, the others are refused with reasons; dry run writes nothing."""
     kopflow.register(
         seeds(4, kecamatan="Kec Satu") + seeds(2, start=5, kecamatan="Kec Dua"), source="t"
@@ -523,7 +524,8 @@ def test_bulk_advance_mixed_with_dry_run(kopflow: Kopflow) -> None:
     assert [o.coop_id for o in only.done] == ["KDMP-900005"]
     assert [o.coop_id for o in only.refused] == ["KDMP-900006"]
 
-    result = kopflow.advance_bulk(stage="formation", batch=2)
+    monkeypatch.setenv("KOPFLOW_BATCH", "2")  # several transactions (issue #11: one setting)
+    result = kopflow.advance_bulk(stage="formation")
     assert sorted(o.coop_id for o in result.done) == ready[:2]
     refused = {o.coop_id: o.message for o in result.refused}
     assert sorted(refused) == ["KDMP-900002", "KDMP-900004", "KDMP-900006"]
@@ -596,4 +598,4 @@ def test_batch_size_from_environment(
         monkeypatch.delenv("KOPFLOW_BATCH", raising=False)
     else:
         monkeypatch.setenv("KOPFLOW_BATCH", value)
-    assert _batch_size() == expected
+    assert batch_size() == expected

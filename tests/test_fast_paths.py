@@ -147,7 +147,7 @@ def test_loaded_cooperatives_are_the_rows_sqlalchemy_returns(kopflow: Kopflow) -
     table = tables.coop
     with db.read_connection(kopflow.url) as conn:
         expected = {r["id"]: dict(r) for r in conn.execute(select(table)).mappings()}
-        works = kopflow._load(conn, list(expected))
+        works = kopflow.cooperatives(conn, list(expected))
     assert {coop: work.row for coop, work in works.items()} == expected
     assert all(
         type(w.row["stage_since"]) is type(expected[c]["stage_since"]) for c, w in works.items()
@@ -164,7 +164,7 @@ def test_the_engines_views_are_built_as_the_constructor_builds_them(kopflow: Kop
     kopflow.register(seeds(1), source="test")
     finish(kopflow, "KDMP-900001", "formation")
     with kopflow.reading() as conn:
-        work = kopflow._load(conn, ["KDMP-900001"])["KDMP-900001"]
+        work = kopflow.cooperatives(conn, ["KDMP-900001"])["KDMP-900001"]
     view = kopflow.view(work)
     fields = {f.name: getattr(view, f.name) for f in dataclasses.fields(CoopView)}
     built = CoopView(**{**fields, "evidence": dict(view.evidence)})

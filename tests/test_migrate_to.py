@@ -32,7 +32,6 @@ def district(tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> str
     from kopflow.engine import Kopflow
     from kopflow.flow.samples import sample_evidence
     from kopflow.regions import seeds_from_areaid
-    from kopflow.rules.actors import add_actor
 
     if "://" in db_url:
         request.addfinalizer(lambda: drop_roles(db_url, [ADMIN, "dinas_buleleng"]))
@@ -40,7 +39,7 @@ def district(tmp_path: Path, db_url: str, request: pytest.FixtureRequest) -> str
     engine = Kopflow(path, actor=ADMIN)
     engine.init()
     engine.register(seeds_from_areaid(kabupaten=BULELENG), source="areaid:" + BULELENG)
-    add_actor(engine, "dinas_buleleng", role="officer", region=BULELENG, partner=None)
+    engine.add_actor("dinas_buleleng", role="officer", region=BULELENG, partner=None)
     wf = engine.workflow
     with engine.reading() as conn:
         from sqlalchemy import text
@@ -97,7 +96,7 @@ def test_district_moves_with_the_same_head(district: str, db_url: str, runner: A
     """Issue #4 acceptance: the moved chain verifies on the target with the source's head."""
     from kopflow.engine import Kopflow
     from kopflow.flow.samples import sample_evidence
-    from kopflow.rules.roles import grant, login_url
+    from kopflow.rules.roles import login_url
     from kopflow.store.tables import metadata
 
     source_head = head(district)
@@ -113,7 +112,7 @@ def test_district_moves_with_the_same_head(district: str, db_url: str, runner: A
     # The national database carries on from there, the district's admin logging in (on
     # PostgreSQL once the owner ran db grant); new ids do not collide with copied ones.
     if "://" in db_url:
-        grant(Kopflow(db_url))
+        Kopflow(db_url).grant()
         national = Kopflow(login_url(db_url, ADMIN))
     else:
         national = Kopflow(db_url, actor=ADMIN)

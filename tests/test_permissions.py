@@ -43,7 +43,6 @@ class Scene:
 def scene(db_url: str, request: pytest.FixtureRequest) -> Scene:
     from kopflow.engine import Kopflow
     from kopflow.regions import seeds_from_areaid
-    from kopflow.rules.actors import add_actor, disable_actor
 
     backend = "sqlite" if "://" not in db_url else "postgresql"
     suffix = "_" + tag()
@@ -57,23 +56,21 @@ def scene(db_url: str, request: pytest.FixtureRequest) -> Scene:
         seeds = list(islice(seeds_from_areaid(kabupaten=region), 2))
         engine.register(seeds, source="test")
         ids[region] = [s.coop_id for s in seeds]
-    add_actor(engine, names["officer"], role="officer", region=BULELENG, partner=None)
-    add_actor(engine, names["bri"], role="partner", region=None, partner="bri")
-    add_actor(engine, names["auditor"], role="auditor", region=None, partner=None)
-    add_actor(engine, names["gone"], role="officer", region=BULELENG, partner=None)
+    engine.add_actor(names["officer"], role="officer", region=BULELENG, partner=None)
+    engine.add_actor(names["bri"], role="partner", region=None, partner="bri")
+    engine.add_actor(names["auditor"], role="auditor", region=None, partner=None)
+    engine.add_actor(names["gone"], role="officer", region=BULELENG, partner=None)
     if backend == "postgresql":
         from sqlalchemy import create_engine, text
 
-        from kopflow.rules.roles import grant
-
-        grant(engine)
+        engine.grant()
         # A server login that kopflow never made an actor.
         admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f"CREATE ROLE {names['stranger']} LOGIN"))
         admin.dispose()
     # Disabled after the grant: kopflow itself refuses the login it still has.
-    disable_actor(engine, names["gone"])
+    engine.disable_actor(names["gone"])
     return Scene(db_url, backend, ids[BULELENG], ids[KEDIRI], names)
 
 

@@ -40,8 +40,6 @@ class Granted:
 def granted(request: pytest.FixtureRequest, pg_url: str) -> Iterator[Granted]:
     from kopflow.engine import Kopflow
     from kopflow.regions import seeds_from_areaid
-    from kopflow.rules.actors import add_actor
-    from kopflow.rules.roles import grant
 
     suffix = "_" + tag()
     logins = {role: role + suffix for role in ALL_ROLES}
@@ -49,12 +47,12 @@ def granted(request: pytest.FixtureRequest, pg_url: str) -> Iterator[Granted]:
     engine.init()
     seeds = list(islice(seeds_from_areaid(kabupaten="Kabupaten Buleleng"), 3))
     engine.register(seeds, source="test")
-    add_actor(engine, logins["officer"], role="officer", region="Kabupaten Buleleng", partner=None)
-    add_actor(engine, logins["partner"], role="partner", region=None, partner="bri")
-    add_actor(engine, logins["auditor"], role="auditor", region=None, partner=None)
-    add_actor(engine, logins["admin"], role="admin", region=None, partner=None)
+    engine.add_actor(logins["officer"], role="officer", region="Kabupaten Buleleng", partner=None)
+    engine.add_actor(logins["partner"], role="partner", region=None, partner="bri")
+    engine.add_actor(logins["auditor"], role="auditor", region=None, partner=None)
+    engine.add_actor(logins["admin"], role="admin", region=None, partner=None)
     try:
-        grant(engine)
+        engine.grant()
         yield Granted(pg_url, logins, [s.coop_id for s in seeds])
     finally:
         drop_roles(pg_url, [*logins.values(), "extra" + suffix])
@@ -191,7 +189,6 @@ def test_roles_work_through_kopflow(granted: Granted) -> None:
     from kopflow.audit.chain import verify_database
     from kopflow.errors import PermissionDeniedError
     from kopflow.flow.samples import sample_evidence
-    from kopflow.rules.actors import add_actor, disable_actor
 
     coop = granted.coops[0]
     officer = granted.engine("officer")
@@ -207,8 +204,8 @@ def test_roles_work_through_kopflow(granted: Granted) -> None:
     # A kopflow admin who is not the owner manages actors.
     admin = granted.engine("admin")
     extra = "extra" + granted.logins["admin"][len("admin") :]
-    add_actor(admin, extra, role="auditor", region=None, partner=None)
-    disable_actor(admin, extra)
+    admin.add_actor(extra, role="auditor", region=None, partner=None)
+    admin.disable_actor(extra)
     refused(granted.url, granted.logins["admin"], "UPDATE actor SET role = 'admin'")
     # Reading works for the auditor; writing is refused before the chain is touched.
     auditor = granted.engine("auditor")
@@ -222,13 +219,12 @@ def test_disabled_actor_loses_the_database(granted: Granted, runner: Any) -> Non
     """After 'actor disable' and a new 'db grant', PostgreSQL refuses the login outright."""
     from kopflow.cli import cli
     from kopflow.engine import Kopflow
-    from kopflow.rules.actors import disable_actor
-    from kopflow.rules.roles import grant, login_url
+    from kopflow.rules.roles import login_url
 
     owner = Kopflow(granted.url)
     officer = granted.logins["officer"]
-    disable_actor(owner, officer)
-    plan = grant(owner)
+    owner.disable_actor(officer)
+    plan = owner.grant()
     assert {c.actor: c.action for c in plan.logins}[officer] == "revoked"
     message = refused(granted.url, officer, f"SELECT * FROM {schema_of(granted.url)}.coop")
     assert "permission denied for schema" in message
@@ -248,12 +244,11 @@ def test_grant_twice_changes_nothing_and_dry_run_runs_nothing(
     from kopflow.audit.chain import verify_database
     from kopflow.cli import cli
     from kopflow.engine import Kopflow
-    from kopflow.rules.actors import add_actor
     from kopflow.store import db
 
     owner = Kopflow(granted.url)
     extra = "extra" + granted.logins["admin"][len("admin") :]
-    add_actor(owner, extra, role="auditor", region=None, partner=None)
+    owner.add_actor(extra, role="auditor", region=None, partner=None)
     before = state(granted.url)
     dry = runner.invoke(cli, ["--db", granted.url, "db", "grant", "--dry-run"])
     assert dry.exit_code == 0, dry.output

@@ -79,11 +79,9 @@ def _broken(engine: Any, step: str, rng: random.Random) -> dict[str, Any]:
 
 def _operate(engine: Any, kind: str, coop: str, rng: random.Random) -> Any:
     """One operation; returns the engine's Outcome or raises a KopflowError."""
-    from kopflow.rules.queries import next_actions
-
     with engine.reading() as conn:
-        work = engine._load(conn, [coop])[coop]
-        now = next_actions(engine, work)
+        work = engine.cooperatives(conn, [coop])[coop]
+    now = engine.next_actions(coop)
     stage, version, open_steps = now["stage"], now["version"], now["open_steps"]
     wf = engine.workflow
     side = wf.stage(stage).side
@@ -183,7 +181,6 @@ def _setup(url: str, suffix: str) -> tuple[list[str], dict[str, str | None]]:
     """
     from kopflow.engine import Kopflow
     from kopflow.regions import seeds_from_areaid
-    from kopflow.rules.actors import add_actor
 
     engine = Kopflow(url)
     engine.init()
@@ -193,11 +190,11 @@ def _setup(url: str, suffix: str) -> tuple[list[str], dict[str, str | None]]:
         engine.register(seeds, source="stress")
         coops += [s.coop_id for s in seeds]
     for key, spec in ACTORS.items():
-        add_actor(engine, key + suffix, **spec)
+        engine.add_actor(key + suffix, **spec)
     if url.startswith("postgresql"):
-        from kopflow.rules.roles import grant, login_url
+        from kopflow.rules.roles import login_url
 
-        grant(engine)
+        engine.grant()
         return coops, {"admin": url, **{k: login_url(url, k + suffix) for k in ACTORS}}
     return coops, {"admin": None, **{k: k + suffix for k in ACTORS}}
 

@@ -42,7 +42,7 @@ def test_register_plugin_raises_for_a_broken_plugin(register_plugin: Callable[..
 def test_coop_at_stage(coop_at_stage: Callable[..., str], kopflow_app: Any, stage: str) -> None:
     coop = coop_at_stage(stage, partners=["pos"])
     with kopflow_app.reading() as conn:
-        work = kopflow_app._load(conn, [coop])[coop]
+        work = kopflow_app.cooperatives(conn, [coop])[coop]
     assert work.row["stage"] == stage
     main = [s.id for s in kopflow_app.workflow.main_stages()]
     reached = main.index(stage) >= main.index("onboarding")

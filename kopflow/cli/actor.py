@@ -36,9 +36,7 @@ def actor_group() -> None:
 )
 @click.pass_obj
 def actor_add(app, name: str, role: str, region: str | None, partner: str | None) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.actors import add_actor
-
-    add_actor(app.engine, name, role=role, region=region, partner=partner)
+    app.engine.add_actor(name, role=role, region=region, partner=partner)
     ok(_("actor {name} added as {role}", name=name, role=role))
 
 
@@ -46,9 +44,7 @@ def actor_add(app, name: str, role: str, region: str | None, partner: str | None
 @json_option
 @click.pass_obj
 def actor_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.actors import list_actors
-
-    rows = list_actors(app.engine)
+    rows = app.engine.list_actors()
     if as_json:
         emit_json(rows)
         return
@@ -71,7 +67,5 @@ def actor_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 @click.argument("name")
 @click.pass_obj
 def actor_disable(app, name: str) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.actors import disable_actor
-
-    disable_actor(app.engine, name)
+    app.engine.disable_actor(name)
     ok(_("actor {name} disabled", name=name))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
@@ -90,21 +89,15 @@ def coop_import(
 @json_option
 @click.pass_obj
 def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.queries import list_coops
-
     engine = app.engine
-    with engine.reading() as conn:
-        engine.actor(conn)
-        rows = list_coops(
-            conn,
-            engine.workflow,
-            stage=stage,
-            kecamatan=kecamatan,
-            kabupaten=region,
-            overdue=overdue,
-            as_of=as_of.date() if as_of else None,
-            limit=limit,
-        )
+    rows = engine.list_coops(
+        stage=stage,
+        kecamatan=kecamatan,
+        kabupaten=region,
+        overdue=overdue,
+        as_of=as_of.date() if as_of else None,
+        limit=limit,
+    )
     if as_json:
         emit_json(rows)
         return
@@ -136,24 +129,8 @@ def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> 
 @json_option
 @click.pass_obj
 def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.queries import next_actions, step_table, timeline
-
     engine = app.engine
-    with engine.reading() as conn:
-        engine.actor(conn)
-        coop_id = engine.resolve(conn, coop)
-        work = engine._load(conn, [coop_id])[coop_id]
-        villages = _villages(conn, coop_id)
-        data = {
-            "coop": {
-                k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in work.row.items()
-            },
-            "villages": villages,
-            "partners": sorted(work.partners),
-            "steps": step_table(engine, work),
-            "next": next_actions(engine, work),
-            "timeline": timeline(conn, coop_id),
-        }
+    data = engine.coop_record(coop)
     if html_out is not None:
         from kopflow.report.timeline import write_timeline
 
@@ -165,16 +142,6 @@ def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # 
         emit_json(data)
         return
     _print_show(engine, data)
-
-
-def _villages(conn, coop_id: str) -> list[dict]:  # type: ignore[no-untyped-def,type-arg]
-    from sqlalchemy import select
-
-    from kopflow.store import tables
-
-    table_ = tables.coop_village
-    rows = conn.execute(select(table_).where(table_.c.coop_id == coop_id)).mappings()
-    return [dict(r) for r in rows]
 
 
 def _print_show(engine, data) -> None:  # type: ignore[no-untyped-def]

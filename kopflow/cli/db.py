@@ -36,9 +36,7 @@ def db_group() -> None:
 @db_group.command("upgrade", help=N_("Upgrade the database schema to this version of kopflow."))
 @click.pass_obj
 def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.store import db
-
-    before, after = db.upgrade_schema(app.engine.url)
+    before, after = app.engine.upgrade_schema()
     ok(_("schema {before} -> {after}", before=before or "-", after=after))
 
 
@@ -54,9 +52,7 @@ def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
 @json_option
 @click.pass_obj
 def db_grant(app, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.roles import grant
-
-    plan = grant(app.engine, dry_run=dry_run)
+    plan = app.engine.grant(dry_run=dry_run)
     if as_json:
         emit_json({**plan.as_dict(), "dry_run": dry_run, "statements": plan.statements})
         return
@@ -92,9 +88,7 @@ def db_grant(app, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-unty
 @json_option
 @click.pass_obj
 def db_migrate_to(app, target: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.transfer import migrate_to
-
-    result = migrate_to(app.engine, target)
+    result = app.engine.migrate_to(target)
     if as_json:
         emit_json(result.__dict__)
         return

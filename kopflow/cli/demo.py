@@ -33,7 +33,6 @@ def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
     from kopflow import regions
     from kopflow.cli.flow import print_status
     from kopflow.flow.samples import sample_evidence
-    from kopflow.rules.queries import list_coops, status_counts
 
     engine = app.engine
     engine.init()
@@ -48,10 +47,7 @@ def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
         )
     )
     wf = engine.workflow
-    with engine.reading() as conn:
-        coops = [
-            r["id"] for r in list_coops(conn, wf, kabupaten=region, stage=wf.initial, limit=24)
-        ]
+    coops = [r["id"] for r in engine.list_coops(kabupaten=region, stage=wf.initial, limit=24)]
     # Fewer cooperatives get further, as in the field: of 24 started, 12 finish formation, 6 ...
     main = wf.main_stages()
     partners = list(wf.required_partners) + [p for p in ("pos",) if p in engine.plugins.partners]
@@ -75,5 +71,4 @@ def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
         result = engine.advance_bulk(stage=stage.id, kabupaten=region)
         ok(_("{stage}: {done} cooperatives moved on", stage=stage.id, done=len(result.done)))
         coops = keep
-    with engine.reading() as conn:
-        print_status(wf, status_counts(conn, kabupaten=region, workflow=wf), by=None, title=region)
+    print_status(wf, engine.status_counts(kabupaten=region), by=None, title=region)

@@ -20,13 +20,7 @@ from kopflow.i18n import N_, _, label
 @json_option
 @click.pass_obj
 def next_cmd(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.queries import next_actions
-
-    engine = app.engine
-    with engine.reading() as conn:
-        engine.actor(conn)
-        coop_id = engine.resolve(conn, coop)
-        data = next_actions(engine, engine._load(conn, [coop_id])[coop_id])
+    data = app.engine.next_actions(coop)
     if as_json:
         emit_json(data)
         return
@@ -129,18 +123,8 @@ def advance_cmd(
 @json_option
 @click.pass_obj
 def status_cmd(app, by, region, as_of, as_json) -> None:  # type: ignore[no-untyped-def]
-    from kopflow.rules.queries import status_counts
-
     engine = app.engine
-    with engine.reading() as conn:
-        engine.actor(conn)
-        rows = status_counts(
-            conn,
-            by=by,
-            kabupaten=region,
-            workflow=engine.workflow,
-            as_of=as_of.date() if as_of else None,
-        )
+    rows = engine.status_counts(by=by, kabupaten=region, as_of=as_of.date() if as_of else None)
     if as_json:
         emit_json(rows)
         return

@@ -50,11 +50,8 @@ def partner_enroll(app: App, coop: str, partners: tuple[str, ...], as_json: bool
 @click.pass_obj
 def partner_list(app: App, as_json: bool) -> None:
     """List the partners."""
-    from kopflow.rules.partners import partner_rows
-
-    host = app.plugins
-    _warn_broken(host)
-    rows = partner_rows(host, app.engine.workflow)
+    _warn_broken(app.plugins)
+    rows = app.engine.partner_rows()
     if as_json:
         emit_json(rows)
         return
@@ -83,14 +80,7 @@ def partner_list(app: App, as_json: bool) -> None:
 @click.pass_obj
 def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
     """Show one cooperative's steps with one partner."""
-    from kopflow.rules.partners import coop_partner_steps
-
-    engine = app.engine
-    spec = engine.plugins.partner(partner)  # an unknown code names the known ones
-    with engine.reading() as conn:
-        engine.actor(conn)
-        coop_id = engine.resolve(conn, coop)
-        data = coop_partner_steps(spec, engine._load(conn, [coop_id])[coop_id])
+    data = app.engine.partner_steps(coop, partner)
     if as_json:
         emit_json(data)
         return
@@ -105,7 +95,7 @@ def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
         }
         for s in data["steps"]
     ]
-    title = _("{coop} with {partner}", coop=data["coop"], partner=spec.code)
+    title = _("{coop} with {partner}", coop=data["coop"], partner=data["partner"])
     columns = [
         ("order", N_("#")),
         ("step", N_("Step")),
@@ -121,11 +111,11 @@ def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
             _(
                 "{coop} is not enrolled with {partner}: kopflow partner enroll {coop} {partner}",
                 coop=data["coop"],
-                partner=spec.code,
+                partner=data["partner"],
             )
         )
     elif data["complete"]:
-        ok(_("Every required step of {partner} is done.", partner=spec.code))
+        ok(_("Every required step of {partner} is done.", partner=data["partner"]))
 
 
 @partner_group.command(
@@ -142,12 +132,9 @@ def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
 @click.pass_obj
 def partner_status_cmd(app: App, partner: str | None, region: str | None, as_json: bool) -> None:
     """Count enrolled cooperatives per partner step."""
-    from kopflow.rules.partners import COMPLETE, partner_status
+    from kopflow.engine import PARTNER_COMPLETE
 
-    engine = app.engine
-    with engine.reading() as conn:
-        engine.actor(conn)
-        data = partner_status(conn, engine.plugins, partner=partner, kabupaten=region)
+    data = app.engine.partner_status(partner=partner, kabupaten=region)
     if as_json:
         emit_json(data)
         return
@@ -159,7 +146,7 @@ def partner_status_cmd(app: App, partner: str | None, region: str | None, as_jso
         rows.append(
             {
                 "partner": item["partner"],
-                "step": COMPLETE,
+                "step": PARTNER_COMPLETE,
                 "label": _("every required step done"),
                 "at": item["complete"],
                 "done": None,

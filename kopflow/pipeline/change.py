@@ -1,50 +1,324 @@
-"""A unit of work: the rows one write transaction will add, built in memory, written at once.
+"""The change pipeline's two objects: the :class:`Workspace` every change of one engine shares
+(database, actor, plugins, definition) and the :class:`Change`, one write transaction.
 
-Every change goes through here together with its audit event, so a cooperative's update and
-the event recording it are flushed in the same transaction (issue #7) by one ``executemany``
-per table, which is what keeps bulk commands close to plain sqlite3 (issue #5).
+A change queues its rows and audit events in memory and writes them at once, so a
+cooperative's update and the event recording it are flushed in the same transaction by one
+``executemany`` per table (issue #7; issue #5 for the speed). The rules modules take a
+``Change``; they never see the engine, and nothing here knows a rule.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+import gc
+import getpass
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from kopflow import authz
 from kopflow.audit.chain import ChainWriter
-from kopflow.errors import ConflictError
+from kopflow.errors import ConflictError, KopflowError, PermissionDeniedError, RefusedError
+from kopflow.log import bind_context, get_logger
+from kopflow.pipeline.work import CoopWork, History, LazyEvidence, newest_states
+from kopflow.store import db
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+    from structlog.typing import FilteringBoundLogger
 
-    from kopflow.authz import ActorInfo
+    from kopflow.flow.spec import StepSpec, Workflow
+    from kopflow.host.manager import PluginHost
+    from kopflow.plugin import CoopView
+
+T = TypeVar("T")
+
+SPILL = 2000  # events a bulk batch queues at most before writing them (see Change.spill)
+
+# The tables a change inserts into, in the order ``flush`` writes them (parents first).
+_PARENTS = ("actor", "coop", "coop_village")
+_CHILDREN = ("step_record", "transition", "enrollment")
+
+Mark = tuple[Any, ...]
 
 
-SPILL = 2000  # events a bulk batch queues at most before writing them (see Unit.spill)
+class Context(Protocol):
+    """What reading rules need: the definition and the plugins. A :class:`Workspace` (outside a
+    transaction) and a :class:`Change` (the definition pinned for the transaction) both are."""
+
+    @property
+    def workflow(self) -> Workflow: ...
+
+    @property
+    def plugins(self) -> PluginHost: ...
 
 
-class Unit:
-    """Pending rows of one transaction, with marks to drop one refused cooperative's part."""
+class Workspace:
+    """What every change of one engine shares: the database, who acts, the plugins, the
+    definition new cooperatives run, and the log. It opens reads and runs changes.
 
-    def __init__(self, conn: Connection, actor: ActorInfo, now: datetime) -> None:
+    Args:
+        url: the resolved database URL.
+        actor: who acts on SQLite; None means ``KOPFLOW_ACTOR``, else the OS user. On
+            PostgreSQL the database login acts, and a name other than it is refused.
+        plugins: a plugin host; None builds one from entry points and the environment.
+        workflow: the name of the definition.
+    """
+
+    def __init__(
+        self, url: str, *, actor: str | None, plugins: PluginHost | None, workflow: str
+    ) -> None:
+        self.url = url
+        self._actor_name = actor or os.environ.get("KOPFLOW_ACTOR") or None
+        self._plugins = plugins
+        self.workflow_name = workflow
+        self._actor: authz.ActorInfo | None = None
+        self.log: FilteringBoundLogger = get_logger()
+
+    @property
+    def workflow(self) -> Workflow:
+        """The definition as the file holds it now (a change pins its own copy)."""
+        from kopflow.flow.spec import find_workflow
+
+        return find_workflow(self.workflow_name)
+
+    @property
+    def plugins(self) -> PluginHost:
+        """The plugin host, built from entry points on first use."""
+        if self._plugins is None:
+            from kopflow.host.manager import make_plugin_host
+
+            self._plugins = make_plugin_host()
+        return self._plugins
+
+    def login_name(self, conn: Connection) -> str:
+        """Who is acting: the database login on PostgreSQL, else ``--actor`` or the OS user."""
+        if not db.is_sqlite(self.url):
+            # Issue #4: on PostgreSQL the database login is the actor, so the database's own
+            # grants (kopflow db grant) and the audit log name the same person. --actor and
+            # KOPFLOW_ACTOR may only repeat it (docs/database.md).
+            from sqlalchemy import text
+
+            login = str(conn.execute(text("SELECT current_user")).scalar())
+            if self._actor_name and self._actor_name != login:
+                raise PermissionDeniedError(
+                    "on PostgreSQL you act as your database login {login}, not as {actor}; "
+                    "connect as {actor} to act as them",
+                    login=login,
+                    actor=self._actor_name,
+                )
+            return login
+        if self._actor_name:
+            return self._actor_name
+        return getpass.getuser()
+
+    def actor(self, conn: Connection) -> authz.ActorInfo:
+        """The acting person, who must be a known and enabled actor."""
+        if self._actor is None:
+            from sqlalchemy import select
+
+            from kopflow.store import tables
+
+            name = self.login_name(conn)
+            table = tables.actor
+            row = conn.execute(select(table).where(table.c.name == name)).mappings().first()
+            if row is None:
+                raise PermissionDeniedError(
+                    "unknown actor {actor}; an admin can add them with "
+                    "'kopflow actor add {actor} --role ...'",
+                    actor=name,
+                )
+            if not row["enabled"]:
+                raise PermissionDeniedError("actor {actor} is disabled", actor=name)
+            self._actor = authz.ActorInfo(name, row["role"], row["region"], row["partner"])
+            bind_context(actor=name)
+        return self._actor
+
+    def act_as(self, actor: authz.ActorInfo) -> None:
+        """Take ``actor`` as the acting person (``init``: the first admin is not yet a row)."""
+        self._actor = actor
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A read connection on a database with the current schema."""
+        return _reading(self.url)
+
+    def refused(self, err: KopflowError, **context: Any) -> None:
+        """Log a refused change once (issue #4: every refusal is logged, not just printed)."""
+        self.log.warning("refused", reason=str(err), **context)
+        err.logged = True  # the CLI logs the others once
+
+    def write(self, fn: Callable[[Change], T], *, dry_run: bool = False) -> T:
+        """Run ``fn`` on a new :class:`Change` in one write transaction and commit what it
+        queued, or roll everything back on ``dry_run`` or an error."""
+        with db.write_transaction(self.url) as conn:
+            db.require_schema(conn)
+            actor = self.actor(conn)
+            # Before the chain lock: an auditor's login may not take it (db grant).
+            authz.require_write(actor)
+            # One definition for the whole transaction: looking the file up again for every
+            # step of a bulk batch cost more than the work itself, and a file edited meanwhile
+            # must not mix two definitions in one change.
+            change = Change(self, conn, actor, datetime.now(UTC), self.workflow)
+            change.record_workflow()
+            start = change.chain.seq
+            with _gc_paused():
+                result = fn(change)
+                change.flush()
+            if dry_run:
+                conn.rollback()
+        if not dry_run and change.chain.seq > start:
+            # Every committed transaction names its audit events, so any log line can be
+            # matched with the chain (issue #7), bulk batches and actor changes included.
+            self.log.info(
+                "audit events committed",
+                events=change.chain.seq - start,
+                audit_seq_first=start + 1,
+                audit_seq_last=change.chain.seq,
+            )
+        return result
+
+
+class Change:
+    """One write transaction: its connection, actor and time, the definition and plugin
+    fingerprint pinned for it, and the rows and audit events it will write, with marks to drop
+    one refused cooperative's part of a bulk batch.
+
+    Built by :meth:`Workspace.write`; the rules modules queue work on it and never commit.
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        conn: Connection,
+        actor: authz.ActorInfo,
+        now: datetime,
+        workflow: Workflow,
+    ) -> None:
+        self.workspace = workspace
         self.conn = conn
         self.actor = actor
         self.now = now
+        self.workflow = workflow
+        self.log = workspace.log
         # The local day evidence dates may not be after, read once per transaction as ``now``
         # is: asking the clock for every step of a bulk batch was a tenth of validating it.
         self.today = date.today()
         self.chain = ChainWriter(conn)  # takes the chain lock first: every writer queues here
+        self._specs: dict[str, tuple[StepSpec, str | None, str | None]] = {}
+        self._fingerprint: dict[str, str] | None = None
         self.coop_updates: dict[str, dict[str, Any]] = {}
         # Each update_coop's prior state (None: none pending), so rollback_to costs what was
         # done since the mark, not a copy of the whole batch per cooperative (quadratic).
         self._undo: list[tuple[str, dict[str, Any] | None]] = []
-        self.inserts: dict[str, list[dict[str, Any]]] = {
-            "coop": [],
-            "coop_village": [],
-            "step_record": [],
-            "transition": [],
-            "enrollment": [],
-            "actor": [],
-        }
+        self.inserts: dict[str, list[dict[str, Any]]] = {t: [] for t in _PARENTS + _CHILDREN}
+
+    @property
+    def plugins(self) -> PluginHost:
+        return self.workspace.plugins
+
+    # --- what the rules ask -------------------------------------------------------------
+
+    def step_spec(self, step: str) -> tuple[StepSpec, str | None, str | None]:
+        """(spec, partner code or None, stage id or None) of ``nib`` or ``bri.account``,
+        looked up once per transaction (issue #5)."""
+        found = self._specs.get(step)
+        if found is None:
+            found = self._specs[step] = find_step(self, step)
+        return found
+
+    def fingerprint(self) -> dict[str, str]:
+        """The plugins in use, as every audit event records them; read once per transaction."""
+        if self._fingerprint is None:
+            self._fingerprint = self.plugins.fingerprint()
+        return self._fingerprint
+
+    def check_version(self, work: CoopWork) -> None:
+        """Refuse a cooperative that runs another version of the definition than this one."""
+        wf = self.workflow
+        if (work.row["workflow"], work.row["workflow_version"]) != (wf.name, wf.version):
+            raise RefusedError(
+                "{coop} runs workflow {have}; the definition is now {want}: "
+                "run 'kopflow workflow migrate {coop}' to move it explicitly",
+                coop=work.id,
+                have=f"{work.row['workflow']} v{work.row['workflow_version']}",
+                want=f"{wf.name} v{wf.version}",
+            )
+
+    def view(self, work: CoopWork) -> CoopView:
+        """The read-only view of a cooperative that plugin hooks receive."""
+        return build_view(work)
+
+    def load(
+        self,
+        coop_ids: Sequence[str],
+        *,
+        views: bool = True,
+        steps: Collection[str] | None = None,
+        lazy_rest: bool = False,
+    ) -> dict[str, CoopWork]:
+        """The cooperatives a change works on (see :func:`load_coops`). With ``lazy_rest`` the
+        steps not named in ``steps`` are read when a plugin's view first asks, as they stood
+        when this change began."""
+        rest_as_of = self.chain.seq if lazy_rest else None
+        return load_coops(
+            self.conn,
+            coop_ids,
+            views=views,
+            steps=steps,
+            rest_as_of=rest_as_of,
+            reading=self.workspace.reading,
+        )
+
+    def resolve(self, ref: str) -> str:
+        """A cooperative id from an id or an unambiguous village name."""
+        from kopflow.names import resolve_coop
+
+        return resolve_coop(self.conn, ref)
+
+    def resolve_many(self, refs: Iterable[str]) -> dict[str, str | KopflowError]:
+        """:meth:`resolve` for many references: ids in one query, anything else one by one.
+
+        Returns:
+            Each reference's cooperative id, or the error :meth:`resolve` raises for it.
+        """
+        from kopflow.names import resolve_coops
+
+        return resolve_coops(self.conn, refs)
+
+    def record_workflow(self) -> None:
+        """Remember the definition in use; refuse one edited without a new version."""
+        from sqlalchemy import insert, select
+
+        from kopflow.store import tables
+
+        wf = self.workflow
+        table = tables.workflow_def
+        row = self.conn.execute(
+            select(table.c.digest).where(table.c.name == wf.name, table.c.version == wf.version)
+        ).first()
+        if row is None:
+            with open(wf.path, encoding="utf-8") as handle:
+                source = handle.read()
+            self.conn.execute(
+                insert(table).values(
+                    name=wf.name,
+                    version=wf.version,
+                    digest=wf.digest,
+                    source=source,
+                    first_used_at=self.now,
+                )
+            )
+        elif row[0] != wf.digest:
+            raise RefusedError(
+                "workflow {name} version {version} was changed after cooperatives started "
+                "using it; give the changed file a new version, then run 'kopflow workflow migrate'",
+                name=wf.name,
+                version=wf.version,
+            )
+
+    # --- what the rules queue -----------------------------------------------------------
 
     def event(self, action: str, coop_id: str | None, details: dict[str, Any]) -> int:
         """Append the audit event of a change; returns its sequence number."""
@@ -64,8 +338,8 @@ class Unit:
     def update_coop(self, coop_id: str, seen_version: int, **values: Any) -> int:
         """Queue a compare-and-set update of a cooperative; returns its new version.
 
-        Several changes to one cooperative in one unit become one update checked against the
-        version first read.
+        Several changes to one cooperative in one transaction become one update checked
+        against the version first read.
         """
         pending = self.coop_updates.get(coop_id)
         self._undo.append((coop_id, None if pending is None else dict(pending)))
@@ -77,7 +351,7 @@ class Unit:
         pending["updated_by"] = self.actor.name
         return int(pending["version"])
 
-    def mark(self) -> tuple[Any, ...]:
+    def mark(self) -> Mark:
         """A point to return to if the cooperative being worked on is refused."""
         return (
             self.chain.mark(),
@@ -85,7 +359,7 @@ class Unit:
             len(self._undo),
         )
 
-    def rollback_to(self, mark: tuple[Any, ...]) -> None:
+    def rollback_to(self, mark: Mark) -> None:
         """Forget everything queued since ``mark``."""
         chain_mark, counts, undo_count = mark
         self.chain.rollback_to(chain_mark)
@@ -108,35 +382,28 @@ class Unit:
             self.flush()
 
     def flush(self) -> None:
-        """Write all queued rows and events; a lost compare-and-set fails the whole unit."""
-        from kopflow.store import tables as t
+        """Write all queued rows and events; a lost compare-and-set fails the whole change."""
+        from kopflow.store import tables
         from kopflow.store.rows import insert_dicts
 
-        tables = {
-            "coop": t.coop,
-            "coop_village": t.coop_village,
-            "step_record": t.step_record,
-            "transition": t.transition,
-            "enrollment": t.enrollment,
-            "actor": t.actor,
-        }
         # Driver-level executemany (issue #5): SQLAlchemy's per-row parameter handling cost
         # more than the inserts themselves; the stored values are the same.
-        for name in ("actor", "coop", "coop_village"):
+        for name in _PARENTS:
             if self.inserts[name]:
-                insert_dicts(self.conn, tables[name], self.inserts[name])  # type: ignore[arg-type]
+                insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
         if self.coop_updates:
-            self._update_coops(tables["coop"])
-        for name in ("step_record", "transition", "enrollment"):
+            self._update_coops()
+        for name in _CHILDREN:
             if self.inserts[name]:
-                insert_dicts(self.conn, tables[name], self.inserts[name])  # type: ignore[arg-type]
+                insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
         self.chain.flush()
         for rows in self.inserts.values():
             rows.clear()
         self.coop_updates.clear()
         self._undo.clear()
 
-    def _update_coops(self, table: Any) -> None:
+    def _update_coops(self) -> None:
+        from kopflow.store import tables
         from kopflow.store.rows import update_many
 
         # Group by the set of columns changed: executemany needs one statement shape.
@@ -147,17 +414,20 @@ class Unit:
             values = [k for k in keys if not k.startswith("b_")]
             changed = update_many(
                 self.conn,
-                table,
+                tables.coop,
                 values,
                 ["id", "version"],
                 [(*(p[k] for k in values), p["b_id"], p["b_version"]) for p in rows],
             )
             if changed != len(rows):
-                self._raise_conflict(table, rows)
+                self._raise_conflict(rows)
 
-    def _raise_conflict(self, table: Any, rows: list[dict[str, Any]]) -> None:
+    def _raise_conflict(self, rows: list[dict[str, Any]]) -> None:
         from sqlalchemy import select
 
+        from kopflow.store import tables
+
+        table = tables.coop
         for params in rows:
             current = self.conn.execute(
                 select(table.c.version, table.c.updated_by, table.c.updated_at).where(
@@ -165,10 +435,146 @@ class Unit:
                 )
             ).first()
             if current is not None and current[0] != params["b_version"]:
-                raise ConflictError(
-                    "{coop} was changed by {actor} at {at}; look again and retry",
-                    coop=params["b_id"],
-                    actor=current[1],
-                    at=current[2].strftime("%Y-%m-%d %H:%M:%S UTC"),
-                )
+                raise conflict(params["b_id"], current[1], current[2])
         raise ConflictError("a cooperative was changed by someone else; look again and retry")
+
+
+def conflict(coop_id: str, actor: str, at: datetime) -> ConflictError:
+    """The error for a cooperative someone else changed since it was read."""
+    return ConflictError(
+        "{coop} was changed by {actor} at {at}; look again and retry",
+        coop=coop_id,
+        actor=actor,
+        at=at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+
+
+def find_step(context: Context, step: str) -> tuple[StepSpec, str | None, str | None]:
+    """(spec, partner code or None, stage id or None) of a step name like ``nib`` (a stage's)
+    or ``bri.account`` (a partner's).
+
+    Raises:
+        NotFoundError: naming the partner's steps, or pointing at ``kopflow workflow show``.
+    """
+    from kopflow.errors import NotFoundError
+
+    if "." in step:
+        found = context.plugins.partner_step(step)
+        if found is None:
+            code = step.split(".", 1)[0]
+            partner = context.plugins.partner(code)  # names the known partners if unknown
+            raise NotFoundError(
+                "partner {partner} has no step {step}; its steps: {known}",
+                partner=code,
+                step=step,
+                known=", ".join(f"{code}.{s.id}" for s in partner.steps),
+            )
+        return found[1], found[0].code, None
+    spec = context.workflow.step(step)
+    if spec is None:
+        raise NotFoundError(
+            "unknown step {step}; see 'kopflow workflow show' for the steps of each stage",
+            step=step,
+        )
+    stage = context.workflow.stage_of_step(step)
+    return spec, None, stage.id if stage else None
+
+
+def load_coops(
+    conn: Connection,
+    coop_ids: Sequence[str],
+    *,
+    views: bool = True,
+    steps: Collection[str] | None = None,
+    rest_as_of: int | None = None,
+    reading: Callable[[], AbstractContextManager[Connection]] | None = None,
+) -> dict[str, CoopWork]:
+    """Rows, current step states, partners and villages of some cooperatives, in four queries.
+
+    ``views=False`` is for a bulk change that builds no plugin view from them: what only views
+    show is left out, the steps' evidence (most of what a history holds) and the villages.
+    ``steps`` names the only steps whose states are read (none: no query), for a bulk change
+    that reads only those. With ``rest_as_of`` (the chain's head when the change began) the
+    other steps' states are read when first asked for, as they stood then, by a plugin's view,
+    which so sees what a full load would have shown it; ``reading`` opens a connection for that
+    if the change's own has closed by then.
+    """
+    from kopflow.store import tables
+    from kopflow.store.rows import rows_in, table_rows_in
+
+    works: dict[str, CoopWork] = {}
+    for row in table_rows_in(conn, tables.coop, "id", coop_ids):
+        works[row["id"]] = CoopWork(row, {}, set())
+    # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every step
+    # version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
+    ids = list(coop_ids)
+    columns = "coop_id, step, version, status, " + ("evidence" if views else "''")
+    history: list[Any] = []
+    if steps is None or steps:
+        only = None if steps is None else ("step", list(steps))
+        history = rows_in(conn, f"SELECT {columns} FROM step_record", "coop_id", ids, also=only)
+    for coop_id, states in newest_states(history).items():
+        works[coop_id].steps = states
+    if steps is not None and rest_as_of is not None and reading is not None:
+        loaded = frozenset(steps)
+        for coop_id, work in works.items():
+            work.rest = History(reading, conn, coop_id, rest_as_of, loaded)
+    partners = "SELECT coop_id, partner FROM enrollment"
+    for coop_id, partner in rows_in(conn, partners, "coop_id", ids):
+        works[coop_id].partners.add(partner)
+    if views:
+        villages = "SELECT coop_id, region_id FROM coop_village"
+        order = "ORDER BY coop_id, region_id"
+        for coop_id, region_id in rows_in(conn, villages, "coop_id", ids, tail=order):
+            works[coop_id].villages.append(region_id)
+    return works
+
+
+def build_view(work: CoopWork) -> CoopView:
+    """The read-only view of a cooperative that plugin hooks receive."""
+    return _coop_view_type()._build(
+        id=work.id,
+        name=work.row["name"],
+        kabupaten=work.row["kabupaten"],
+        kecamatan=work.row["kecamatan"],
+        villages=tuple(work.villages),
+        stage=work.row["stage"],
+        workflow=work.row["workflow"],
+        partners=tuple(sorted(work.partners)),
+        evidence=LazyEvidence(work.steps, work.rest),
+    )
+
+
+@cache
+def _coop_view_type() -> type[CoopView]:
+    # Imported on first use (the plugin API pulls in pluggy), then kept: an import statement
+    # in ``build_view`` cost a sixth of building a view, and a bulk batch builds one per step.
+    from kopflow.plugin import CoopView
+
+    return CoopView
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a transaction's rows are built (issue #5).
+
+    A bulk batch keeps tens of thousands of small containers alive until it commits, and the
+    collector would scan them again and again for nothing (15% of a bulk command's time).
+    Reference counting still frees everything else at once; the collector runs again after.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@contextmanager
+def _reading(url: str) -> Iterator[Connection]:
+    """A read connection, after checking the schema."""
+    with db.read_connection(url) as conn:
+        db.require_schema(conn)
+        yield conn

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from contextlib import AbstractContextManager
 
-    from kopflow.engine import Kopflow
+    from sqlalchemy import Connection
 
 
 @dataclass(slots=True)  # a bulk command holds one per change (issue #5: memory, GC)
@@ -43,7 +43,7 @@ class StepState:
     """The newest version of one step of one cooperative.
 
     ``evidence_json`` is empty when the cooperative was loaded for a change that shows no
-    plugin a view (``_load(..., views=False)``).
+    plugin a view (``load_coops(..., views=False)``).
     """
 
     version: int
@@ -78,19 +78,24 @@ class History:
     change's transaction or, once that has ended (a plugin kept a view), on a new connection.
     """
 
-    __slots__ = ("_engine", "_conn", "_coop_id", "_seq", "loaded", "_states")
+    __slots__ = ("_reading", "_conn", "_coop_id", "_seq", "loaded", "_states")
 
     def __init__(
-        self, engine: Kopflow, conn: Connection, coop_id: str, seq: int, loaded: frozenset[str]
+        self,
+        reading: Callable[[], AbstractContextManager[Connection]],
+        conn: Connection,
+        coop_id: str,
+        seq: int,
+        loaded: frozenset[str],
     ) -> None:
-        self._engine, self._conn, self._coop_id, self._seq = engine, conn, coop_id, seq
+        self._reading, self._conn, self._coop_id, self._seq = reading, conn, coop_id, seq
         self.loaded = loaded
         self._states: dict[str, StepState] | None = None
 
     def __call__(self) -> dict[str, StepState]:
         if self._states is None:
             if self._conn.closed:
-                with self._engine.reading() as conn:
+                with self._reading() as conn:
                     self._states = self._read(conn)
             else:
                 self._states = self._read(self._conn)
@@ -165,7 +170,7 @@ class CoopWork:
     partners: set[str]
     # Region ids of the villages it covers (usually one), as plugins' CoopView.villages.
     villages: list[str] = field(default_factory=list)
-    # The states of the steps ``steps`` was not loaded with, read on demand (see _load).
+    # The states of the steps ``steps`` was not loaded with, read on demand (see load_coops).
     rest: History | None = None
 
     # Read several times per change; a cooperative's id never changes. A plain attribute:

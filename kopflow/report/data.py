@@ -159,7 +159,7 @@ def collect(
             )
         by_kec = status_counts(conn, by="kecamatan", kabupaten=region, workflow=wf, as_of=day)
         late = list_coops(conn, wf, kabupaten=region, overdue=True, as_of=day)
-        works = engine._load(conn, [r["id"] for r in late]) if late else {}
+        works = engine.cooperatives(conn, [r["id"] for r in late]) if late else {}
         partners = _partners(engine, conn, region)
     audit = _audit(engine, checkpoint, key)
     stages = _stages(engine, counts)

@@ -10,84 +10,15 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kopflow.errors import InputError, NotFoundError
+from kopflow.errors import InputError
+from kopflow.names import check_area
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow.engine import Kopflow
     from kopflow.flow.spec import Workflow
+    from kopflow.pipeline.change import Context
     from kopflow.pipeline.work import CoopWork
-
-
-def resolve_coop(conn: Connection, ref: str) -> str:
-    """The id of the cooperative ``ref`` names: an id, or a village name that is unambiguous."""
-    from sqlalchemy import func, select
-
-    from kopflow.store import tables
-
-    coop_t, village_t = tables.coop, tables.coop_village
-    ref = ref.strip()
-    found = conn.execute(select(coop_t.c.id).where(coop_t.c.id == ref.upper())).scalar()
-    if found:
-        return str(found)
-    matches = conn.execute(
-        select(coop_t.c.id, village_t.c.name, village_t.c.kecamatan, coop_t.c.kabupaten)
-        .join(village_t, village_t.c.coop_id == coop_t.c.id)
-        .where(func.lower(village_t.c.name) == ref.lower())
-        .order_by(coop_t.c.id)
-    ).all()
-    ids = sorted({m[0] for m in matches})
-    if len(ids) == 1:
-        return ids[0]
-    if not ids:
-        raise NotFoundError(
-            "no cooperative {ref}: give its id (e.g. KDMP-050509) or its village name", ref=ref
-        )
-    candidates = "; ".join(f"{m[0]} ({m[1]}, Kec. {m[2]}, {m[3]})" for m in matches[:10])
-    raise InputError(
-        "{ref} names {count} cooperatives; use an id: {candidates}",
-        ref=ref,
-        count=len(ids),
-        candidates=candidates,
-    )
-
-
-def check_area(
-    conn: Connection, *, kecamatan: str | None = None, kabupaten: str | None = None
-) -> None:
-    """Refuse a kecamatan or kabupaten filter that names no cooperative at all.
-
-    Filters match exactly (and use their indexes), so a typo or another spelling ("banjar")
-    would otherwise select nothing without a word; call this when a filter found nothing.
-
-    Raises:
-        NotFoundError: naming the close spellings that do exist.
-    """
-    import difflib
-
-    from sqlalchemy import select
-
-    from kopflow.store import tables
-
-    table = tables.coop
-    for kind, column, value in (
-        ("kabupaten/kota", table.c.kabupaten, kabupaten),
-        ("kecamatan", table.c.kecamatan, kecamatan),
-    ):
-        if not value or conn.execute(select(column).where(column == value).limit(1)).first():
-            continue
-        known = list(conn.execute(select(column).distinct()).scalars())
-        close = [k for k in known if k.lower() == value.lower()]
-        close += [
-            k for k in difflib.get_close_matches(value, known, n=3, cutoff=0.6) if k not in close
-        ]
-        raise NotFoundError(
-            "unknown {kind} {name!r}; did you mean: {close}",
-            kind=kind,
-            name=value,
-            close=", ".join(close[:3]) or "-",
-        )
 
 
 def as_of_moment(as_of: date | None) -> datetime:
@@ -263,14 +194,14 @@ def timeline(conn: Connection, coop_id: str) -> list[dict[str, Any]]:
     return items
 
 
-def step_table(engine: Kopflow, work: CoopWork) -> list[dict[str, Any]]:
+def step_table(context: Context, work: CoopWork) -> list[dict[str, Any]]:
     """Every step of the workflow and of enrolled partners, with its state for ``work``."""
     rows: list[dict[str, Any]] = []
-    for stage in engine.workflow.main_stages():
+    for stage in context.workflow.main_stages():
         for step in stage.steps:
             rows.append(_step_row(work, stage.id, step.id, step.required, step.label))
     for code in sorted(work.partners):
-        partner = engine.plugins.partners.get(code)
+        partner = context.plugins.partners.get(code)
         if partner is None:
             # Its plugin was uninstalled or switched off (issue #3): the records stay and show.
             for key in sorted(k for k in work.steps if k.startswith(code + ".")):
@@ -298,11 +229,30 @@ def _step_row(
     }
 
 
-def next_actions(engine: Kopflow, work: CoopWork) -> dict[str, Any]:
+def coop_record(context: Context, conn: Connection, work: CoopWork) -> dict[str, Any]:
+    """Everything ``coop show`` shows of one cooperative: its row, villages, partners, steps,
+    what can be done next and its timeline."""
+    from sqlalchemy import select
+
+    from kopflow.store import tables
+
+    village_t = tables.coop_village
+    villages = conn.execute(select(village_t).where(village_t.c.coop_id == work.id)).mappings()
+    return {
+        "coop": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in work.row.items()},
+        "villages": [dict(r) for r in villages],
+        "partners": sorted(work.partners),
+        "steps": step_table(context, work),
+        "next": next_actions(context, work),
+        "timeline": timeline(conn, work.id),
+    }
+
+
+def next_actions(context: Context, work: CoopWork) -> dict[str, Any]:
     """What can be done now: steps that are open, events possible, and what blocks advancing."""
     from kopflow.rules.transition import missing_for
 
-    wf = engine.workflow
+    wf = context.workflow
     stage = work.row["stage"]
     open_steps: list[str] = []
     if not wf.stage(stage).side:
@@ -312,7 +262,7 @@ def next_actions(engine: Kopflow, work: CoopWork) -> dict[str, Any]:
         main = [s.id for s in wf.main_stages()]
         if main.index(stage) >= main.index(wf.onboarding_stage):
             for code in sorted(work.partners):
-                spec = engine.plugins.partners.get(code)  # None: its plugin is not installed
+                spec = context.plugins.partners.get(code)  # None: its plugin is not installed
                 for step in spec.steps if spec is not None else ():
                     key = f"{code}.{step.id}"
                     if not work.is_done(key) and all(
@@ -320,7 +270,7 @@ def next_actions(engine: Kopflow, work: CoopWork) -> dict[str, Any]:
                     ):
                         open_steps.append(key)
     forward = wf.advance_event(stage)
-    blocking = missing_for(engine, work, stage) if forward else []
+    blocking = missing_for(context, work, stage) if forward else []
     return {
         "coop": work.id,
         "stage": stage,

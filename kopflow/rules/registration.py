@@ -6,52 +6,45 @@ import twice adds nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from kopflow import authz
+from kopflow.pipeline.driver import Progress, batch_size, chunks
 
 if TYPE_CHECKING:
-    from kopflow.engine import Kopflow, Progress
-    from kopflow.pipeline.change import Unit
+    from kopflow.pipeline.change import Change, Workspace
     from kopflow.regions import CoopSeed
-
-BATCH = 5000
-
-
-def _chunks(seeds: Iterable[CoopSeed], size: int) -> Iterator[list[CoopSeed]]:
-    iterator = iter(seeds)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def register_seeds(
-    engine: Kopflow, seeds: Iterable[CoopSeed], *, source: str, progress: Progress | None
+    workspace: Workspace, seeds: Iterable[CoopSeed], *, source: str, progress: Progress | None
 ) -> tuple[int, int]:
     """Insert the cooperatives of ``seeds`` that are new; returns (added, skipped)."""
     from sqlalchemy import select
 
     from kopflow.store import tables
 
-    wf = engine.workflow
     village_t, coop_t = tables.coop_village, tables.coop
     added = skipped = 0
-    for chunk in _chunks(seeds, BATCH):
+    # New cooperatives have no row to load yet, so this is the one bulk change that does not
+    # go through run_bulk; it batches by the same setting.
+    for chunk in chunks(iter(seeds), batch_size()):
 
-        def change(unit: Unit, chunk: list[CoopSeed] = chunk) -> tuple[int, int]:
-            actor = unit.actor
+        def register(change: Change, chunk: list[CoopSeed] = chunk) -> tuple[int, int]:
+            wf = change.workflow
+            actor = change.actor
             for kabupaten in {seed.kabupaten for seed in chunk}:
                 if actor.role != "admin":
                     authz.require_coop(actor, kabupaten, "-")
             region_ids = [v[0] for seed in chunk for v in seed.villages]
             taken = set(
-                unit.conn.execute(
+                change.conn.execute(
                     select(village_t.c.region_id).where(village_t.c.region_id.in_(region_ids))
                 ).scalars()
             )
             ids = set(
-                unit.conn.execute(
+                change.conn.execute(
                     select(coop_t.c.id).where(coop_t.c.id.in_([s.coop_id for s in chunk]))
                 ).scalars()
             )
@@ -63,7 +56,7 @@ def register_seeds(
                 ids.add(seed.coop_id)
                 taken.update(v[0] for v in seed.villages)
                 first = seed.villages[0]
-                unit.insert(
+                change.insert(
                     "coop",
                     {
                         "id": seed.coop_id,
@@ -75,15 +68,15 @@ def register_seeds(
                         "workflow": wf.name,
                         "workflow_version": wf.version,
                         "stage": wf.initial,
-                        "stage_since": unit.now,
+                        "stage_since": change.now,
                         "previous_stage": None,
                         "version": 1,
-                        "updated_at": unit.now,
+                        "updated_at": change.now,
                         "updated_by": actor.name,
                     },
                 )
                 for region_id, name, kecamatan, postal in seed.villages:
-                    unit.insert(
+                    change.insert(
                         "coop_village",
                         {
                             "region_id": region_id,
@@ -93,7 +86,7 @@ def register_seeds(
                             "postal_code": postal,
                         },
                     )
-                unit.event(
+                change.event(
                     "coop.registered",
                     seed.coop_id,
                     {
@@ -108,7 +101,7 @@ def register_seeds(
                 new += 1
             return new, skip
 
-        new, skip = engine._write(change)
+        new, skip = workspace.write(register)
         added += new
         skipped += skip
         if progress:

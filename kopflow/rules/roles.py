@@ -21,7 +21,7 @@ from kopflow.store import db
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-    from kopflow.engine import Kopflow
+    from kopflow.pipeline.change import Workspace
 
 # Every group role may SELECT every kopflow table. Beyond that, per table and kopflow role:
 _HEAD = ("UPDATE (seq, hash)",)
@@ -257,7 +257,7 @@ def _plan_login(
     return LoginChange(name, role, action)
 
 
-def grant(engine: Kopflow, *, dry_run: bool = False) -> GrantPlan:
+def grant(workspace: Workspace, *, dry_run: bool = False) -> GrantPlan:
     """Create the group roles and actors' logins and set the grants; record it in the audit log.
 
     Runs as the owner of the kopflow tables (with CREATEROLE) or a superuser: PostgreSQL itself
@@ -265,7 +265,7 @@ def grant(engine: Kopflow, *, dry_run: bool = False) -> GrantPlan:
     runner with their kopflow role, or ``owner`` when they are not an actor.
 
     Args:
-        engine: kopflow on a PostgreSQL database.
+        workspace: kopflow on a PostgreSQL database.
         dry_run: plan only; nothing is run or recorded.
 
     Returns:
@@ -273,30 +273,31 @@ def grant(engine: Kopflow, *, dry_run: bool = False) -> GrantPlan:
     """
     from sqlalchemy import select
 
-    from kopflow.pipeline.change import Unit
+    from kopflow.pipeline.change import Change
     from kopflow.store import tables
 
-    if db.is_sqlite(engine.url):
+    if db.is_sqlite(workspace.url):
         raise InputError(
             "db grant is for PostgreSQL; an SQLite file is protected by its file permissions"
         )
     if dry_run:
-        with engine.reading() as conn:
-            engine._login_name(conn)
+        with workspace.reading() as conn:
+            workspace.login_name(conn)
             return plan_grants(conn)
-    with db.write_transaction(engine.url) as conn:
+    with db.write_transaction(workspace.url) as conn:
         db.require_schema(conn)
-        login = engine._login_name(conn)
+        login = workspace.login_name(conn)
         plan = plan_grants(conn)
         table = tables.actor
         row = conn.execute(
             select(table.c.role, table.c.enabled).where(table.c.name == login)
         ).first()
         role = row[0] if row is not None and row[1] else "owner"
-        unit = Unit(conn, authz.ActorInfo(login, role), datetime.now(UTC))
+        actor = authz.ActorInfo(login, role)
+        change = Change(workspace, conn, actor, datetime.now(UTC), workspace.workflow)
         for statement in plan.statements:
             conn.exec_driver_sql(statement)
-        unit.event("db.grant", None, plan.as_dict())
-        unit.flush()
-    engine.log.info("db grant", schema=plan.schema, logins=plan.as_dict()["logins"])
+        change.event("db.grant", None, plan.as_dict())
+        change.flush()
+    workspace.log.info("db grant", schema=plan.schema, logins=plan.as_dict()["logins"])
     return plan

@@ -1,13 +1,13 @@
 """Completing, correcting and undoing steps: the rules a step must pass before it is recorded.
 
-Called by the engine inside its write transaction; each function queues rows and the audit
-event on the unit and never commits.
+Each function works on a :class:`~kopflow.pipeline.change.Change`: it queues rows and the audit
+event and never commits. Bulk completion is a :class:`~kopflow.pipeline.driver.BulkOp`.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -15,17 +15,20 @@ from kopflow import authz
 from kopflow.audit.canonical import encode_checked
 from kopflow.errors import InputError, KopflowError, RefusedError
 from kopflow.i18n import _, get_language
-from kopflow.pipeline.work import BulkResult, Outcome, StepState
+from kopflow.pipeline.driver import BulkOp, Refusal
+from kopflow.pipeline.work import Outcome, StepState
 
 if TYPE_CHECKING:
-    from kopflow.engine import Kopflow, Progress
     from kopflow.flow.spec import StepSpec
-    from kopflow.pipeline.change import Unit
+    from kopflow.pipeline.change import Change
     from kopflow.pipeline.work import CoopWork
+
+# One row of a bulk completion: the step and its raw evidence.
+StepItem = tuple[str, Mapping[str, Any]]
 
 
 def _check_place(
-    engine: Kopflow,
+    change: Change,
     work: CoopWork,
     step: str,
     spec: StepSpec,
@@ -33,7 +36,7 @@ def _check_place(
     stage: str | None,
 ) -> None:
     """Refuse a step the cooperative cannot take now: wrong stage, not enrolled, out of order."""
-    wf = engine.workflow
+    wf = change.workflow
     current = work.row["stage"]
     if wf.stage(current).side:
         raise RefusedError(
@@ -76,14 +79,14 @@ def _after_keys(spec: StepSpec, partner: str | None) -> list[str]:
     return [f"{partner}.{dep}" for dep in spec.after] if partner else list(spec.after)
 
 
-def _steps_read(engine: Kopflow, items: Iterable[tuple[str, Any]]) -> set[str]:
+def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
     """The steps whose state ``complete`` reads for these rows: each row's own step and the
     steps it comes after. An unknown step is refused when its row comes up."""
     keys: set[str] = set()
     for step, _raw in items:
         keys.add(step)
         try:
-            spec, partner, _stage = engine.step_spec(step)
+            spec, partner, _stage = change.step_spec(step)
         except KopflowError:
             continue
         keys.update(_after_keys(spec, partner))
@@ -91,13 +94,13 @@ def _steps_read(engine: Kopflow, items: Iterable[tuple[str, Any]]) -> set[str]:
 
 
 def _permitted(
-    engine: Kopflow, unit: Unit, work: CoopWork, step: str
+    change: Change, work: CoopWork, step: str
 ) -> tuple[StepSpec, str | None, str | None]:
     """The step's spec, partner and stage, once the actor may touch it on this cooperative."""
-    spec, partner, stage = engine.step_spec(step)
-    engine._check_version(work)
+    spec, partner, stage = change.step_spec(step)
+    change.check_version(work)
     authz.require_step(
-        unit.actor,
+        change.actor,
         step=step,
         step_role=spec.role,
         partner=partner,
@@ -108,18 +111,17 @@ def _permitted(
 
 
 def complete(
-    engine: Kopflow,
-    unit: Unit,
+    change: Change,
     work: CoopWork,
     step: str,
     raw: Mapping[str, Any],
     reason: str | None,
 ) -> Outcome:
     """Validate and queue one step's evidence for one cooperative."""
-    spec, partner, stage = _permitted(engine, unit, work, step)
+    spec, partner, stage = _permitted(change, work, step)
     if partner is not None:
-        engine.plugins.raise_if_broken()
-    _check_place(engine, work, step, spec, partner, stage)
+        change.plugins.raise_if_broken()
+    _check_place(change, work, step, spec, partner, stage)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done
     if correcting and not reason:
@@ -128,28 +130,28 @@ def complete(
             step=step,
             coop=work.id,
         )
-    evidence = spec.validate(dict(raw), today=unit.today)
-    reasons = engine.plugins.validate_step(
-        coop=engine.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
+    evidence = spec.validate(dict(raw), today=change.today)
+    reasons = change.plugins.validate_step(
+        coop=change.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
     )
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=step)
     version = (existing.version if existing else 0) + 1
-    coop_version = unit.update_coop(work.id, work.row["version"])
+    coop_version = change.update_coop(work.id, work.row["version"])
     details: dict[str, Any] = {
         "step": step,
         "version": version,
         "evidence": evidence,
         "coop_version": coop_version,
-        "plugins": engine.fingerprint(),
+        "plugins": change.fingerprint(),
     }
     if reason:
         details["reason"] = reason
-    seq = unit.event("step.corrected" if correcting else "step.completed", work.id, details)
+    seq = change.event("step.corrected" if correcting else "step.completed", work.id, details)
     # The event has just checked ``evidence`` as canonical JSON: encode it without checking
     # again (the same bytes as ``evidence_json``; issue #5).
     stored = encode_checked(evidence)
-    unit.insert(
+    change.insert(
         "step_record",
         {
             "coop_id": work.id,
@@ -158,15 +160,15 @@ def complete(
             "status": "done",
             "evidence": stored,
             "reason": reason,
-            "actor": unit.actor.name,
-            "at": unit.now,
+            "actor": change.actor.name,
+            "at": change.now,
             "audit_seq": seq,
         },
     )
     work.steps[step] = StepState(version, "done", stored)
     notify = None
-    if engine.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
-        notify = partial(_after_step, engine, work, step, evidence, seq)  # lighter than a closure
+    if change.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
+        notify = partial(_after_step, change, work, step, evidence, seq)  # lighter than a closure
     text = _done_text(get_language(), correcting, step)
     return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
 
@@ -182,20 +184,20 @@ def _done_text(language: str, correcting: bool, step: str) -> str:
 
 
 def _after_step(
-    engine: Kopflow, work: CoopWork, step: str, evidence: Mapping[str, Any], seq: int
+    change: Change, work: CoopWork, step: str, evidence: Mapping[str, Any], seq: int
 ) -> None:
-    engine.plugins.after_step(
-        coop=engine.view(work), step=step, evidence=dict(evidence), audit_seq=seq
+    change.plugins.after_step(
+        coop=change.view(work), step=step, evidence=dict(evidence), audit_seq=seq
     )
 
 
-def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) -> Outcome:
+def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
     """Queue an 'undone' version of a step of the current stage."""
     if not reason or not reason.strip():
         raise InputError("undoing a step needs --reason")
-    spec, partner, stage = _permitted(engine, unit, work, step)
+    spec, partner, stage = _permitted(change, work, step)
     current = work.row["stage"]
-    own_stage = engine.workflow.onboarding_stage if partner else stage
+    own_stage = change.workflow.onboarding_stage if partner else stage
     if own_stage != current:
         raise RefusedError(
             "step {step} belongs to stage {step_stage} and {coop} is in {stage}; "
@@ -210,7 +212,7 @@ def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) ->
         raise RefusedError("step {step} of {coop} is not done", step=step, coop=work.id)
     prefix = f"{partner}." if partner else ""
     siblings = (
-        engine.plugins.partner(partner).steps if partner else engine.workflow.stage(current).steps
+        change.plugins.partner(partner).steps if partner else change.workflow.stage(current).steps
     )
     dependents = [
         prefix + s.id for s in siblings if spec.id in s.after and work.is_done(prefix + s.id)
@@ -222,13 +224,13 @@ def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) ->
             step=step,
         )
     version = existing.version + 1
-    coop_version = unit.update_coop(work.id, work.row["version"])
-    seq = unit.event(
+    coop_version = change.update_coop(work.id, work.row["version"])
+    seq = change.event(
         "step.undone",
         work.id,
         {"step": step, "version": version, "reason": reason, "coop_version": coop_version},
     )
-    unit.insert(
+    change.insert(
         "step_record",
         {
             "coop_id": work.id,
@@ -237,8 +239,8 @@ def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) ->
             "status": "undone",
             "evidence": "{}",
             "reason": reason,
-            "actor": unit.actor.name,
-            "at": unit.now,
+            "actor": change.actor.name,
+            "at": change.now,
             "audit_seq": seq,
         },
     )
@@ -246,69 +248,31 @@ def undo(engine: Kopflow, unit: Unit, work: CoopWork, step: str, reason: str) ->
     return Outcome(work.id, True, _("undid {step}", step=step), seq, current)
 
 
-def complete_bulk(
-    engine: Kopflow,
-    rows: Sequence[tuple[str, str, Mapping[str, Any]]],
-    *,
-    dry_run: bool,
-    progress: Progress | None,
-) -> BulkResult:
-    """Complete steps from many rows, grouped per cooperative, committed in batches."""
-    from kopflow.engine import BATCH
+def _complete_all(change: Change, work: CoopWork, items: list[StepItem]) -> list[Outcome]:
+    """One cooperative's rows of a bulk completion: all recorded, or the first refusal."""
+    outcomes: list[Outcome] = []
+    for step, raw in items:
+        try:
+            outcomes.append(complete(change, work, step, raw, None))
+        except KopflowError as err:
+            # Name the step: an evidence error alone ("date: ...") does not say which row.
+            raise Refusal(err, f"{step}: ", step=step) from err
+    return outcomes
 
-    grouped: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
-    for ref, step, raw in rows:
-        grouped.setdefault(ref, []).append((step, raw))
-    result = BulkResult(dry_run=dry_run)
-    refs = list(grouped)
-    for start in range(0, len(refs), BATCH):
-        chunk = refs[start : start + BATCH]
 
-        def change(unit: Unit, chunk: list[str] = chunk) -> list[Outcome]:
-            # Rows naming one cooperative by id and by village name are still one cooperative:
-            # group after resolving, so its rows are all recorded or all refused together.
-            per_coop: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
-            outcomes: list[Outcome] = []
-            resolved = engine.resolve_many(unit.conn, chunk)  # one query for ids (issue #5)
-            for ref in chunk:
-                coop_id = resolved[ref]
-                if isinstance(coop_id, KopflowError):
-                    result.refused.append(Outcome(ref, False, str(coop_id)))
-                    continue
-                per_coop.setdefault(coop_id, []).extend(grouped[ref])
-            # complete() reads only the states of the rows' steps and of the steps they come
-            # after: the rest of each history (most of what a batch would read) is read only
-            # if a plugin's view asks for it (issue #5). Views built after the commit, for
-            # after-step hooks, are many: with such hooks everything is read here.
-            if engine.plugins.implements("kopflow_after_step"):
-                works = engine._load(unit.conn, list(per_coop))
-            else:
-                needed = _steps_read(engine, (item for rows in per_coop.values() for item in rows))
-                works = engine._load(
-                    unit.conn, list(per_coop), steps=needed, rest_as_of=unit.chain.seq
-                )
-            for coop_id, items in per_coop.items():
-                mark = unit.mark()
-                mine: list[Outcome] = []
-                step = ""
-                try:
-                    for step, raw in items:
-                        mine.append(complete(engine, unit, works[coop_id], step, raw, None))
-                except KopflowError as err:
-                    unit.rollback_to(mark)
-                    engine._refused(err, coop=coop_id, step=step)
-                    # Name the step: an evidence error alone ("date: ...") does not say which row.
-                    result.refused.append(Outcome(coop_id, False, f"{step}: {err}"))
-                    continue
-                outcomes.extend(mine)
-                unit.spill()  # between cooperatives: bounded memory (issue #5)
-            return outcomes
+def _load_for_steps(
+    change: Change, ids: list[str], items: Mapping[str, list[StepItem]]
+) -> dict[str, CoopWork]:
+    """What bulk completion reads: only the states of the rows' steps and of the steps they
+    come after; the rest of each history (most of what a batch would read) is read only if a
+    plugin's view asks for it (issue #5). Views built after the commit, for after-step hooks,
+    are many: with such hooks everything is read here."""
+    if change.plugins.implements("kopflow_after_step"):
+        return change.load(ids)
+    needed = _steps_read(change, (item for rows in items.values() for item in rows))
+    return change.load(ids, steps=needed, lazy_rest=True)
 
-        done = engine._write(change, dry_run=dry_run)
-        result.done.extend(done)
-        if not dry_run:
-            for outcome in done:
-                engine._after(outcome, log=False)
-        if progress:
-            progress(sum(len(grouped[ref]) for ref in chunk))  # rows: the CLI's bar counts rows
-    return result
+
+COMPLETE_BULK: BulkOp[StepItem] = BulkOp(
+    name="step.complete", apply=_complete_all, load=_load_for_steps
+)

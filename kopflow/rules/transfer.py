@@ -20,7 +20,7 @@ from kopflow.store import db
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Table
 
-    from kopflow.engine import Kopflow
+    from kopflow.pipeline.change import Workspace
 
 BATCH = 5000
 
@@ -108,19 +108,19 @@ def _advance_sequences(conn: Connection, table: Table) -> None:
 
 
 def migrate_to(
-    engine: Kopflow,
+    workspace: Workspace,
     target: str,
     *,
     batch: int = BATCH,
     progress: Callable[[str, int], None] | None = None,
 ) -> MoveResult:
-    """Copy every table of ``engine``'s database into the empty database at ``target``.
+    """Copy every table of ``workspace``'s database into the empty database at ``target``.
 
     The source chain must verify first; the copy must verify on the target with the same head
     (sequence number and hash) before the target transaction commits.
 
     Args:
-        engine: kopflow on the source (a district's SQLite file); its actor must be an admin.
+        workspace: kopflow on the source (a district's SQLite file); its actor must be an admin.
         target: the target URL (``postgresql+psycopg://...``), empty or without a schema.
         batch: rows per INSERT.
         progress: called with (table, rows copied so far).
@@ -136,11 +136,11 @@ def migrate_to(
     from kopflow.audit.chain import read_head, verify_database
 
     target_url = db.resolve_url(target)
-    if target_url == engine.url:
+    if target_url == workspace.url:
         raise InputError("the target is the source database; give another database")
     result = MoveResult(target=_display(target_url))
-    with engine.reading() as src:
-        authz.require_admin(engine.actor(src), _("move the database"))
+    with workspace.reading() as src:
+        authz.require_admin(workspace.actor(src), _("move the database"))
         checked = verify_database(src)
         if not checked.ok:
             raise AuditError(
@@ -191,7 +191,7 @@ def migrate_to(
                 )
             head = read_head(dst)
     result.head_seq, result.head_hash, result.log_id = head.seq, head.hash, head.log_id
-    engine.log.info("database moved", target=result.target, events=head.seq, head_hash=head.hash)
+    workspace.log.info("database moved", target=result.target, events=head.seq, head_hash=head.hash)
     return result
 
 

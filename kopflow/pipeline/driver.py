@@ -1,0 +1,222 @@
+"""The one driver every change goes through: one cooperative (:func:`change_one`) or many
+(:func:`run_bulk`, declared by a :class:`BulkOp`).
+
+A bulk operation is a function of one cooperative plus a declaration; the driver does the
+rest, the same way for every operation: chunks of ``KOPFLOW_BATCH`` cooperatives, one
+transaction per chunk, each cooperative all or nothing inside it, every refusal logged and
+collected, plugins' after-hooks run once the chunk has committed, progress reported.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from kopflow.errors import KopflowError
+from kopflow.pipeline.work import BulkResult, Outcome
+
+if TYPE_CHECKING:
+    from kopflow.pipeline.change import Change, Workspace
+    from kopflow.pipeline.work import CoopWork
+
+P = TypeVar("P")  # what one item of a bulk operation carries for its cooperative
+S = TypeVar("S")
+
+Progress = Callable[[int], None]
+
+DEFAULT_BATCH = 2000
+
+
+def batch_size() -> int:
+    """Cooperatives per transaction in every bulk operation: ``KOPFLOW_BATCH``, else 2000.
+
+    Read at each call, so a test or a tuning run can set it without reloading modules.
+    """
+    try:
+        return max(1, int(os.environ.get("KOPFLOW_BATCH") or DEFAULT_BATCH))
+    except ValueError:
+        return DEFAULT_BATCH
+
+
+def chunks(items: Iterator[S] | Sequence[S], size: int) -> Iterator[list[S]]:
+    """``items`` in lists of at most ``size``."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class Refusal(Exception):
+    """Raised by a bulk operation's ``apply`` to refuse its cooperative with more to say than
+    the error: a prefix for the summary line (which step of several) and log context."""
+
+    def __init__(self, error: KopflowError, prefix: str = "", **context: Any) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.prefix = prefix
+        self.context = context
+
+
+Apply = Callable[["Change", "CoopWork", list[P]], list[Outcome]]
+Load = Callable[["Change", list[str], Mapping[str, list[P]]], dict[str, "CoopWork"]]
+
+
+@dataclass(frozen=True)
+class BulkOp(Generic[P]):
+    """The declaration of a bulk operation.
+
+    Args:
+        name: what the log calls it (``operation=`` on every refusal line).
+        apply: the change to one cooperative, given the items naming it; queues rows and
+            events on the change and returns their outcomes, or raises a
+            :class:`~kopflow.errors.KopflowError` (or a :class:`Refusal`) to refuse it.
+        load: reads the cooperatives of a chunk (ids, and the items per id); the default reads
+            everything a plugin view could show.
+        resolve: items name cooperatives as a user does (ids or village names), resolved per
+            chunk; False when they are ids already selected by the operation.
+        keep: skips a cooperative that no longer qualifies (moved by someone else since it was
+            selected) without refusing it.
+        weight: how many progress units a cooperative's items count for (default: one each).
+    """
+
+    name: str
+    apply: Apply[P]
+    load: Load[P] | None = None
+    resolve: bool = True
+    keep: Callable[[CoopWork], bool] | None = None
+    weight: Callable[[list[P]], int] = field(default=len)
+    log_context: Mapping[str, Any] = field(default_factory=dict)
+
+
+def change_one(
+    workspace: Workspace,
+    coop_ref: str,
+    apply: Callable[[Change, CoopWork], Outcome],
+    *,
+    expect_version: int | None = None,
+    **context: Any,
+) -> Outcome:
+    """Apply one change to one cooperative in its own transaction; log a refusal and raise it;
+    run the plugins' after-hooks once it has committed."""
+    from kopflow.pipeline.change import conflict
+
+    def run(change: Change) -> Outcome:
+        coop_id = change.resolve(coop_ref)
+        work = change.load([coop_id])[coop_id]
+        if expect_version is not None and work.row["version"] != expect_version:
+            raise conflict(work.id, work.row["updated_by"], work.row["updated_at"])
+        return apply(change, work)
+
+    try:
+        outcome = workspace.write(run)
+    except KopflowError as err:
+        workspace.refused(err, coop=coop_ref, **context)
+        raise
+    if outcome.audit_seq is not None:
+        workspace.log.info("committed", coop=outcome.coop_id, audit_seq=outcome.audit_seq)
+    _notify(outcome)
+    return outcome
+
+
+def run_bulk(
+    workspace: Workspace,
+    op: BulkOp[P],
+    items: Sequence[tuple[str, P]],
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> BulkResult:
+    """Run ``op`` for the cooperatives ``items`` name, a chunk per transaction.
+
+    Items naming one cooperative (by id or by village name) are applied together, so its
+    changes are all recorded or all refused. Chunks commit one by one: a run killed halfway
+    leaves every cooperative fully changed or untouched, and running it again does the rest.
+    """
+    grouped: dict[str, list[P]] = {}
+    for ref, payload in items:
+        grouped.setdefault(ref, []).append(payload)
+    result = BulkResult(dry_run=dry_run)
+    for chunk in chunks(list(grouped), batch_size()):
+
+        def change_chunk(change: Change, chunk: list[str] = chunk) -> list[Outcome]:
+            per_coop = _by_coop(change, op, chunk, grouped, result)
+            ids = list(per_coop)
+            works = op.load(change, ids, per_coop) if op.load else change.load(ids)
+            outcomes: list[Outcome] = []
+            for coop_id, payloads in per_coop.items():
+                work = works.get(coop_id)
+                if work is None or (op.keep is not None and not op.keep(work)):
+                    continue  # changed or removed by someone else since it was selected
+                mark = change.mark()
+                try:
+                    done = op.apply(change, work, payloads)
+                except (KopflowError, Refusal) as err:
+                    change.rollback_to(mark)
+                    _refuse(workspace, op, result, coop_id, err, work.row["stage"])
+                    continue
+                outcomes.extend(done)
+                change.spill()  # between cooperatives: bounded memory (issue #5)
+            return outcomes
+
+        done = workspace.write(change_chunk, dry_run=dry_run)
+        result.done.extend(done)
+        if done and not dry_run:
+            workspace.log.info(
+                "batch committed",
+                operation=op.name,
+                coops=len({o.coop_id for o in done}),
+                audit_seq_first=done[0].audit_seq,
+                audit_seq_last=done[-1].audit_seq,
+            )
+            for outcome in done:
+                _notify(outcome)
+        if progress:
+            progress(sum(op.weight(grouped[ref]) for ref in chunk))
+    return result
+
+
+def _by_coop(
+    change: Change,
+    op: BulkOp[P],
+    chunk: list[str],
+    grouped: Mapping[str, list[P]],
+    result: BulkResult,
+) -> dict[str, list[P]]:
+    """The chunk's items per cooperative id; references that name none are refused."""
+    if not op.resolve:
+        return {ref: list(grouped[ref]) for ref in chunk}
+    per_coop: dict[str, list[P]] = {}
+    resolved = change.resolve_many(chunk)  # one query for ids (issue #5)
+    for ref in chunk:
+        found = resolved[ref]
+        if isinstance(found, KopflowError):
+            _refuse(change.workspace, op, result, ref, found, None)
+            continue
+        per_coop.setdefault(found, []).extend(grouped[ref])
+    return per_coop
+
+
+def _refuse(
+    workspace: Workspace,
+    op: BulkOp[Any],
+    result: BulkResult,
+    coop: str,
+    err: KopflowError | Refusal,
+    stage: str | None,
+) -> None:
+    """Log one cooperative's refusal and add it to the result, the same for every operation."""
+    if isinstance(err, Refusal):
+        error, prefix, context = err.error, err.prefix, err.context
+    else:
+        error, prefix, context = err, "", {}
+    workspace.refused(error, operation=op.name, coop=coop, **op.log_context, **context)
+    result.refused.append(Outcome(coop, False, f"{prefix}{error}", stage=stage))
+
+
+def _notify(outcome: Outcome) -> None:
+    """Run a committed change's plugin notifications, which cannot undo it."""
+    if outcome.after is not None:
+        after, outcome.after = outcome.after, None  # frees the change's state (issue #5)
+        after()
