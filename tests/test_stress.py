@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any
 
 import pytest
-from db_helpers import drop_roles, tag
+from db_helpers import drop_roles, login_url, tag
 
 WORKERS = 8
 OPS = 300
@@ -195,7 +195,7 @@ def _setup(url: str, suffix: str) -> tuple[list[str], dict[str, str | None]]:
     for key, spec in ACTORS.items():
         add_actor(engine, key + suffix, **spec)
     if url.startswith("postgresql"):
-        from kopflow.rules.roles import grant, login_url
+        from kopflow.rules.roles import grant
 
         grant(engine)
         return coops, {"admin": url, **{k: login_url(url, k + suffix) for k in ACTORS}}
