@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 # "requested": the CLI asked for logging. A program using kopflow as a library configures
-# structlog itself; kopflow then never touches that configuration (STYLE: libraries don't).
+# structlog itself; kopflow then never touches that configuration (configuring logging is the
+# program's decision, never a library's).
 _settings: dict[str, bool] = {"json_lines": False, "verbose": False, "requested": False}
 _pending_context: dict[str, Any] = {}
 _state: dict[str, Any] = {"configured": False, "file": None}

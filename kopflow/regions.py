@@ -15,7 +15,8 @@ from pathlib import Path
 
 from kopflow.errors import InputError, NotFoundError
 
-# Kemendagri region code of a desa/kelurahan: PP.KK.CC.DDDD (DOMAIN.md).
+# Kemendagri region code of a desa/kelurahan: PP.KK.CC.DDDD, the last block starting 1, 2 or 3
+# (kelurahan, desa, desa adat); docs/domain.md, "Identifiers and formats".
 REGION_CODE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$")
 # A cooperative id a CSV may give: it must fit the 32-character key, and ids are found
 # case-insensitively (queries.resolve_coop upper-cases), so they are stored upper-case.

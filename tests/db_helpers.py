@@ -45,11 +45,26 @@ def drop_roles(url: str, logins: list[str]) -> None:
     engine.dispose()
 
 
+def login_url(url: str, login: str) -> str:
+    """``url`` with another database login and no password (the server's pg_hba decides)."""
+    from sqlalchemy.engine import URL, make_url
+
+    from kopflow.store import db
+
+    base = make_url(db.resolve_url(url))
+    return URL.create(
+        base.drivername,
+        username=login,
+        host=base.host,
+        port=base.port,
+        database=base.database,
+        query=base.query,
+    ).render_as_string(hide_password=False)
+
+
 def run_as(url: str, login: str, sql: str, **params: Any) -> Any:
     """Run one statement as ``login`` and commit; returns the rowcount. Raises what PG raises."""
     from sqlalchemy import create_engine, text
-
-    from kopflow.rules.roles import login_url
 
     engine = create_engine(login_url(url, login))
     try:

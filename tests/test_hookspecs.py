@@ -1,5 +1,7 @@
 """Every hookspec is documented in ``docs/plugins.md`` with its exact signature, and follows
-the hookspec docstring template (STYLE.md): the partner contract must not drift from the docs.
+the hookspec docstring template (``Args:``; ``Returns:`` and whether ``firstresult`` applies;
+``When:`` it is called and whether a transaction is open; ``Must not:``; ``.. versionadded::``):
+the partner contract must not drift from the docs.
 """
 
 from __future__ import annotations

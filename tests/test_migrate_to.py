@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_helpers import drop_roles, tag
+from db_helpers import drop_roles, login_url, tag
 
 from kopflow.cli import cli
 
@@ -96,7 +96,6 @@ def test_district_moves_with_the_same_head(district: str, db_url: str, runner: A
     """Issue #4 acceptance: the moved chain verifies on the target with the source's head."""
     from kopflow.engine import Kopflow
     from kopflow.flow.samples import sample_evidence
-    from kopflow.rules.roles import login_url
     from kopflow.store.tables import metadata
 
     source_head = head(district)

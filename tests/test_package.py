@@ -1,5 +1,5 @@
-"""``kopflow`` re-exports the plugin marker and API version lazily (issue #3, STYLE.md: an
-``__init__`` of re-exports only, importing nothing heavy)."""
+"""``kopflow`` re-exports the plugin marker and API version lazily (issue #3: an ``__init__`` of
+re-exports only, importing nothing heavy, because ``import kopflow.cli`` runs it first)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from db_helpers import drop_roles, run_as, tag
+from db_helpers import drop_roles, login_url, run_as, tag
 
 BULELENG, KEDIRI = "Kabupaten Buleleng", "Kabupaten Kediri"
 
@@ -31,8 +31,6 @@ class Scene:
 
     def as_(self, who: str) -> list[str]:
         """The global options that make ``who`` the actor."""
-        from kopflow.rules.roles import login_url
-
         name = self.names.get(who, who)
         if self.backend == "postgresql":
             return ["--db", login_url(self.url, name)]

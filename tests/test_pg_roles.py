@@ -13,7 +13,7 @@ from itertools import islice
 from typing import Any
 
 import pytest
-from db_helpers import drop_roles, run_as, schema_of, tag
+from db_helpers import drop_roles, login_url, run_as, schema_of, tag
 from sqlalchemy.exc import DBAPIError
 
 from kopflow.authz import ROLES
@@ -31,7 +31,6 @@ class Granted:
 
     def engine(self, role: str) -> Any:
         from kopflow.engine import Kopflow
-        from kopflow.rules.roles import login_url
 
         return Kopflow(login_url(self.url, self.logins[role]))
 
@@ -219,7 +218,6 @@ def test_disabled_actor_loses_the_database(granted: Granted, runner: Any) -> Non
     """After 'actor disable' and a new 'db grant', PostgreSQL refuses the login outright."""
     from kopflow.cli import cli
     from kopflow.engine import Kopflow
-    from kopflow.rules.roles import login_url
 
     owner = Kopflow(granted.url)
     officer = granted.logins["officer"]
@@ -275,7 +273,6 @@ def test_grant_twice_changes_nothing_and_dry_run_runs_nothing(
 def test_grant_needs_the_owner(granted: Granted, runner: Any) -> None:
     """A kopflow admin who does not own the tables cannot grant: PostgreSQL decides who may."""
     from kopflow.cli import cli
-    from kopflow.rules.roles import login_url
 
     url = login_url(granted.url, granted.logins["admin"])
     result = runner.invoke(cli, ["--db", url, "db", "grant"])
@@ -303,8 +300,6 @@ def test_group_role_names() -> None:
 
 
 def test_login_url_keeps_the_schema() -> None:
-    from kopflow.rules.roles import login_url
-
     url = "postgresql://postgres:secret@127.0.0.1:5432/test?options=-csearch_path%3Dt_abc"
     assert login_url(url, "budi") == (
         "postgresql+psycopg://budi@127.0.0.1:5432/test?options=-csearch_path%3Dt_abc"

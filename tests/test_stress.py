@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any
 
 import pytest
-from db_helpers import drop_roles, tag
+from db_helpers import drop_roles, login_url, tag
 
 WORKERS = 8
 OPS = 300
@@ -192,7 +192,6 @@ def _setup(url: str, suffix: str) -> tuple[list[str], dict[str, str | None]]:
     for key, spec in ACTORS.items():
         engine.add_actor(key + suffix, **spec)
     if url.startswith("postgresql"):
-        from kopflow.rules.roles import login_url
 
         engine.grant()
         return coops, {"admin": url, **{k: login_url(url, k + suffix) for k in ACTORS}}

@@ -1,5 +1,5 @@
 """The installed ``kopflow`` script as a user runs it: exit codes, one ``Error:`` line on
-stderr, never a traceback (issue #2, STYLE.md section 5)."""
+stderr, never a traceback (issue #2)."""
 
 from __future__ import annotations
 

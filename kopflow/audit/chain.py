@@ -61,7 +61,6 @@ class ChainWriter:
         self.seq: int = row[0]
         self.hash: str = row[1]
         self._rows: list[tuple[Any, ...]] = []  # in COLUMNS order
-        self._flushed_to = self.seq
         self._at: tuple[datetime | None, str] = (None, "")  # a unit stamps all its events alike
 
     def append(
@@ -131,7 +130,6 @@ class ChainWriter:
             .values(seq=self.seq, hash=self.hash)
         )
         self._rows.clear()
-        self._flushed_to = self.seq
 
 
 def init_chain(conn: Connection, log_id: str) -> None:

@@ -1,8 +1,9 @@
 """The one model-less ``transitions.Machine`` per workflow definition, and how to fire it.
 
 Cooperatives are never attached to the machine for long (``add_model`` is quadratic and a
-SQLModel row cannot be a model, NOTES.md): the engine hands one lightweight :class:`CoopState`
-to an event, the machine moves it or the guard refuses, and the engine persists the result.
+SQLModel row cannot be a model: docs/decisions.md, "One model-less state machine per process"):
+the engine hands one lightweight :class:`CoopState` to an event, the machine moves it or the
+guard refuses, and the engine persists the result.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Plausible evidence for any step, derived from its field specs: for the demo and benchmarks.
 
 Never used on a real cooperative's record by the engine itself; the values are obviously
-sample data (notes say so).
+sample data (their ``note`` field says so).
 """
 
 from __future__ import annotations

@@ -73,21 +73,6 @@ def group_role(schema: str, role: str) -> str:
     return f"kopflow_{role}" if schema == "public" else f"kopflow_{schema}_{role}"
 
 
-def login_url(url: str, login: str) -> str:
-    """``url`` with another database login and no password (the server's pg_hba decides)."""
-    from sqlalchemy.engine import URL, make_url
-
-    base = make_url(db.resolve_url(url))
-    return URL.create(
-        base.drivername,
-        username=login,
-        host=base.host,
-        port=base.port,
-        database=base.database,
-        query=base.query,
-    ).render_as_string(hide_password=False)
-
-
 @dataclass
 class LoginChange:
     """What ``db grant`` does to one actor's login."""

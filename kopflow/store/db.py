@@ -1,8 +1,9 @@
 """Database connections: URL resolution, engine set-up per backend, transactions, schema check.
 
 SQLite write transactions start with ``BEGIN IMMEDIATE`` so concurrent writers queue on the
-database lock instead of failing with "database is locked" (NOTES.md: deferred mode produced
-100k busy errors). PostgreSQL writers serialize on the chain-head row lock taken in ``audit``.
+database lock instead of failing with "database is locked" (deferred mode produced over 100k
+busy errors: docs/decisions.md, "Writers queue on one lock"). PostgreSQL writers serialize on
+the chain-head row lock taken in ``audit``.
 """
 
 from __future__ import annotations

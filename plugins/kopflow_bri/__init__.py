@@ -1,11 +1,12 @@
 """BRI onboarding: the cooperative's account, bank agent, QRIS, relationship manager and loan.
 
 A built-in partner written exactly as an outside one: it imports only ``kopflow.plugin``.
-The loan follows PMK 49/2025 (DOMAIN.md): proposal, the village head's approval after a village
-deliberation, the bank's assessment, the agreement, the report to the Ministry of Finance within
-14 working days, disbursement. Required: the account and a relationship manager (BRI assigns one
-per cooperative). Optional: AgenBRILink and QRIS (not every cooperative runs them) and the whole
-loan flow (not every cooperative borrows), whose steps must still come in order.
+The loan follows PMK 49/2025 (docs/domain.md, "Financing from the state banks"): proposal,
+the village head's approval after a village deliberation, the bank's assessment, the
+agreement, the report to the Ministry of Finance within 14 working days, disbursement.
+Required: the account and a relationship manager (BRI assigns one per cooperative). Optional:
+AgenBRILink and QRIS (not every cooperative runs them) and the whole loan flow (not every
+cooperative borrows), whose steps must still come in order.
 """
 
 from __future__ import annotations

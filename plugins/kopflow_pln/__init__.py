@@ -1,9 +1,9 @@
 """PLN onboarding: the bill-payment and electricity-token agent, and two optional services.
 
 A built-in partner written exactly as an outside one: it imports only ``kopflow.plugin``.
-Required: the PPOB agent activated (DOMAIN.md). Optional, because unconfirmed: a new power
-connection for the premises (its PLN customer id is checked: 12 digits) and PLN Icon Plus
-internet.
+Required: the PPOB agent activated (docs/domain.md, "Partners"). Optional, because
+unconfirmed: a new power connection for the premises (its PLN customer id is checked: 12
+digits) and PLN Icon Plus internet.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Pos Indonesia onboarding: the cooperation agreement (PKS), then the postal agent activated.
 
 A built-in partner written exactly as an outside one: it imports only ``kopflow.plugin``.
-Both steps are required and in that order (DOMAIN.md). Which services the logistics point
-handles (parcels, medicines with Kimia Farma, social assistance) is recorded but optional.
+Both steps are required and in that order (docs/domain.md, "Partners"). Which services the
+logistics point handles (parcels, medicines with Kimia Farma, social assistance) is recorded
+but optional.
 """
 
 from __future__ import annotations

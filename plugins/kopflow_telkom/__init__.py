@@ -1,10 +1,11 @@
 """Telkom onboarding: connectivity and the digital system for the cooperative's outlets.
 
 A built-in partner written exactly as an outside one: it imports only ``kopflow.plugin``.
-The details of Telkom's process are unconfirmed (DOMAIN.md), so the steps stay generic: a site
-survey (optional), the connection installed with its service id (required), and digital
-onboarding such as the outlet's inventory system and bookkeeping training (required, after the
-connection). Nothing here checks a format that has not been confirmed.
+The details of Telkom's process are unconfirmed (docs/domain.md, "Partners"), so the steps
+stay generic: a site survey (optional), the connection installed with its service id
+(required), and digital onboarding such as the outlet's inventory system and bookkeeping
+training (required, after the connection). Nothing here checks a format that has not been
+confirmed.
 """
 
 from __future__ import annotations

@@ -141,7 +141,8 @@ def test_a_registered_plugin_command_runs_through_cli_runner(
 
 
 def test_help_lists_no_plugin_command_and_says_where_they_are(cli: KopflowRunner) -> None:
-    """Plugins are not loaded for --help (STYLE anti-pattern #2): it points to plugins list."""
+    """Plugins are not loaded for --help (a broken or slow plugin must not cost --help anything):
+    it points to plugins list."""
     text = cli("--plugin", plugin("broken_import"), "--help").stdout
     assert "demo-hello" not in text
     assert "Plugins may add commands: 'kopflow plugins list' shows them." in text

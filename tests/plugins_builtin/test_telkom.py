@@ -28,7 +28,7 @@ def statuses(cli_runner, coop: str) -> dict[str, str]:  # type: ignore[no-untype
 
 
 def test_connection_then_onboarding_without_the_optional_survey(cli_runner, coop: str) -> None:  # type: ignore[no-untyped-def]
-    # Telkom's service ids are unconfirmed, so any text is taken (DOMAIN.md).
+    # Telkom's service ids are unconfirmed, so any text is taken (docs/domain.md, "Partners").
     cli_runner("step", "complete", coop, "telkom.connection",
                "--set", "service_id=SID 1223/INDIHOME-b", "--set", "date=2025-05-10")  # fmt: skip
     cli_runner("step", "complete", coop, "telkom.digital_onboarding", "--set", "date=2025-05-15")

@@ -2,9 +2,9 @@
 
 An outside partner plugin, shipped as its own distribution (``kopflow-pertamina``) and found
 through the ``kopflow`` entry-point group; it imports only ``kopflow.plugin``. The four steps
-are required and strictly ordered (DOMAIN.md): registered in SIMKOPDES, verified by Pertamina's
-regional office against the existing LPG agent, ratified in the dealer system (DDMS), merchant
-app active with the monthly cylinder allocation.
+are required and strictly ordered (kopflow's docs/domain.md, "Partners"): registered in
+SIMKOPDES, verified by Pertamina's regional office against the existing LPG agent, ratified in
+the dealer system (DDMS), merchant app active with the monthly cylinder allocation.
 """
 
 from __future__ import annotations
