@@ -269,7 +269,7 @@ def _drive(
         raise ValueError(f"coop_at_stage drives along the main stages {main}, not to {stage}")
     with engine.reading() as conn:
         rows = list_coops(conn, wf, stage=wf.initial, kabupaten=SAMPLE_KABUPATEN)
-    free = [r["id"] for r in rows if r["id"] not in taken]
+    free: list[str] = [r["id"] for r in rows if r["id"] not in taken]
     if not free:
         raise RuntimeError(f"coop_at_stage: no cooperative of {SAMPLE_KABUPATEN} is left")
     coop = free[0]
