@@ -70,7 +70,7 @@ def _import_structlog(*, console: bool) -> Any:
     command's start-up for JSON lines that never use it.
     """
     if "structlog" not in sys.modules and "rich" not in sys.modules and not console:
-        sys.modules["rich"] = None  # type: ignore[assignment]  # structlog.dev: "no rich"
+        sys.modules["rich"] = None  # type: ignore[assignment]  # None makes "import rich" fail: structlog.dev goes without
         try:
             import structlog
         finally:

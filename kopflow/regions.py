@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kopflow.errors import InputError, NotFoundError
 
@@ -46,10 +47,11 @@ def _provinces() -> list[str]:
     return list(areaid.buka_nama()["himpunan"])
 
 
-def _province_data(name: str) -> list[dict]:  # type: ignore[type-arg]
+def _province_data(name: str) -> list[dict[str, Any]]:
     import areaid
 
-    return areaid.buka_data(name.lower())  # type: ignore[no-any-return]
+    data: list[dict[str, Any]] = areaid.buka_data(name.lower())  # areaid's JSON, untyped
+    return data
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> NotFoundError:

@@ -267,7 +267,7 @@ def _drive(
     if wf.stage(stage).id not in main:  # wf.stage names the known stages if unknown
         raise ValueError(f"coop_at_stage drives along the main stages {main}, not to {stage}")
     rows = engine.list_coops(stage=wf.initial, kabupaten=SAMPLE_KABUPATEN)
-    free = [r["id"] for r in rows if r["id"] not in taken]
+    free: list[str] = [r["id"] for r in rows if r["id"] not in taken]
     if not free:
         raise RuntimeError(f"coop_at_stage: no cooperative of {SAMPLE_KABUPATEN} is left")
     coop = free[0]

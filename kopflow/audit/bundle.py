@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -270,7 +270,7 @@ def _scan_lines(
 
 def _check_line(
     line: bytes, number: int, prev_seq: int, prev_hash: str, complete: bool, strict: bool
-) -> tuple[int | None, str | None]:
+) -> tuple[int, str | None]:
     """(sequence number, problem or None) for one line of an export."""
     try:
         item = json.loads(line)

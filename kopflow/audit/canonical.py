@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]  # c_make_encoder: CPython's private C encoder, not in typeshed
 from typing import Any
 
 __all__ = ["CANON_VERSION", "MAX_SAFE_INT", "canonical_bytes", "encode_checked"]

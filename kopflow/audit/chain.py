@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from kopflow.audit.canonical import CANON_VERSION, canonical_bytes
@@ -123,9 +123,9 @@ class ChainWriter:
         from kopflow.store import tables
         from kopflow.store.rows import insert_many
 
-        insert_many(self._conn, tables.audit_event, COLUMNS.split(", "), self._rows)  # type: ignore[arg-type]
+        insert_many(self._conn, tables.audit_event, COLUMNS.split(", "), self._rows)
         self._conn.execute(
-            update(tables.chain_head)  # type: ignore[arg-type]
+            update(tables.chain_head)
             .where(tables.chain_head.c.id == 1)
             .values(seq=self.seq, hash=self.hash)
         )
@@ -140,7 +140,7 @@ def init_chain(conn: Connection, log_id: str) -> None:
 
     table = tables.chain_head
     if conn.execute(select(table.c.id)).first() is None:
-        conn.execute(insert(table).values(id=1, seq=0, hash=GENESIS_HASH, log_id=log_id))  # type: ignore[arg-type]
+        conn.execute(insert(table).values(id=1, seq=0, hash=GENESIS_HASH, log_id=log_id))
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ def select_events(conn: Connection, flt: EventFilter, *, batch: int = 5_000) -> 
     query = select(*cols).where(*where).order_by(order)
     result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
     for part in result.partitions(batch):
-        yield from (tuple(r) for r in part)  # type: ignore[misc]
+        yield from (tuple(r) for r in part)
 
 
 # --- verifying -------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ class VerifyResult:
     problem_seq: int | None = None
     problem: str | None = None
     # The hash found at each watched sequence number (to compare with checkpoints).
-    hash_at: dict[int, str] | None = field(default_factory=dict)
+    hash_at: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -383,7 +383,7 @@ def verify_events(
         A :class:`VerifyResult`.
     """
     result = VerifyResult()
-    hash_at: dict[int, str] = result.hash_at  # type: ignore[assignment]
+    hash_at = result.hash_at
     watched = frozenset(watch)
     sha256 = hashlib.sha256
     enc = encode_basestring
@@ -580,7 +580,7 @@ def check_checkpoint(result: VerifyResult, cp: Checkpoint) -> VerifyResult:
     size = cp.size
     if size == 0 or (result.problem_seq is not None and result.problem_seq <= size):
         return result
-    found = (result.hash_at or {}).get(size)
+    found = result.hash_at.get(size)
     if size > result.head_seq and result.ok:
         result.fail(
             result.head_seq + 1,

@@ -296,7 +296,7 @@ def _write_csv(handle: IO[bytes], rows: Iterable[Row]) -> None:
     import io
 
     # UTF-8 with a byte order mark, so spreadsheet programs read Indonesian names right.
-    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
     writer.writerow(HEADER)
     for row in rows:
@@ -342,4 +342,4 @@ def _write_xlsx(handle: IO[bytes], rows: Iterable[Row]) -> None:
         count += 1
     if sheet is None:
         new_sheet(1)
-    book.save(handle)  # type: ignore[arg-type]
+    book.save(handle)

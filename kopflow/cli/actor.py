@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from kopflow.cli import TranslatedGroup
 from kopflow.cli._output import emit_json, json_option, ok, table
 from kopflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
 
 
 @click.group("actor", cls=TranslatedGroup, help=N_("Who may use kopflow, with which role."))
@@ -35,7 +40,7 @@ def actor_group() -> None:
     "--partner", metavar="CODE", help=N_("For partner staff: the partner code, e.g. bri.")
 )
 @click.pass_obj
-def actor_add(app, name: str, role: str, region: str | None, partner: str | None) -> None:  # type: ignore[no-untyped-def]
+def actor_add(app: App, name: str, role: str, region: str | None, partner: str | None) -> None:
     app.engine.add_actor(name, role=role, region=region, partner=partner)
     ok(_("actor {name} added as {role}", name=name, role=role))
 
@@ -43,7 +48,7 @@ def actor_add(app, name: str, role: str, region: str | None, partner: str | None
 @actor_group.command("list", help=N_("Every actor, enabled or not."))
 @json_option
 @click.pass_obj
-def actor_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def actor_list(app: App, as_json: bool) -> None:
     rows = app.engine.list_actors()
     if as_json:
         emit_json(rows)
@@ -66,6 +71,6 @@ def actor_list(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 )
 @click.argument("name")
 @click.pass_obj
-def actor_disable(app, name: str) -> None:  # type: ignore[no-untyped-def]
+def actor_disable(app: App, name: str) -> None:
     app.engine.disable_actor(name)
     ok(_("actor {name} disabled", name=name))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from kopflow.cli._audit_verify import checkpoint_line, read_note, require_same_l
 from kopflow.cli._output import emit_json, json_option, ok, table
 from kopflow.errors import AuditError, InputError
 from kopflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
 
 DEFAULT_LOG_LIMIT = 100
 _FilePath = click.Path(path_type=Path, dir_okay=False)
@@ -74,7 +77,7 @@ def _filter_options(func: Any) -> Any:
 )
 @json_option
 @click.pass_obj
-def audit_log(app: Any, limit: int, as_json: bool, **filters: str | None) -> None:
+def audit_log(app: App, /, limit: int, as_json: bool, **filters: str | None) -> None:
     from kopflow.audit.chain import select_events, snapshot
 
     engine = app.engine
@@ -147,7 +150,7 @@ def audit_log(app: Any, limit: int, as_json: bool, **filters: str | None) -> Non
 @json_option
 @click.pass_obj
 def audit_verify(
-    app: Any,
+    app: App,
     checkpoints: tuple[Path, ...],
     key: Path | None,
     export_file: Path | None,
@@ -168,7 +171,11 @@ def audit_verify(
     from kopflow.log import get_logger
     from kopflow.store.db import resolve_url
 
-    notes = [(path, parse_and_verify(read_note(path), verifier)) for path in checkpoints]  # type: ignore[arg-type]
+    notes = (
+        [(path, parse_and_verify(read_note(path), verifier)) for path in checkpoints]
+        if verifier is not None
+        else []  # checkpoints without --key were refused above
+    )
     # Only the URL: verifying needs no actor and no plugins (a broken plugin must not stop it).
     with snapshot(resolve_url(app.options.get("db"))) as conn:
         head = read_head(conn)
@@ -208,8 +215,9 @@ def audit_verify(
             hash=result.head_hash,
         )
     )
-    for path, cp in notes:
-        ok(checkpoint_line(path, cp, verifier.name))  # type: ignore[union-attr]
+    if verifier is not None:  # else there are no notes
+        for path, cp in notes:
+            ok(checkpoint_line(path, cp, verifier.name))
 
 
 @audit_group.command(
@@ -246,7 +254,8 @@ def audit_verify(
 @json_option
 @click.pass_obj
 def audit_export(
-    app: Any,
+    app: App,
+    /,
     fmt: str,
     out: Path,
     limit: int | None,
@@ -318,7 +327,7 @@ def audit_export(
     help=N_("Write the checkpoint to this new file (default: print it)."),
 )
 @click.pass_obj
-def audit_checkpoint(app: Any, key: Path, out: Path | None) -> None:
+def audit_checkpoint(app: App, key: Path, out: Path | None) -> None:
     from kopflow.audit.chain import read_head, snapshot, verify_database
     from kopflow.audit.checkpoint import Checkpoint, sign_checkpoint, utc_timestamp
     from kopflow.audit.keys import load_signer

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from kopflow.cli import TranslatedCommand, TranslatedGroup
 from kopflow.cli._output import emit_json, json_option, ok
 from kopflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
 
 
 @click.command(
@@ -18,7 +23,7 @@ from kopflow.i18n import N_, _
 )
 @json_option
 @click.pass_obj
-def init_cmd(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def init_cmd(app: App, as_json: bool) -> None:
     info = app.engine.init()
     if as_json:
         emit_json({**info, "db": app.engine.url})
@@ -35,7 +40,7 @@ def db_group() -> None:
 
 @db_group.command("upgrade", help=N_("Upgrade the database schema to this version of kopflow."))
 @click.pass_obj
-def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
+def db_upgrade(app: App) -> None:
     before, after = app.engine.upgrade_schema()
     ok(_("schema {before} -> {after}", before=before or "-", after=after))
 
@@ -51,7 +56,7 @@ def db_upgrade(app) -> None:  # type: ignore[no-untyped-def]
 @click.option("--dry-run", is_flag=True, help=N_("Print the SQL statements, run nothing."))
 @json_option
 @click.pass_obj
-def db_grant(app, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def db_grant(app: App, dry_run: bool, as_json: bool) -> None:
     plan = app.engine.grant(dry_run=dry_run)
     if as_json:
         emit_json({**plan.as_dict(), "dry_run": dry_run, "statements": plan.statements})
@@ -87,7 +92,7 @@ def db_grant(app, dry_run: bool, as_json: bool) -> None:  # type: ignore[no-unty
 @click.argument("target", metavar="URL")
 @json_option
 @click.pass_obj
-def db_migrate_to(app, target: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def db_migrate_to(app: App, target: str, as_json: bool) -> None:
     result = app.engine.migrate_to(target)
     if as_json:
         emit_json(result.__dict__)

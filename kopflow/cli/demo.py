@@ -6,11 +6,16 @@ through the stages with sample evidence (partner steps included) and prints the 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from kopflow.cli import TranslatedCommand
 from kopflow.cli._output import ok
 from kopflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
 
 
 @click.command(
@@ -29,7 +34,7 @@ from kopflow.i18n import N_, _
     help=N_("The kabupaten to import."),
 )
 @click.pass_obj
-def demo_cmd(app, region: str) -> None:  # type: ignore[no-untyped-def]
+def demo_cmd(app: App, region: str) -> None:
     from kopflow import regions
     from kopflow.cli.flow import print_status
     from kopflow.flow.samples import sample_evidence

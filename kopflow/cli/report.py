@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -13,6 +14,9 @@ from kopflow.cli._output import ok
 from kopflow.cli.coop import as_of_option
 from kopflow.errors import InputError
 from kopflow.i18n import LANGUAGES, N_, _, get_language, set_language
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def report_language(ctx: click.Context, chosen: str | None) -> str:
@@ -75,7 +79,16 @@ def report_language(ctx: click.Context, chosen: str | None) -> str:
     help=N_("The public key file that signed --checkpoint."),
 )
 @click.pass_context
-def report_cmd(ctx, region, out, lang, as_of, fmt, checkpoint, key) -> None:  # type: ignore[no-untyped-def]
+def report_cmd(
+    ctx: click.Context,
+    region: str,
+    out: Path,
+    lang: str | None,
+    as_of: datetime | None,
+    fmt: str,
+    checkpoint: Path | None,
+    key: Path | None,
+) -> None:
     from kopflow.report.data import build_report
 
     set_language(report_language(ctx, lang))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from kopflow.cli import TranslatedGroup
 from kopflow.cli._output import bulk_summary, json_option, progress, report_outcome
 from kopflow.errors import InputError
 from kopflow.i18n import N_, _
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
 
 
 @click.group(
@@ -64,8 +68,16 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 @json_option
 @click.pass_obj
 def step_complete(
-    app, coop, step, sets, reason, expect_version, from_csv, dry_run, as_json
-) -> None:  # type: ignore[no-untyped-def]
+    app: App,
+    coop: str | None,
+    step: str | None,
+    sets: tuple[str, ...],
+    reason: str | None,
+    expect_version: int | None,
+    from_csv: Path | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     engine = app.engine
     if from_csv is not None:
         if coop or step or sets:
@@ -120,5 +132,5 @@ def _read_csv(path: Path) -> list[tuple[str, str, dict[str, str]]]:
 @click.option("--reason", required=True, help=N_("Why the step is undone."))
 @json_option
 @click.pass_obj
-def step_undo(app, coop: str, step: str, reason: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def step_undo(app: App, coop: str, step: str, reason: str, as_json: bool) -> None:
     report_outcome(app.engine.undo_step(coop, step, reason=reason), as_json=as_json)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +11,9 @@ from kopflow.cli import TranslatedGroup
 from kopflow.cli._output import emit_json, json_option, ok, table
 from kopflow.errors import WorkflowError
 from kopflow.i18n import N_, _, label
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
 
 
 @click.group(
@@ -24,7 +28,7 @@ def workflow_group() -> None:
 )
 @json_option
 @click.pass_obj
-def workflow_show(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def workflow_show(app: App, as_json: bool) -> None:
     wf = app.engine.workflow
     if as_json:
         import dataclasses
@@ -35,7 +39,7 @@ def workflow_show(app, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     ok(f"{label(wf.label, wf.name)} — {wf.name} v{wf.version} ({wf.path})")
     rows = []
     for stage in wf.stages:
-        for step in stage.steps or [None]:  # type: ignore[list-item]
+        for step in stage.steps or [None]:
             rows.append(
                 {
                     "stage": label(stage.label, stage.id),
@@ -89,7 +93,7 @@ def workflow_validate(files: tuple[Path, ...]) -> None:
     help=N_("Diagram language."),
 )
 @click.pass_obj
-def workflow_diagram(app, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def workflow_diagram(app: App, fmt: str) -> None:
     from kopflow.flow import diagram
 
     click.echo(
@@ -116,8 +120,8 @@ def workflow_diagram(app, fmt: str) -> None:  # type: ignore[no-untyped-def]
 @json_option
 @click.pass_obj
 def workflow_migrate(
-    app, coops: tuple[str, ...], everything: bool, dry_run: bool, as_json: bool
-) -> None:  # type: ignore[no-untyped-def]
+    app: App, coops: tuple[str, ...], everything: bool, dry_run: bool, as_json: bool
+) -> None:
     from kopflow.cli._output import bulk_summary
     from kopflow.errors import InputError
 

@@ -366,7 +366,7 @@ def _read(path: Path, builder: _Builder) -> tuple[object, str] | None:
     # libyaml's parser when PyYAML has it: every command reads the definition, and the pure
     # Python parser took 30 ms of it (issue #5). Errors still come from the Python parser
     # below, so their wording does not depend on how PyYAML was built.
-    class FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    class FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # a base chosen at run time
         construct_mapping = Loader.construct_mapping
 
     def where(mark: Any) -> str:

@@ -49,6 +49,7 @@ def kopflow_plugin_info() -> PluginInfo:
 
     .. versionadded:: 0.1
     """
+    raise NotImplementedError  # a spec: only the plugins' implementations are ever called
 
 
 @hookspec

@@ -13,10 +13,13 @@ import datetime
 import decimal
 from collections.abc import Callable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from sqlalchemy import Connection, Table
+    from sqlalchemy.sql.schema import ColumnDefault
 
 
 def param_mark(conn: Connection) -> str:
@@ -83,7 +86,7 @@ def insert_many(
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
         f"VALUES ({', '.join([mark] * len(keys))})"
     )
-    conn.exec_driver_sql(sql, _processed(conn, table, keys, rows))  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, _processed(conn, table, keys, rows))
 
 
 def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -104,14 +107,15 @@ def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
 def _insert_group(
     conn: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
 ) -> None:
-    extra = [c for c in table.c if c.key not in keys and c.default is not None]
-    if any(not c.default.is_scalar for c in extra):  # type: ignore[union-attr]
+    extra = [(c.key, c.default) for c in table.c if c.key not in keys and c.default is not None]
+    if any(not default.is_scalar for _key, default in extra):
         from sqlalchemy import insert
 
         conn.execute(insert(table), list(rows))
         return
-    fixed = tuple(c.default.arg for c in extra)  # type: ignore[union-attr]
-    names = [*keys, *(c.key for c in extra)]
+    scalar = cast("list[tuple[str, ColumnDefault]]", extra)  # what is_scalar promises
+    fixed = tuple(default.arg for _key, default in scalar)
+    names = [*keys, *(key for key, _default in scalar)]
     if len(keys) == 1:
         values = [(row[keys[0]], *fixed) for row in rows]
     else:
@@ -201,10 +205,12 @@ def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
     """
     if conn.dialect.name != "sqlite":
         return list(conn.exec_driver_sql(sql, params).fetchall())
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    # sqlite3's own connection, which a connection in a transaction always has.
+    driver = cast("sqlite3.Connection", conn.connection.driver_connection)
+    cursor = driver.cursor()
     try:
         cursor.execute(sql, params)
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        return cursor.fetchall()
     finally:
         cursor.close()
 
@@ -238,4 +244,4 @@ def update_many(
         f"WHERE {' AND '.join(f'{quote(k)} = {mark}' for k in where)}"
     )
     params = _processed(conn, table, [*keys, *where], rows)
-    return int(conn.exec_driver_sql(sql, params).rowcount)  # type: ignore[arg-type]
+    return int(conn.exec_driver_sql(sql, params).rowcount)
