@@ -32,7 +32,7 @@ def resolve_coop(conn: Connection, ref: str) -> str:
         .where(func.lower(village_t.c.name) == ref.lower())
         .order_by(coop_t.c.id)
     ).all()
-    ids = sorted({m[0] for m in matches})
+    ids: list[str] = sorted({m[0] for m in matches})
     if len(ids) == 1:
         return ids[0]
     if not ids:

@@ -192,7 +192,6 @@ def _setup(url: str, suffix: str) -> tuple[list[str], dict[str, str | None]]:
     for key, spec in ACTORS.items():
         engine.add_actor(key + suffix, **spec)
     if url.startswith("postgresql"):
-
         engine.grant()
         return coops, {"admin": url, **{k: login_url(url, k + suffix) for k in ACTORS}}
     return coops, {"admin": None, **{k: k + suffix for k in ACTORS}}

@@ -11,11 +11,15 @@ pay for the database layer (issue #5).
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kopflow.i18n import N_, _, set_language
+
+if TYPE_CHECKING:
+    from kopflow.engine import Kopflow
+    from kopflow.host.manager import PluginHost
 
 # name -> (module, attribute, short help msgid). Short help lives here so listing commands
 # imports none of them.
@@ -218,14 +222,14 @@ class LazyGroup(TranslatedGroup):
 class App:
     """Settings of one invocation, and the engine built from them on first use."""
 
-    def __init__(self, plugin_host: Any = None, **options: Any) -> None:
+    def __init__(self, plugin_host: PluginHost | None = None, **options: Any) -> None:
         self.options = options
-        self._engine: Any = None
-        self._plugins: Any = plugin_host  # kopflow.testing hands one in; else built on use
+        self._engine: Kopflow | None = None
+        self._plugins = plugin_host  # kopflow.testing hands one in; else built on use
         self._plugin_commands: click.Group | None = None
 
     @property
-    def plugins(self) -> Any:
+    def plugins(self) -> PluginHost:
         if self._plugins is None:
             from kopflow.host.config import disabled_plugins
             from kopflow.host.manager import make_plugin_host
@@ -253,7 +257,7 @@ class App:
         return self.plugin_commands().commands.get(name)
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Kopflow:
         if self._engine is None:
             from kopflow.engine import Kopflow
 
@@ -328,7 +332,7 @@ def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -
 @click.option("-v", "--verbose", is_flag=True, help=N_("Log every change on stderr."))
 @click.version_option(package_name="kopflow", message="kopflow %(version)s")
 @click.pass_context
-def cli(ctx: click.Context, **options: Any) -> None:
+def cli(ctx: click.Context, /, **options: Any) -> None:
     """kopflow drives village cooperatives (KDKMP) through formation, legal status,
     consolidation, partner onboarding and operation, with an audit log of every change.
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -10,6 +12,10 @@ from kopflow.cli import TranslatedGroup
 from kopflow.cli._output import emit_json, json_option, ok, progress, table
 from kopflow.errors import InputError
 from kopflow.i18n import N_, _, label
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
+    from kopflow.engine import Kopflow
 
 as_of_option = click.option(
     "--as-of",
@@ -41,13 +47,13 @@ def coop_group() -> None:
 @json_option
 @click.pass_obj
 def coop_import(
-    app,
+    app: App,
     csv_file: Path | None,
     region: str | None,
     province: str | None,
     everything: bool,
     as_json: bool,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from kopflow import regions
 
     chosen = [x for x in (csv_file, region, province, everything or None) if x]
@@ -88,7 +94,16 @@ def coop_import(
 @click.option("--limit", type=click.IntRange(min=1), help=N_("At most this many rows."))
 @json_option
 @click.pass_obj
-def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> None:  # type: ignore[no-untyped-def]
+def coop_list(
+    app: App,
+    stage: str | None,
+    kecamatan: str | None,
+    region: str | None,
+    overdue: bool,
+    as_of: datetime | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     engine = app.engine
     rows = engine.list_coops(
         stage=stage,
@@ -128,7 +143,7 @@ def coop_list(app, stage, kecamatan, region, overdue, as_of, limit, as_json) -> 
 )
 @json_option
 @click.pass_obj
-def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def coop_show(app: App, coop: str, html_out: Path | None, as_json: bool) -> None:
     engine = app.engine
     data = engine.coop_record(coop)
     if html_out is not None:
@@ -144,7 +159,7 @@ def coop_show(app, coop: str, html_out: Path | None, as_json: bool) -> None:  # 
     _print_show(engine, data)
 
 
-def _print_show(engine, data) -> None:  # type: ignore[no-untyped-def]
+def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
     row = data["coop"]
     stage = engine.workflow.stage(row["stage"])
     click.echo(f"{row['id']}  {row['name']}")

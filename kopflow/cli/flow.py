@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
 import click
 
 from kopflow.cli import TranslatedCommand
@@ -9,6 +12,10 @@ from kopflow.cli._output import bulk_summary, emit_json, json_option, ok, table
 from kopflow.cli.coop import as_of_option
 from kopflow.errors import InputError
 from kopflow.i18n import N_, _, label
+
+if TYPE_CHECKING:
+    from kopflow.cli import App
+    from kopflow.flow.spec import Workflow
 
 
 @click.command(
@@ -19,7 +26,7 @@ from kopflow.i18n import N_, _, label
 @click.argument("coop")
 @json_option
 @click.pass_obj
-def next_cmd(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def next_cmd(app: App, coop: str, as_json: bool) -> None:
     data = app.engine.next_actions(coop)
     if as_json:
         emit_json(data)
@@ -71,18 +78,18 @@ def next_cmd(app, coop: str, as_json: bool) -> None:  # type: ignore[no-untyped-
 @json_option
 @click.pass_obj
 def advance_cmd(
-    app,
-    coop,
-    event,
-    reason,
-    where_stage,
-    kecamatan,
-    region,
-    bulk_event,
-    expect_version,
-    dry_run,
-    as_json,
-) -> None:  # type: ignore[no-untyped-def]
+    app: App,
+    coop: str | None,
+    event: str | None,
+    reason: str | None,
+    where_stage: str | None,
+    kecamatan: str | None,
+    region: str | None,
+    bulk_event: str | None,
+    expect_version: int | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
     engine = app.engine
     if where_stage:
         if coop or event:
@@ -122,7 +129,9 @@ def advance_cmd(
 @as_of_option
 @json_option
 @click.pass_obj
-def status_cmd(app, by, region, as_of, as_json) -> None:  # type: ignore[no-untyped-def]
+def status_cmd(
+    app: App, by: str | None, region: str | None, as_of: datetime | None, as_json: bool
+) -> None:
     engine = app.engine
     rows = engine.status_counts(by=by, kabupaten=region, as_of=as_of.date() if as_of else None)
     if as_json:
@@ -131,7 +140,9 @@ def status_cmd(app, by, region, as_of, as_json) -> None:  # type: ignore[no-unty
     print_status(engine.workflow, rows, by=by, title=region)
 
 
-def print_status(workflow, rows, *, by, title) -> None:  # type: ignore[no-untyped-def]
+def print_status(
+    workflow: Workflow, rows: list[dict[str, Any]], *, by: str | None, title: str | None
+) -> None:
     """The status table: stages in workflow order, a total row."""
     order = {s.id: i for i, s in enumerate(workflow.stages)}
     names = {s.id: label(s.label, s.id) for s in workflow.stages}

@@ -135,10 +135,10 @@ class LazyEvidence(Mapping[str, Mapping[str, Any]]):
             self._steps, self._rest = whole, None
         return self._steps
 
-    def _state(self, key: object) -> StepState | None:
-        state = self._steps.get(key)  # type: ignore[call-overload]
+    def _state(self, key: str) -> StepState | None:
+        state = self._steps.get(key)
         if state is None and self._rest is not None and key not in self._rest.loaded:
-            state = self._whole().get(key)  # type: ignore[call-overload]
+            state = self._whole().get(key)
         return state
 
     def __getitem__(self, key: str) -> Mapping[str, Any]:
@@ -151,7 +151,7 @@ class LazyEvidence(Mapping[str, Mapping[str, Any]]):
         return parsed
 
     def __contains__(self, key: object) -> bool:
-        state = self._state(key)
+        state = self._state(key) if isinstance(key, str) else None
         return state is not None and state.done
 
     def __iter__(self) -> Iterator[str]:

@@ -206,9 +206,9 @@ def _plan_login(
     member_of: set[str],
     database: str,
 ) -> LoginChange:
-    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects.postgresql.base import PGDialect
 
-    quote = postgresql.dialect().identifier_preparer.quote
+    quote = PGDialect().identifier_preparer.quote  # type: ignore[no-untyped-call]  # SQLAlchemy 2.1 leaves the dialect constructor untyped
     add = plan.statements.append
     mine = set(plan.groups.values())
     if name.startswith("pg_") or name in mine or name.startswith("kopflow_"):

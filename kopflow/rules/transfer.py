@@ -57,7 +57,7 @@ def _require_empty(conn: Connection) -> None:
 
     present = set(inspect(conn).get_table_names())
     if "audit_event" in present:
-        events = _count(conn, tables.audit_event)  # type: ignore[arg-type]
+        events = _count(conn, tables.audit_event)
         if events:
             raise InputError(
                 "the target already holds {count} audit events of its own chain; migrate-to "
