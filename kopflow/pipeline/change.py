@@ -296,11 +296,12 @@ class Change:
         wf = self.workflow
         table = tables.workflow_def
         row = self.conn.execute(
-            select(table.c.digest).where(table.c.name == wf.name, table.c.version == wf.version)
+            select(table.c.digest, table.c.source).where(
+                table.c.name == wf.name, table.c.version == wf.version
+            )
         ).first()
         if row is None:
-            with open(wf.path, encoding="utf-8") as handle:
-                source = handle.read()
+            source = _read(wf.path)
             self.conn.execute(
                 insert(table).values(
                     name=wf.name,
@@ -310,7 +311,7 @@ class Change:
                     first_used_at=self.now,
                 )
             )
-        elif row[0] != wf.digest:
+        elif row[0] != wf.digest and not _same_content(row[1], _read(wf.path)):
             raise RefusedError(
                 "workflow {name} version {version} was changed after cooperatives started "
                 "using it; give the changed file a new version, then run 'kopflow workflow migrate'",
@@ -437,6 +438,26 @@ class Change:
             if current is not None and current[0] != params["b_version"]:
                 raise conflict(params["b_id"], current[1], current[2])
         raise ConflictError("a cooperative was changed by someone else; look again and retry")
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _same_content(recorded: str, current: str) -> bool:
+    """Whether two texts of a definition say the same, comments and layout aside.
+
+    The digest covers the file's bytes, so a comment edited in a definition in use (a source
+    cited anew, issue #11) would otherwise stop every change until a new version is made.
+    Only reached when the digests differ.
+    """
+    import yaml
+
+    try:
+        return bool(yaml.safe_load(recorded) == yaml.safe_load(current))
+    except yaml.YAMLError:
+        return False
 
 
 def conflict(coop_id: str, actor: str, at: datetime) -> ConflictError:
