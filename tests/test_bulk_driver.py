@@ -1,0 +1,114 @@
+"""The one bulk driver (issue #11): every bulk operation refuses a cooperative the same way,
+in its result and in the log, and leaves the others of its batch done."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kopflow import log
+from kopflow.engine import BulkResult, Kopflow
+from kopflow.regions import CoopSeed
+
+KAB = "Kabupaten Uji"
+
+
+def register(engine: Kopflow, count: int) -> list[str]:
+    seeds = [
+        CoopSeed(
+            f"KDMP-{910000 + i}", KAB, "Provinsi Uji", [(f"drv-{i}", f"Desa {i}", "Kec", None)]
+        )
+        for i in range(1, count + 1)
+    ]
+    engine.register(seeds, source="test")
+    return [s.coop_id for s in seeds]
+
+
+def refusals() -> list[dict[str, Any]]:
+    """The refusals in the log file (JSON lines, as the CLI writes them; each line flushed)."""
+    path = Path.cwd() / "kopflow.log"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [e for e in map(json.loads, filter(None, lines)) if e.get("event") == "refused"]
+
+
+def steps(engine: Kopflow, coops: list[str]) -> BulkResult:
+    rows = [(coop, "socialisation", {"date": "2025-05-01"}) for coop in coops]
+    rows[-1] = (coops[-1], "socialisation", {"date": "not a date"})
+    return engine.complete_steps_bulk(rows)
+
+
+def advance(engine: Kopflow, coops: list[str]) -> BulkResult:
+    for coop in coops[:-1]:
+        for step in engine.workflow.stage("formation").steps:
+            if step.required:
+                from kopflow.flow.samples import sample_evidence
+
+                engine.complete_step(coop, step.id, sample_evidence(step, 1))
+    return engine.advance_bulk(stage="formation")
+
+
+def enroll(engine: Kopflow, coops: list[str]) -> BulkResult:
+    engine.advance(coops[-1], "dissolve", reason="merged with a neighbour")
+    return engine.enroll_bulk(coops, ["bri"])
+
+
+def migrate(engine: Kopflow, coops: list[str]) -> BulkResult:
+    # Every cooperative runs the current version already: each is refused, none is moved.
+    return engine.migrate_workflow(coops[-1:])
+
+
+OPERATIONS: dict[str, tuple[Callable[[Kopflow, list[str]], BulkResult], str, str]] = {
+    "steps": (steps, "step.complete", "socialisation: date"),
+    "advance": (advance, "coop.advance", "missing steps of formation"),
+    "enroll": (enroll, "partner.enroll", "is dissolved"),
+    "migrate": (migrate, "workflow.migrate", "already runs kdkmp"),
+}
+
+
+@pytest.mark.parametrize("name", list(OPERATIONS), ids=list(OPERATIONS))
+def test_a_refusal_is_logged_the_same_way_in_every_bulk_operation(
+    kopflow: Kopflow, name: str
+) -> None:
+    run, operation, reason = OPERATIONS[name]
+    coops = register(kopflow, 3)
+    log.configure()  # JSON lines into KOPFLOW_LOG, as the CLI sets it up
+    engine = Kopflow(kopflow.url)  # its logger is made after logging is configured
+    before = len(refusals())
+    result = run(engine, coops)
+    refused = {o.coop_id: o.message for o in result.refused}
+    assert list(refused) == [coops[-1]]
+    assert reason in refused[coops[-1]]
+    if name != "migrate":
+        assert sorted({o.coop_id for o in result.done}) == coops[:-1]
+    logged = refusals()[before:]
+    assert [(e["operation"], e["coop"]) for e in logged] == [(operation, coops[-1])]
+    assert reason.split(": ")[-1] in logged[0]["reason"]
+
+
+def test_an_unknown_cooperative_in_a_bulk_call_is_refused_and_logged(kopflow: Kopflow) -> None:
+    coops = register(kopflow, 2)
+    log.configure()  # JSON lines into KOPFLOW_LOG, as the CLI sets it up
+    result = Kopflow(kopflow.url).enroll_bulk([*coops, "Desa Tidak Ada"], ["bri"])
+    assert sorted(o.coop_id for o in result.done) == coops
+    assert [o.coop_id for o in result.refused] == ["Desa Tidak Ada"]
+    logged = refusals()
+    assert [(e["operation"], e["coop"]) for e in logged] == [("partner.enroll", "Desa Tidak Ada")]
+
+
+def test_one_batch_setting_splits_every_bulk_operation(
+    kopflow: Kopflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KOPFLOW_BATCH is read when a bulk call starts: 5 cooperatives in batches of 2 are three
+    transactions, each logged as committed."""
+    coops = register(kopflow, 5)
+    monkeypatch.setenv("KOPFLOW_BATCH", "2")
+    log.configure()  # JSON lines into KOPFLOW_LOG, as the CLI sets it up
+    result = Kopflow(kopflow.url).enroll_bulk(coops, ["bri"])
+    assert len(result.done) == 5
+    lines = (Path.cwd() / "kopflow.log").read_text(encoding="utf-8").splitlines()
+    batches = [json.loads(x) for x in lines if '"batch committed"' in x]
+    assert [b["coops"] for b in batches] == [2, 2, 1]
