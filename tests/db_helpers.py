@@ -1,6 +1,7 @@
-"""Database helpers for the tests: a fresh PostgreSQL schema per test, and for the issue #4
-tests unique login names (PostgreSQL roles belong to the whole server, so each test names its
-logins uniquely and drops them, and its schema's group roles, afterwards).
+"""Database helpers for the tests: what a database holds (to prove a refused change wrote
+nothing), a fresh PostgreSQL schema per test, and for the issue #4 tests unique login names
+(PostgreSQL roles belong to the whole server, so each test names its logins uniquely and drops
+them, and its schema's group roles, afterwards).
 """
 
 from __future__ import annotations
@@ -13,6 +14,35 @@ from typing import Any
 import pytest
 
 from kopflow.authz import ROLES
+
+
+def db_state(url: str) -> dict[str, Any]:
+    """Everything a refused change must leave exactly as it was, to compare before and after.
+
+    Every row of every kopflow table (``tables.metadata``, in dependency order, each table's
+    rows in primary-key order), the schema revision and the audit chain head, read in one
+    moment of the database. ``url`` is what the tests pass to kopflow: an SQLite path or URL,
+    or a PostgreSQL URL whose ``search_path`` names the test's own schema.
+    """
+    from sqlalchemy import select
+
+    from kopflow.audit.chain import read_head, snapshot
+    from kopflow.store import db
+    from kopflow.store.tables import metadata
+
+    with snapshot(db.resolve_url(url)) as conn:
+        state: dict[str, Any] = {
+            table.name: [
+                tuple(row)
+                for row in conn.execute(
+                    select(table).order_by(*(table.primary_key.columns or table.columns))
+                )
+            ]
+            for table in metadata.sorted_tables
+        }
+        state["schema"] = db.schema_revision(conn)
+        state["head"] = read_head(conn)
+    return state
 
 
 def tag() -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from clihelp import error_line, ok, run, sets
+from db_helpers import db_state
 
 from kopflow.flow.samples import sample_evidence
 from kopflow.regions import CoopSeed
@@ -23,15 +24,6 @@ def query(url: str, sql: str, **params: Any) -> list[Any]:
 
     with db.read_connection(db.resolve_url(url)) as conn:
         return list(conn.execute(text(sql), params).mappings())
-
-
-def snapshot(url: str) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        t: query(url, f"SELECT count(*) AS n FROM {t}")[0]["n"]
-        for t in ("step_record", "transition", "enrollment", "audit_event")
-    }
-    out["coops"] = sorted(tuple(r) for r in query(url, "SELECT id, stage, version FROM coop"))
-    return out
 
 
 def stage_of(url: str, coop: str) -> str:
@@ -92,7 +84,7 @@ def test_next_says_what_is_open_and_what_is_missing(runner: CliRunner, mixed: An
 def test_advance_refuses_missing_steps_and_skipped_stages(runner: CliRunner, mixed: Any) -> None:
     """Issue #2: the error names exactly the missing steps; no stage can be skipped."""
     url = mixed.url
-    before = snapshot(url)
+    before = db_state(url)
     line = error_line(run(runner, url, "advance", "KDMP-700002"), 3)
     assert line == (
         "Error: cannot complete_formation from stage formation; missing steps of formation: "
@@ -102,7 +94,7 @@ def test_advance_refuses_missing_steps_and_skipped_stages(runner: CliRunner, mix
     assert "cannot complete_legal from stage formation; possible now: complete_formation" in line
     line = error_line(run(runner, url, "advance", "KDMP-700001", "start_operation"), 3)
     assert "cannot start_operation from stage formation" in line
-    assert snapshot(url) == before
+    assert db_state(url) == before
 
     result = ok(run(runner, url, "advance", "KDMP-700001", "--json"))
     assert json.loads(result.stdout)["stage"] == "legal"
@@ -117,10 +109,10 @@ def test_suspend_resume_dissolve(runner: CliRunner, mixed: Any) -> None:
     """Issue #2: suspend needs a reason, resume goes back, dissolved is final."""
     url, coop = mixed.url, "KDMP-700001"
     ok(run(runner, url, "advance", coop))
-    before = snapshot(url)
+    before = db_state(url)
     line = error_line(run(runner, url, "advance", coop, "suspend"), 2)
     assert "event suspend needs a reason: add --reason TEXT" in line
-    assert snapshot(url) == before
+    assert db_state(url) == before
 
     result = ok(run(runner, url, "advance", coop, "suspend", "--reason", "chair resigned"))
     assert result.stdout.strip() == f"{coop}: now in stage suspended"
@@ -130,11 +122,11 @@ def test_suspend_resume_dissolve(runner: CliRunner, mixed: Any) -> None:
     assert stage_of(url, coop) == "legal"
 
     ok(run(runner, url, "advance", coop, "dissolve", "--reason", "merged with a neighbour"))
-    before = snapshot(url)
+    before = db_state(url)
     for event in ("resume", "suspend", "complete_legal"):
         line = error_line(run(runner, url, "advance", coop, event, "--reason", "x"), 3)
         assert f"cannot {event} from stage dissolved" in line
-    assert snapshot(url) == before
+    assert db_state(url) == before
     moves = query(
         url,
         "SELECT event, source, dest, reason FROM transition WHERE coop_id = :c ORDER BY id",
@@ -168,10 +160,10 @@ def test_transitions_record_the_acting_officer(runner: CliRunner, sqlite_url: st
         if step.required:
             args = ("step", "complete", coop, step.id, *sets(sample_evidence(step, 2)))
             ok(run(runner, url, "--actor", "ayu", *args))
-    before = snapshot(url)
+    before = db_state(url)
     line = error_line(run(runner, url, "--actor", "budi", "advance", coop), 5)
     assert "budi is an officer of Kabupaten Kediri and may not act on" in line
-    assert snapshot(url) == before
+    assert db_state(url) == before
 
     ok(run(runner, url, "--actor", "ayu", "advance", "Dencarik"))
     (move,) = query(url, "SELECT * FROM transition WHERE coop_id = :c", c=coop)
@@ -205,9 +197,9 @@ def test_advance_input_errors(
     runner: CliRunner, sqlite_url: str, args: tuple[str, ...], expected: str
 ) -> None:
     ok(run(runner, sqlite_url, "init"))
-    before = snapshot(sqlite_url)
+    before = db_state(sqlite_url)
     assert expected in error_line(run(runner, sqlite_url, "advance", *args), 2)
-    assert snapshot(sqlite_url) == before
+    assert db_state(sqlite_url) == before
 
 
 # --- a whole stage at once --------------------------------------------------------------------
@@ -217,7 +209,7 @@ def test_bulk_advance_dry_run_then_for_real(runner: CliRunner, mixed: Any) -> No
     """Issue #2: a summary of done and refused, each refusal with its reason; --dry-run
     reports the same and writes nothing."""
     url = mixed.url
-    before = snapshot(url)
+    before = db_state(url)
     dry = ok(run(runner, url, "advance", "--where-stage", "formation", "--dry-run")).stdout
     lines = dry.splitlines()
     assert lines[0] == "dry run, nothing written: advanced: 3 done, 3 refused"
@@ -231,7 +223,7 @@ def test_bulk_advance_dry_run_then_for_real(runner: CliRunner, mixed: Any) -> No
         "missing steps of formation: musdesus, founding_meeting, notary_deed, sk_ahu" in refusals[0]
     )
     assert "missing steps of formation: socialisation, musdesus" in refusals[1]
-    assert snapshot(url) == before
+    assert db_state(url) == before
 
     real = ok(run(runner, url, "advance", "--where-stage", "formation", "--json"))
     data = json.loads(real.stdout)
@@ -271,12 +263,12 @@ def test_bulk_advance_unknown_kecamatan_is_not_a_silent_no_op(
     runner: CliRunner, mixed: Any
 ) -> None:
     """A misspelt kecamatan selects nothing: say so, with the spelling that exists."""
-    before = snapshot(mixed.url)
+    before = db_state(mixed.url)
     line = error_line(
         run(runner, mixed.url, "advance", "--where-stage", "formation", "--kecamatan", "kec dua"), 2
     )
     assert line == "Error: unknown kecamatan 'kec dua'; did you mean: Kec Dua"
-    assert snapshot(mixed.url) == before
+    assert db_state(mixed.url) == before
     # A kecamatan that exists but has nobody in the stage is a plain empty run.
     empty = ok(
         run(runner, mixed.url, "advance", "--where-stage", "legal", "--kecamatan", "Kec Dua")
