@@ -1,7 +1,7 @@
 """The engine's rules as a user relies on them (issue #2), on SQLite and PostgreSQL.
 
 Every refusal is checked twice: the message names what is wrong, and nothing was written
-(row counts, cooperative versions and the audit chain head are compared before and after).
+(every table's rows and the audit chain head are compared before and after: ``db_state``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from db_helpers import db_state
 
 from kopflow.audit.chain import verify_database
 from kopflow.engine import Kopflow
@@ -25,21 +26,7 @@ from kopflow.pipeline.driver import batch_size
 from kopflow.regions import CoopSeed
 from kopflow.store import db
 
-TABLES = ("coop", "coop_village", "step_record", "transition", "enrollment", "audit_event")
 KAB = "Kabupaten Uji"
-
-
-def snapshot(engine: Kopflow) -> dict[str, Any]:
-    """Everything a refused change must leave as it was."""
-    from sqlalchemy import text
-
-    with db.read_connection(engine.url) as conn:
-        out: dict[str, Any] = {
-            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES
-        }
-        out["versions"] = sorted(conn.execute(text("SELECT id, version, stage FROM coop")).all())
-        out["head"] = tuple(conn.execute(text("SELECT seq, hash FROM chain_head")).one())
-    return out
 
 
 def rows(engine: Kopflow, sql: str, **params: Any) -> list[Any]:
@@ -109,12 +96,12 @@ def lite(sqlite_url: str) -> Kopflow:
 def test_register_twice_adds_nothing(kopflow: Kopflow) -> None:
     """Issue #2: re-running an import adds nothing, also when a village is already covered."""
     assert kopflow.register(seeds(4), source="test") == (4, 0)
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     assert kopflow.register(seeds(4), source="test") == (0, 4)
     # Another id for a covered village is still the same village: skipped.
     again = [CoopSeed("KDMP-999999", KAB, "Provinsi Uji", [("uji-2", "Desa 2", "Kec", None)])]
     assert kopflow.register(again, source="test") == (0, 1)
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
     registered = rows(kopflow, "SELECT * FROM audit_event WHERE action = 'coop.registered'")
     assert len(registered) == 4
 
@@ -143,13 +130,13 @@ def test_registered_coop_starts_in_initial_stage_on_current_workflow(
 def test_cannot_skip_a_stage(lite: Kopflow, event: str) -> None:
     """Issue #2: a cooperative in formation cannot jump ahead, even with formation done."""
     finish(lite, "KDMP-900001", "formation")
-    before = snapshot(lite)
+    before = db_state(lite.url)
     with pytest.raises(RefusedError) as info:
         lite.advance("KDMP-900001", event)
     message = str(info.value)
     assert f"cannot {event} from stage formation" in message
     assert "complete_formation" in message  # what is possible instead
-    assert snapshot(lite) == before
+    assert db_state(lite.url) == before
 
 
 def test_unknown_event_is_refused_naming_the_known_ones(lite: Kopflow) -> None:
@@ -164,14 +151,14 @@ def test_leaving_a_stage_names_exactly_the_missing_steps(
     formation = kopflow.workflow.stage("formation")
     for step in formation.steps[:2]:
         kopflow.complete_step(coops[0], step.id, sample_evidence(step, 1))
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     with pytest.raises(RefusedError) as info:
         kopflow.advance(coops[0])
     missing = [s.id for s in formation.steps[2:] if s.required]
     assert info.value.reasons == [f"missing steps of formation: {', '.join(missing)}"]
     assert ", ".join(missing) in str(info.value)
     assert formation.steps[0].id not in str(info.value)
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
 
 def test_optional_steps_do_not_hold_a_stage(kopflow: Kopflow, coops: list[str]) -> None:
@@ -184,18 +171,18 @@ def test_optional_steps_do_not_hold_a_stage(kopflow: Kopflow, coops: list[str]) 
 def test_step_before_its_after_is_refused(lite: Kopflow) -> None:
     """Issue #2: steps come in their ``after`` order."""
     spec = lite.workflow.step("musdesus")
-    before = snapshot(lite)
+    before = db_state(lite.url)
     with pytest.raises(RefusedError, match="step musdesus comes after socialisation"):
         lite.complete_step("KDMP-900001", "musdesus", sample_evidence(spec, 1))
-    assert snapshot(lite) == before
+    assert db_state(lite.url) == before
 
 
 def test_step_of_a_later_stage_is_refused(lite: Kopflow) -> None:
     spec = lite.workflow.step("nib")
-    before = snapshot(lite)
+    before = db_state(lite.url)
     with pytest.raises(RefusedError, match="step nib belongs to stage legal; .* is in formation"):
         lite.complete_step("KDMP-900001", "nib", sample_evidence(spec, 1))
-    assert snapshot(lite) == before
+    assert db_state(lite.url) == before
 
 
 def test_unknown_step_and_unknown_cooperative(lite: Kopflow) -> None:
@@ -257,13 +244,13 @@ def test_bad_evidence_is_refused_naming_the_field(
 ) -> None:
     """Issue #2: wrong evidence is refused with a message naming the field; nothing written."""
     lite.complete_step("KDMP-900001", "socialisation", {"date": "2025-05-01"})
-    before = snapshot(lite)
+    before = db_state(lite.url)
     with pytest.raises(EvidenceError) as info:
         lite.complete_step("KDMP-900001", "musdesus", {**MUSDESUS, field: value})
     assert info.value.field == field
     assert str(info.value).startswith(f"{field}: ")
     assert expected in str(info.value)
-    assert snapshot(lite) == before
+    assert db_state(lite.url) == before
 
 
 def test_evidence_is_stored_canonical(kopflow: Kopflow, coops: list[str]) -> None:
@@ -287,10 +274,10 @@ def test_evidence_is_stored_canonical(kopflow: Kopflow, coops: list[str]) -> Non
 def test_correction_needs_a_reason_and_adds_a_version(kopflow: Kopflow, coops: list[str]) -> None:
     """Issue #2: a correction adds version 2 with its reason; version 1 is kept as it was."""
     kopflow.complete_step(coops[0], "socialisation", {"date": "2025-05-01"})
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     with pytest.raises(InputError, match="done already; to correct its evidence give --reason"):
         kopflow.complete_step(coops[0], "socialisation", {"date": "2025-05-02"})
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
     outcome = kopflow.complete_step(
         coops[0], "socialisation", {"date": "2025-05-02"}, reason="wrong day in the minutes"
@@ -316,12 +303,12 @@ def test_undo_needs_a_reason_keeps_history_and_reopens_the_guard(
     kopflow: Kopflow, coops: list[str]
 ) -> None:
     finish(kopflow, coops[0], "formation")
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     with pytest.raises(InputError, match="needs --reason"):
         kopflow.undo_step(coops[0], "sk_ahu", reason="  ")
     with pytest.raises(RefusedError, match="undo musdesus first: it comes after socialisation"):
         kopflow.undo_step(coops[0], "socialisation", reason="x")
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
     kopflow.undo_step(coops[0], "sk_ahu", reason="decree was for another cooperative")
     with pytest.raises(RefusedError, match="missing steps of formation: sk_ahu$"):
@@ -354,12 +341,12 @@ def test_undo_only_in_the_current_stage(kopflow: Kopflow, coops: list[str]) -> N
 def test_suspend_resume_returns_to_the_previous_stage(kopflow: Kopflow, coops: list[str]) -> None:
     """Issue #2: suspended needs a reason; resume goes back where it came from."""
     drive_to(kopflow, coops[0], "legal")
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     with pytest.raises(InputError, match="event suspend needs a reason"):
         kopflow.advance(coops[0], "suspend")
     with pytest.raises(InputError, match="needs a reason"):
         kopflow.advance(coops[0], "suspend", reason="   ")
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
     assert kopflow.advance(coops[0], "suspend", reason="board resigned").stage == "suspended"
     row = coop_row(kopflow, coops[0])
@@ -380,7 +367,7 @@ def test_dissolved_is_final(kopflow: Kopflow, coops: list[str]) -> None:
     with pytest.raises(InputError, match="event dissolve needs a reason"):
         kopflow.advance(coops[0], "dissolve")
     kopflow.advance(coops[0], "dissolve", reason="members voted to dissolve")
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     for event in ("resume", "complete_formation", "suspend"):
         with pytest.raises(RefusedError, match=f"cannot {event} from stage dissolved"):
             kopflow.advance(coops[0], event, reason="try")
@@ -388,7 +375,7 @@ def test_dissolved_is_final(kopflow: Kopflow, coops: list[str]) -> None:
         kopflow.complete_step(coops[0], "socialisation", {"date": "2025-01-01"})
     with pytest.raises(RefusedError, match="is dissolved"):
         kopflow.enroll(coops[0], ["bri"])
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
 
 # --- the record of every change ---------------------------------------------------------------
@@ -443,10 +430,10 @@ def test_every_state_change_is_stored_with_actor_time_from_to_event(
 def test_stale_version_is_a_conflict(kopflow: Kopflow, coops: list[str]) -> None:
     seen = coop_row(kopflow, coops[0])["version"]
     kopflow.complete_step(coops[0], "socialisation", {"date": "2025-05-01"}, expect_version=seen)
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     with pytest.raises(ConflictError, match="was changed by"):
         kopflow.advance(coops[0], "suspend", reason="x", expect_version=seen)
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
 
 # --- finding a cooperative --------------------------------------------------------------------
@@ -479,9 +466,9 @@ def test_onboarding_needs_the_required_partner_and_its_steps(
     with pytest.raises(NotFoundError, match="unknown partner nobank; known partners: .*bri"):
         kopflow.enroll(coops[0], ["nobank"])
     kopflow.enroll(coops[0], ["bri"])
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     assert kopflow.enroll(coops[0], ["bri"]).message == "already enrolled"
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
     with pytest.raises(RefusedError, match=r"missing steps of partner bri: bri\.account"):
         kopflow.advance(coops[0])
 
@@ -513,12 +500,12 @@ def test_bulk_advance_mixed_with_dry_run(kopflow: Kopflow, monkeypatch: pytest.M
         finish(kopflow, coop, "formation")
     kopflow.complete_step("KDMP-900002", "socialisation", {"date": "2025-01-01"})
 
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     dry = kopflow.advance_bulk(stage="formation", dry_run=True)
     assert dry.dry_run
     assert sorted(o.coop_id for o in dry.done) == ready
     assert len(dry.refused) == 3
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
     only = kopflow.advance_bulk(stage="formation", kecamatan="Kec Dua")
     assert [o.coop_id for o in only.done] == ["KDMP-900005"]
@@ -573,7 +560,7 @@ def test_bulk_steps_each_cooperative_all_or_nothing(kopflow: Kopflow, coops: lis
 
 
 def test_bulk_steps_dry_run_writes_nothing(kopflow: Kopflow, coops: list[str]) -> None:
-    before = snapshot(kopflow)
+    before = db_state(kopflow.url)
     counted: list[int] = []
     result = kopflow.complete_steps_bulk(
         [(c, "socialisation", {"date": "2025-05-01"}) for c in coops]
@@ -583,7 +570,7 @@ def test_bulk_steps_dry_run_writes_nothing(kopflow: Kopflow, coops: list[str]) -
     )
     assert len(result.done) == 4 and result.dry_run
     assert sum(counted) == 4  # progress counts rows, as the CLI's bar does
-    assert snapshot(kopflow) == before
+    assert db_state(kopflow.url) == before
 
 
 @pytest.mark.parametrize(
