@@ -11,28 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from clihelp import error_line, ok, run, sets
-from db_helpers import pg_schema
+from db_helpers import db_state, pg_schema
 
 from kopflow.flow.samples import sample_evidence
 from kopflow.regions import CoopSeed
 
 KAB = "Kabupaten Uji"
-
-
-def snapshot(url: str) -> dict[str, Any]:
-    """Everything a refused command must leave as it was."""
-    from sqlalchemy import text
-
-    from kopflow.store import db
-
-    with db.read_connection(db.resolve_url(url)) as conn:
-        out: dict[str, Any] = {
-            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-            for t in ("step_record", "transition", "enrollment", "audit_event")
-        }
-        out["versions"] = sorted(conn.execute(text("SELECT id, version FROM coop")).all())
-        out["head"] = tuple(conn.execute(text("SELECT seq, hash FROM chain_head")).one())
-    return out
 
 
 def records(url: str, coop: str) -> list[tuple[str, int, str]]:
@@ -152,11 +136,11 @@ def test_bad_evidence_refused_naming_the_field(
     from kopflow.flow.spec import find_workflow
 
     evidence = {**good_evidence(find_workflow().step(step)), field: value}
-    before = snapshot(staged)
+    before = db_state(staged)
     line = error_line(run(runner, staged, "step", "complete", coop, step, *sets(evidence)), 2)
     assert line.startswith(f"Error: {field}: ")
     assert expected in line
-    assert snapshot(staged) == before
+    assert db_state(staged) == before
 
 
 def test_bad_evidence_cases_differ_from_good_evidence_in_one_field() -> None:
@@ -183,10 +167,10 @@ def test_complete_then_correct_with_a_reason(
     assert (done["coop"], done["message"]) == (coop, "completed socialisation")
     assert done["stage"] == "formation"
 
-    before = snapshot(url)
+    before = db_state(url)
     line = error_line(run(runner, url, *soc, "--set", "date=2025-06-02"), 2)
     assert "done already; to correct its evidence give --reason" in line
-    assert snapshot(url) == before
+    assert db_state(url) == before
 
     by_name = ("step", "complete", "Desa 1", "socialisation", "--set", "date=2025-06-02")
     result = ok(run(runner, url, *by_name, "--reason", "date typed wrong"))
@@ -201,14 +185,14 @@ def test_complete_then_correct_with_a_reason(
 def test_undo_with_a_reason(runner: CliRunner, kopflow: Any, three: list[str]) -> None:
     url, coop = kopflow.url, three[0]
     ok(run(runner, url, "step", "complete", coop, "socialisation", "--set", "date=2025-06-01"))
-    before = snapshot(url)
+    before = db_state(url)
     missing = run(runner, url, "step", "undo", coop, "socialisation")
     assert missing.exit_code == 2 and "Missing option '--reason'" in missing.stderr
     line = error_line(run(runner, url, "step", "undo", coop, "socialisation", "--reason", " "), 2)
     assert "undoing a step needs --reason" in line
     line = error_line(run(runner, url, "step", "undo", coop, "musdesus", "--reason", "x"), 3)
     assert "step musdesus of KDMP-800001 is not done" in line
-    assert snapshot(url) == before
+    assert db_state(url) == before
 
     result = ok(
         run(runner, url, "step", "undo", coop, "socialisation", "--reason", "wrong village")
@@ -253,10 +237,10 @@ def test_undo_with_a_reason(runner: CliRunner, kopflow: Any, three: list[str]) -
 def test_complete_input_errors(
     runner: CliRunner, staged: str, args: tuple[str, ...], code: int, expected: str
 ) -> None:
-    before = snapshot(staged)
+    before = db_state(staged)
     line = error_line(run(runner, staged, "step", "complete", *args), code)
     assert expected in line
-    assert snapshot(staged) == before
+    assert db_state(staged) == before
 
 
 # --- many steps from a CSV file ---------------------------------------------------------------
@@ -315,7 +299,7 @@ def test_from_csv_each_cooperative_all_or_nothing(
 def test_from_csv_dry_run_writes_nothing(
     runner: CliRunner, kopflow: Any, three: list[str], tmp_path: Path
 ) -> None:
-    before = snapshot(kopflow.url)
+    before = db_state(kopflow.url)
     result = ok(
         run(
             runner,
@@ -331,7 +315,7 @@ def test_from_csv_dry_run_writes_nothing(
     data = json.loads(result.stdout)
     assert (data["dry_run"], data["done"], data["refused"]) == (True, 3, 2)
     assert {r["coop"] for r in data["refusals"]} == {"KDMP-800002", "KDMP-800404"}
-    assert snapshot(kopflow.url) == before
+    assert db_state(kopflow.url) == before
 
 
 def test_from_csv_all_refused_exits_3(
@@ -340,12 +324,12 @@ def test_from_csv_all_refused_exits_3(
     path = write_csv(
         tmp_path / "bad.csv", [{"coop": c, "step": "musdesus", **MUSDESUS} for c in three]
     )
-    before = snapshot(kopflow.url)
+    before = db_state(kopflow.url)
     result = run(runner, kopflow.url, "step", "complete", "--from-csv", path)
     assert result.exit_code == 3
     assert result.stdout.startswith("steps: 0 done, 3 refused")
     assert result.stdout.count("comes after socialisation") == 3
-    assert snapshot(kopflow.url) == before
+    assert db_state(kopflow.url) == before
 
 
 @pytest.mark.parametrize(

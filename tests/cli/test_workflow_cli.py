@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from clihelp import error_line, ok, run
+from db_helpers import db_state
 
 from kopflow.cli import cli
 from kopflow.regions import CoopSeed
@@ -25,15 +26,6 @@ def query(url: str, sql: str) -> list[Any]:
 
     with db.read_connection(db.resolve_url(url)) as conn:
         return list(conn.execute(text(sql)).mappings())
-
-
-def snapshot(url: str) -> list[Any]:
-    counts = [
-        query(url, f"SELECT count(*) AS n FROM {t}")[0]["n"]
-        for t in ("step_record", "transition", "audit_event", "workflow_def")
-    ]
-    coops = query(url, "SELECT id, stage, version, workflow_version FROM coop ORDER BY id")
-    return [counts, [tuple(r.values()) for r in coops]]
 
 
 def definition(folder: Path, **replace: str) -> Path:
@@ -203,7 +195,7 @@ def test_changed_version_is_refused_until_migrated(
 ) -> None:
     """Issue #2: a cooperative is never moved silently onto a changed definition."""
     use_v2(tmp_path, monkeypatch)
-    before = snapshot(v1)
+    before = db_state(v1)
     step = ("step", "complete", "KDMP-600001", "musdesus", "--set", "date=2025-06-01")
     line = error_line(run(runner, v1, *step), 3)
     assert line == (
@@ -211,11 +203,11 @@ def test_changed_version_is_refused_until_migrated(
         "run 'kopflow workflow migrate KDMP-600001' to move it explicitly"
     )
     assert "runs workflow kdkmp v1" in error_line(run(runner, v1, "advance", "KDMP-600002"), 3)
-    assert snapshot(v1) == before
+    assert db_state(v1) == before
 
     dry = ok(run(runner, v1, "workflow", "migrate", "KDMP-600001", "--dry-run")).stdout
     assert dry.startswith("dry run, nothing written: migrated: 1 done, 0 refused")
-    assert snapshot(v1) == before
+    assert db_state(v1) == before
 
     assert ok(run(runner, v1, "workflow", "migrate", "Desa 1")).stdout.startswith(
         "migrated: 1 done, 0 refused"
@@ -311,7 +303,7 @@ def test_edited_definition_without_a_new_version_is_refused(
     path.write_text(path.read_text(encoding="utf-8").replace("sla_days: 60", "sla_days: 30", 1))
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # a new cache key
-    before = snapshot(v1)
+    before = db_state(v1)
     line = error_line(
         run(
             runner,
@@ -327,7 +319,7 @@ def test_edited_definition_without_a_new_version_is_refused(
     )
     assert "workflow kdkmp version 1 was changed after cooperatives started using it" in line
     assert "give the changed file a new version" in line
-    assert snapshot(v1) == before
+    assert db_state(v1) == before
     # Comments and layout are not the definition: a file that says the same is accepted.
     text = SHIPPED.read_text(encoding="utf-8")
     path.write_text("# sources: docs/domain.md\n" + text.replace("\n", "\n\n", 3))
