@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from db_helpers import db_state
 from sqlalchemy.exc import DBAPIError
 
 from kopflow.audit import chain as audit
@@ -403,23 +404,6 @@ def _add_failing_trigger(url: str, table: str) -> None:
         )
 
 
-def _state(engine: Kopflow) -> dict[str, Any]:
-    from sqlalchemy import text
-
-    with db.read_connection(engine.url) as conn:
-        return {
-            "head": tuple(conn.execute(text("SELECT seq, hash FROM chain_head")).one()),
-            "events": conn.execute(text("SELECT count(*) FROM audit_event")).scalar(),
-            "steps": conn.execute(text("SELECT count(*) FROM step_record")).scalar(),
-            "coop": tuple(
-                conn.execute(
-                    text("SELECT version, updated_at, stage FROM coop WHERE id = :c"),
-                    {"c": COOPS[0]},
-                ).one()
-            ),
-        }
-
-
 @pytest.mark.parametrize(
     "table", ["step_record", "audit_event"], ids=["change-fails", "audit-write-fails"]
 )
@@ -427,11 +411,11 @@ def test_a_failed_write_leaves_neither_change_nor_event(chain: Kopflow, table: s
     """Issue #7: when the change's own insert fails there is no audit event, and when the audit
     insert fails there is no change: the cooperative row, its steps and the head are as before."""
     chain.undo_step(COOPS[0], "socialisation", reason="to complete it again")
-    before = _state(chain)
+    before = db_state(chain.url)
     _add_failing_trigger(chain.url, table)
     with pytest.raises(DBAPIError, match="test trigger refused"):
         chain.complete_step(COOPS[0], "socialisation", {"date": "2025-07-01"})
-    assert _state(chain) == before
+    assert db_state(chain.url) == before
     assert verify(chain).ok
 
 
