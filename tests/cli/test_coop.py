@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from clihelp import error_line, ok, run
+from db_helpers import db_state
 
 CSV_HEADER = "region_code,village,kecamatan,kabupaten,provinsi,postal_code,coop_id\n"
-
-
-def counts(url: str) -> dict[str, Any]:
-    from sqlalchemy import text
-
-    from kopflow.store import db
-
-    with db.read_connection(db.resolve_url(url)) as conn:
-        return {
-            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar()
-            for t in ("coop", "coop_village", "audit_event")
-        }
 
 
 def imported(result: Result) -> tuple[int, int]:
@@ -71,7 +59,7 @@ def test_import_region_registers_every_village_once(
         ok(run(runner, sqlite_db, "status", "--json", "--region", kabupaten)).stdout
     )
     assert status == [{"stage": "formation", "count": expected, "overdue": 0}]
-    assert counts(sqlite_db)["coop"] == expected
+    assert len(db_state(sqlite_db)["coop"]) == expected
 
 
 def test_import_region_on_postgresql(runner: CliRunner, pg_url: str) -> None:
@@ -79,7 +67,7 @@ def test_import_region_on_postgresql(runner: CliRunner, pg_url: str) -> None:
     args = ("coop", "import", "--region", "Kabupaten Buleleng", "--json")
     assert imported(run(runner, pg_url, *args)) == (148, 0)
     assert imported(run(runner, pg_url, *args)) == (0, 148)
-    assert counts(pg_url)["coop"] == 148
+    assert len(db_state(pg_url)["coop"]) == 148
 
 
 def test_import_region_ignores_case_and_says_what_it_did(runner: CliRunner, sqlite_db: str) -> None:
@@ -115,10 +103,10 @@ def test_import_province(runner: CliRunner, sqlite_db: str) -> None:
 def test_unknown_region_suggests_close_names(
     runner: CliRunner, sqlite_db: str, option: str, value: str, expected: str
 ) -> None:
-    before = counts(sqlite_db)
+    before = db_state(sqlite_db)
     line = error_line(run(runner, sqlite_db, "coop", "import", option, value))
     assert repr(value) in line and expected in line
-    assert counts(sqlite_db) == before
+    assert db_state(sqlite_db) == before
 
 
 @pytest.mark.parametrize(
@@ -156,7 +144,7 @@ def test_import_csv_once(runner: CliRunner, url: str, tmp_path: Path) -> None:
     path = write_csv(tmp_path, GOOD_CSV)
     assert imported(run(runner, url, "coop", "import", path, "--json")) == (3, 0)
     assert imported(run(runner, url, "coop", "import", path, "--json")) == (0, 3)
-    assert counts(url)["coop_village"] == 4
+    assert len(db_state(url)["coop_village"]) == 4
     shown = json.loads(ok(run(runner, url, "coop", "show", "KDMP-GABUNG-1", "--json")).stdout)
     assert sorted(v["name"] for v in shown["villages"]) == ["Kecil Dua", "Kecil Satu"]
     listed = json.loads(ok(run(runner, url, "coop", "list", "--json")).stdout)
@@ -237,10 +225,10 @@ def test_import_csv_errors_write_nothing(
 ) -> None:
     """Issue #2: the documented columns are checked; one line names the problem."""
     path = write_csv(tmp_path, body, header)
-    before = counts(sqlite_db)
+    before = db_state(sqlite_db)
     line = error_line(run(runner, sqlite_db, "coop", "import", path))
     assert expected in line and "desa.csv" in line
-    assert counts(sqlite_db) == before
+    assert db_state(sqlite_db) == before
 
 
 def test_import_csv_unreadable(runner: CliRunner, sqlite_db: str) -> None:
