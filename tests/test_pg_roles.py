@@ -13,7 +13,7 @@ from itertools import islice
 from typing import Any
 
 import pytest
-from db_helpers import drop_roles, login_url, run_as, schema_of, tag
+from db_helpers import db_state, drop_roles, login_url, run_as, schema_of, tag
 from sqlalchemy.exc import DBAPIError
 
 from kopflow.authz import ROLES
@@ -65,23 +65,10 @@ def refused(url: str, login: str, sql: str, **params: Any) -> str:
     return str(err.value.orig)
 
 
-def state(url: str) -> tuple[Any, ...]:
-    from sqlalchemy import text
-
-    from kopflow.store import db
-
-    with db.read_connection(db.resolve_url(url)) as conn:
-        return (
-            conn.execute(text("SELECT count(*), max(hash) FROM audit_event")).one(),
-            conn.execute(text("SELECT seq, hash, log_id FROM chain_head")).one(),
-            sorted(conn.execute(text("SELECT id, stage, version FROM coop")).all()),
-        )
-
-
 def test_auditor_may_only_select(granted: Granted) -> None:
     """Auditors read everything and change nothing, audit tables included."""
     auditor = granted.logins["auditor"]
-    before = state(granted.url)
+    before = db_state(granted.url)
     assert run_as(granted.url, auditor, "SELECT * FROM audit_event") > 0
     for sql in (
         "INSERT INTO audit_event (seq, at, actor, role, action, body, prev_hash, hash) "
@@ -97,7 +84,7 @@ def test_auditor_may_only_select(granted: Granted) -> None:
         "VALUES ('x', 'admin', true, now(), 'x')",
     ):
         refused(granted.url, auditor, sql)
-    assert state(granted.url) == before
+    assert db_state(granted.url) == before
 
 
 @pytest.mark.parametrize("role", ALL_ROLES, ids=list(ALL_ROLES))
@@ -105,7 +92,7 @@ def test_no_kopflow_role_may_rewrite_the_audit_log(granted: Granted, role: str) 
     """UPDATE, DELETE and TRUNCATE of audit events, and any chain-head change other than
     moving seq and hash, are refused to every role kopflow creates."""
     login = granted.logins[role]
-    before = state(granted.url)
+    before = db_state(granted.url)
     for sql in (
         "UPDATE audit_event SET actor = 'x' WHERE seq = 1",
         "DELETE FROM audit_event WHERE seq = 1",
@@ -119,7 +106,7 @@ def test_no_kopflow_role_may_rewrite_the_audit_log(granted: Granted, role: str) 
         "DELETE FROM coop",
     ):
         refused(granted.url, login, sql)
-    assert state(granted.url) == before
+    assert db_state(granted.url) == before
 
 
 def test_grants_in_the_catalog(granted: Granted) -> None:
@@ -247,11 +234,11 @@ def test_grant_twice_changes_nothing_and_dry_run_runs_nothing(
     owner = Kopflow(granted.url)
     extra = "extra" + granted.logins["admin"][len("admin") :]
     owner.add_actor(extra, role="auditor", region=None, partner=None)
-    before = state(granted.url)
+    before = db_state(granted.url)
     dry = runner.invoke(cli, ["--db", granted.url, "db", "grant", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert f"CREATE ROLE {extra} LOGIN" in dry.output
-    assert state(granted.url) == before
+    assert db_state(granted.url) == before
     with db.read_connection(db.resolve_url(granted.url)) as conn:
         roles = set(conn.execute(text("SELECT rolname FROM pg_roles")).scalars())
     assert extra not in roles
