@@ -134,6 +134,7 @@ def test_broken_definition_is_refused_at_load(
 ) -> None:
     """Issue #2: a command on a broken definition refuses to start, listing every error."""
     ok(run(runner, sqlite_url, "init"))
+    before = db_state(sqlite_url)
     bad = definition(tmp_path / "wf", **BROKEN)
     monkeypatch.setenv("KOPFLOW_WORKFLOWS", str(bad.parent))
     for args in (("coop", "list"), ("coop", "import", "--region", "Kabupaten Buleleng")):
@@ -141,6 +142,7 @@ def test_broken_definition_is_refused_at_load(
         for path in BROKEN_PATHS:
             assert f"{bad}: {path}" in line
     assert query(sqlite_url, "SELECT count(*) AS n FROM coop")[0]["n"] == 0
+    assert db_state(sqlite_url) == before
 
 
 # --- a definition that changes under cooperatives already under way --------------------------
