@@ -7,10 +7,10 @@ Every refusal is checked twice: the message names what is wrong, and nothing was
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from db_helpers import db_state
+from engine_helpers import KAB, coop_row, drive_to, finish, rows, seeds
 
 from kopflow.audit.chain import verify_database
 from kopflow.engine import Kopflow
@@ -25,52 +25,6 @@ from kopflow.flow.samples import sample_evidence
 from kopflow.pipeline.driver import batch_size
 from kopflow.regions import CoopSeed
 from kopflow.store import db
-
-KAB = "Kabupaten Uji"
-
-
-def rows(engine: Kopflow, sql: str, **params: Any) -> list[Any]:
-    from sqlalchemy import text
-
-    with db.read_connection(engine.url) as conn:
-        return list(conn.execute(text(sql), params).mappings())
-
-
-def coop_row(engine: Kopflow, coop_id: str) -> dict[str, Any]:
-    return dict(rows(engine, "SELECT * FROM coop WHERE id = :id", id=coop_id)[0])
-
-
-def seeds(count: int, *, start: int = 1, kecamatan: str = "Kec Satu") -> list[CoopSeed]:
-    return [
-        CoopSeed(
-            f"KDMP-{900000 + i}",
-            KAB,
-            "Provinsi Uji",
-            [(f"uji-{i}", f"Desa {i}", kecamatan, None)],
-        )
-        for i in range(start, start + count)
-    ]
-
-
-def finish(engine: Kopflow, coop: str, stage: str, *, seed: int = 1) -> None:
-    """Complete every required step of ``stage`` with valid sample evidence."""
-    for step in engine.workflow.stage(stage).steps:
-        if step.required:
-            engine.complete_step(coop, step.id, sample_evidence(step, seed))
-
-
-def drive_to(engine: Kopflow, coop: str, stage: str) -> None:
-    """Move a cooperative along the main line until it is in ``stage``."""
-    wf = engine.workflow
-    while coop_row(engine, coop)["stage"] != stage:
-        current = coop_row(engine, coop)["stage"]
-        if current == wf.onboarding_stage:
-            engine.enroll(coop, ["bri"])
-            for step in engine.plugins.partner("bri").steps:
-                if step.required:
-                    engine.complete_step(coop, f"bri.{step.id}", sample_evidence(step, 3))
-        finish(engine, coop, current)
-        engine.advance(coop)
 
 
 @pytest.fixture

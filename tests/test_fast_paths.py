@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_engine import drive_to, finish, seeds
+from engine_helpers import drive_to, finish, seeds
 
 from kopflow.engine import Kopflow
 from kopflow.errors import RefusedError
