@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_helpers import COOPS, Raw, build_chain, edit_body, edited_detail, sha
 from db_helpers import db_state
 from sqlalchemy.exc import DBAPIError
 
@@ -37,26 +37,10 @@ from kopflow.audit.chain import (
 from kopflow.audit.checkpoint import Checkpoint, Signer
 from kopflow.audit.export import export
 from kopflow.engine import Kopflow
-from kopflow.regions import CoopSeed
 from kopflow.store import db
 
-COOPS = [f"KDMP-{990001 + i}" for i in range(5)]
 STAMP = "2025-06-30T00:00:00Z"
 SIGNER = Signer("test.example/audit", hashlib.sha256(b"kopflow audit tests").digest())
-
-
-def seeds() -> list[CoopSeed]:
-    return [
-        CoopSeed(c, "Kabupaten Uji", "Provinsi Uji", [(f"uji-{c}", f"Desa {c[-2:]}", "Kec", None)])
-        for c in COOPS
-    ]
-
-
-def build_chain(engine: Kopflow) -> None:
-    """Events 1 (init) to 11: five registrations (2-6), five steps completed (7-11)."""
-    engine.register(seeds(), source="test")
-    for number, coop in enumerate(COOPS, start=1):
-        engine.complete_step(coop, "socialisation", {"date": f"2025-06-0{number}"})
 
 
 @pytest.fixture
@@ -80,77 +64,6 @@ def checkpoint_now(engine: Kopflow) -> Checkpoint:
 
 
 # --- tampering as the database's owner --------------------------------------------------------
-
-
-class Raw:
-    """The database without kopflow and without the append-only triggers."""
-
-    def __init__(self, url: str) -> None:
-        self.url = db.resolve_url(url)
-        self.sqlite = db.is_sqlite(self.url)
-
-    def __enter__(self) -> Raw:
-        db.dispose_engines()
-        if self.sqlite:
-            self.con = sqlite3.connect(self.url[len("sqlite:///") :])
-            for name in ("audit_event_no_update", "audit_event_no_delete"):
-                self.con.execute(f"DROP TRIGGER IF EXISTS {name}")
-        else:
-            from sqlalchemy import create_engine
-
-            self.engine = create_engine(self.url)
-            self.conn = self.engine.connect()
-            self.conn.begin()
-            self.conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER ALL")
-        return self
-
-    def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
-        if self.sqlite:
-            return list(self.con.execute(sql, params).fetchall())
-        from sqlalchemy import text
-
-        return [tuple(r) for r in self.conn.execute(text(sql), params)]
-
-    def run(self, sql: str, **params: Any) -> None:
-        if self.sqlite:
-            self.con.execute(sql, params)
-        else:
-            from sqlalchemy import text
-
-            self.conn.execute(text(sql), params)
-
-    def event(self, seq: int) -> dict[str, Any]:
-        cols = "seq, at, actor, role, action, coop_id, body, prev_hash, hash"
-        (row,) = self.rows(f"SELECT {cols} FROM audit_event WHERE seq = :s", s=seq)
-        return dict(zip(cols.split(", "), row, strict=True))
-
-    def put(self, seq: int, **values: Any) -> None:
-        sets = ", ".join(f"{k} = :{k}" for k in values)
-        self.run(f"UPDATE audit_event SET {sets} WHERE seq = :where", where=seq, **values)
-
-    def set_head(self, seq: int) -> None:
-        digest = self.event(seq)["hash"] if seq else GENESIS_HASH
-        self.run("UPDATE chain_head SET seq = :s, hash = :h", s=seq, h=digest)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.sqlite:
-            self.con.commit()
-            self.con.close()
-        else:
-            self.conn.commit()
-            self.conn.close()
-            self.engine.dispose()
-
-
-def sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def edit_body(raw: Raw, seq: int, old: str, new: str, *, rehash: bool) -> None:
-    body = raw.event(seq)["body"]
-    assert old in body
-    body = body.replace(old, new)
-    raw.put(seq, body=body, **({"hash": sha(body)} if rehash else {}))
 
 
 def forge(prev: str, seq: int, **fields: Any) -> dict[str, Any]:
@@ -200,10 +113,6 @@ def rehash_from(raw: Raw, seq: int) -> None:
         prev = sha(body)
         raw.put(n, body=body, prev_hash=data["prev"], hash=prev)
     raw.set_head(last)
-
-
-def edited_detail(raw: Raw) -> None:
-    edit_body(raw, 8, '"date":"2025-06-02"', '"date":"2025-05-02"', rehash=False)
 
 
 def edited_detail_rehashed(raw: Raw) -> None:

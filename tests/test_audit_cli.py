@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_helpers import COOPS, Raw, build_chain, edited_detail
 from click.testing import CliRunner, Result
-from test_audit import COOPS, Raw, build_chain, edited_detail
 
 from kopflow.cli import cli
 from kopflow.engine import Kopflow
