@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kopflow.audit.chain import snapshot, verify_database
 from kopflow.engine import Kopflow
 from kopflow.regions import CoopSeed
@@ -57,6 +59,7 @@ def _seeds(ids: list[str]) -> list[CoopSeed]:
     ]
 
 
+@pytest.mark.slow
 def test_four_processes_leave_one_unbroken_chain(kopflow: Kopflow, tmp_path: Path) -> None:
     """Issue #7: the chain's length equals the number of changes the writers made, every
     sequence number is used once, and the whole chain verifies."""

@@ -122,6 +122,7 @@ def check_each_whole_or_untouched(url: str, count: int) -> int:
     return moved
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("backend", "coops"),
     # Fewer on PostgreSQL, whose many small transactions are slower: the same check, half time.

@@ -153,6 +153,7 @@ def digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_pip_installed_partner_works_then_uninstalls_cleanly(  # type: ignore[no-untyped-def]
     sandbox: Sandbox, run, kopflow_db: str, coop_at_stage, verify_audit
 ) -> None:
@@ -245,6 +246,7 @@ def test_operation_waits_for_the_required_steps_of_every_partner(  # type: ignor
     assert "operating" in cli_runner("advance", coop).stdout
 
 
+@pytest.mark.slow
 def test_the_example_plugin_own_tests_pass(tmp_path: Path) -> None:
     """The tests in examples/kopflow-pertamina (quoted in docs/plugins.md) pass as its author
     runs them: from its folder, with the package importable but not installed."""

@@ -255,6 +255,7 @@ def _check_history(conn: Any, coops: list[str], initial: str) -> dict[str, int]:
     return {"coop_changes": versions}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"], ids=["sqlite", "postgresql"])
 def test_concurrent_workers_lose_nothing(
     backend: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
