@@ -186,7 +186,7 @@ class LazyGroup(TranslatedGroup):
                 from kopflow.log import get_logger
 
                 get_logger().warning("refused", reason=str(err), error=type(err).__name__)
-            click.echo(f"{_('Error')}: {err}", err=True)
+            click.echo(_("Error") + f": {err}", err=True)
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -200,7 +200,7 @@ class LazyGroup(TranslatedGroup):
             # Driver errors run over several lines; the promise is one line (issue #2).
             first_line = (str(err).strip().splitlines() or [""])[0]
             click.echo(
-                f"{_('Error')}: " + message.format(kind=type(err).__name__, error=first_line),
+                _("Error") + ": " + message.format(kind=type(err).__name__, error=first_line),
                 err=True,
             )
             ctx.exit(70)
