@@ -134,7 +134,7 @@ class _Builder:
             if lang not in node:
                 self.add(_join(path, lang), "required key is missing")
             elif not isinstance(node[lang], str) or not node[lang].strip():
-                self._bad(_join(path, lang), "non-empty text", node[lang])
+                self._bad(_join(path, lang), N_("non-empty text"), node[lang])
         return {k: v for k, v in node.items() if k in i18n.LANGUAGES}
 
     def _idents(self, node: object, path: str) -> tuple[str, ...]:
