@@ -195,22 +195,17 @@ def test_languages_differ_in_every_header(demo: tuple[str, date], tmp_path: Path
 
 def untranslated(visible: str) -> list[str]:
     """English msgids of the report's modules whose words appear on an Indonesian page."""
-    from test_i18n import collect_msgids
-
-    from kopflow._catalog import ID
+    from i18n_helpers import ROOT, extract, translations
 
     found = []
-    for msgid in collect_msgids():
-        if "kopflow/report/" not in msgid.where.split(":")[0] or ID.get(msgid.text) == msgid.text:
+    for msgid in extract(ROOT / "kopflow" / "report"):
+        indonesian = translations().get(msgid.text, "")
+        if indonesian == msgid.text:
             continue
         for chunk in re.split(r"\{[^}]*\}", msgid.text):
             chunk = chunk.strip(" .:,()")
             whole = re.compile(r"\b" + re.escape(chunk) + r"\b")
-            if (
-                len(chunk) >= 4
-                and not whole.search(ID.get(msgid.text, ""))
-                and whole.search(visible)
-            ):
+            if len(chunk) >= 4 and not whole.search(indonesian) and whole.search(visible):
                 found.append(f"{msgid.where}: {chunk!r}")
     return found
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kopflow.i18n import N_, _, set_language
+from kopflow.i18n import N_, _, click_msgids, install_for_click, set_language
 
 if TYPE_CHECKING:
     from kopflow.engine import Kopflow
@@ -71,34 +71,18 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _install_click_translations() -> None:
-    """Route click's own texts ("Usage:", "Options:", error wording) through our catalogue."""
-    import click.core
-    import click.decorators
-    import click.exceptions
-    import click.formatting
-    import click.parser
-    import click.types
-
-    for module in (
-        click.core,
-        click.decorators,
-        click.exceptions,
-        click.formatting,
-        click.parser,
-        click.types,
-    ):
-        if hasattr(module, "_"):
-            module._ = _  # type: ignore[attr-defined]
-        if hasattr(module, "ngettext"):
-            module.ngettext = lambda s, p, n: _(s if n == 1 else p)  # type: ignore[attr-defined]
-
-
 class _TranslatedHelp:
     """Help text and option help are msgids, translated when shown (``N_`` marks them)."""
 
     help: str | None
     short_help: str | None
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click translates the -h/--help text once, when it makes the option, and keeps the
+        # option: the root makes it while parsing, before --lang is applied. Made with the
+        # msgid, it is translated by format_options when shown, like every option's help.
+        with click_msgids():
+            return super().get_help_option(ctx)  # type: ignore[misc,no-any-return]
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         saved = self.help
@@ -170,7 +154,10 @@ class LazyGroup(TranslatedGroup):
         import importlib
 
         module, attribute, _short = LAZY_COMMANDS[cmd_name]
-        command: click.Command = getattr(importlib.import_module(module), attribute)
+        # click translates a few texts when a command is defined (a Path's "file" in metavars
+        # and errors): defined from the msgids, every command reads the same in every language.
+        with click_msgids():
+            command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -186,7 +173,7 @@ class LazyGroup(TranslatedGroup):
                 from kopflow.log import get_logger
 
                 get_logger().warning("refused", reason=str(err), error=type(err).__name__)
-            click.echo(f"{_('Error')}: {err}", err=True)
+            click.echo(_("Error") + f": {err}", err=True)
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -200,7 +187,7 @@ class LazyGroup(TranslatedGroup):
             # Driver errors run over several lines; the promise is one line (issue #2).
             first_line = (str(err).strip().splitlines() or [""])[0]
             click.echo(
-                f"{_('Error')}: " + message.format(kind=type(err).__name__, error=first_line),
+                _("Error") + ": " + message.format(kind=type(err).__name__, error=first_line),
                 err=True,
             )
             ctx.exit(70)
@@ -249,7 +236,8 @@ class App:
         """
         if self._plugin_commands is None:
             self._plugin_commands = _PluginCommands("kopflow")
-            self.plugins.register_commands(self._plugin_commands)
+            with click_msgids():  # as for kopflow's own commands (LazyGroup.get_command)
+                self.plugins.register_commands(self._plugin_commands)
         return self._plugin_commands
 
     def plugin_command(self, name: str) -> click.Command | None:
@@ -289,9 +277,9 @@ def app_of(ctx: click.Context) -> App:
 
 
 def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    set_language(value)
-    if value == "id" or (value is None and _("Usage") != "Usage"):
-        _install_click_translations()
+    # Eager, so click's own texts (usage, option help, errors) follow --lang for the rest of
+    # the command; without --lang, KOPFLOW_LANG or LANG decide as for kopflow's messages.
+    install_for_click(set_language(value))
 
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
@@ -347,7 +335,7 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``kopflow`` console script."""
-    set_language(None)
-    if _("Usage") != "Usage":
-        _install_click_translations()
+    # Before parsing: click reports a mistake in the root's own options, --lang among them,
+    # before any option callback has run.
+    install_for_click(set_language(None))
     cli.main(args=argv, prog_name="kopflow")

@@ -168,4 +168,4 @@ def partner_status_cmd(app: App, partner: str | None, region: str | None, as_jso
 def _warn_broken(host: Any) -> None:
     """One line on stderr per plugin that failed to load: its partners are missing."""
     for error in host.errors:
-        click.echo(f"{_('Warning')}: {error}", err=True)
+        click.echo(_("Warning") + f": {error}", err=True)

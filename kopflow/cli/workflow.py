@@ -78,7 +78,7 @@ def workflow_validate(files: tuple[Path, ...]) -> None:
         problems.extend(validate_file(path))
     if problems:
         for problem in problems[:-1]:
-            click.echo(f"{_('Error')}: {problem}", err=True)
+            click.echo(_("Error") + f": {problem}", err=True)
         raise WorkflowError(problems[-1:])
     ok(_("{count} file(s) valid", count=len(files)))
 

@@ -22,7 +22,7 @@ from kopflow.flow.spec import (
     StepSpec,
     Workflow,
 )
-from kopflow.i18n import _
+from kopflow.i18n import N_, _
 
 # --- loading and validation ----------------------------------------------------------------
 
@@ -72,7 +72,7 @@ class _Builder:
     def read(self, node: object, path: str, schema: str) -> dict[str, Any] | None:
         """Check a mapping against ``_SCHEMAS[schema]``: the checked values, defaults filled in."""
         if not isinstance(node, dict):
-            self._bad(path, "a mapping", node)
+            self._bad(path, N_("a mapping"), node)
             return None
         keys = dict(k.split(":") for k in _SCHEMAS[schema].split())
         names = [k.rstrip("!") for k in keys]
@@ -99,10 +99,13 @@ class _Builder:
     def _ident(self, node: object, path: str) -> str:
         if isinstance(node, str) and _IDENT.fullmatch(node):
             return node
-        return self._bad(path, "an identifier (a-z, 0-9 and _, starting with a letter)", node) or ""
+        return (
+            self._bad(path, N_("an identifier (a-z, 0-9 and _, starting with a letter)"), node)
+            or ""
+        )
 
     def _true(self, node: object, path: str) -> bool:
-        return node if isinstance(node, bool) else bool(self._bad(path, "true or false", node))
+        return node if isinstance(node, bool) else bool(self._bad(path, N_("true or false"), node))
 
     _false = _true
 
@@ -113,25 +116,25 @@ class _Builder:
             and (least is None or node >= least)
         ):
             return node
-        self._bad(path, "a positive whole number" if least else "a whole number", node)
+        self._bad(path, N_("a positive whole number") if least else N_("a whole number"), node)
         return None
 
     def _count(self, node: object, path: str) -> int | None:
         return self._int(node, path, least=1)
 
     def _list(self, node: object, path: str) -> list[Any]:
-        return node if isinstance(node, list) else self._bad(path, "a list", node) or []
+        return node if isinstance(node, list) else self._bad(path, N_("a list"), node) or []
 
     def _label(self, node: object, path: str) -> dict[str, str]:
         if not isinstance(node, dict):
-            return self._bad(path, "a label with 'id' and 'en' texts", node) or {}
+            return self._bad(path, N_("a label with 'id' and 'en' texts"), node) or {}
         for lang in [k for k in node if k not in i18n.LANGUAGES]:
             self.add(_join(path, lang), "unknown key; expected one of {keys}", keys="id, en")
         for lang in i18n.LANGUAGES:
             if lang not in node:
                 self.add(_join(path, lang), "required key is missing")
             elif not isinstance(node[lang], str) or not node[lang].strip():
-                self._bad(_join(path, lang), "non-empty text", node[lang])
+                self._bad(_join(path, lang), N_("non-empty text"), node[lang])
         return {k: v for k, v in node.items() if k in i18n.LANGUAGES}
 
     def _idents(self, node: object, path: str) -> tuple[str, ...]:
@@ -146,13 +149,13 @@ class _Builder:
 
     def choice_lists(self, node: object) -> None:
         if not isinstance(node, dict):
-            self._bad("choices", "a mapping", node)
+            self._bad("choices", N_("a mapping"), node)
             return
         for name, values in node.items():
             if not self._ident(name, path := _join("choices", name)):
                 continue
             if not isinstance(values, dict) or not values:
-                self._bad(path, "a mapping of value: label", values)
+                self._bad(path, N_("a mapping of value: label"), values)
                 continue
             self.labels[name] = {v: self._label(lab, _join(path, v)) for v, lab in values.items()}
             self.choices[name] = tuple(v for v in values if self._ident(v, _join(path, v)))
@@ -162,20 +165,20 @@ class _Builder:
             return None
         ftype, listname, pattern = v["type"], v["choices"], v["pattern"]
         if v["name"] in {f.name for f in STANDARD_FIELDS}:
-            msgid = "'{name}' is a standard field every step already has; remove it"
+            msgid = N_("'{name}' is a standard field every step already has; remove it")
             self.add(_join(path, "name"), msgid, name=v["name"])
         if ftype not in FIELD_TYPES and ftype is not None:
-            msgid = "unknown field type '{type}'; expected one of {types}"
+            msgid = N_("unknown field type '{type}'; expected one of {types}")
             self.add(_join(path, "type"), msgid, type=ftype, types=", ".join(FIELD_TYPES))
         ftype = ftype if ftype in FIELD_TYPES else "text"
         for key in [k for k in node if k in _OPTION_TYPES and ftype not in _OPTION_TYPES[k]]:
-            msgid = "only {types} fields take this key"
+            msgid = N_("only {types} fields take this key")
             self.add(_join(path, key), msgid, types=" / ".join(_OPTION_TYPES[key]))
         if ftype == "choice" and listname not in self.choices:
-            msgid = "a choice field needs 'choices': one of the lists under 'choices' ({lists})"
+            msgid = N_("a choice field needs 'choices': one of the lists under 'choices' ({lists})")
             self.add(_join(path, "choices"), msgid, lists=", ".join(self.choices) or "-")
         if pattern is not None and not isinstance(pattern, str):
-            expected = "a quoted regular expression, e.g. '[0-9]+'"
+            expected = N_("a quoted regular expression, e.g. '[0-9]+'")
             pattern = self._bad(_join(path, "pattern"), expected, pattern)
         try:
             re.compile(pattern or "")
@@ -194,7 +197,7 @@ class _Builder:
         if (v := self.read(node, path, "step")) is None:
             return None
         if v["role"] and v["role"] not in roles:
-            msgid = "unknown role '{role}'; roles: {roles}"
+            msgid = N_("unknown role '{role}'; roles: {roles}")
             self.add(_join(path, "role"), msgid, role=v["role"], roles=", ".join(roles))
         fields = [self.field(f, f"{path}.fields[{i}]") for i, f in enumerate(v["fields"])]
         names = [f.name if f else "" for f in fields]
@@ -251,9 +254,9 @@ class _Builder:
     ) -> None:
         """The checks that need the whole document: ids, references, reachability, ordering."""
         for what, items in (
-            ("stage id", [(f"{p}.id", s.id) for p, s in stages]),
-            ("step id", [(f"{p}.id", st.id) for p, _sid, st in self.steps]),
-            ("event name", [(f"{p}.name", e.name) for p, e in events]),
+            (N_("stage id"), [(f"{p}.id", s.id) for p, s in stages]),
+            (N_("step id"), [(f"{p}.id", st.id) for p, _sid, st in self.steps]),
+            (N_("event name"), [(f"{p}.name", e.name) for p, e in events]),
         ):
             for i, (p, value) in enumerate(items):
                 if value and value in [v for _p, v in items[:i]]:
@@ -264,13 +267,13 @@ class _Builder:
         main = list(dict.fromkeys(s.id for s in wf.main_stages()))
         for key in ("initial", "onboarding_stage"):
             if (value := getattr(wf, key)) and value not in main:
-                msgid = "'{stage}' is not a main stage; main stages: {stages}"
+                msgid = N_("'{stage}' is not a main stage; main stages: {stages}")
                 self.add(key, msgid, stage=value, stages=", ".join(main))
         for p, e in events:
             for i, sid in enumerate(e.sources + (e.dest,)):
                 where = f"{p}.from[{i}]" if i < len(e.sources) else f"{p}.to"
                 if sid not in by_id and sid not in ("", PREVIOUS):
-                    msgid = "unknown stage '{stage}'; stages: {stages}"
+                    msgid = N_("unknown stage '{stage}'; stages: {stages}")
                     self.add(where, msgid, stage=sid, stages=", ".join(by_id))
                 elif sid in by_id and by_id[sid].final and i < len(e.sources):
                     self.add(where, "stage '{stage}' is final: no event may leave it", stage=sid)
@@ -285,18 +288,18 @@ class _Builder:
                 )
         for sid in main:
             if len(names := [e.name for e in wf.events if e.advance and sid in e.sources]) > 1:
-                msgid = "several advance events leave '{stage}': {events}; mark only one"
+                msgid = N_("several advance events leave '{stage}': {events}; mark only one")
                 self.add("events", msgid, stage=sid, events=", ".join(names))
         placed = {st.id: (sid, st) for _p, sid, st in reversed(self.steps)}  # first one counts
         for p, sid, st in self.steps:
             for i, dep in enumerate(st.after):
                 if placed.get(dep, ("",))[0] != sid:
                     here = ", ".join(s.id for s in by_id[sid].steps) if sid in by_id else "-"
-                    msgid = "'{step}' is not a step of this stage ({steps})"
+                    msgid = N_("'{step}' is not a step of this stage ({steps})")
                     self.add(f"{p}.after[{i}]", msgid, step=dep, steps=here)
                 elif st.required and not placed[dep][1].required:
                     # The optional step would silently become required: say so instead.
-                    msgid = "required step '{step}' comes after optional step '{after}'"
+                    msgid = N_("required step '{step}' comes after optional step '{after}'")
                     self.add(f"{p}.after[{i}]", msgid, step=st.id, after=dep)
         for p, s in stages:
             graph: dict[str, list[str]] = {}
@@ -313,11 +316,11 @@ class _Builder:
                     todo.append(e.dest)
         for p, s in stages:
             if wf.initial in by_id and s.id and s.id not in reached:
-                msgid = "stage '{stage}' cannot be reached from the initial stage '{initial}'"
+                msgid = N_("stage '{stage}' cannot be reached from the initial stage '{initial}'")
                 self.add(p, msgid, stage=s.id, initial=wf.initial)
             ways = [e for e in wf.events_from(s.id) if e.dest in main]
             if not s.side and s.id != main[-1] and not ways:
-                msgid = (
+                msgid = N_(
                     "main stage '{stage}' has no way forward: no event leads to another main stage"
                 )
                 self.add(p, msgid, stage=s.id)

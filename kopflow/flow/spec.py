@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from kopflow import i18n
 from kopflow.errors import EvidenceError, NotFoundError, WorkflowError
+from kopflow.i18n import N_
 
 FIELD_TYPES = ("text", "date", "integer", "rupiah", "choice", "reference")
 PREVIOUS = "@previous"
@@ -100,7 +101,7 @@ def _pattern(pattern: str) -> re.Pattern[str]:
 def _parse_text(spec: FieldSpec, raw: object, today: datetime.date) -> str:
     text = _text(spec, raw)
     if spec.pattern is not None and not _pattern(spec.pattern).fullmatch(text):
-        msgid = "{field}: '{value}' does not have the expected format: {expected}"
+        msgid = N_("{field}: '{value}' does not have the expected format: {expected}")
         _refuse(spec, msgid, value=text, expected=i18n.label(spec.hint, spec.pattern))
     return text
 
@@ -113,10 +114,10 @@ def _parse_date(spec: FieldSpec, raw: object, today: datetime.date) -> str:
         try:  # fromisoformat alone also takes "20250721" and week dates: one spelling only
             value = datetime.date.fromisoformat(text if _ISO_DATE.fullmatch(text) else "")
         except ValueError:
-            msgid = "{field}: '{value}' is not a date; write YYYY-MM-DD, e.g. 2025-07-21"
+            msgid = N_("{field}: '{value}' is not a date; write YYYY-MM-DD, e.g. 2025-07-21")
             _refuse(spec, msgid, value=text)
     if value > today:
-        msgid = "{field}: {value} is in the future; record evidence once it has happened"
+        msgid = N_("{field}: {value} is in the future; record evidence once it has happened")
         _refuse(spec, msgid, value=value.isoformat())
     return value.isoformat()
 
@@ -151,9 +152,13 @@ def _parse_rupiah(spec: FieldSpec, raw: object, today: datetime.date) -> int:
         text = _RP_PREFIX.sub(r"\1", original)
         digits = text.lstrip("-").removesuffix(",-")  # "Rp 50.000,-": the usual "no sen" mark
         if not _RUPIAH.fullmatch(digits):
-            msgid = "{field}: '{value}' is not a rupiah amount; write e.g. 1500000 or Rp 1.500.000"
+            msgid = N_(
+                "{field}: '{value}' is not a rupiah amount; write e.g. 1500000 or Rp 1.500.000"
+            )
             if re.fullmatch(r"[0-9.,]+", digits):
-                msgid = "{field}: '{value}' has a fraction; money is whole rupiah, e.g. 1.500.000"
+                msgid = N_(
+                    "{field}: '{value}' has a fraction; money is whole rupiah, e.g. 1.500.000"
+                )
             _refuse(spec, msgid, value=original)
         value = int(digits.replace(".", "")) * (-1 if text.startswith("-") else 1)
     if value < 0:
@@ -175,7 +180,7 @@ def _parse_choice(spec: FieldSpec, raw: object, today: datetime.date) -> str | l
     for item in items:
         value = item.strip().lower() if isinstance(item, str) else item
         if value != "" and value not in spec.choices:
-            msgid = "{field}: '{value}' is not allowed; choose from {allowed}"
+            msgid = N_("{field}: '{value}' is not allowed; choose from {allowed}")
             _refuse(spec, msgid, value=item, allowed=allowed)
         picked.add(value)
     ordered = [c for c in spec.choices if c in picked]  # canonical: list order, no duplicates
@@ -244,7 +249,7 @@ class StepSpec:
             for name in raw:
                 if name not in names:
                     known = [f.name for f in self.fields]
-                    msgid = "{field}: unknown field for step {step}; it accepts {known}"
+                    msgid = N_("{field}: unknown field for step {step}; it accepts {known}")
                     raise EvidenceError(str(name), msgid, step=self.id, known=", ".join(known))
         if today is None:
             today = datetime.date.today()  # once per step, not per field: a bulk hot path
@@ -413,7 +418,7 @@ def find_workflow(name: str = "kdkmp") -> Workflow:
     path = folder / f"{name}.yaml"
     if not _IDENT.fullmatch(name) or not path.is_file():  # the name never walks out of folder
         names = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "-"
-        msgid = "unknown workflow '{name}'; available in {folder}: {names}"
+        msgid = N_("unknown workflow '{name}'; available in {folder}: {names}")
         raise NotFoundError(msgid, name=name, folder=str(folder), names=names)
     key = (str(path.resolve()), path.stat().st_mtime_ns)
     if key not in _cache:

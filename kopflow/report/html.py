@@ -62,10 +62,12 @@ def _header(data: ReportData, title: str) -> str:
             _("audit events verified") if data.audit.ok else _("audit chain broken"),
         ),
     ]
+    as_of = _("As of {day}", day=data.as_of.isoformat())
+    workflow = _("Workflow: {workflow}", workflow=data.workflow)
     return (
         f"<header><h1>{esc(title)}</h1>"
-        f'<p class="meta">{esc(_("As of {day}", day=data.as_of.isoformat()))}</p>'
-        f'<p class="meta">{esc(_("Workflow: {workflow}", workflow=data.workflow))}</p>'
+        f'<p class="meta">{esc(as_of)}</p>'
+        f'<p class="meta">{esc(workflow)}</p>'
         '<nav class="toc">'
         + "".join(f'<a href="#{ident}">{esc(text)}</a>' for ident, text in links)
         + '</nav><div class="cards">'

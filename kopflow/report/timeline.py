@@ -55,7 +55,8 @@ def render_timeline(
     stage = wf.stage(row["stage"])
     title = _("Record of cooperative {coop}", coop=row["id"])
     villages = ", ".join(
-        f"{v['name']} ({_('Kec. {kecamatan}', kecamatan=v['kecamatan'])})" for v in data["villages"]
+        v["name"] + " (" + _("Kec. {kecamatan}", kecamatan=v["kecamatan"]) + ")"
+        for v in data["villages"]
     )
     facts = [
         (_("Name"), row["name"]),
@@ -82,14 +83,16 @@ def render_timeline(
     blocking = (
         '<ul class="missing">' + "".join(f"<li>{esc(m)}</li>" for m in missing) + "</ul>"
         if missing
-        else f'<p class="note">{esc(_("Nothing is missing for the next stage."))}</p>'
+        else '<p class="note">' + esc(_("Nothing is missing for the next stage.")) + "</p>"
     )
+    steps = esc(_("Steps and their evidence"))
+    still = esc(_("Still missing before the next stage"))
+    events = esc(_("Everything that happened, in order"))
     body = [
         head,
-        f'<section id="steps"><h2>{esc(_("Steps and their evidence"))}</h2>{_steps(engine, data)}</section>',
-        f'<section id="missing"><h2>{esc(_("Still missing before the next stage"))}</h2>{blocking}</section>',
-        f'<section id="timeline"><h2>{esc(_("Everything that happened, in order"))}</h2>'
-        f"{_events(engine, data, hashes)}</section>",
+        f'<section id="steps"><h2>{steps}</h2>{_steps(engine, data)}</section>',
+        f'<section id="missing"><h2>{still}</h2>{blocking}</section>',
+        f'<section id="timeline"><h2>{events}</h2>{_events(engine, data, hashes)}</section>',
         _sign_off(head_seq),
     ]
     return page(title, "\n".join(body), footer=generated_by(moment))
@@ -155,7 +158,7 @@ def _events(engine: Kopflow, data: dict[str, Any], hashes: dict[int, str]) -> st
                 )
             details = _evidence(engine, what, item.get("evidence") or {})
         if item.get("reason"):
-            details += f"<p>{esc(_('Reason: {reason}', reason=item['reason']))}</p>"
+            details += "<p>" + esc(_("Reason: {reason}", reason=item["reason"])) + "</p>"
         digest = hashes.get(item["audit_seq"], "")
         rows.append(
             {
@@ -192,10 +195,10 @@ def _sign_off(head_seq: int) -> str:
         "with 'kopflow audit verify'.",
         seq=num(head_seq),
     )
+    checked, date = esc(_("Checked by")), esc(_("Date"))
     return (
         f'<section id="sign-off"><p class="note">{esc(note)}</p>'
-        f"<p>{esc(_('Checked by'))}: ____________________ &nbsp; {esc(_('Date'))}: ____________"
-        "</p></section>"
+        f"<p>{checked}: ____________________ &nbsp; {date}: ____________</p></section>"
     )
 
 
