@@ -82,14 +82,14 @@ class _TranslatedHelp:
         # option: the root makes it while parsing, before --lang is applied. Made with the
         # msgid, it is translated by format_options when shown, like every option's help.
         with click_msgids():
-            return super().get_help_option(ctx)  # type: ignore[misc,no-any-return]
+            return super().get_help_option(ctx)  # type: ignore[misc,no-any-return]  # a mixin: mypy cannot see the click.Command it is mixed into
 
     def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         saved = self.help
         if saved:
             self.help = _(saved)
         try:
-            super().format_help_text(ctx, formatter)  # type: ignore[misc]
+            super().format_help_text(ctx, formatter)  # type: ignore[misc]  # a mixin: mypy cannot see the click.Command it is mixed into
         finally:
             self.help = saved
 
@@ -98,13 +98,13 @@ class _TranslatedHelp:
         if saved:
             self.help = _(saved)
         try:
-            return super().get_short_help_str(limit)  # type: ignore[misc,no-any-return]
+            return super().get_short_help_str(limit)  # type: ignore[misc,no-any-return]  # a mixin: mypy cannot see the click.Command it is mixed into
         finally:
             self.help = saved
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         records = []
-        for param in self.get_params(ctx):  # type: ignore[attr-defined]
+        for param in self.get_params(ctx):  # type: ignore[attr-defined]  # a mixin: mypy cannot see the click.Command it is mixed into
             # Translate the help itself, before click appends "[default: ...]", "[required]"
             # or a range: the msgid never contains those.
             saved = getattr(param, "help", None)
@@ -149,7 +149,8 @@ class LazyGroup(TranslatedGroup):
             return known
         if cmd_name not in LAZY_COMMANDS:
             # Issue #3: a name kopflow does not know may be a plugin's command. Plugins are
-            # loaded only here, so --help and built-in commands never pay for them (STYLE #2).
+            # loaded only here, so --help and built-in commands never pay for them (a broken or slow
+            # plugin costs --help nothing).
             return app_of(ctx).plugin_command(cmd_name)
         import importlib
 
