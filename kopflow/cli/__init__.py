@@ -149,8 +149,8 @@ class LazyGroup(TranslatedGroup):
             return known
         if cmd_name not in LAZY_COMMANDS:
             # Issue #3: a name kopflow does not know may be a plugin's command. Plugins are
-            # loaded only here, so --help and built-in commands never pay for them (a broken or slow
-            # plugin costs --help nothing).
+            # loaded only here, so --help and built-in commands never pay for them: a broken or
+            # slow plugin costs --help nothing.
             return app_of(ctx).plugin_command(cmd_name)
         import importlib
 
