@@ -22,7 +22,14 @@ from kopflow.host import hookspecs
 from kopflow.host.manager import LoadedPlugin, PluginHost, make_plugin_host
 from kopflow.host.partner_check import find_cycle, partner_problems
 from kopflow.i18n import set_language
-from kopflow.plugin import PLUGIN_API_VERSION, CoopView, FieldSpec, PartnerSpec, StepSpec
+from kopflow.plugin import (
+    PLUGIN_API_VERSION,
+    CoopView,
+    FieldSpec,
+    PartnerSpec,
+    StepSpec,
+    hookimpl,
+)
 
 HERE = Path(__file__).parent
 PLUGINS = HERE / "plugins"
@@ -234,13 +241,49 @@ def test_raise_if_broken_is_quiet_when_all_is_well() -> None:
     load("good", entry_points=True).raise_if_broken()
 
 
-def test_check_reports_misspelt_hook() -> None:
+def test_a_misspelt_hook_breaks_its_plugin_at_load() -> None:
+    """pluggy alone would never call ``kopflow_validate_stpe`` (issue #13): the plugin is broken,
+    with the did-you-mean, and the others keep working."""
     host = load("misspelt_hook", "good")
-    assert host.errors == []  # loading alone does not notice: that is what check() is for
-    assert host.check() == [
-        "plugin misspelt_hook implements unknown hook kopflow_registr_partners; "
-        "did you mean kopflow_register_partners?"
-    ]
+    reason = (
+        "plugin misspelt_hook implements unknown hook kopflow_validate_stpe; "
+        "did you mean kopflow_validate_step?"
+    )
+    assert {p.name: p.status for p in local(host)} == {"misspelt_hook": "error", "good": "ok"}
+    assert [str(e) for e in host.errors] == [reason]
+    assert not host.manager.has_plugin("misspelt_hook")  # none of its hooks runs
+    assert host.check() == [reason]
+    with pytest.raises(PluginError, match="did you mean kopflow_validate_step"):
+        host.raise_if_broken()
+
+
+class _ClassPlugin:
+    """A class registered as a plugin: pluggy takes its functions as hooks too."""
+
+    @staticmethod
+    def kopflow_guard(coop: CoopView, event: str, source: str, dest: str) -> list[str] | None:
+        return None
+
+    @staticmethod
+    def kopflow_gaurd(coop: CoopView, event: str, source: str, dest: str) -> list[str] | None:
+        return ["never called"]  # unmarked and misspelt
+
+
+class _NewerHook:
+    """A hook of a newer kopflow, marked optional: allowed, as pluggy allows it."""
+
+    @hookimpl(optionalhook=True)
+    def kopflow_from_the_future(self) -> None:
+        raise AssertionError("never called")
+
+
+def test_an_unknown_hook_in_a_class_or_instance_breaks_it_too() -> None:
+    host = PluginHost()
+    loaded = host.add_plugin(_ClassPlugin, name="classy", source="test")
+    assert (loaded.status, loaded.error) == ("error", "plugin classy implements unknown hook "
+                                             "kopflow_gaurd; did you mean kopflow_guard?")  # fmt: skip
+    assert host.add_plugin(_ClassPlugin(), name="inst", source="test").status == "error"
+    assert host.add_plugin(_NewerHook(), name="newer", source="test").status == "ok"
 
 
 def test_check_reports_load_errors_too() -> None:

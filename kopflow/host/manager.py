@@ -28,7 +28,7 @@ from kopflow.host.source import (
     plugin_info,
     split_names,
 )
-from kopflow.i18n import _
+from kopflow.i18n import N_, _
 from kopflow.plugin import CoopView, PartnerSpec, StepSpec
 
 if TYPE_CHECKING:
@@ -85,8 +85,11 @@ class _Manager(pluggy.PluginManager):
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
         opts = super().parse_hookimpl_opts(plugin, name)
-        if opts is None and name.startswith("kopflow_") and inspect.ismodule(plugin):
-            if inspect.isfunction(getattr(plugin, name, None)):
+        if opts is None and name.startswith("kopflow_"):
+            # A module's functions, a class's functions, an instance's methods: every place
+            # pluggy itself looks for marked ones (issue #13: unmarked misspellings are caught too).
+            found = getattr(plugin, name, None)
+            if inspect.isfunction(found) or inspect.ismethod(found):
                 return pluggy.HookimplOpts(
                     wrapper=False, hookwrapper=False, optionalhook=False,
                     tryfirst=False, trylast=False, specname=None,
@@ -162,6 +165,7 @@ class PluginHost:
                     loaded.status = "disabled"
                     return loaded
             self._register(plugin, loaded)
+            self._refuse_unknown_hooks(plugin, loaded)
             loaded.hooks = sorted(h.name for h in self._pm.get_hookcallers(plugin) or [])
             self._admit_partners(plugin, loaded)
         except PluginError as exc:
@@ -201,6 +205,25 @@ class PluginHost:
             raise PluginError(
                 name, "plugin {plugin} could not be registered: {error}", error=error
             ) from exc
+
+    def _refuse_unknown_hooks(self, plugin: object, loaded: LoadedPlugin) -> None:
+        """A ``kopflow_*`` implementation matching no hookspec breaks its plugin (issue #13).
+
+        What pluggy's ``check_pending()`` finds, per plugin and with a did-you-mean (pluggy's
+        ``PluginValidationError`` says only ``unknown hook 'x' in plugin <module ...>``).
+        ``@hookimpl(optionalhook=True)`` is allowed, as in pluggy: a hook of a newer kopflow.
+        """
+        for caller in self._pm.get_hookcallers(plugin) or []:
+            if caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not impl.optionalhook:
+                    msgid, params = _unknown_hook_message(caller.name, self._specced())
+                    raise PluginError(loaded.name, msgid, **params)
+
+    def _specced(self) -> list[str]:
+        names = sorted(n for n in vars(self._pm.hook) if not n.startswith("_"))
+        return [n for n in names if getattr(self._pm.hook, n).has_spec()]
 
     def _admit_partners(self, plugin: object, loaded: LoadedPlugin) -> None:
         # Collect first, check after: an exception raised inside ``register`` would pass
@@ -283,7 +306,7 @@ class PluginHost:
         """
         problems = [str(e) for e in self.errors] + self.notes
         names = sorted(n for n in vars(self._pm.hook) if not n.startswith("_"))
-        specced = [n for n in names if getattr(self._pm.hook, n).has_spec()]
+        specced = self._specced()
         unknown = 0
         for hook in names:
             caller = getattr(self._pm.hook, hook)
@@ -517,12 +540,18 @@ def _import_error(name: str, exc: BaseException) -> PluginError:
     return PluginError(name, "plugin {plugin} could not be imported: {error}", error=one_line(exc))
 
 
-def _unknown_hook(plugin: str, hook: str, specced: list[str]) -> str:
+def _unknown_hook_message(hook: str, specced: list[str]) -> tuple[str, dict[str, object]]:
+    """The message id and parameters (without ``plugin``) naming an unknown hook."""
     close = difflib.get_close_matches(hook, specced, n=1)
     if close:
-        return _("plugin {plugin} implements unknown hook {hook}; did you mean {suggestion}?",
-                 plugin=plugin, hook=hook, suggestion=close[0])  # fmt: skip
-    return _("plugin {plugin} implements unknown hook {hook}", plugin=plugin, hook=hook)
+        msgid = N_("plugin {plugin} implements unknown hook {hook}; did you mean {suggestion}?")
+        return msgid, {"hook": hook, "suggestion": close[0]}
+    return N_("plugin {plugin} implements unknown hook {hook}"), {"hook": hook}
+
+
+def _unknown_hook(plugin: str, hook: str, specced: list[str]) -> str:
+    msgid, params = _unknown_hook_message(hook, specced)
+    return _(msgid, plugin=plugin, **params)
 
 
 def _logger() -> Any:

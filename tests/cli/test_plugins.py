@@ -97,8 +97,8 @@ def test_check_passes_with_the_builtins(cli: KopflowRunner) -> None:
     [
         ("broken_import",
          "plugin broken_import could not be imported: ImportError: No module named 'lpg_sdk'"),
-        ("misspelt_hook", "plugin misspelt_hook implements unknown hook kopflow_registr_partners; "
-                          "did you mean kopflow_register_partners?"),
+        ("misspelt_hook", "plugin misspelt_hook implements unknown hook kopflow_validate_stpe; "
+                          "did you mean kopflow_validate_step?"),
         ("clobber", "plugin clobber tried to replace the command status"),
         ("duplicate_bri", "partner code bri is registered by both bri and duplicate_bri"),
         ("old_api", "plugin old_api needs plugin API version 99; this kopflow provides 1"),
@@ -176,6 +176,8 @@ BROKEN = [
                   "dict {'code': 'lpg', 'steps': ['registered']}", None),
     ("duplicate_bri", "partner code bri is registered by both bri and duplicate_bri", None),
     ("old_api", "plugin old_api needs plugin API version 99; this kopflow provides 1", None),
+    ("misspelt_hook", "plugin misspelt_hook implements unknown hook kopflow_validate_stpe; "
+                      "did you mean kopflow_validate_step?", None),
 ]  # fmt: skip
 
 
@@ -330,3 +332,40 @@ def test_an_auditor_sees_which_plugins_took_part(
     assert account["details"]["plugins"] == {
         "bri": "0.1.0", "good": "1.2.3", "pln": "0.1.0", "pos": "0.1.0", "telkom": "0.1.0",
     }  # fmt: skip
+
+
+# --- a misspelt hook (issue #13) -------------------------------------------------------------
+
+MISSPELT = (
+    "plugin misspelt_hook implements unknown hook kopflow_validate_stpe; "
+    "did you mean kopflow_validate_step?"
+)
+
+
+def test_list_shows_a_misspelt_hook_as_broken(cli: KopflowRunner) -> None:
+    rows = listed(cli, "--plugin", plugin("misspelt_hook"))
+    assert (rows["misspelt_hook"]["status"], rows["misspelt_hook"]["error"]) == ("error", MISSPELT)
+    assert rows["misspelt_hook"]["hooks"] == [] and rows["bri"]["status"] == "ok"
+    assert f"misspelt_hook: {MISSPELT}" in cli("--plugin", plugin("misspelt_hook"), "plugins",
+                                              "list").stdout  # fmt: skip
+
+
+def test_a_misspelt_hook_refuses_steps_on_both_backends(
+    db_url: str, kopflow: Any, runner: Any
+) -> None:
+    """The acceptance case: with the plugin loaded, a step that its validation would have
+    checked is refused, and the database is exactly as before."""
+    from clihelp import error_line, run
+    from db_helpers import db_state
+
+    from kopflow.regions import CoopSeed
+
+    seed = CoopSeed("KDMP-900001", "Kabupaten Uji", "Provinsi Uji",
+                    [("u1", "Desa Uji", "Kec Uji", None)])  # fmt: skip
+    kopflow.register([seed], source="test")
+    kopflow.enroll(seed.coop_id, ["bri"])
+    before = db_state(db_url)
+    refused = run(runner, db_url, "--plugin", plugin("misspelt_hook"), "step", "complete",
+                  seed.coop_id, "bri.account", *ACCOUNT)  # fmt: skip
+    assert error_line(refused, 6) == f"Error: {MISSPELT}"
+    assert db_state(db_url) == before
