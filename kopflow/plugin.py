@@ -201,6 +201,23 @@ class _ReadOnlyEvidence(Mapping[str, Mapping[str, object]]):
         return f"ReadOnlyEvidence(steps={list(self._source)!r})"
 
 
+def _read_only(evidence: Mapping[str, object]) -> Mapping[str, object]:
+    """The ``evidence`` a hook receives: one hook cannot change what the next one sees (#13).
+
+    A read-only view of a new dict when some value is a list (a multiple choice, given as a
+    tuple), else of ``evidence`` itself: the engine hands over a dict of its own for the call.
+    Runs once per hook call, not per plugin; a bulk run makes one per step (issue #5), so it
+    copies nothing it need not.
+    """
+    if type(evidence) is MappingProxyType:
+        return evidence
+    for value in evidence.values():
+        if type(value) is list:
+            evidence = {k: tuple(v) if type(v) is list else v for k, v in evidence.items()}
+            break
+    return MappingProxyType(evidence)
+
+
 def localize(texts: Mapping[str, str], **params: object) -> str:
     """Pick the user's language from ``{"id": ..., "en": ...}`` and fill ``{placeholders}``.
 

@@ -341,6 +341,22 @@ def test_hook_kopflow_validate_step() -> None:
     assert ok == [] and refused == ["demo refuses demo.first for 5108012001"]
 
 
+def test_a_hook_cannot_change_the_evidence_the_next_one_sees() -> None:
+    """Issue #13: ``meddling`` (called first: loaded last) tries to rewrite ``ref`` and a list
+    value; ``good`` still sees ``ref="refuse"`` and refuses, and the caller's dict is intact."""
+    host = load("good", "meddling")
+    import meddling  # type: ignore[import-not-found]  # loaded by path under its own name
+
+    meddling.TRIED.clear()
+    given: dict[str, object] = {"ref": "refuse", "tags": ["a"]}
+    refused = host.validate_step(coop=coop(), partner="demo", step="first", evidence=given)
+    assert refused == ["demo refuses demo.first for 5108012001"]
+    assert meddling.TRIED == ["TypeError", "AttributeError"]
+    host.after_step(coop=coop(), step="demo.first", evidence=given, audit_seq=7)
+    assert meddling.TRIED == ["TypeError", "AttributeError"] * 2
+    assert given == {"ref": "refuse", "tags": ["a"]}
+
+
 def test_hook_kopflow_guard() -> None:
     host = load("good")
     assert (

@@ -6,7 +6,7 @@ with keywords; ``docs/plugins.md`` documents each one (``tests/test_hookspecs.py
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -114,7 +114,7 @@ def kopflow_register_commands(cli: click.Group) -> None:
 
 @hookspec
 def kopflow_validate_step(
-    coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
+    coop: CoopView, partner: str | None, step: str, evidence: Mapping[str, object]
 ) -> list[str] | None:
     """Check the evidence for a step before it is recorded, and give reasons to refuse it.
 
@@ -126,7 +126,8 @@ def kopflow_validate_step(
             not yours.
         step: the step's short id (``"account"`` for ``bri.account``, ``"musdesus"``).
         evidence: the new evidence, already parsed by the step's field specs (dates as ISO
-            strings, rupiah and integers as ``int``); optional fields left blank are absent.
+            strings, rupiah and integers as ``int``, a multiple choice as a tuple); optional
+            fields left blank are absent. Read-only: every plugin sees what was given.
 
     Returns:
         A list of reasons (one short sentence each, in the user's language: see
@@ -143,7 +144,7 @@ def kopflow_validate_step(
 
     Must not:
         Write anywhere, call other systems or take long (it runs for every cooperative of a
-        bulk command), or change ``evidence`` or ``coop``.
+        bulk command). ``evidence`` and ``coop`` cannot be changed (``TypeError``).
 
     .. versionadded:: 0.1
     """
@@ -186,7 +187,7 @@ def kopflow_guard(coop: CoopView, event: str, source: str, dest: str) -> list[st
 
 @hookspec
 def kopflow_after_step(
-    coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int
+    coop: CoopView, step: str, evidence: Mapping[str, object], audit_seq: int
 ) -> None:
     """React to a step that was recorded (notify a partner system, queue a follow-up).
 
@@ -194,7 +195,8 @@ def kopflow_after_step(
         coop: the cooperative after the change (``step`` is in ``coop.evidence``).
         step: the full step key: ``"musdesus"`` for a built-in step, ``"bri.account"`` for
             a partner step.
-        evidence: the evidence that was recorded.
+        evidence: the evidence that was recorded, read-only, as ``kopflow_validate_step``
+            receives it.
         audit_seq: the sequence number of the audit event that recorded the step; quote it in
             anything you send so the two can be matched.
 

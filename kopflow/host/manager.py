@@ -11,7 +11,7 @@ import difflib
 import importlib.metadata as metadata
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from kopflow.host.source import (
     split_names,
 )
 from kopflow.i18n import N_, _
-from kopflow.plugin import CoopView, PartnerSpec, StepSpec
+from kopflow.plugin import CoopView, PartnerSpec, StepSpec, _read_only
 
 if TYPE_CHECKING:
     import click
@@ -329,7 +329,7 @@ class PluginHost:
     # --- calling ---------------------------------------------------------------------------
 
     def validate_step(
-        self, *, coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
+        self, *, coop: CoopView, partner: str | None, step: str, evidence: Mapping[str, object]
     ) -> list[str]:
         """Ask every plugin for reasons to refuse this evidence (``kopflow_validate_step``).
 
@@ -339,7 +339,9 @@ class PluginHost:
         Raises:
             PluginError: a plugin raised or returned something other than a list of reasons.
         """
-        kwargs = {"coop": coop, "partner": partner, "step": step, "evidence": evidence}
+        if not self.implements("kopflow_validate_step"):
+            return []
+        kwargs = {"coop": coop, "partner": partner, "step": step, "evidence": _read_only(evidence)}
         return self._ask("kopflow_validate_step", kwargs)
 
     def guard(self, *, coop: CoopView, event: str, source: str, dest: str) -> list[str]:
@@ -355,9 +357,12 @@ class PluginHost:
         return self._ask("kopflow_guard", kwargs)
 
     def after_step(
-        self, *, coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int
+        self, *, coop: CoopView, step: str, evidence: Mapping[str, object], audit_seq: int
     ) -> None:
         """Tell every plugin a step was committed; failures are logged, never raised."""
+        if not self.implements("kopflow_after_step"):
+            return
+        evidence = _read_only(evidence)
         kwargs = {"coop": coop, "step": step, "evidence": evidence, "audit_seq": audit_seq}
         self._notify("kopflow_after_step", kwargs)
 
