@@ -257,6 +257,24 @@ def test_a_misspelt_hook_breaks_its_plugin_at_load() -> None:
         host.raise_if_broken()
 
 
+BULOG = "plugin bulog implements unknown hook kopflow_after_stpe; did you mean kopflow_after_step?"
+
+
+def test_a_broken_plugins_own_partner_gets_its_real_reason() -> None:
+    """Issue #13: not "unknown partner bulog" (exit 2), but why the plugin is broken (exit 6)."""
+    host = load("bulog", entry_points=True)
+    for ask in (lambda: host.partner("bulog"), lambda: host.partner_step("bulog.warehouse")):
+        with pytest.raises(PluginError) as raised:
+            ask()
+        assert (str(raised.value), raised.value.exit_code) == (BULOG, 6)
+    with pytest.raises(NotFoundError) as other:
+        host.partner("brii")  # a typo is still a typo, with a word on what may be missing
+    assert str(other.value) == (
+        "unknown partner brii; known partners: bri, pln, pos, telkom; plugins that failed "
+        "to load, whose partners are unknown: bulog"
+    )
+
+
 class _ClassPlugin:
     """A class registered as a plugin: pluggy takes its functions as hooks too."""
 

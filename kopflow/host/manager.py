@@ -264,15 +264,31 @@ class PluginHost:
         """The partner registered as ``code``.
 
         Raises:
-            NotFoundError: naming the known partners.
+            PluginError: the partner is unknown and a broken plugin is named after it
+                (``bulog``, ``kopflow_bulog``) or declared it: its load error is the reason.
+            NotFoundError: naming the known partners, and the broken plugins if any (one of
+                them may declare the partner).
         """
         try:
             return self.partners[code]
         except KeyError:
-            known = ", ".join(sorted(self.partners)) or "-"
+            pass
+        for error in self.errors:
+            name = error.plugin.removeprefix("kopflow_").removeprefix("kopflow-")
+            declared = any(code in p.partners for p in self.plugins if p.name == error.plugin)
+            if name == code or declared:
+                raise error
+        known = ", ".join(sorted(self.partners)) or "-"
+        if self.errors:
+            broken = ", ".join(dict.fromkeys(e.plugin for e in self.errors))
             raise NotFoundError(
-                "unknown partner {code}; known partners: {known}", code=code, known=known
-            ) from None
+                "unknown partner {code}; known partners: {known}; plugins that failed to load, "
+                "whose partners are unknown: {broken}",
+                code=code, known=known, broken=broken,
+            )  # fmt: skip
+        raise NotFoundError(
+            "unknown partner {code}; known partners: {known}", code=code, known=known
+        )
 
     def partner_step(self, step_key: str) -> tuple[PartnerSpec, StepSpec] | None:
         """Resolve ``"bri.account"`` to its partner and step; ``None`` for a key without a dot.

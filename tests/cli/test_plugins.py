@@ -369,3 +369,19 @@ def test_a_misspelt_hook_refuses_steps_on_both_backends(
                   seed.coop_id, "bri.account", *ACCOUNT)  # fmt: skip
     assert error_line(refused, 6) == f"Error: {MISSPELT}"
     assert db_state(db_url) == before
+
+
+def test_a_broken_plugins_own_steps_get_its_real_reason(
+    cli: KopflowRunner, kopflow_db: str, ready: str
+) -> None:
+    broken = ("--plugin", plugin("bulog"))
+    reason = (
+        "Error: plugin bulog implements unknown hook kopflow_after_stpe; "
+        "did you mean kopflow_after_step?"
+    )
+    before = digest(kopflow_db)
+    step = cli(*broken, "step", "complete", ready, "bulog.warehouse", "--set", "date=2025-05-02",
+               expect=6)  # fmt: skip
+    assert one_error_line(step) == reason
+    assert one_error_line(cli(*broken, "partner", "enroll", ready, "bulog", expect=6)) == reason
+    assert digest(kopflow_db) == before
