@@ -180,12 +180,16 @@ def test_outside_package_directory_loads_without_install() -> None:
     assert all(s.required for s in steps)
 
 
-def test_the_same_plugin_twice_is_an_error_naming_both_sources() -> None:
-    host = make_plugin_host(extra_modules=["kopflow_bri"], load_entry_points=True)
+def test_two_given_copies_of_one_plugin_are_an_error_naming_both_sources() -> None:
+    """An installed copy is replaced by a given one (below); two given copies are an error."""
+    host = make_plugin_host(extra_modules=[str(PLUGINS / "pos_dev.py"), "kopflow_pos"],
+                            load_entry_points=False)  # fmt: skip
     (error,) = host.errors
-    assert error.plugin == "bri"
-    assert "entry point kopflow_bri" in str(error) and "--plugin kopflow_bri" in str(error)
-    assert host.partner("bri") is not None  # the first one keeps working
+    assert error.plugin == "pos" and str(error) == (
+        f"plugin pos is loaded twice: from --plugin {PLUGINS / 'pos_dev.py'} "
+        "and from --plugin kopflow_pos"
+    )
+    assert host.partner("pos").name["en"] == "Pos (test)"  # the first one keeps working
 
 
 # --- broken plugins: one line naming the plugin, the others keep working ----------------------
@@ -273,6 +277,37 @@ def test_a_broken_plugins_own_partner_gets_its_real_reason() -> None:
         "unknown partner brii; known partners: bri, pln, pos, telkom; plugins that failed "
         "to load, whose partners are unknown: bulog"
     )
+
+
+BUILTIN_POS = HERE.parent / "plugins" / "kopflow_pos"
+
+
+@pytest.mark.parametrize("given", [str(BUILTIN_POS), "kopflow_pos"], ids=["path", "module"])
+def test_a_given_copy_of_an_installed_plugin_replaces_it(given: str) -> None:
+    """``--plugin ./kopflow_pos`` while kopflow_pos is installed: loaded once, the given copy
+    wins with a note, and nothing is broken (it used to refuse every write: "loaded twice")."""
+    host = make_plugin_host(extra_modules=[given])
+    pos = [(p.status, p.source, p.note) for p in host.plugins if p.name == "pos"]
+    assert pos == [
+        ("replaced", "entry point kopflow_pos (kopflow 0.1.0)", f"replaced by --plugin {given}"),
+        ("ok", f"--plugin {given}", "replaces the installed entry point kopflow_pos (kopflow 0.1.0)"),
+    ]  # fmt: skip
+    assert host.errors == [] and host.check() == [] and host.partner("pos").code == "pos"
+    assert "pos" in host.fingerprint()
+
+
+def test_a_given_plugin_named_as_an_installed_one_replaces_it() -> None:
+    host = load("pos_dev", entry_points=True)
+    assert host.errors == [] and host.partner("pos").name["en"] == "Pos (test)"
+    assert [(p.status, p.version) for p in host.plugins if p.name == "pos"] == [
+        ("replaced", "0.1.0"), ("ok", "0.2.0.dev0")
+    ]  # fmt: skip
+    assert host.fingerprint()["pos"] == "0.2.0.dev0"
+
+
+def test_the_same_value_given_twice_loads_once() -> None:
+    host = load("good", "good")
+    assert host.errors == [] and [p.status for p in local(host)] == ["ok"]
 
 
 class _ClassPlugin:

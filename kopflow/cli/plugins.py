@@ -27,8 +27,8 @@ def plugins_group() -> None:
 @plugins_group.command(
     "list",
     help=N_(
-        "Every plugin found: version, status (ok, disabled, error), partners, the hooks it "
-        "implements, the commands it adds and where it was loaded from."
+        "Every plugin found: version, status (ok, disabled, replaced, error), partners, the hooks "
+        "it implements, the commands it adds and where it was loaded from."
     ),
 )
 @json_option
@@ -62,16 +62,17 @@ def plugins_list(app: App, as_json: bool) -> None:
     ]
     table(_("{count} plugins", count=len(rows)), columns, shown)
     for row in rows:
-        if row["error"]:
-            ok(f"{row['name']}: {row['error']}")
+        if row["error"] or (row["note"] and row["status"] == "ok"):  # "replaced" says enough
+            ok(f"{row['name']}: {row['error'] or row['note']}")
 
 
 def plugin_rows(host: PluginHost) -> list[dict[str, Any]]:
     """One row per plugin, in load order: the ``--json`` form of ``plugins list``.
 
     Returns:
-        ``name``, ``version``, ``status``, ``error``, ``source``, ``partners``, ``hooks`` and
-        ``commands`` (the top-level commands it added; ask for them first, see ``App``).
+        ``name``, ``version``, ``status``, ``error``, ``note`` (which copy of a plugin replaced
+        which), ``source``, ``partners``, ``hooks`` and ``commands`` (the top-level commands it
+        added; ask for them first, see ``App``).
     """
     return [
         {
@@ -79,6 +80,7 @@ def plugin_rows(host: PluginHost) -> list[dict[str, Any]]:
             "version": p.version,
             "status": p.status,
             "error": p.error,
+            "note": p.note,
             "source": p.source,
             "partners": list(p.partners),
             "hooks": list(p.hooks),

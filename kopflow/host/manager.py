@@ -48,8 +48,10 @@ class LoadedPlugin:
         version: its version, or ``None`` when it has none.
         source: where it came from: ``"entry point kopflow_bri (kopflow 0.1.0)"`` or
             ``"--plugin path/to/file.py"``.
-        status: ``"ok"``, ``"disabled"`` or ``"error"``.
+        status: ``"ok"``, ``"disabled"``, ``"replaced"`` (an installed plugin that a
+            ``--plugin`` or ``KOPFLOW_PLUGINS`` copy replaces) or ``"error"``.
         error: the one-line reason when ``status`` is ``"error"``.
+        note: what a user should know about a plugin that works: which copy replaced which.
         hooks: the hook names it implements.
         partners: the partner codes it registered.
         commands: the top-level commands it added (known once the CLI asked for them).
@@ -63,6 +65,7 @@ class LoadedPlugin:
     hooks: list[str] = field(default_factory=list)
     partners: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    note: str | None = None
 
 
 class _Manager(pluggy.PluginManager):
@@ -189,9 +192,22 @@ class PluginHost:
 
     def _register(self, plugin: object, loaded: LoadedPlugin) -> None:
         name = loaded.name
+        installed = next(
+            (p for p in self.plugins if p.name == name and p.status == "ok" and p is not loaded),
+            None,
+        )
+        if installed is not None and _is_entry_point(installed) and not _is_entry_point(loaded):
+            # The copy being developed (--plugin, KOPFLOW_PLUGINS) wins over the installed one
+            # of the same name, as make_plugin_host() does for the same module (issue #13).
+            self._replace(installed, loaded)
         if self._pm.has_plugin(name) or self._pm.is_registered(plugin):
             first = next(
-                (p.source for p in self.plugins if p.name == name and p is not loaded), "?"
+                (
+                    p.source
+                    for p in self.plugins
+                    if p.name == name and p.status == "ok" and p is not loaded
+                ),
+                "?",  # fmt: skip
             )
             raise PluginError(
                 name, "plugin {plugin} is loaded twice: from {first} and from {second}",
@@ -205,6 +221,20 @@ class PluginHost:
             raise PluginError(
                 name, "plugin {plugin} could not be registered: {error}", error=error
             ) from exc
+
+    def _replace(self, installed: LoadedPlugin, given: LoadedPlugin) -> None:
+        """Take the installed plugin out for ``given``: hooks, partners; its record says why."""
+        if self._pm.has_plugin(installed.name):
+            self._pm.unregister(name=installed.name)
+        for code in installed.partners:
+            self.partners.pop(code, None)
+            self._owner.pop(code, None)
+        installed.status, installed.partners, installed.hooks = "replaced", [], []
+        installed.note = _("replaced by {source}", source=given.source)
+        given.note = _("replaces the installed {source}", source=installed.source)
+        _logger().info(
+            "plugin replaced", plugin=given.name, by=given.source, installed=installed.source
+        )
 
     def _refuse_unknown_hooks(self, plugin: object, loaded: LoadedPlugin) -> None:
         """A ``kopflow_*`` implementation matching no hookspec breaks its plugin (issue #13).
@@ -509,6 +539,12 @@ def make_plugin_host(
         allow = set()
     elif load_entry_points is None and "KOPFLOW_LOAD_PLUGINS" in os.environ:
         allow = set(split_names([os.environ["KOPFLOW_LOAD_PLUGINS"]]))
+    given = [("--plugin", m) for m in split_names(extra_modules)]
+    given += [("KOPFLOW_PLUGINS", m) for m in split_names([os.environ.get("KOPFLOW_PLUGINS", "")])]
+    # A plugin given by path or module name that is also installed: the given copy is the one
+    # being developed, so it wins and the entry point is not even imported (issue #13).
+    given_modules = {module_name(spec).split(".")[0]: f"{origin} {spec}" for origin, spec in given}
+    replaced: dict[str, LoadedPlugin] = {}  # the given plugin's source -> the entry point
     names: set[str] = set()
     for ep in sorted(
         metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)
@@ -519,6 +555,12 @@ def make_plugin_host(
         if ep.name in deny or (allow is not None and ep.name not in allow):
             host._record(ep.name, source, "disabled")
             continue
+        replaced_by = given_modules.get(ep.value.split(":")[0].split(".")[0].strip())
+        if replaced_by is not None:
+            record = host._record(ep.name, source, "replaced")
+            record.note = _("replaced by {source}", source=replaced_by)
+            replaced.setdefault(replaced_by, record)
+            continue
         try:
             plugin = ep.load()
         except (Exception, SystemExit) as exc:  # a plugin calling sys.exit() must not end kopflow
@@ -526,8 +568,6 @@ def make_plugin_host(
             continue
         version = dist.version if dist else None
         host._add(plugin, name=ep.name, source=source, version=version, deny=deny)
-    given = [("--plugin", m) for m in split_names(extra_modules)]
-    given += [("KOPFLOW_PLUGINS", m) for m in split_names([os.environ.get("KOPFLOW_PLUGINS", "")])]
     done: set[str] = set()
     for origin, spec in given:
         if spec in done:  # the CLI may pass the environment variable on as --plugin too
@@ -543,7 +583,12 @@ def make_plugin_host(
         except (Exception, SystemExit) as exc:
             host._record(name, source, "error", _import_error(name, exc))
             continue
-        host._add(plugin, name=name, source=source, version=dist_version(plugin), deny=deny)
+        loaded = host._add(
+            plugin, name=name, source=source, version=dist_version(plugin), deny=deny
+        )
+        installed = replaced.get(source)
+        if installed is not None and loaded.note is None:
+            loaded.note = _("replaces the installed {source}", source=installed.source)
     names |= {p.name for p in host.plugins}
     for setting, listed in (("KOPFLOW_LOAD_PLUGINS", allow or set()), ("--disable-plugin", deny)):
         for unknown in sorted(listed - names):
@@ -555,6 +600,10 @@ def make_plugin_host(
                 )
             )
     return host
+
+
+def _is_entry_point(loaded: LoadedPlugin) -> bool:
+    return loaded.source.startswith("entry point ")
 
 
 def _import_error(name: str, exc: BaseException) -> PluginError:

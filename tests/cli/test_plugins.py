@@ -385,3 +385,20 @@ def test_a_broken_plugins_own_steps_get_its_real_reason(
     assert one_error_line(step) == reason
     assert one_error_line(cli(*broken, "partner", "enroll", ready, "bulog", expect=6)) == reason
     assert digest(kopflow_db) == before
+
+
+def test_an_installed_plugin_given_with_plugin_loads_once_and_writes(
+    cli: KopflowRunner, ready: str
+) -> None:
+    """A partner developer tries their installed package from its folder (issue #13)."""
+    given = ("--plugin", str(TESTS.parent / "plugins" / "kopflow_bri"))
+    cli(*given, "step", "complete", ready, "bri.qris", *QRIS)
+    rows = json.loads(cli(*given, "plugins", "list", "--json").stdout)
+    assert [(r["status"], r["error"]) for r in rows if r["name"] == "bri"] == [
+        ("replaced", None), ("ok", None)
+    ]  # fmt: skip
+    assert (
+        "bri: replaces the installed entry point kopflow_bri (kopflow 0.1.0)"
+        in cli(*given, "plugins", "list").stdout
+    )
+    cli(*given, "plugins", "check")
