@@ -1,8 +1,11 @@
 """The code in docs/plugins.md's "Testing your plugin" is the example package's tested files,
-word for word (issue #3; datasette's docs include code from tested files)."""
+word for word (issue #3; datasette's docs include code from tested files); every parameter of
+the specs a plugin builds, and every hook, is documented there (issue #13)."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import re
 from pathlib import Path
 
@@ -31,3 +34,61 @@ def test_every_testing_fixture_is_documented() -> None:
     fixtures = [n for n in kopflow.testing.__all__ if n.islower() and n != "register"]
     section = DOCS[DOCS.index("## Testing your plugin") : DOCS.index("## The `kopflow.plugin` API")]
     assert [f for f in fixtures if f"| `{f}` |" not in section] == []
+
+
+def spec_section(name: str) -> str:
+    """docs/plugins.md from ``### NAME`` to the next heading."""
+    start = DOCS.index(f"\n### {name}\n")
+    return DOCS[start : DOCS.index("\n#", start + 1)]
+
+
+def spec_signature(cls: type) -> str:
+    """``FieldSpec(name, type, label, required=True, ...)``, every parameter, from the class."""
+    params = []
+    for p in inspect.signature(cls).parameters.values():
+        params.append(p.name if p.default is p.empty else f"{p.name}={p.default!r}")
+    return f"{cls.__name__}({', '.join(params)})"
+
+
+SPECS = ["PartnerSpec", "StepSpec", "FieldSpec"]
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_every_spec_parameter_is_documented(name: str) -> None:
+    """Issue #13: a parameter added to FieldSpec (or PartnerSpec, StepSpec) fails here until
+    docs/plugins.md gives its signature and a row saying what it does."""
+    import kopflow.plugin
+
+    cls = getattr(kopflow.plugin, name)
+    section = spec_section(name)
+    assert f"```python\n{spec_signature(cls)}\n```" in section, spec_signature(cls)
+    table = section[section.index("| parameter | what it is |") :].split("\n\n")[0]
+    rows = re.findall(r"^\| `(\w+)` \| (.+) \|$", table, flags=re.MULTILINE)
+    fields = [f.name for f in dataclasses.fields(cls)]
+    assert [row for row, _text in rows] == fields  # each once, in order, and nothing else
+    assert all(text.strip() for _row, text in rows)
+
+
+def test_every_hook_is_documented() -> None:
+    """The hooks' side of the same promise (their signatures: tests/test_hookspecs.py)."""
+    from kopflow.host import hookspecs
+
+    hooks = [
+        n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if n.startswith("kopflow_")
+    ]
+    section = DOCS[DOCS.index("## Hook reference") :]
+    assert [h for h in hooks if f'<a id="{h}"></a>\n### {h}(' not in section] == []
+
+
+def test_the_exit_codes_are_kopflows() -> None:
+    """Each exit code of kopflow's errors is in the exit-code table for plugin authors."""
+    from kopflow import errors
+
+    section = spec_section("Exit codes")
+    codes = {
+        cls.exit_code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.KopflowError)
+    }
+    documented = {int(c) for c in re.findall(r"^\| (\d+) \|", section, flags=re.MULTILINE)}
+    assert codes | {0, 70} == documented

@@ -460,6 +460,22 @@ def test_hook_kopflow_after_step() -> None:
     assert "partner system unreachable" in logs[0]["error"]
 
 
+@pytest.mark.parametrize(("value", "traced"), [("1", True), ("0", False), ("", False)])
+def test_trace_plugins_logs_every_call_and_each_traceback(
+    monkeypatch: pytest.MonkeyPatch, value: str, traced: bool
+) -> None:
+    """What docs/plugins.md promises of KOPFLOW_TRACE_PLUGINS (issue #13)."""
+    monkeypatch.setenv("KOPFLOW_TRACE_PLUGINS", value)
+    host = load("raising_hook")
+    with capture_logs() as logs:
+        host.after_step(coop=coop(), step="demo.first", evidence={"ref": "A1"}, audit_seq=7)
+    calls = [e for e in logs if e["event"] == "plugin hook"]
+    (failed,) = [e for e in logs if e["event"] == "plugin hook failed"]
+    assert len(calls) == (1 if traced else 0)
+    assert ("partner system unreachable" in failed.get("traceback", "")) is traced
+    assert "raising_hook.py" in failed.get("traceback", "raising_hook.py")
+
+
 def test_hook_kopflow_after_transition() -> None:
     host = load("good", "raising_hook")
     import good  # type: ignore[import-not-found]

@@ -115,7 +115,7 @@ class PluginHost:
         self.errors: list[PluginError] = []
         self.notes: list[str] = []  # findings for check() that must not block writes
         self._owner: dict[str, str] = {}  # partner code -> plugin name
-        self._trace = bool(os.environ.get("KOPFLOW_TRACE_PLUGINS"))
+        self._trace = os.environ.get("KOPFLOW_TRACE_PLUGINS", "").strip() not in ("", "0")
         # hook -> implementations in call order, valid for one manager generation: hooks are
         # called once or twice per audited change (issue #5).
         self._impl_cache: dict[str, list[pluggy.HookImpl]] = {}
@@ -633,4 +633,15 @@ def _logger() -> Any:
 
 
 def _log_failure(plugin: str, hook: str, error: str, exc: BaseException | None) -> None:
-    _logger().error("plugin hook failed", plugin=plugin, hook=hook, error=error, exc_info=exc)
+    """Log a hook's failure; with ``KOPFLOW_TRACE_PLUGINS`` (``exc`` given) with its traceback.
+
+    The plugin's own exception (the ``PluginError``'s cause), as text: the JSON lines of the
+    log file would otherwise hold only the error's repr.
+    """
+    if exc is None:
+        _logger().error("plugin hook failed", plugin=plugin, hook=hook, error=error)
+        return
+    import traceback
+
+    trace = "".join(traceback.format_exception(exc.__cause__ or exc))
+    _logger().error("plugin hook failed", plugin=plugin, hook=hook, error=error, traceback=trace)
