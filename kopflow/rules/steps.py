@@ -119,8 +119,9 @@ def complete(
 ) -> Outcome:
     """Validate and queue one step's evidence for one cooperative."""
     spec, partner, stage = _permitted(change, work, step)
-    if partner is not None:
-        change.plugins.raise_if_broken()
+    # Every plugin validates every step, a workflow step too: a broken one refuses all of them
+    # (issue #13: its validation would silently be off).
+    change.plugins.raise_if_broken()
     _check_place(change, work, step, spec, partner, stage)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done

@@ -368,6 +368,10 @@ def test_a_misspelt_hook_refuses_steps_on_both_backends(
     refused = run(runner, db_url, "--plugin", plugin("misspelt_hook"), "step", "complete",
                   seed.coop_id, "bri.account", *ACCOUNT)  # fmt: skip
     assert error_line(refused, 6) == f"Error: {MISSPELT}"
+    # A workflow step too: every plugin validates every step.
+    refused = run(runner, db_url, "--plugin", plugin("misspelt_hook"), "step", "complete",
+                  seed.coop_id, "socialisation", "--set", "date=2025-05-01")  # fmt: skip
+    assert error_line(refused, 6) == f"Error: {MISSPELT}"
     assert db_state(db_url) == before
 
 
