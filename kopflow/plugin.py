@@ -32,7 +32,9 @@ __all__ = [
 PLUGIN_API_VERSION = 1
 
 #: Mark every hook implementation with ``@hookimpl`` (pluggy's marker for the ``kopflow``
-#: project). A function named ``kopflow_*`` without it is still picked up, as pytest does.
+#: project). A function named ``kopflow_*`` without it is still picked up, as pytest does, in a
+#: plugin module, class or object; one whose name is no hook breaks the plugin at load (a
+#: misspelling would otherwise never be called), unless marked ``@hookimpl(optionalhook=True)``.
 hookimpl = pluggy.HookimplMarker("kopflow")
 
 
