@@ -76,6 +76,9 @@ class BulkOp(Generic[P]):
             everything a plugin view could show.
         resolve: items name cooperatives as a user does (ids or village names), resolved per
             chunk; False when they are ids already selected by the operation.
+        group: all items naming one cooperative are applied together, wherever they stand
+            in ``items`` (rows of a CSV); otherwise each cooperative is named once, and a
+            repeated name is applied again in its own chunk.
         keep: skips a cooperative that no longer qualifies (moved by someone else since it was
             selected) without refusing it.
         weight: how many progress units a cooperative's items count for (default: one each).
@@ -85,6 +88,7 @@ class BulkOp(Generic[P]):
     apply: Apply[P]
     load: Load[P] | None = None
     resolve: bool = True
+    group: bool = False
     keep: Callable[[CoopWork], bool] | None = None
     weight: Callable[[list[P]], int] = field(default=len)
     log_context: Mapping[str, Any] = field(default_factory=dict)
@@ -130,18 +134,16 @@ def run_bulk(
 ) -> BulkResult:
     """Run ``op`` for the cooperatives ``items`` name, a chunk per transaction.
 
-    Items naming one cooperative (by id or by village name) are applied together, so its
-    changes are all recorded or all refused. Chunks commit one by one: a run killed halfway
-    leaves every cooperative fully changed or untouched, and running it again does the rest.
+    With ``op.group``, items naming one cooperative (by id or by village name) are applied
+    together, so its changes are all recorded or all refused. Chunks commit one by one: a run
+    killed halfway leaves every cooperative fully changed or untouched, and running it again
+    does the rest.
     """
-    grouped: dict[str, list[P]] = {}
-    for ref, payload in items:
-        grouped.setdefault(ref, []).append(payload)
     result = BulkResult(dry_run=dry_run)
-    for chunk in chunks(list(grouped), batch_size()):
+    for chunk in _chunked(op, items, batch_size()):
 
-        def change_chunk(change: Change, chunk: list[str] = chunk) -> list[Outcome]:
-            per_coop = _by_coop(change, op, chunk, grouped, result)
+        def change_chunk(change: Change, chunk: list[tuple[str, list[P]]] = chunk) -> list[Outcome]:
+            per_coop = _by_coop(change, op, chunk, result)
             ids = list(per_coop)
             works = op.load(change, ids, per_coop) if op.load else change.load(ids)
             outcomes: list[Outcome] = []
@@ -173,28 +175,46 @@ def run_bulk(
             for outcome in done:
                 _notify(outcome)
         if progress:
-            progress(sum(op.weight(grouped[ref]) for ref in chunk))
+            progress(sum(op.weight(payloads) for _ref, payloads in chunk))
     return result
 
 
+def _chunked(
+    op: BulkOp[P], items: Sequence[tuple[str, P]], size: int
+) -> Iterator[list[tuple[str, list[P]]]]:
+    """The items in chunks of ``size`` references, each with its payloads.
+
+    Only an operation that groups reads all the items first (a cooperative's rows may be
+    anywhere in a CSV); the others are chunked as they come, so a national run does not hold
+    a list per cooperative for the whole call (issue #5: memory).
+    """
+    if not op.group:
+        for part in chunks(items, size):
+            yield [(ref, [payload]) for ref, payload in part]
+        return
+    grouped: dict[str, list[P]] = {}
+    for ref, payload in items:
+        grouped.setdefault(ref, []).append(payload)
+    for refs in chunks(list(grouped), size):
+        yield [(ref, grouped[ref]) for ref in refs]
+
+
 def _by_coop(
-    change: Change,
-    op: BulkOp[P],
-    chunk: list[str],
-    grouped: Mapping[str, list[P]],
-    result: BulkResult,
+    change: Change, op: BulkOp[P], chunk: list[tuple[str, list[P]]], result: BulkResult
 ) -> dict[str, list[P]]:
-    """The chunk's items per cooperative id; references that name none are refused."""
-    if not op.resolve:
-        return {ref: list(grouped[ref]) for ref in chunk}
+    """The chunk's payloads per cooperative id; references that name none are refused."""
     per_coop: dict[str, list[P]] = {}
-    resolved = change.resolve_many(chunk)  # one query for ids (issue #5)
-    for ref in chunk:
+    if not op.resolve:
+        for ref, payloads in chunk:
+            per_coop.setdefault(ref, []).extend(payloads)
+        return per_coop
+    resolved = change.resolve_many(ref for ref, _payloads in chunk)  # one query for ids
+    for ref, payloads in chunk:
         found = resolved[ref]
         if isinstance(found, KopflowError):
             _refuse(change.workspace, op, result, ref, found, None)
             continue
-        per_coop.setdefault(found, []).extend(grouped[ref])
+        per_coop.setdefault(found, []).extend(payloads)
     return per_coop
 
 

@@ -275,5 +275,5 @@ def _load_for_steps(
 
 
 COMPLETE_BULK: BulkOp[StepItem] = BulkOp(
-    name="step.complete", apply=_complete_all, load=_load_for_steps
+    name="step.complete", apply=_complete_all, load=_load_for_steps, group=True
 )
