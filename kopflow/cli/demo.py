@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     "demo",
     cls=TranslatedCommand,
     help=N_(
-        "Create the database, import a kabupaten, drive a few cooperatives through the stages "
-        "with sample evidence, and print the status table."
+        "Create the demo's own database (./kopflow-demo.db unless --db names one), import a "
+        "kabupaten, drive a few cooperatives through the stages with made-up evidence, and "
+        "print the status table. It never writes into a database that holds other work."
     ),
 )
 @click.option(
@@ -37,10 +38,17 @@ if TYPE_CHECKING:
 def demo_cmd(app: App, region: str) -> None:
     from kopflow import regions
     from kopflow.cli.flow import print_status
+    from kopflow.engine import DEMO_DB
     from kopflow.flow.samples import sample_evidence
 
+    if not app.options.get("db"):
+        # Only an explicit --db moves the demo: KOPFLOW_DB names the officer's own data.
+        app.options["db"] = DEMO_DB
     engine = app.engine
-    engine.init()
+    given = str(app.options["db"])
+    shown = engine.display_name if "://" in given else given  # as the user would type it
+    engine.init(demo=True)
+    ok(_("demo database: {db} (made-up evidence, apart from your data)", db=shown))
     added, skipped = engine.register(
         regions.seeds_from_areaid(kabupaten=region), source=f"areaid:{region}"
     )
@@ -77,3 +85,5 @@ def demo_cmd(app: App, region: str) -> None:
         ok(_("{stage}: {done} cooperatives moved on", stage=stage.id, done=len(result.done)))
         coops = keep
     print_status(wf, engine.status_counts(kabupaten=region), by=None, title=region)
+    ok(_("The demo's made-up evidence is only in {db}. Look around:", db=shown))
+    ok(f"  kopflow --db {shown} coop list")
