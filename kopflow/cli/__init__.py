@@ -11,7 +11,7 @@ pay for the database layer (issue #5).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -161,6 +161,18 @@ class LazyGroup(TranslatedGroup):
             command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:  # parsing prints --help and usage errors
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            closed_pipe()
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a KopflowError becomes one ``Error:`` line and its exit code."""
         from kopflow.errors import KopflowError
@@ -178,6 +190,9 @@ class LazyGroup(TranslatedGroup):
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # The reader went away (`kopflow coop show X | head -1`): nothing to say to anyone.
+            closed_pipe()
         except KeyboardInterrupt:
             click.echo(_("Interrupted; every change committed so far is whole."), err=True)
             ctx.exit(130)
@@ -332,6 +347,28 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
     configure(json_lines=options["log_json"], verbose=options["verbose"] or options["log_json"])
     bind_context(command=ctx.invoked_subcommand)
+
+
+# The exit status of a command whose reader closed its output (`| head -1`): what a shell
+# reports for a program ended by SIGPIPE (128 + 13), so pipelines read it as they do for any
+# other program (issue #12).
+EXIT_CLOSED_PIPE = 141
+
+
+def closed_pipe() -> NoReturn:
+    """End quietly because the reader of stdout went away: no message, no traceback.
+
+    Whatever is still buffered for stdout goes to /dev/null, so the interpreter's last flush
+    cannot complain either (the recipe of the ``signal`` module's documentation).
+    """
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (tests): nothing to protect
+        pass
+    raise SystemExit(EXIT_CLOSED_PIPE)
 
 
 def main(argv: list[str] | None = None) -> None:

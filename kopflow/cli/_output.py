@@ -25,6 +25,9 @@ def emit_json(data: Any) -> None:
 
 def table(title: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]) -> None:
     """Print ``rows`` as a table; ``columns`` are (key, header msgid) pairs."""
+    if not _on_terminal():
+        plain_table(title, columns, rows)
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -35,6 +38,39 @@ def table(title: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[st
     for row in rows:
         view.add_row(*("" if row.get(k) is None else str(row.get(k)) for k, _h in columns))
     Console(width=max(100, _terminal_width())).print(view)
+
+
+def _on_terminal() -> bool:
+    """Whether stdout is a terminal (a person reading) rather than a pipe or a file."""
+    try:
+        return sys.stdout.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def plain_table(
+    title: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]
+) -> None:
+    """``table`` for a pipe or a file (issue #12): plain text, every value whole.
+
+    The title, then a header line and one line per row, columns padded to their widest value
+    and two spaces apart: no frame, no colour, nothing cut to a width, so ``grep``, ``head``
+    and ``cut`` see each value as it is.
+    """
+    headers = [_(header) for _key, header in columns]
+    cells = [
+        ["" if row.get(k) is None else " ".join(str(row.get(k)).split()) for k, _h in columns]
+        for row in rows
+    ]
+    numeric = [bool(rows) and isinstance(rows[0].get(k), int) for k, _h in columns]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
+    click.echo(title)
+    for line in [headers, *cells]:
+        padded = (
+            cell.rjust(width) if right else cell.ljust(width)
+            for cell, width, right in zip(line, widths, numeric, strict=True)
+        )
+        click.echo("  ".join(padded).rstrip())
 
 
 def _terminal_width() -> int:
