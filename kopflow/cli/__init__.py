@@ -175,7 +175,7 @@ class LazyGroup(TranslatedGroup):
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a KopflowError becomes one ``Error:`` line and its exit code."""
-        from kopflow.errors import KopflowError
+        from kopflow.errors import EXIT_BUG, EXIT_INTERRUPTED, KopflowError
 
         try:
             return super().invoke(ctx)
@@ -195,7 +195,7 @@ class LazyGroup(TranslatedGroup):
             closed_pipe()
         except KeyboardInterrupt:
             click.echo(_("Interrupted; every change committed so far is whole."), err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except Exception as err:  # noqa: BLE001 -- last line of defence: one line, no traceback
             if os.environ.get("KOPFLOW_DEBUG"):
                 raise
@@ -206,7 +206,7 @@ class LazyGroup(TranslatedGroup):
                 _("Error") + ": " + message.format(kind=type(err).__name__, error=first_line),
                 err=True,
             )
-            ctx.exit(70)
+            ctx.exit(EXIT_BUG)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _(LAZY_COMMANDS[name][2])) for name in sorted(LAZY_COMMANDS)]
@@ -349,12 +349,6 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
     bind_context(command=ctx.invoked_subcommand)
 
 
-# The exit status of a command whose reader closed its output (`| head -1`): what a shell
-# reports for a program ended by SIGPIPE (128 + 13), so pipelines read it as they do for any
-# other program (issue #12).
-EXIT_CLOSED_PIPE = 141
-
-
 def closed_pipe() -> NoReturn:
     """End quietly because the reader of stdout went away: no message, no traceback.
 
@@ -368,6 +362,10 @@ def closed_pipe() -> NoReturn:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # no real file behind stdout (tests): nothing to protect
         pass
+    from kopflow.errors import EXIT_CLOSED_PIPE
+
+    # What a shell reports for a program ended by SIGPIPE (128 + 13): pipelines read it as
+    # they do for any other program (issue #12).
     raise SystemExit(EXIT_CLOSED_PIPE)
 
 

@@ -141,7 +141,8 @@ def run_bulk(
     for chunk in chunks(list(grouped), batch_size()):
 
         def change_chunk(change: Change, chunk: list[str] = chunk) -> list[Outcome]:
-            per_coop = _by_coop(change, op, chunk, grouped, result)
+            named: dict[str, list[str]] = {}
+            per_coop = _by_coop(change, op, chunk, grouped, result, named)
             ids = list(per_coop)
             works = op.load(change, ids, per_coop) if op.load else change.load(ids)
             outcomes: list[Outcome] = []
@@ -154,7 +155,8 @@ def run_bulk(
                     done = op.apply(change, work, payloads)
                 except (KopflowError, Refusal) as err:
                     change.rollback_to(mark)
-                    _refuse(workspace, op, result, coop_id, err, work.row["stage"])
+                    refs = tuple(named.get(coop_id, ()))
+                    _refuse(workspace, op, result, coop_id, err, work.row["stage"], refs)
                     continue
                 outcomes.extend(done)
                 change.spill()  # between cooperatives: bounded memory (issue #5)
@@ -183,8 +185,13 @@ def _by_coop(
     chunk: list[str],
     grouped: Mapping[str, list[P]],
     result: BulkResult,
+    named: dict[str, list[str]],
 ) -> dict[str, list[P]]:
-    """The chunk's items per cooperative id; references that name none are refused."""
+    """The chunk's items per cooperative id; references that name none are refused.
+
+    ``named`` receives, for each cooperative named otherwise than by its id, the references
+    that named it.
+    """
     if not op.resolve:
         return {ref: list(grouped[ref]) for ref in chunk}
     per_coop: dict[str, list[P]] = {}
@@ -194,6 +201,8 @@ def _by_coop(
         if isinstance(found, KopflowError):
             _refuse(change.workspace, op, result, ref, found, None)
             continue
+        if found != ref:
+            named.setdefault(found, []).append(ref)
         per_coop.setdefault(found, []).extend(grouped[ref])
     return per_coop
 
@@ -205,14 +214,33 @@ def _refuse(
     coop: str,
     err: KopflowError | Refusal,
     stage: str | None,
+    refs: tuple[str, ...] = (),
 ) -> None:
-    """Log one cooperative's refusal and add it to the result, the same for every operation."""
+    """Log one cooperative's refusal and add it to the result, the same for every operation.
+
+    The refusal's ``reason`` is its message with the cooperative's own name as ``COOP``, as
+    the one string the result keeps for it: refusals for the same reason share it, and a
+    summary groups by it.
+    """
     if isinstance(err, Refusal):
         error, prefix, context = err.error, err.prefix, err.context
     else:
         error, prefix, context = err, "", {}
     workspace.refused(error, operation=op.name, coop=coop, **op.log_context, **context)
-    result.refused.append(Outcome(coop, False, f"{prefix}{error}", stage=stage))
+    message = f"{prefix}{error}"
+    reason = result.reason(message.replace(coop, "COOP") if coop else message)
+    item = context.get("step")
+    result.refused.append(
+        Outcome(
+            coop,
+            False,
+            message,
+            stage=stage,
+            reason=reason,
+            item=item if isinstance(item, str) else None,
+            refs=refs,
+        )
+    )
 
 
 def _notify(outcome: Outcome) -> None:

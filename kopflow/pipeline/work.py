@@ -27,6 +27,14 @@ class Outcome:
     stage: str | None = None
     # Plugin notifications to run once the change is committed (never before: issue #3).
     after: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # A refusal's reason without the cooperative's own name, so a bulk summary can group
+    # refusals by it (issue #12); one string object per distinct reason (BulkResult.reason).
+    reason: str | None = field(default=None, compare=False)
+    # The item of several that was refused (a step of a CSV's rows), when the operation says.
+    item: str | None = None
+    # The references that named a refused cooperative, where they differ from its id (a
+    # village name in a CSV), so the rows that named it can be found again.
+    refs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -36,6 +44,12 @@ class BulkResult:
     done: list[Outcome] = field(default_factory=list)
     refused: list[Outcome] = field(default_factory=list)
     dry_run: bool = False
+    _reasons: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def reason(self, text: str) -> str:
+        """``text`` as the one string this result holds for it: a national run refuses
+        hundreds of thousands of cooperatives for a handful of reasons (issue #5: memory)."""
+        return self._reasons.setdefault(text, text)
 
 
 @dataclass(slots=True)
