@@ -307,6 +307,11 @@ class Kopflow:
         """Fire one event for every cooperative in ``stage`` (optionally one kecamatan)."""
         from kopflow.rules.transition import advance_op, select_in_stage
 
+        spec = self.workflow.event(event) if event else None
+        if spec is not None and spec.reason_required and not (reason and reason.strip()):
+            # Refused once for the whole command, with the exit code of the single advance
+            # (input: 2), not once per cooperative as if the workflow refused each (issue #12).
+            raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
         ids = select_in_stage(self._ws, stage=stage, kecamatan=kecamatan, kabupaten=kabupaten)
         op = advance_op(stage, event, reason)
         return run_bulk(self._ws, op, [(i, None) for i in ids], dry_run=dry_run, progress=progress)

@@ -32,7 +32,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": (
         "kopflow.cli.demo",
         "demo_cmd",
-        N_("Import a kabupaten, drive a few cooperatives, show the status."),
+        N_("Try kopflow on made-up data, in a database of its own (./kopflow-demo.db)."),
     ),
     "db": ("kopflow.cli.db", "db_group", N_("Database schema and maintenance.")),
     "coop": ("kopflow.cli.coop", "coop_group", N_("Register, list and show cooperatives.")),
@@ -67,6 +67,35 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         N_("Read, verify, export and sign the audit log."),
     ),
 }
+
+# Every exit status of every command (issue #12): `kopflow --help` lists them, docs/cli.md too,
+# and tests/cli/test_exit_codes.py holds the three to the error classes of kopflow.errors.
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (0, N_("done")),
+    (1, N_("another error, e.g. a question at the prompt was aborted")),
+    (
+        2,
+        N_(
+            "wrong input: an unknown name, a bad value or option, an unreadable file, an "
+            "invalid workflow definition"
+        ),
+    ),
+    (
+        3,
+        N_(
+            "refused by the workflow (a guard, the order of steps or stages); for a bulk "
+            "command: every cooperative was refused"
+        ),
+    ),
+    (4, N_("conflict: the cooperative changed since you read it (--expect-version)")),
+    (5, N_("permission denied: your role, region or partner may not do this")),
+    (6, N_("a plugin failed to load, raised an error or returned malformed data")),
+    (7, N_("the audit log or an audit file does not verify")),
+    (8, N_("a bulk command was refused in part: some cooperatives done, some refused")),
+    (70, N_("unexpected error, a bug to report (KOPFLOW_DEBUG=1 shows the details)")),
+    (130, N_("interrupted (Ctrl-C); every change committed before it is whole")),
+    (141, N_("the reader of the output went away (e.g. '| head'); nothing is wrong")),
+)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -220,6 +249,11 @@ class LazyGroup(TranslatedGroup):
         # Plugins are not loaded to print this help (issue #3): say where their commands are.
         formatter.write_paragraph()
         formatter.write_text(_("Plugins may add commands: 'kopflow plugins list' shows them."))
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The exit codes, the same for every command (issue #12; docs/cli.md)."""
+        with formatter.section(_("Exit codes")):
+            formatter.write_dl([(str(code), _(meaning)) for code, meaning in EXIT_CODES])
 
 
 class App:

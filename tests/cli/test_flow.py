@@ -289,9 +289,14 @@ def test_bulk_advance_unknown_kecamatan_is_not_a_silent_no_op(
 
 def test_bulk_advance_suspends_with_a_reason(runner: CliRunner, mixed: Any) -> None:
     url = mixed.url
+    before = db_state(url)
     result = run(runner, url, "advance", "--where-stage", "formation", "--event", "suspend")
-    assert result.exit_code == 3
-    assert "  6 × event suspend needs a reason" in result.stdout
+    # The same input error, with the same exit code, as 'advance COOP suspend' (issue #12).
+    assert error_line(result, 2) == "Error: event suspend needs a reason: add --reason TEXT"
+    assert error_line(run(runner, url, "advance", "KDMP-700001", "suspend"), 2) == (
+        "Error: event suspend needs a reason: add --reason TEXT"
+    )
+    assert db_state(url) == before
     suspend = ("advance", "--where-stage", "formation", "--event", "suspend")
     ok(run(runner, url, *suspend, "--reason", "flood"))
     assert {r["stage"] for r in query(url, "SELECT stage FROM coop")} == {"suspended"}
