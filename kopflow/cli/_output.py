@@ -208,7 +208,8 @@ def _print_summary(
         click.echo(_("Refused, by reason:"))
     cut = False
     for reason, group in groups:
-        click.echo(f"  {len(group)} × {reason}")
+        head = f"  {len(group)} × "
+        _echo_wrapped(reason, head, " " * len(head))
         named = [_named(o, rows) for o in (group if verbose else group[:FIRST_FEW])]
         if verbose:
             for name in named:
@@ -217,9 +218,29 @@ def _print_summary(
         more = len(group) - len(named)
         tail = _(" and {count} more", count=more) if more else ""
         cut = cut or bool(more)
-        click.echo("      " + ", ".join(named) + tail)
+        _echo_wrapped(", ".join(named) + tail, "      ", "      ")
     if cut:
         click.echo(_("Every refused cooperative: add --verbose, or --json."))
+
+
+def _echo_wrapped(text: str, first: str, rest: str) -> None:
+    """One line into a pipe (grep sees a reason whole); wrapped at words on a terminal."""
+    if not _on_terminal():
+        click.echo(first + text)
+        return
+    import textwrap
+
+    width = max(40, _terminal_width())
+    click.echo(
+        textwrap.fill(
+            text,
+            width,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
 
 
 def _named(outcome: Any, rows: Mapping[str, Sequence[int]] | None) -> str:
