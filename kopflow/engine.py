@@ -197,7 +197,8 @@ class Kopflow:
         }
 
     def _log_id(self) -> str | None:
-        """The name of this database's audit log; None where kopflow has not started one.
+        """The name of this database's audit log: None for an empty database, "" for one
+        that holds tables but no log (another program's, or a schema without its log).
 
         Reads without creating anything: a missing SQLite file stays missing.
         """
@@ -209,10 +210,11 @@ class Kopflow:
             if not path or not os.path.exists(path):
                 return None
         with db.read_connection(self.url) as conn:
-            if not inspect(conn).has_table("chain_head"):
-                return None
+            tables = inspect(conn).get_table_names()
+            if "chain_head" not in tables:
+                return "" if tables else None
             row = conn.execute(text("SELECT log_id FROM chain_head WHERE id = 1")).first()
-        return None if row is None else str(row[0])
+        return "" if row is None else str(row[0])
 
     def upgrade_schema(self) -> tuple[str | None, str]:
         """Bring the schema to the current revision; returns (before, after)."""

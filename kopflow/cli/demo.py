@@ -41,6 +41,8 @@ def demo_cmd(app: App, region: str) -> None:
     from kopflow.engine import DEMO_DB
     from kopflow.flow.samples import sample_evidence
 
+    # A kabupaten that does not exist is refused before any database is made.
+    seeds = list(regions.seeds_from_areaid(kabupaten=region))
     if not app.options.get("db"):
         # Only an explicit --db moves the demo: KOPFLOW_DB names the officer's own data.
         app.options["db"] = DEMO_DB
@@ -49,9 +51,7 @@ def demo_cmd(app: App, region: str) -> None:
     shown = engine.display_name if "://" in given else given  # as the user would type it
     engine.init(demo=True)
     ok(_("demo database: {db} (made-up evidence, apart from your data)", db=shown))
-    added, skipped = engine.register(
-        regions.seeds_from_areaid(kabupaten=region), source=f"areaid:{region}"
-    )
+    added, skipped = engine.register(seeds, source=f"areaid:{region}")
     ok(
         _(
             "{added} cooperatives registered, {skipped} already registered",

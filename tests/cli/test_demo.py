@@ -81,6 +81,20 @@ def test_demo_refuses_a_database_with_other_work(db_url: str, runner: CliRunner)
     db.dispose_engines()
 
 
+def test_demo_refuses_a_database_of_another_program(officer: Path, runner: CliRunner) -> None:
+    import sqlite3
+
+    with sqlite3.connect(officer / "other.db") as conn:
+        conn.execute("CREATE TABLE ledger (amount INTEGER)")
+    conn.close()
+    line = error_line(run(runner, "other.db", "--lang", "en", "demo"), code=2)
+    assert "holds work that is not the demo's" in line
+    with sqlite3.connect(officer / "other.db") as conn:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    conn.close()
+    assert tables == ["ledger"]
+
+
 def test_demo_refuses_in_indonesian_too(officer: Path, runner: CliRunner) -> None:
     from kopflow.cli import cli
 
@@ -89,6 +103,15 @@ def test_demo_refuses_in_indonesian_too(officer: Path, runner: CliRunner) -> Non
     assert refused.exit_code == 2 and refused.stdout == ""
     (line,) = refused.stderr.splitlines()
     assert line.startswith("Galat: ") and "bukan milik demo" in line and "kopflow-demo.db" in line
+
+
+def test_an_unknown_kabupaten_makes_no_database(officer: Path, runner: CliRunner) -> None:
+    from kopflow.cli import cli
+
+    refused = runner.invoke(cli, ["--lang", "en", "demo", "--region", "Nowhere"])
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("Error: unknown kabupaten/kota 'Nowhere'")
+    assert not (officer / "kopflow-demo.db").exists()
 
 
 def test_scripts_demo_leaves_the_tours_database_alone(tmp_path: Path) -> None:
