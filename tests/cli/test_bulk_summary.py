@@ -4,6 +4,12 @@ the whole list with --verbose and in --json, and an exit code for a partial refu
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,3 +101,34 @@ def test_refusals_for_one_reason_share_one_string(buleleng: Any) -> None:
     reasons = {id(o.reason) for o in result.refused}
     assert len(result.refused) == 148 and len(reasons) == 2
     assert all(o.coop_id not in (o.reason or "") for o in result.refused)
+
+
+def test_the_roots_verbose_lists_every_cooperative_too(runner: CliRunner, buleleng: Any) -> None:
+    args = ("advance", "--where-stage", "formation", "--dry-run")
+    every = run(runner, buleleng.url, "--lang", "en", "-v", *args).stdout.splitlines()
+    assert len([line for line in every if line.startswith("      KDMP-")]) == 148
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")
+def test_on_an_80_column_terminal_the_summary_wraps_at_words(buleleng: Any, tmp_path: Path) -> None:
+    """In a pseudo-terminal 80 columns wide, no line of the summary is wider."""
+    kopflow = Path(sys.executable).parent / "kopflow"
+    command = (
+        f"stty cols 80; {shlex.quote(str(kopflow))} --lang id --db {shlex.quote(buleleng.url)} "
+        "advance --where-stage formation --dry-run"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPFLOW_")}
+    env.update(KOPFLOW_LOG=str(tmp_path / "kopflow.log"), TERM="dumb")
+    env.pop("COLUMNS", None)
+    done = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    lines = done.stdout.replace("\r", "").splitlines()
+    assert done.returncode == 3, done.stdout
+    assert "Ditolak, menurut alasan:" in lines
+    assert max(len(line) for line in lines) <= 80
+    assert any(line.startswith("        ") for line in lines)  # a reason went on a second line
