@@ -91,6 +91,8 @@ def step_complete(
         if coop or step or sets:
             raise InputError("give either COOP STEP --set ... or --from-csv FILE, not both")
         rows, row_numbers = _read_csv(from_csv)
+        if not rows:  # an empty run would look like a successful one
+            raise InputError("{path} has no rows below its header", path=str(from_csv))
         with progress(len(rows), _("recording"), enabled=not as_json) as advance:
             result = engine.complete_steps_bulk(rows, dry_run=dry_run, progress=advance)
         bulk_summary(

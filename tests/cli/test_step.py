@@ -385,3 +385,15 @@ def test_from_csv_with_coop_and_step_is_refused(
         2,
     )
     assert "not both" in line
+
+
+def test_from_csv_without_rows_is_an_input_error(
+    runner: CliRunner, kopflow: Any, tmp_path: Path
+) -> None:
+    """A file with only its header would otherwise report an empty, successful run."""
+    path = tmp_path / "empty.csv"
+    path.write_text("coop,step,date\n", encoding="utf-8")
+    before = db_state(kopflow.url)
+    line = error_line(run(runner, kopflow.url, "step", "complete", "--from-csv", str(path)), 2)
+    assert line == f"Error: {path} has no rows below its header"
+    assert db_state(kopflow.url) == before
