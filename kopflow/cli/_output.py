@@ -130,7 +130,8 @@ def bulk_summary(
     coops_done = len({o.coop_id for o in result.done})
     groups: dict[str, list[Any]] = {}
     for outcome in result.refused:
-        groups.setdefault(outcome.reason or outcome.message, []).append(outcome)
+        key = outcome.why.reason if outcome.why is not None else outcome.message
+        groups.setdefault(key, []).append(outcome)
     ordered = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))
     data: dict[str, Any] = {
         "dry_run": result.dry_run,
@@ -159,7 +160,8 @@ def _rows_of(outcome: Any, rows: Mapping[str, Sequence[int]] | None) -> list[int
     if rows is None:
         return []
     found: set[int] = set()
-    for ref in outcome.refs or (outcome.coop_id,):
+    refs = outcome.why.refs if outcome.why is not None else ()
+    for ref in refs or (outcome.coop_id,):
         found.update(rows.get(ref, ()))
     return sorted(found)
 
@@ -168,8 +170,8 @@ def _refusal(outcome: Any, rows: Mapping[str, Sequence[int]] | None) -> dict[str
     entry: dict[str, Any] = {"coop": outcome.coop_id, "reason": outcome.message}
     if rows is not None:
         entry["rows"] = _rows_of(outcome, rows)
-    if outcome.item is not None:
-        entry["step"] = outcome.item
+    if outcome.why is not None and outcome.why.item is not None:
+        entry["step"] = outcome.why.item
     return entry
 
 

@@ -16,7 +16,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kopflow.errors import KopflowError
-from kopflow.pipeline.work import BulkResult, Outcome
+from kopflow.pipeline.work import BulkResult, Outcome, Why
 
 if TYPE_CHECKING:
     from kopflow.pipeline.change import Change, Workspace
@@ -230,17 +230,8 @@ def _refuse(
     message = f"{prefix}{error}"
     reason = result.reason(message.replace(coop, "COOP") if coop else message)
     item = context.get("step")
-    result.refused.append(
-        Outcome(
-            coop,
-            False,
-            message,
-            stage=stage,
-            reason=reason,
-            item=item if isinstance(item, str) else None,
-            refs=refs,
-        )
-    )
+    why = Why(reason, item if isinstance(item, str) else None, refs)
+    result.refused.append(Outcome(coop, False, message, stage=stage, why=why))
 
 
 def _notify(outcome: Outcome) -> None:

@@ -27,13 +27,25 @@ class Outcome:
     stage: str | None = None
     # Plugin notifications to run once the change is committed (never before: issue #3).
     after: Callable[[], None] | None = field(default=None, repr=False, compare=False)
-    # A refusal's reason without the cooperative's own name, so a bulk summary can group
-    # refusals by it (issue #12); one string object per distinct reason (BulkResult.reason).
-    reason: str | None = field(default=None, compare=False)
-    # The item of several that was refused (a step of a CSV's rows), when the operation says.
+    # What a bulk summary groups a refusal by (issue #12); None when done. One field, so the
+    # many outcomes of a bulk run that were done pay one pointer for it.
+    why: Why | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """A bulk refusal as a summary reads it.
+
+    Args:
+        reason: the refusal's message with the cooperative's own name as ``COOP``: refusals
+            with the same reason share one string (:meth:`BulkResult.reason`).
+        item: the item of several that was refused (a step of a CSV's rows), if known.
+        refs: the references that named the cooperative, where they differ from its id (a
+            village name in a CSV), so the rows that named it can be found again.
+    """
+
+    reason: str
     item: str | None = None
-    # The references that named a refused cooperative, where they differ from its id (a
-    # village name in a CSV), so the rows that named it can be found again.
     refs: tuple[str, ...] = ()
 
 

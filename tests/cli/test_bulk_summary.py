@@ -98,9 +98,9 @@ def _evidence(step: Any) -> dict[str, Any]:
 def test_refusals_for_one_reason_share_one_string(buleleng: Any) -> None:
     """Hundreds of thousands of refusals hold a handful of reasons, not one copy each."""
     result = buleleng.advance_bulk(stage="formation", kabupaten=BULELENG, dry_run=True)
-    reasons = {id(o.reason) for o in result.refused}
+    reasons = {id(o.why.reason) for o in result.refused if o.why is not None}
     assert len(result.refused) == 148 and len(reasons) == 2
-    assert all(o.coop_id not in (o.reason or "") for o in result.refused)
+    assert all(o.why is not None and o.coop_id not in o.why.reason for o in result.refused)
 
 
 def test_the_roots_verbose_lists_every_cooperative_too(runner: CliRunner, buleleng: Any) -> None:
