@@ -8,12 +8,14 @@ methods go through the one bulk driver, in transactions of ``KOPFLOW_BATCH`` coo
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
+from kopflow.errors import InputError
 from kopflow.pipeline.change import Change, Workspace, build_view, find_step, load_coops
 from kopflow.pipeline.driver import Progress, change_one, run_bulk
 from kopflow.pipeline.work import BulkResult, CoopWork, Outcome
@@ -34,7 +36,21 @@ if TYPE_CHECKING:
     from kopflow.rules.roles import GrantPlan
     from kopflow.rules.transfer import MoveResult
 
-__all__ = ["PARTNER_COMPLETE", "BulkResult", "CoopWork", "Kopflow", "Outcome", "Progress"]
+# The demo's own database (issue #12): the file it uses unless --db names one, and the prefix
+# of its audit log's name, which marks a database as the demo's for as long as it lives.
+DEMO_DB = "kopflow-demo.db"
+DEMO_LOG = "kopflow-demo/"
+
+__all__ = [
+    "DEMO_DB",
+    "DEMO_LOG",
+    "PARTNER_COMPLETE",
+    "BulkResult",
+    "CoopWork",
+    "Kopflow",
+    "Outcome",
+    "Progress",
+]
 
 
 class Kopflow:
@@ -66,6 +82,11 @@ class Kopflow:
     def url(self) -> str:
         """The database URL in use."""
         return self._ws.url
+
+    @property
+    def display_name(self) -> str:
+        """The database as a user names it: an SQLite file's path, or the URL without password."""
+        return db.display_name(self._ws.url)
 
     @property
     def workflow(self) -> Workflow:
@@ -116,16 +137,32 @@ class Kopflow:
 
     # --- setting up ---------------------------------------------------------------------
 
-    def init(self) -> dict[str, Any]:
-        """Create or upgrade the schema, start the audit chain and make the caller an admin."""
+    def init(self, *, demo: bool = False) -> dict[str, Any]:
+        """Create or upgrade the schema, start the audit chain and make the caller an admin.
+
+        With ``demo``, the database is the demo's own (its log is named ``kopflow-demo/...``),
+        and a database whose log was started otherwise is refused before anything is written:
+        the demo's made-up evidence never goes into an officer's data (issue #12). The answer's
+        ``demo`` says whether the database is a demo's.
+        """
         from sqlalchemy import func, select
 
         from kopflow.audit.chain import init_chain, read_head
         from kopflow.store import tables
 
+        if demo:
+            existing = self._log_id()
+            if existing is not None and not existing.startswith(DEMO_LOG):
+                raise InputError(
+                    "{db} holds work that is not the demo's: the demo writes its made-up "
+                    "evidence only into a database of its own; leave out --db (the demo then "
+                    "uses ./{demo_db}) or name a new file",
+                    db=self.display_name,
+                    demo_db=DEMO_DB,
+                )
         before, after = db.upgrade_schema(self.url)
         with db.write_transaction(self.url) as conn:
-            init_chain(conn, log_id=f"kopflow/{uuid.uuid4()}")
+            init_chain(conn, log_id=f"{DEMO_LOG if demo else 'kopflow/'}{uuid.uuid4()}")
             actors = conn.execute(select(func.count()).select_from(tables.actor)).scalar()
             created_admin = None
             if not actors:
@@ -156,7 +193,28 @@ class Kopflow:
             "schema": after,
             "admin": created_admin,
             "log_id": head.log_id,
+            "demo": head.log_id.startswith(DEMO_LOG),
         }
+
+    def _log_id(self) -> str | None:
+        """The name of this database's audit log: None for an empty database, "" for one
+        that holds tables but no log (another program's, or a schema without its log).
+
+        Reads without creating anything: a missing SQLite file stays missing.
+        """
+        from sqlalchemy import inspect, text
+        from sqlalchemy.engine import make_url
+
+        if db.is_sqlite(self.url):
+            path = make_url(self.url).database
+            if not path or not os.path.exists(path):
+                return None
+        with db.read_connection(self.url) as conn:
+            tables = inspect(conn).get_table_names()
+            if "chain_head" not in tables:
+                return "" if tables else None
+            row = conn.execute(text("SELECT log_id FROM chain_head WHERE id = 1")).first()
+        return "" if row is None else str(row[0])
 
     def upgrade_schema(self) -> tuple[str | None, str]:
         """Bring the schema to the current revision; returns (before, after)."""
@@ -251,6 +309,11 @@ class Kopflow:
         """Fire one event for every cooperative in ``stage`` (optionally one kecamatan)."""
         from kopflow.rules.transition import advance_op, select_in_stage
 
+        spec = self.workflow.event(event) if event else None
+        if spec is not None and spec.reason_required and not (reason and reason.strip()):
+            # Refused once for the whole command, with the exit code of the single advance
+            # (input: 2), not once per cooperative as if the workflow refused each (issue #12).
+            raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
         ids = select_in_stage(self._ws, stage=stage, kecamatan=kecamatan, kabupaten=kabupaten)
         op = advance_op(stage, event, reason)
         return run_bulk(self._ws, op, [(i, None) for i in ids], dry_run=dry_run, progress=progress)

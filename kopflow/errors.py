@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from kopflow.i18n import _
 
+# Exit statuses that no KopflowError carries (each error class below has its own). Every
+# status is listed, with its meaning, in `kopflow --help` and docs/cli.md (issue #12).
+EXIT_PARTIAL = 8  # a bulk command did part of its work: some cooperatives were refused
+EXIT_BUG = 70  # an unexpected error: a bug to report (KOPFLOW_DEBUG=1 shows the traceback)
+EXIT_INTERRUPTED = 130  # Ctrl-C: every change committed before it is whole
+EXIT_CLOSED_PIPE = 141  # the reader of the output went away (`| head`), as for SIGPIPE
+
 
 class KopflowError(Exception):
     """Base of every error a user should see as one line, never as a traceback.

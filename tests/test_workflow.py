@@ -497,3 +497,46 @@ def test_step_keeps_a_declared_standard_field() -> None:
     step = StepSpec("x", LABEL, "officer", fields=(note,))
     assert [f.name for f in step.fields] == ["note", "file"]
     assert step.fields[0] is note
+
+
+def test_workflows_dir_reads_the_definitions_shipped_in_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed from a wheel, the definitions are kopflow/workflows (issue #12)."""
+    import importlib.resources
+
+    monkeypatch.delenv("KOPFLOW_WORKFLOWS", raising=False)
+    package = tmp_path / "kopflow"
+    (package / "workflows").mkdir(parents=True)
+    write(package / "workflows", MINIMAL, "mini.yaml")
+    monkeypatch.setattr(importlib.resources, "files", lambda name: package)
+    assert workflows_dir() == package / "workflows"
+    assert find_workflow("mini").name == "mini"
+    monkeypatch.setenv("KOPFLOW_WORKFLOWS", str(SHIPPED))
+    assert workflows_dir() == SHIPPED
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_definitions_and_no_python_cap(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+        + ["-w", str(tmp_path), str(SHIPPED.parent)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("kopflow-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = archive.read("kopflow/workflows/kdkmp.yaml")
+        metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        requires = [
+            line
+            for line in archive.read(metadata).decode().splitlines()
+            if line.startswith("Requires-Python:")
+        ]
+    assert shipped == (SHIPPED / "kdkmp.yaml").read_bytes()
+    assert requires == ["Requires-Python: >=3.11"]

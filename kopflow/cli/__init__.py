@@ -11,7 +11,7 @@ pay for the database layer (issue #5).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -32,7 +32,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": (
         "kopflow.cli.demo",
         "demo_cmd",
-        N_("Import a kabupaten, drive a few cooperatives, show the status."),
+        N_("Try kopflow on made-up data, in a database of its own (./kopflow-demo.db)."),
     ),
     "db": ("kopflow.cli.db", "db_group", N_("Database schema and maintenance.")),
     "coop": ("kopflow.cli.coop", "coop_group", N_("Register, list and show cooperatives.")),
@@ -67,6 +67,35 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         N_("Read, verify, export and sign the audit log."),
     ),
 }
+
+# Every exit status of every command (issue #12): `kopflow --help` lists them, docs/cli.md too,
+# and tests/cli/test_exit_codes.py holds the three to the error classes of kopflow.errors.
+EXIT_CODES: tuple[tuple[int, str], ...] = (
+    (0, N_("done")),
+    (1, N_("another error, e.g. a question at the prompt was aborted")),
+    (
+        2,
+        N_(
+            "wrong input: an unknown name, a bad value or option, an unreadable file, an "
+            "invalid workflow definition"
+        ),
+    ),
+    (
+        3,
+        N_(
+            "refused by the workflow (a guard, the order of steps or stages); for a bulk "
+            "command: every cooperative was refused"
+        ),
+    ),
+    (4, N_("conflict: the cooperative changed since you read it (--expect-version)")),
+    (5, N_("permission denied: your role, region or partner may not do this")),
+    (6, N_("a plugin failed to load, raised an error or returned malformed data")),
+    (7, N_("the audit log or an audit file does not verify")),
+    (8, N_("a bulk command was refused in part: some cooperatives done, some refused")),
+    (70, N_("unexpected error, a bug to report (KOPFLOW_DEBUG=1 shows the details)")),
+    (130, N_("interrupted (Ctrl-C); every change committed before it is whole")),
+    (141, N_("the reader of the output went away (e.g. '| head'); nothing is wrong")),
+)
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -161,9 +190,21 @@ class LazyGroup(TranslatedGroup):
             command: click.Command = getattr(importlib.import_module(module), attribute)
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:  # parsing prints --help and usage errors
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            closed_pipe()
+
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a KopflowError becomes one ``Error:`` line and its exit code."""
-        from kopflow.errors import KopflowError
+        from kopflow.errors import EXIT_BUG, EXIT_INTERRUPTED, KopflowError
 
         try:
             return super().invoke(ctx)
@@ -178,9 +219,12 @@ class LazyGroup(TranslatedGroup):
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
+        except BrokenPipeError:
+            # The reader went away (`kopflow coop show X | head -1`): nothing to say to anyone.
+            closed_pipe()
         except KeyboardInterrupt:
             click.echo(_("Interrupted; every change committed so far is whole."), err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except Exception as err:  # noqa: BLE001 -- last line of defence: one line, no traceback
             if os.environ.get("KOPFLOW_DEBUG"):
                 raise
@@ -191,7 +235,7 @@ class LazyGroup(TranslatedGroup):
                 _("Error") + ": " + message.format(kind=type(err).__name__, error=first_line),
                 err=True,
             )
-            ctx.exit(70)
+            ctx.exit(EXIT_BUG)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _(LAZY_COMMANDS[name][2])) for name in sorted(LAZY_COMMANDS)]
@@ -205,6 +249,11 @@ class LazyGroup(TranslatedGroup):
         # Plugins are not loaded to print this help (issue #3): say where their commands are.
         formatter.write_paragraph()
         formatter.write_text(_("Plugins may add commands: 'kopflow plugins list' shows them."))
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The exit codes, the same for every command (issue #12; docs/cli.md)."""
+        with formatter.section(_("Exit codes")):
+            formatter.write_dl([(str(code), _(meaning)) for code, meaning in EXIT_CODES])
 
 
 class App:
@@ -332,6 +381,26 @@ def cli(ctx: click.Context, /, **options: Any) -> None:
 
     configure(json_lines=options["log_json"], verbose=options["verbose"] or options["log_json"])
     bind_context(command=ctx.invoked_subcommand)
+
+
+def closed_pipe() -> NoReturn:
+    """End quietly because the reader of stdout went away: no message, no traceback.
+
+    Whatever is still buffered for stdout goes to /dev/null, so the interpreter's last flush
+    cannot complain either (the recipe of the ``signal`` module's documentation).
+    """
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (tests): nothing to protect
+        pass
+    from kopflow.errors import EXIT_CLOSED_PIPE
+
+    # What a shell reports for a program ended by SIGPIPE (128 + 13): pipelines read it as
+    # they do for any other program (issue #12).
+    raise SystemExit(EXIT_CLOSED_PIPE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,9 @@ def emit_json(data: Any) -> None:
 
 def table(title: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]) -> None:
     """Print ``rows`` as a table; ``columns`` are (key, header msgid) pairs."""
+    if not _on_terminal():
+        plain_table(title, columns, rows)
+        return
     from rich.console import Console
     from rich.table import Table
 
@@ -35,6 +38,39 @@ def table(title: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[st
     for row in rows:
         view.add_row(*("" if row.get(k) is None else str(row.get(k)) for k, _h in columns))
     Console(width=max(100, _terminal_width())).print(view)
+
+
+def _on_terminal() -> bool:
+    """Whether stdout is a terminal (a person reading) rather than a pipe or a file."""
+    try:
+        return sys.stdout.isatty()
+    except ValueError:  # closed
+        return False
+
+
+def plain_table(
+    title: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]
+) -> None:
+    """``table`` for a pipe or a file (issue #12): plain text, every value whole.
+
+    The title, then a header line and one line per row, columns padded to their widest value
+    and two spaces apart: no frame, no colour, nothing cut to a width, so ``grep``, ``head``
+    and ``cut`` see each value as it is.
+    """
+    headers = [_(header) for _key, header in columns]
+    cells = [
+        ["" if row.get(k) is None else " ".join(str(row.get(k)).split()) for k, _h in columns]
+        for row in rows
+    ]
+    numeric = [bool(rows) and isinstance(rows[0].get(k), int) for k, _h in columns]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
+    click.echo(title)
+    for line in [headers, *cells]:
+        padded = (
+            cell.rjust(width) if right else cell.ljust(width)
+            for cell, width, right in zip(line, widths, numeric, strict=True)
+        )
+        click.echo("  ".join(padded).rstrip())
 
 
 def _terminal_width() -> int:
@@ -56,38 +92,165 @@ def progress(total: int, label: str, *, enabled: bool) -> Iterator[Callable[[int
         yield lambda n: bar.advance(task, n)
 
 
-def bulk_summary(result: Any, *, as_json: bool, verb: str) -> None:
-    """Report a bulk command: how many done and refused, and why each refusal happened.
+verbose_option = click.option(
+    "--verbose",
+    is_flag=True,
+    help=N_("List every refused cooperative, not only the first few of each reason."),
+)
 
-    Exits with status 3 when every cooperative was refused, so scripts notice.
+# How many cooperatives a summary names per reason without --verbose.
+FIRST_FEW = 5
+
+
+def bulk_summary(
+    result: Any,
+    *,
+    as_json: bool,
+    verb: str,
+    verbose: bool = False,
+    items: int | None = None,
+    rows: Mapping[str, Sequence[int]] | None = None,
+) -> None:
+    """Report a bulk command for a reader (issue #12): counts of cooperatives (and of steps,
+    when ``items`` counts them), then the refusals grouped by reason, each with its count
+    and its first cooperatives; every cooperative with ``verbose`` and in JSON.
+
+    Args:
+        result: the engine's ``BulkResult``.
+        verb: msgid of what was done to a cooperative ("advanced", "recorded").
+        items: how many items (steps, rows) the command was given, when they are not one per
+            cooperative; ``result.done`` then holds one outcome per item.
+        rows: a CSV's row numbers per cooperative reference, for refusals to name them.
+
+    Exits with status 3 when every cooperative was refused and ``EXIT_PARTIAL`` (8) when some
+    were, so scripts notice; a dry run exits as the real run would.
     """
-    data = {
+    from kopflow.errors import EXIT_PARTIAL, RefusedError
+
+    coops_done = len({o.coop_id for o in result.done})
+    groups: dict[str, list[Any]] = {}
+    for outcome in result.refused:
+        key = outcome.why.reason if outcome.why is not None else outcome.message
+        groups.setdefault(key, []).append(outcome)
+    ordered = sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))
+    data: dict[str, Any] = {
         "dry_run": result.dry_run,
+        # Outcomes: items done (one per step of a CSV), cooperatives refused. Kept as they
+        # were for scripts; "cooperatives" and "steps" below say each apart.
         "done": len(result.done),
         "refused": len(result.refused),
-        "refusals": [{"coop": o.coop_id, "reason": o.message} for o in result.refused],
+        "cooperatives": {"done": coops_done, "refused": len(result.refused)},
+        "refusals": [_refusal(o, rows) for o in result.refused],
+        "reasons": [
+            {"reason": reason, "count": len(group), "coops": [o.coop_id for o in group]}
+            for reason, group in ordered
+        ],
     }
+    if items is not None:
+        data["steps"] = {"done": len(result.done), "refused": items - len(result.done)}
     if as_json:
         emit_json(data)
     else:
-        _print_summary(result, data, verb)
-    if result.refused and not result.done:
-        raise SystemExit(3)
+        _print_summary(result, data, ordered, verb=verb, verbose=verbose, rows=rows)
+    if result.refused:
+        raise SystemExit(EXIT_PARTIAL if result.done else RefusedError.exit_code)
 
 
-def _print_summary(result: Any, data: dict[str, Any], verb: str) -> None:
-    prefix = _("dry run, nothing written: ") if result.dry_run else ""
+def _rows_of(outcome: Any, rows: Mapping[str, Sequence[int]] | None) -> list[int]:
+    if rows is None:
+        return []
+    found: set[int] = set()
+    refs = outcome.why.refs if outcome.why is not None else ()
+    for ref in refs or (outcome.coop_id,):
+        found.update(rows.get(ref, ()))
+    return sorted(found)
+
+
+def _refusal(outcome: Any, rows: Mapping[str, Sequence[int]] | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"coop": outcome.coop_id, "reason": outcome.message}
+    if rows is not None:
+        entry["rows"] = _rows_of(outcome, rows)
+    if outcome.why is not None and outcome.why.item is not None:
+        entry["step"] = outcome.why.item
+    return entry
+
+
+def _print_summary(
+    result: Any,
+    data: dict[str, Any],
+    groups: list[tuple[str, list[Any]]],
+    *,
+    verb: str,
+    verbose: bool,
+    rows: Mapping[str, Sequence[int]] | None,
+) -> None:
+    if result.dry_run:
+        click.echo(_("Dry run: nothing was written. A real run would give:"))
+    counts = data["cooperatives"]
+    line = _(
+        "Cooperatives: {done} {verb}, {refused} refused.",
+        done=counts["done"],
+        verb=_(verb),
+        refused=counts["refused"],
+    )
+    if "steps" in data:
+        line += " " + _(
+            "Steps: {done} recorded, {refused} not recorded.",
+            done=data["steps"]["done"],
+            refused=data["steps"]["refused"],
+        )
+    click.echo(line)
+    if not groups:
+        return
+    if rows is not None:
+        click.echo(
+            _("Refused, by reason (rows of the CSV file; a cooperative's rows go in together):")
+        )
+    else:
+        click.echo(_("Refused, by reason:"))
+    cut = False
+    for reason, group in groups:
+        head = f"  {len(group)} × "
+        _echo_wrapped(reason, head, " " * len(head))
+        named = [_named(o, rows) for o in (group if verbose else group[:FIRST_FEW])]
+        if verbose:
+            for name in named:
+                click.echo(f"      {name}")
+            continue
+        more = len(group) - len(named)
+        tail = _(" and {count} more", count=more) if more else ""
+        cut = cut or bool(more)
+        _echo_wrapped(", ".join(named) + tail, "      ", "      ")
+    if cut:
+        click.echo(_("Every refused cooperative: add --verbose, or --json."))
+
+
+def _echo_wrapped(text: str, first: str, rest: str) -> None:
+    """One line into a pipe (grep sees a reason whole); wrapped at words on a terminal."""
+    if not _on_terminal():
+        click.echo(first + text)
+        return
+    import textwrap
+
+    width = max(40, _terminal_width())
     click.echo(
-        prefix
-        + _(
-            "{verb}: {done} done, {refused} refused",
-            verb=_(verb),
-            done=data["done"],
-            refused=data["refused"],
+        textwrap.fill(
+            text,
+            width,
+            initial_indent=first,
+            subsequent_indent=rest,
+            break_long_words=False,
+            break_on_hyphens=False,
         )
     )
-    for refusal in data["refusals"]:
-        click.echo(f"  {refusal['coop']}: {refusal['reason']}")
+
+
+def _named(outcome: Any, rows: Mapping[str, Sequence[int]] | None) -> str:
+    found = _rows_of(outcome, rows)
+    if not found:
+        return str(outcome.coop_id)
+    msgid = N_("{coop} (row {rows})") if len(found) == 1 else N_("{coop} (rows {rows})")
+    return _(msgid, coop=outcome.coop_id, rows=", ".join(map(str, found)))
 
 
 def report_outcome(result: Any, *, as_json: bool) -> None:

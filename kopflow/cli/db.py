@@ -31,6 +31,13 @@ def init_cmd(app: App, as_json: bool) -> None:
     ok(_("database ready: {url} (schema {schema})", url=app.engine.url, schema=info["schema"]))
     if info["admin"]:
         ok(_("{admin} is its admin", admin=info["admin"]))
+    if info["demo"]:
+        ok(
+            _(
+                "This is the demo's database: 'kopflow demo' made it, and its evidence is made "
+                "up. For real work use another file, e.g. the default ./kopflow.db."
+            )
+        )
 
 
 @click.group("db", cls=TranslatedGroup, help=N_("Database schema and maintenance."))

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     "demo",
     cls=TranslatedCommand,
     help=N_(
-        "Create the database, import a kabupaten, drive a few cooperatives through the stages "
-        "with sample evidence, and print the status table."
+        "Create the demo's own database (./kopflow-demo.db unless --db names one), import a "
+        "kabupaten, drive a few cooperatives through the stages with made-up evidence, and "
+        "print the status table. It never writes into a database that holds other work."
     ),
 )
 @click.option(
@@ -37,13 +38,20 @@ if TYPE_CHECKING:
 def demo_cmd(app: App, region: str) -> None:
     from kopflow import regions
     from kopflow.cli.flow import print_status
+    from kopflow.engine import DEMO_DB
     from kopflow.flow.samples import sample_evidence
 
+    # A kabupaten that does not exist is refused before any database is made.
+    seeds = list(regions.seeds_from_areaid(kabupaten=region))
+    if not app.options.get("db"):
+        # Only an explicit --db moves the demo: KOPFLOW_DB names the officer's own data.
+        app.options["db"] = DEMO_DB
     engine = app.engine
-    engine.init()
-    added, skipped = engine.register(
-        regions.seeds_from_areaid(kabupaten=region), source=f"areaid:{region}"
-    )
+    given = str(app.options["db"])
+    shown = engine.display_name if "://" in given else given  # as the user would type it
+    engine.init(demo=True)
+    ok(_("demo database: {db} (made-up evidence, apart from your data)", db=shown))
+    added, skipped = engine.register(seeds, source=f"areaid:{region}")
     ok(
         _(
             "{added} cooperatives registered, {skipped} already registered",
@@ -77,3 +85,5 @@ def demo_cmd(app: App, region: str) -> None:
         ok(_("{stage}: {done} cooperatives moved on", stage=stage.id, done=len(result.done)))
         coops = keep
     print_status(wf, engine.status_counts(kabupaten=region), by=None, title=region)
+    ok(_("The demo's made-up evidence is only in {db}. Look around:", db=shown))
+    ok(f"  kopflow --db {shown} coop list")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kopflow.cli import TranslatedCommand
-from kopflow.cli._output import bulk_summary, emit_json, json_option, ok, table
+from kopflow.cli._output import bulk_summary, emit_json, json_option, ok, table, verbose_option
 from kopflow.cli.coop import as_of_option
 from kopflow.errors import InputError
 from kopflow.i18n import N_, _, label
@@ -75,6 +75,7 @@ def next_cmd(app: App, coop: str, as_json: bool) -> None:
     help=N_("Refuse if the cooperative changed since you saw this version."),
 )
 @click.option("--dry-run", is_flag=True, help=N_("Check everything, write nothing."))
+@verbose_option
 @json_option
 @click.pass_obj
 def advance_cmd(
@@ -88,6 +89,7 @@ def advance_cmd(
     bulk_event: str | None,
     expect_version: int | None,
     dry_run: bool,
+    verbose: bool,
     as_json: bool,
 ) -> None:
     engine = app.engine
@@ -102,12 +104,19 @@ def advance_cmd(
             reason=reason,
             dry_run=dry_run,
         )
-        bulk_summary(result, as_json=as_json, verb=N_("advanced"))
+        bulk_summary(
+            result,
+            as_json=as_json,
+            verb=N_("moved on"),
+            verbose=verbose or bool(app.options.get("verbose")),
+        )
         return
     if not coop:
         raise InputError("give COOP, or --where-stage STAGE for many")
-    if dry_run or kecamatan or region or bulk_event:
-        raise InputError("--dry-run, --kecamatan, --region and --event go with --where-stage")
+    if dry_run or kecamatan or region or bulk_event or verbose:
+        raise InputError(
+            "--dry-run, --kecamatan, --region, --event and --verbose go with --where-stage"
+        )
     outcome = engine.advance(coop, event, reason=reason, expect_version=expect_version)
     if as_json:
         emit_json({"coop": outcome.coop_id, "stage": outcome.stage, "audit_seq": outcome.audit_seq})

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from kopflow.cli import TranslatedGroup
-from kopflow.cli._output import bulk_summary, json_option, progress, report_outcome
+from kopflow.cli._output import (
+    bulk_summary,
+    json_option,
+    progress,
+    report_outcome,
+    verbose_option,
+)
 from kopflow.errors import InputError
 from kopflow.i18n import N_, _
 
@@ -65,6 +71,7 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
     help=N_("Complete the steps listed in a CSV file."),
 )
 @click.option("--dry-run", is_flag=True, help=N_("Check everything, write nothing."))
+@verbose_option
 @json_option
 @click.pass_obj
 def step_complete(
@@ -76,16 +83,26 @@ def step_complete(
     expect_version: int | None,
     from_csv: Path | None,
     dry_run: bool,
+    verbose: bool,
     as_json: bool,
 ) -> None:
     engine = app.engine
     if from_csv is not None:
         if coop or step or sets:
             raise InputError("give either COOP STEP --set ... or --from-csv FILE, not both")
-        rows = _read_csv(from_csv)
+        rows, row_numbers = _read_csv(from_csv)
+        if not rows:  # an empty run would look like a successful one
+            raise InputError("{path} has no rows below its header", path=str(from_csv))
         with progress(len(rows), _("recording"), enabled=not as_json) as advance:
             result = engine.complete_steps_bulk(rows, dry_run=dry_run, progress=advance)
-        bulk_summary(result, as_json=as_json, verb=N_("steps"))
+        bulk_summary(
+            result,
+            as_json=as_json,
+            verb=N_("recorded"),
+            verbose=verbose or bool(app.options.get("verbose")),
+            items=len(rows),
+            rows=row_numbers,
+        )
         return
     if not coop or not step:
         raise InputError(
@@ -99,7 +116,9 @@ def step_complete(
     report_outcome(outcome, as_json=as_json)
 
 
-def _read_csv(path: Path) -> list[tuple[str, str, dict[str, str]]]:
+def _read_csv(path: Path) -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, list[int]]]:
+    """The rows of a CSV of steps, and each cooperative reference's row numbers as a
+    spreadsheet shows them (the header is row 1), for the summary to name (issue #12)."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as err:
@@ -114,14 +133,17 @@ def _read_csv(path: Path) -> list[tuple[str, str, dict[str, str]]]:
                 path=str(path),
             )
         rows = []
+        numbers: dict[str, list[int]] = {}
         for row in reader:
             evidence = {
                 k: v
                 for k, v in row.items()
                 if k not in ("coop", "step") and k and v not in (None, "")
             }
-            rows.append(((row["coop"] or "").strip(), (row["step"] or "").strip(), evidence))
-    return rows
+            coop = (row["coop"] or "").strip()
+            rows.append((coop, (row["step"] or "").strip(), evidence))
+            numbers.setdefault(coop, []).append(reader.line_num)
+    return rows, numbers
 
 
 @step_group.command(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from kopflow.cli import TranslatedGroup
-from kopflow.cli._output import emit_json, json_option, ok, table
+from kopflow.cli._output import emit_json, json_option, ok, table, verbose_option
 from kopflow.errors import WorkflowError
 from kopflow.i18n import N_, _, label
 
@@ -117,10 +117,16 @@ def workflow_diagram(app: App, fmt: str) -> None:
     "--all", "everything", is_flag=True, help=N_("Every cooperative on an older version.")
 )
 @click.option("--dry-run", is_flag=True, help=N_("Check everything, write nothing."))
+@verbose_option
 @json_option
 @click.pass_obj
 def workflow_migrate(
-    app: App, coops: tuple[str, ...], everything: bool, dry_run: bool, as_json: bool
+    app: App,
+    coops: tuple[str, ...],
+    everything: bool,
+    dry_run: bool,
+    verbose: bool,
+    as_json: bool,
 ) -> None:
     from kopflow.cli._output import bulk_summary
     from kopflow.errors import InputError
@@ -128,4 +134,9 @@ def workflow_migrate(
     if bool(coops) == everything:
         raise InputError("give COOP ids or --all")
     result = app.engine.migrate_workflow(None if everything else list(coops), dry_run=dry_run)
-    bulk_summary(result, as_json=as_json, verb=N_("migrated"))
+    bulk_summary(
+        result,
+        as_json=as_json,
+        verb=N_("migrated"),
+        verbose=verbose or bool(app.options.get("verbose")),
+    )

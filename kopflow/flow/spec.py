@@ -400,8 +400,21 @@ def validate_file(path: str | os.PathLike[str]) -> list[str]:
 
 
 def workflows_dir() -> Path:
-    """Where definitions live: ``KOPFLOW_WORKFLOWS``, else the repository's ``workflows/``."""
-    return Path(os.environ.get("KOPFLOW_WORKFLOWS") or Path(__file__).parents[2] / "workflows")
+    """Where definitions live: ``KOPFLOW_WORKFLOWS``, else the definitions shipped in the package.
+
+    pyproject.toml maps the repository's ``workflows/`` into the wheel as ``kopflow/workflows``
+    (issue #12), read here with :mod:`importlib.resources`. An editable install or a bare
+    checkout has no such folder inside the package: there the repository's own folder is it.
+    """
+    configured = os.environ.get("KOPFLOW_WORKFLOWS")
+    if configured:
+        return Path(configured)
+    from importlib.resources import files
+
+    shipped = files("kopflow").joinpath("workflows")
+    if isinstance(shipped, Path) and shipped.is_dir():  # a wheel, installed as files
+        return shipped
+    return Path(__file__).parents[2] / "workflows"
 
 
 _cache: dict[tuple[str, int], Workflow] = {}

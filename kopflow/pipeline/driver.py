@@ -16,7 +16,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from kopflow.errors import KopflowError
-from kopflow.pipeline.work import BulkResult, Outcome
+from kopflow.pipeline.work import BulkResult, Outcome, Why
 
 if TYPE_CHECKING:
     from kopflow.pipeline.change import Change, Workspace
@@ -143,7 +143,8 @@ def run_bulk(
     for chunk in _chunked(op, items, batch_size()):
 
         def change_chunk(change: Change, chunk: list[tuple[str, list[P]]] = chunk) -> list[Outcome]:
-            per_coop = _by_coop(change, op, chunk, result)
+            named: dict[str, list[str]] = {}
+            per_coop = _by_coop(change, op, chunk, result, named)
             ids = list(per_coop)
             works = op.load(change, ids, per_coop) if op.load else change.load(ids)
             outcomes: list[Outcome] = []
@@ -156,7 +157,8 @@ def run_bulk(
                     done = op.apply(change, work, payloads)
                 except (KopflowError, Refusal) as err:
                     change.rollback_to(mark)
-                    _refuse(workspace, op, result, coop_id, err, work.row["stage"])
+                    refs = tuple(named.get(coop_id, ()))
+                    _refuse(workspace, op, result, coop_id, err, work.row["stage"], refs)
                     continue
                 outcomes.extend(done)
                 change.spill()  # between cooperatives: bounded memory (issue #5)
@@ -200,9 +202,17 @@ def _chunked(
 
 
 def _by_coop(
-    change: Change, op: BulkOp[P], chunk: list[tuple[str, list[P]]], result: BulkResult
+    change: Change,
+    op: BulkOp[P],
+    chunk: list[tuple[str, list[P]]],
+    result: BulkResult,
+    named: dict[str, list[str]],
 ) -> dict[str, list[P]]:
-    """The chunk's payloads per cooperative id; references that name none are refused."""
+    """The chunk's payloads per cooperative id; references that name none are refused.
+
+    ``named`` receives, for each cooperative named otherwise than by its id, the references
+    that named it.
+    """
     per_coop: dict[str, list[P]] = {}
     if not op.resolve:
         for ref, payloads in chunk:
@@ -214,6 +224,8 @@ def _by_coop(
         if isinstance(found, KopflowError):
             _refuse(change.workspace, op, result, ref, found, None)
             continue
+        if found != ref:
+            named.setdefault(found, []).append(ref)
         per_coop.setdefault(found, []).extend(payloads)
     return per_coop
 
@@ -225,14 +237,24 @@ def _refuse(
     coop: str,
     err: KopflowError | Refusal,
     stage: str | None,
+    refs: tuple[str, ...] = (),
 ) -> None:
-    """Log one cooperative's refusal and add it to the result, the same for every operation."""
+    """Log one cooperative's refusal and add it to the result, the same for every operation.
+
+    The refusal's ``reason`` is its message with the cooperative's own name as ``COOP``, as
+    the one string the result keeps for it: refusals for the same reason share it, and a
+    summary groups by it.
+    """
     if isinstance(err, Refusal):
         error, prefix, context = err.error, err.prefix, err.context
     else:
         error, prefix, context = err, "", {}
     workspace.refused(error, operation=op.name, coop=coop, **op.log_context, **context)
-    result.refused.append(Outcome(coop, False, f"{prefix}{error}", stage=stage))
+    message = f"{prefix}{error}"
+    reason = result.reason(message.replace(coop, "COOP") if coop else message)
+    item = context.get("step")
+    why = Why(reason, item if isinstance(item, str) else None, refs)
+    result.refused.append(Outcome(coop, False, message, stage=stage, why=why))
 
 
 def _notify(outcome: Outcome) -> None:

@@ -27,6 +27,26 @@ class Outcome:
     stage: str | None = None
     # Plugin notifications to run once the change is committed (never before: issue #3).
     after: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # What a bulk summary groups a refusal by (issue #12); None when done. One field, so the
+    # many outcomes of a bulk run that were done pay one pointer for it.
+    why: Why | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """A bulk refusal as a summary reads it.
+
+    Args:
+        reason: the refusal's message with the cooperative's own name as ``COOP``: refusals
+            with the same reason share one string (:meth:`BulkResult.reason`).
+        item: the item of several that was refused (a step of a CSV's rows), if known.
+        refs: the references that named the cooperative, where they differ from its id (a
+            village name in a CSV), so the rows that named it can be found again.
+    """
+
+    reason: str
+    item: str | None = None
+    refs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -36,6 +56,12 @@ class BulkResult:
     done: list[Outcome] = field(default_factory=list)
     refused: list[Outcome] = field(default_factory=list)
     dry_run: bool = False
+    _reasons: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def reason(self, text: str) -> str:
+        """``text`` as the one string this result holds for it: a national run refuses
+        hundreds of thousands of cooperatives for a handful of reasons (issue #5: memory)."""
+        return self._reasons.setdefault(text, text)
 
 
 @dataclass(slots=True)

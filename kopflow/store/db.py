@@ -40,6 +40,15 @@ def resolve_url(db: str | None = None) -> str:
     return "sqlite:///" + os.path.abspath(value)
 
 
+def display_name(url: str) -> str:
+    """The database as a user names it: an SQLite file's path, else the URL without password."""
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///") :]
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def is_sqlite(url: str) -> bool:
     """True for the embedded backend."""
     return url.startswith("sqlite")

@@ -206,26 +206,28 @@ def test_advance_input_errors(
 
 
 def test_bulk_advance_dry_run_then_for_real(runner: CliRunner, mixed: Any) -> None:
-    """Issue #2: a summary of done and refused, each refusal with its reason; --dry-run
-    reports the same and writes nothing."""
+    """Issue #2: a summary of done and refused, the refusals grouped by reason (issue #12);
+    --dry-run reports the same, writes nothing, and exits as the real run would: 8 when some
+    cooperatives are refused."""
     url = mixed.url
     before = db_state(url)
-    dry = ok(run(runner, url, "advance", "--where-stage", "formation", "--dry-run")).stdout
-    lines = dry.splitlines()
-    assert lines[0] == "dry run, nothing written: advanced: 3 done, 3 refused"
-    refusals = sorted(lines[1:])
-    assert [r.split(":")[0].strip() for r in refusals] == [
-        "KDMP-700002",
-        "KDMP-700004",
-        "KDMP-700006",
+    dry = run(runner, url, "advance", "--where-stage", "formation", "--dry-run")
+    assert dry.exit_code == 8 and dry.stderr == ""
+    assert dry.stdout.splitlines() == [
+        "Dry run: nothing was written. A real run would give:",
+        "Cooperatives: 3 moved on, 3 refused.",
+        "Refused, by reason:",
+        "  2 × cannot complete_formation from stage formation; missing steps of formation: "
+        "socialisation, musdesus, founding_meeting, notary_deed, sk_ahu",
+        "      KDMP-700004, KDMP-700006",
+        "  1 × cannot complete_formation from stage formation; missing steps of formation: "
+        "musdesus, founding_meeting, notary_deed, sk_ahu",
+        "      KDMP-700002",
     ]
-    assert (
-        "missing steps of formation: musdesus, founding_meeting, notary_deed, sk_ahu" in refusals[0]
-    )
-    assert "missing steps of formation: socialisation, musdesus" in refusals[1]
     assert db_state(url) == before
 
-    real = ok(run(runner, url, "advance", "--where-stage", "formation", "--json"))
+    real = run(runner, url, "advance", "--where-stage", "formation", "--json")
+    assert real.exit_code == 8
     data = json.loads(real.stdout)
     assert (data["dry_run"], data["done"], data["refused"]) == (False, 3, 3)
     assert sorted(r["coop"] for r in data["refusals"]) == [
@@ -242,18 +244,27 @@ def test_bulk_advance_dry_run_then_for_real(runner: CliRunner, mixed: Any) -> No
     assert len(query(url, "SELECT id FROM transition")) == 3
     verify(url)
 
+    assert [(r["count"], r["coops"]) for r in data["reasons"]] == [
+        (2, ["KDMP-700004", "KDMP-700006"]),
+        (1, ["KDMP-700002"]),
+    ]
+    assert data["cooperatives"] == {"done": 3, "refused": 3}
+
     again = run(runner, url, "advance", "--where-stage", "formation")
     assert again.exit_code == 3  # nothing could move: the whole run was refused
-    assert again.stdout.startswith("advanced: 0 done, 3 refused")
+    assert again.stdout.startswith("Cooperatives: 0 moved on, 3 refused.")
 
 
 def test_bulk_advance_one_kecamatan(runner: CliRunner, mixed: Any) -> None:
     url = mixed.url
-    result = ok(run(runner, url, "advance", "--where-stage", "formation", "--kecamatan", "Kec Dua"))
+    result = run(runner, url, "advance", "--where-stage", "formation", "--kecamatan", "Kec Dua")
+    assert result.exit_code == 8
     assert result.stdout.splitlines() == [
-        "advanced: 1 done, 1 refused",
-        "  KDMP-700006: cannot complete_formation from stage formation; missing steps of "
+        "Cooperatives: 1 moved on, 1 refused.",
+        "Refused, by reason:",
+        "  1 × cannot complete_formation from stage formation; missing steps of "
         "formation: socialisation, musdesus, founding_meeting, notary_deed, sk_ahu",
+        "      KDMP-700006",
     ]
     assert stage_of(url, "KDMP-700005") == "legal"
     assert stage_of(url, "KDMP-700001") == "formation"  # ready, but in Kec Satu
@@ -273,25 +284,30 @@ def test_bulk_advance_unknown_kecamatan_is_not_a_silent_no_op(
     empty = ok(
         run(runner, mixed.url, "advance", "--where-stage", "legal", "--kecamatan", "Kec Dua")
     )
-    assert empty.stdout.strip() == "advanced: 0 done, 0 refused"
+    assert empty.stdout.strip() == "Cooperatives: 0 moved on, 0 refused."
 
 
 def test_bulk_advance_suspends_with_a_reason(runner: CliRunner, mixed: Any) -> None:
     url = mixed.url
+    before = db_state(url)
     result = run(runner, url, "advance", "--where-stage", "formation", "--event", "suspend")
-    assert result.exit_code == 3
-    assert result.stdout.count("event suspend needs a reason") == 6
+    # The same input error, with the same exit code, as 'advance COOP suspend' (issue #12).
+    assert error_line(result, 2) == "Error: event suspend needs a reason: add --reason TEXT"
+    assert error_line(run(runner, url, "advance", "KDMP-700001", "suspend"), 2) == (
+        "Error: event suspend needs a reason: add --reason TEXT"
+    )
+    assert db_state(url) == before
     suspend = ("advance", "--where-stage", "formation", "--event", "suspend")
     ok(run(runner, url, *suspend, "--reason", "flood"))
     assert {r["stage"] for r in query(url, "SELECT stage FROM coop")} == {"suspended"}
     result = ok(run(runner, url, "advance", "--where-stage", "suspended", "--event", "resume"))
-    assert result.stdout.startswith("advanced: 6 done, 0 refused")
+    assert result.stdout.startswith("Cooperatives: 6 moved on, 0 refused.")
     assert {r["stage"] for r in query(url, "SELECT stage FROM coop")} == {"formation"}
 
 
 def test_status_counts_per_stage(runner: CliRunner, mixed: Any) -> None:
     url = mixed.url
-    ok(run(runner, url, "advance", "--where-stage", "formation"))
+    assert run(runner, url, "advance", "--where-stage", "formation").exit_code == 8  # partial
     rows = json.loads(ok(run(runner, url, "status", "--json")).stdout)
     assert {r["stage"]: r["count"] for r in rows} == {"formation": 3, "legal": 3}
     by = json.loads(ok(run(runner, url, "status", "--by", "kecamatan", "--json")).stdout)

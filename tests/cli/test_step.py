@@ -282,14 +282,19 @@ def mixed_csv(tmp_path: Path) -> str:
 def test_from_csv_each_cooperative_all_or_nothing(
     runner: CliRunner, kopflow: Any, three: list[str], tmp_path: Path
 ) -> None:
-    """Issue #2: 800002's bad musdesus row also undoes its good socialisation row."""
+    """Issue #2: 800002's bad musdesus row also undoes its good socialisation row. Issue #12:
+    the summary counts cooperatives and steps apart, names the refused rows, and the partial
+    refusal exits 8."""
     url = kopflow.url
-    result = ok(run(runner, url, "step", "complete", "--from-csv", mixed_csv(tmp_path)))
-    lines = result.stdout.splitlines()
-    assert lines[0] == "steps: 3 done, 2 refused"
-    assert sorted(lines[1:]) == [
-        "  KDMP-800002: musdesus: board_size: 6 must be an odd number",
-        "  KDMP-800404: no cooperative KDMP-800404: give its id (e.g. KDMP-050509) or its village name",
+    result = run(runner, url, "step", "complete", "--from-csv", mixed_csv(tmp_path))
+    assert result.exit_code == 8 and result.stderr == ""
+    assert result.stdout.splitlines() == [
+        "Cooperatives: 2 recorded, 2 refused. Steps: 3 recorded, 3 not recorded.",
+        "Refused, by reason (rows of the CSV file; a cooperative's rows go in together):",
+        "  1 × musdesus: board_size: 6 must be an odd number",
+        "      KDMP-800002 (rows 4, 5)",
+        "  1 × no cooperative COOP: give its id (e.g. KDMP-050509) or its village name",
+        "      KDMP-800404 (row 7)",
     ]
     assert records(url, "KDMP-800001") == [("socialisation", 1, "done"), ("musdesus", 1, "done")]
     assert records(url, "KDMP-800002") == []
@@ -300,21 +305,28 @@ def test_from_csv_dry_run_writes_nothing(
     runner: CliRunner, kopflow: Any, three: list[str], tmp_path: Path
 ) -> None:
     before = db_state(kopflow.url)
-    result = ok(
-        run(
-            runner,
-            kopflow.url,
-            "step",
-            "complete",
-            "--from-csv",
-            mixed_csv(tmp_path),
-            "--dry-run",
-            "--json",
-        )
+    result = run(
+        runner,
+        kopflow.url,
+        "step",
+        "complete",
+        "--from-csv",
+        mixed_csv(tmp_path),
+        "--dry-run",
+        "--json",
     )
+    assert result.exit_code == 8
     data = json.loads(result.stdout)
     assert (data["dry_run"], data["done"], data["refused"]) == (True, 3, 2)
     assert {r["coop"] for r in data["refusals"]} == {"KDMP-800002", "KDMP-800404"}
+    assert {r["coop"]: r["rows"] for r in data["refusals"]} == {
+        "KDMP-800002": [4, 5],
+        "KDMP-800404": [7],
+    }
+    assert (data["cooperatives"], data["steps"]) == (
+        {"done": 2, "refused": 2},
+        {"done": 3, "refused": 3},
+    )
     assert db_state(kopflow.url) == before
 
 
@@ -327,8 +339,10 @@ def test_from_csv_all_refused_exits_3(
     before = db_state(kopflow.url)
     result = run(runner, kopflow.url, "step", "complete", "--from-csv", path)
     assert result.exit_code == 3
-    assert result.stdout.startswith("steps: 0 done, 3 refused")
-    assert result.stdout.count("comes after socialisation") == 3
+    assert result.stdout.startswith(
+        "Cooperatives: 0 recorded, 3 refused. Steps: 0 recorded, 3 not recorded."
+    )
+    assert "  3 × musdesus: step musdesus comes after socialisation" in result.stdout
     assert db_state(kopflow.url) == before
 
 
@@ -371,3 +385,15 @@ def test_from_csv_with_coop_and_step_is_refused(
         2,
     )
     assert "not both" in line
+
+
+def test_from_csv_without_rows_is_an_input_error(
+    runner: CliRunner, kopflow: Any, tmp_path: Path
+) -> None:
+    """A file with only its header would otherwise report an empty, successful run."""
+    path = tmp_path / "empty.csv"
+    path.write_text("coop,step,date\n", encoding="utf-8")
+    before = db_state(kopflow.url)
+    line = error_line(run(runner, kopflow.url, "step", "complete", "--from-csv", str(path)), 2)
+    assert line == f"Error: {path} has no rows below its header"
+    assert db_state(kopflow.url) == before

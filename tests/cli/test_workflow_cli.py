@@ -208,11 +208,14 @@ def test_changed_version_is_refused_until_migrated(
     assert db_state(v1) == before
 
     dry = ok(run(runner, v1, "workflow", "migrate", "KDMP-600001", "--dry-run")).stdout
-    assert dry.startswith("dry run, nothing written: migrated: 1 done, 0 refused")
+    assert dry.splitlines() == [
+        "Dry run: nothing was written. A real run would give:",
+        "Cooperatives: 1 migrated, 0 refused.",
+    ]
     assert db_state(v1) == before
 
     assert ok(run(runner, v1, "workflow", "migrate", "Desa 1")).stdout.startswith(
-        "migrated: 1 done, 0 refused"
+        "Cooperatives: 1 migrated, 0 refused."
     )
     ok(
         run(
@@ -255,7 +258,8 @@ def test_changed_version_is_refused_until_migrated(
 
     again = run(runner, v1, "workflow", "migrate", "KDMP-600001")
     assert again.exit_code == 3  # nothing could be done, as with the other bulk commands
-    assert "KDMP-600001: KDMP-600001 already runs kdkmp v2" in again.stdout
+    assert "  1 × COOP already runs kdkmp v2" in again.stdout
+    assert "      KDMP-600001" in again.stdout
     assert (
         json.loads(ok(run(runner, v1, "workflow", "migrate", "--all", "--json")).stdout)["done"]
         == 0
@@ -276,9 +280,14 @@ def test_migration_refused_when_the_stage_is_gone(
             "operating, suspended]": "operating, paused]",
         },
     )
-    result = ok(run(runner, v1, "workflow", "migrate", "--all"))
-    assert result.stdout.splitlines()[0] == "migrated: 2 done, 1 refused"
-    assert "KDMP-600003: unknown stage 'suspended'" in result.stdout
+    result = run(runner, v1, "workflow", "migrate", "--all")
+    assert result.exit_code == 8  # some migrated, some refused
+    assert result.stdout.splitlines()[:2] == [
+        "Cooperatives: 2 migrated, 1 refused.",
+        "Refused, by reason:",
+    ]
+    assert "  1 × unknown stage 'suspended'" in result.stdout
+    assert "      KDMP-600003" in result.stdout
     assert (
         query(v1, "SELECT workflow_version FROM coop WHERE id = 'KDMP-600003'")[0][
             "workflow_version"
