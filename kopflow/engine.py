@@ -9,7 +9,6 @@ methods go through the one bulk driver, in transactions of ``KOPFLOW_BATCH`` coo
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -145,6 +144,8 @@ class Kopflow:
         the demo's made-up evidence never goes into an officer's data (issue #12). The answer's
         ``demo`` says whether the database is a demo's.
         """
+        import uuid
+
         from sqlalchemy import func, select
 
         from kopflow.audit.chain import init_chain, read_head

@@ -19,7 +19,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kopflow import authz
-from kopflow.audit.chain import ChainWriter
 from kopflow.errors import ConflictError, KopflowError, PermissionDeniedError, RefusedError
 from kopflow.log import bind_context, get_logger
 from kopflow.pipeline.work import CoopWork, History, LazyEvidence, newest_states
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
     from structlog.typing import FilteringBoundLogger
 
+    from kopflow.audit.chain import ChainWriter
     from kopflow.flow.spec import StepSpec, Workflow
     from kopflow.host.manager import PluginHost
     from kopflow.plugin import CoopView
@@ -205,7 +205,11 @@ class Change:
         # The local day evidence dates may not be after, read once per transaction as ``now``
         # is: asking the clock for every step of a bulk batch was a tenth of validating it.
         self.today = date.today()
-        self.chain = ChainWriter(conn)  # takes the chain lock first: every writer queues here
+        # Imported here, not at the top: a read command loads this module without writing, and
+        # the chain's imports would cost every command's start-up (issue #5).
+        from kopflow.audit.chain import ChainWriter
+
+        self.chain: ChainWriter = ChainWriter(conn)  # takes the chain lock: writers queue here
         self._specs: dict[str, tuple[StepSpec, str | None, str | None]] = {}
         self._fingerprint: dict[str, str] | None = None
         self.coop_updates: dict[str, dict[str, Any]] = {}
