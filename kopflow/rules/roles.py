@@ -41,6 +41,12 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "enrollment": {"officer": _INSERT, "admin": _INSERT},
     "step_record": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
     "transition": {"officer": _INSERT, "admin": _INSERT},
+    # A step's identifiers (issue #12); a correction or an undo marks the old ones released.
+    "unique_value": {
+        "officer": ("INSERT", "UPDATE (released_seq)"),
+        "partner": ("INSERT", "UPDATE (released_seq)"),
+        "admin": ("INSERT", "UPDATE (released_seq)"),
+    },
     "workflow_def": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
 }
 WRITERS = ("officer", "partner", "admin")

@@ -88,6 +88,38 @@ class StepRecord(SQLModel, table=True):
     audit_seq: int
 
 
+class UniqueValue(SQLModel, table=True):
+    """An identifier a cooperative holds (a field declared ``unique``: NIB, NPWP, ...).
+
+    The unique index on the values still held makes the database refuse a second cooperative
+    with the same value, on both backends and whatever the writers (issue #12). Written in the
+    transaction of the step that records it; a correction or an undo of that step marks the
+    cooperative's earlier values released (nothing is deleted, as everywhere in kopflow).
+    """
+
+    __tablename__ = "unique_value"
+    __table_args__ = (
+        Index(
+            "uq_unique_value_held",
+            "scope",
+            "value",
+            unique=True,
+            sqlite_where=text("released_seq IS NULL"),
+            postgresql_where=text("released_seq IS NULL"),
+        ),
+        # A correction or an undo releases a cooperative's values of one step.
+        Index("ix_unique_value_coop_step", "coop_id", "step"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=160)  # "nib.nib", "bri.account.account_number"
+    value: str
+    coop_id: str = Field(foreign_key="coop.id", max_length=32)
+    step: str = Field(max_length=80)
+    audit_seq: int  # the event that recorded it
+    released_seq: int | None = None  # the event of the correction or undo that released it
+
+
 class TransitionRecord(SQLModel, table=True):
     """Every stage change of a cooperative: the history its current stage must agree with."""
 
@@ -252,7 +284,18 @@ def render_core_tables() -> str:
                 _q(e.name) if isinstance(e, Column) else f"text({_q(str(e))})"
                 for e in index.expressions
             )
-            out.append(f"    Index({_q(str(index.name))}, {names}, unique={index.unique}),")
+            wheres = [
+                f"{dialect}_where=text({_q(str(index.dialect_options[dialect]['where']))})"
+                for dialect in ("sqlite", "postgresql")
+                if index.dialect_options[dialect].get("where") is not None
+            ]
+            if wheres:  # a partial index: written as ruff formats the long call
+                args = [_q(str(index.name)), *names.split(", "), f"unique={index.unique}"]
+                out.append("    Index(")
+                out += [f"        {arg}," for arg in [*args, *wheres]]
+                out.append("    ),")
+            else:
+                out.append(f"    Index({_q(str(index.name))}, {names}, unique={index.unique}),")
         for constraint in sorted(table.constraints, key=lambda c: str(c.name)):
             if isinstance(constraint, UniqueConstraint):
                 names = ", ".join(_q(c.name) for c in constraint.columns)

@@ -150,3 +150,24 @@ transition = Table(
     Index("ix_transition_coop_id", "coop_id", unique=False),
     Index("ix_transition_dest_at", "dest", "at", unique=False),
 )
+
+unique_value = Table(
+    "unique_value",
+    metadata,
+    Column("id", Integer, primary_key=True, nullable=False),
+    Column("scope", String(160), nullable=False),
+    Column("value", String, nullable=False),
+    Column("coop_id", String(32), ForeignKey("coop.id"), nullable=False),
+    Column("step", String(80), nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    Column("released_seq", Integer, nullable=True),
+    Index("ix_unique_value_coop_step", "coop_id", "step", unique=False),
+    Index(
+        "uq_unique_value_held",
+        "scope",
+        "value",
+        unique=True,
+        sqlite_where=text("released_seq IS NULL"),
+        postgresql_where=text("released_seq IS NULL"),
+    ),
+)
