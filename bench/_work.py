@@ -161,6 +161,17 @@ def lifecycle(db: str, plan_path: str) -> dict[str, Any]:
 
         ids = [row[0] for row in conn.execute(text("SELECT id FROM coop ORDER BY id"))]
     seed_of = seeds_for(ids)
+    # Identifiers one cooperative holds alone (NIB, NPWP, ...) may not repeat across
+    # cooperatives (issue #12): each cooperative gets its own, outside the clock.
+    from kopflow.flow.samples import sample_value
+
+    position = {coop: i for i, coop in enumerate(ids)}
+
+    def own(key: str, coop: str) -> dict[str, Any]:
+        evidence: dict[str, Any] = p["raw"][key][seed_of[coop]]
+        fields = [f for f in engine.step_spec(key)[0].fields if f.unique]
+        return {**evidence, **{f.name: sample_value(f, position[coop]) for f in fields}}
+
     # Start-up is measured by the CLI section: import the write path and load the plugins,
     # the workflow and its machine before the clock starts.
     import kopflow.pipeline.change
@@ -178,9 +189,8 @@ def lifecycle(db: str, plan_path: str) -> dict[str, Any]:
             # One call per CSV-sized part (a province at most), as offices upload them; the
             # parts' rows are built outside the clock.
             events, seconds = 0, 0.0
-            raw = p["raw"]
             for part in _floor.chunks(ids, STEP_CALL):
-                rows = [(c, key, raw[key][seed_of[c]]) for c in part for key in phase["steps"]]
+                rows = [(c, key, own(key, c)) for c in part for key in phase["steps"]]
                 start = time.perf_counter()
                 result = engine.complete_steps_bulk(rows)
                 seconds += time.perf_counter() - start

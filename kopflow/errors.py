@@ -52,7 +52,24 @@ class EvidenceError(InputError):
 
     def __init__(self, field: str, msgid: str, **params: object) -> None:
         self.field = field
+        self.problems: list[EvidenceError] = [self]
         super().__init__(msgid, field=field, **params)
+
+    @classmethod
+    def combine(cls, problems: list[EvidenceError]) -> EvidenceError:
+        """One error naming every problem of one attempt, so one retry can fix them all."""
+        if len(problems) == 1:
+            return problems[0]
+        first = problems[0]
+        params = {k: v for k, v in first.params.items() if k != "field"}
+        combined = cls(first.field, first.msgid, **params)
+        combined.problems = list(problems)
+        return combined
+
+    def __str__(self) -> str:
+        if len(self.problems) > 1:
+            return "; ".join(KopflowError.__str__(p) for p in self.problems)
+        return super().__str__()
 
 
 class RefusedError(KopflowError):

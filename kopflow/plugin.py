@@ -16,6 +16,12 @@ import pluggy
 from kopflow.flow.spec import FieldSpec, StepSpec
 from kopflow.i18n import get_language
 
+# FieldSpec's checks against other evidence (issue #12), for partners' steps as for the
+# definition's: ``unique=True`` (no two cooperatives record the same value), ``not_before``
+# (``"step.field"`` or ``"code.step.field"`` date fields this date may not precede),
+# ``min_date`` (``"YYYY-MM-DD"``) and ``min_date_unless`` (``{"step.field": (choices...)}``
+# lifting it). docs/plugins.md lists every parameter.
+
 __all__ = [
     "PLUGIN_API_VERSION",
     "CoopView",

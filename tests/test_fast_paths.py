@@ -209,6 +209,18 @@ class _AfterStep:
         pass
 
 
+_UNIQUE = {"account_number", "decree_number", "nib", "npwp", "number"}
+
+
+def _masked(seen: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """What a watcher saw, with each unique identifier's value replaced by a mark."""
+    return [
+        (step, (keys, {k: {f: "#" if f in _UNIQUE else v for f, v in e.items()}
+                       for k, e in evidence.items()}, *rest))
+        for step, (keys, evidence, *rest) in seen
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize("during_call", [True, False])
 def test_bulk_steps_show_plugins_the_history_a_full_load_shows(
     kopflow: Kopflow, during_call: bool
@@ -235,7 +247,9 @@ def test_bulk_steps_show_plugins_the_history_a_full_load_shows(
         result = kopflow.complete_steps_bulk([(coop, step, raw) for step, raw in rows])
         assert not result.refused
         kopflow.plugins.remove_plugin("watcher")
-    seen_lazy, seen_full = watchers[lazy].seen(), watchers[full].seen()
+    # Identifiers held by one cooperative alone (issue #12) differ between the two; the rest of
+    # the evidence is the same.
+    seen_lazy, seen_full = _masked(watchers[lazy].seen()), _masked(watchers[full].seen())
     assert len(seen_full) == len(rows) and "nib" in seen_full[0][1][0]  # history was shown
     if not kopflow.url.startswith("sqlite"):  # PostgreSQL returns rows in no set order
         seen_lazy = [(s, (sorted(v[0]), *v[1:])) for s, v in seen_lazy]

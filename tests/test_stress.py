@@ -127,7 +127,7 @@ def _operate(engine: Any, kind: str, coop: str, rng: random.Random) -> Any:
             return engine.advance(coop, "resume")
         return engine.advance(coop, "suspend", reason="stress: suspend")
     if rng.random() < 0.5:
-        return engine.complete_step("KDMP-0000000", "socialisation", {"date": "2025-01-01"})
+        return engine.complete_step("KDMP-0000000", "socialisation", {"date": "2025-04-01"})
     return engine.complete_step(coop, "no_such_step", {})
 
 

@@ -472,7 +472,7 @@ def test_step_validate_parses_every_field(kdkmp: Workflow) -> None:
 def test_step_validate_refuses_unknown_field() -> None:
     step = StepSpec("nib", LABEL, "officer", fields=(FieldSpec("nib", "reference", LABEL),))
     with pytest.raises(
-        EvidenceError, match="nbi: unknown field for step nib; it accepts nib, note, file"
+        EvidenceError, match="nbi: unknown field for step Label; it accepts nib, note, file"
     ) as caught:
         step.validate({"nib": "1234567890123", "nbi": "x"})
     assert caught.value.field == "nbi"
@@ -484,7 +484,9 @@ def test_step_validate_refuses_missing_required_and_omits_optional() -> None:
         FieldSpec("decree_date", "date", LABEL, required=False),
     )
     step = StepSpec("sk_ahu", LABEL, "officer", fields=fields)
-    with pytest.raises(EvidenceError, match="decree_number: required by step sk_ahu") as caught:
+    with pytest.raises(
+        EvidenceError, match=r"decree_number \(Label\): required by step Label"
+    ) as caught:
         step.validate({"decree_date": "2025-07-01"}, today=TODAY)
     assert caught.value.field == "decree_number"
     assert step.validate({"decree_number": "AHU-0012345.AH.01.29.TAHUN 2025"}) == {

@@ -5,6 +5,7 @@ Private to :mod:`kopflow.flow.spec`, which owns the specs and the public ``load_
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from kopflow import i18n
 from kopflow.flow.spec import (
     _IDENT,
+    _ISO_DATE,
     FIELD_TYPES,
     PREVIOUS,
     STANDARD_FIELDS,
@@ -35,7 +37,8 @@ _SCHEMAS = {
     "stage": "id!:ident label!:label sla_days:count side:false final:false steps:list",
     "step": "id!:ident label!:label role!:ident required:true after:idents fields:list",
     "field": "name!:ident type!:raw label!:label required:true hint:label choices:raw "
-    "multiple:false pattern:raw min:int max:int odd:false",
+    "multiple:false pattern:raw min:int max:int odd:false unique:false not_before:raw "
+    "min_date:raw min_date_unless:raw",
     "event": "name!:ident label!:label from!:idents to!:raw reason_required:false advance:false",
 }
 _DEFAULTS: dict[str, Any] = {
@@ -45,7 +48,13 @@ _DEFAULTS: dict[str, Any] = {
 _OPTION_TYPES = {
     "choices": ("choice",), "multiple": ("choice",), "pattern": ("reference",),
     "min": ("integer", "rupiah"), "max": ("integer", "rupiah"), "odd": ("integer",),
+    "unique": ("text", "reference", "integer"), "not_before": ("date",), "min_date": ("date",),
+    "min_date_unless": ("date",),
 }  # fmt: skip
+
+
+# A reference to a field of another step: "notary_deed.deed_date".
+_REF = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 
 
 def _join(path: str, key: object) -> str:
@@ -65,6 +74,9 @@ class _Builder:
         self.choices: dict[str, tuple[str, ...]] = {}
         self.labels: dict[str, dict[str, dict[str, str]]] = {}
         self.steps: list[tuple[str, str, StepSpec]] = []  # (path, stage id, step) for cross-checks
+        self.refs: list[tuple[str, str, str]] = []  # (path, reference, type wanted): cross-checked
+        self.unless_values: list[tuple[str, str, tuple[str, ...]]] = []
+        self.untyped: set[int] = set()  # ids of fields whose type was refused: compare nothing
 
     def add(self, path: str, msgid: str, **params: object) -> None:
         self.problems.append(f"{self.file}: {path or '(document)'}: {_(msgid, **params)}")
@@ -187,11 +199,71 @@ class _Builder:
         if v["min"] is not None and v["max"] is not None and v["min"] > v["max"]:
             self.add(_join(path, "max"), "max is below min ({min})", min=v["min"])
         listname = listname if ftype == "choice" and listname in self.choices else None
-        return FieldSpec(
+        # On a field of another type these keys are reported above: nothing more to check.
+        dated = ftype == "date"
+        not_before = self._refs(v["not_before"] if dated else None, _join(path, "not_before"))
+        min_date = self._date(v["min_date"] if dated else None, _join(path, "min_date"))
+        unless = self._unless(
+            v["min_date_unless"] if dated else None, _join(path, "min_date_unless")
+        )
+        if unless and min_date is None:
+            self.add(_join(path, "min_date_unless"), "only a field with min_date takes this key")
+        spec = FieldSpec(
             v["name"], ftype, v["label"], v["required"], self.choices.get(listname or "", ()),
             v["multiple"], pattern if ftype == "reference" else None, v["min"], v["max"], v["odd"],
-            v["hint"] or None, listname,
+            v["hint"] or None, listname, v["unique"] and ftype in _OPTION_TYPES["unique"],
+            not_before if ftype == "date" else (), min_date if ftype == "date" else None,
+            unless if ftype == "date" else None,
         )  # fmt: skip
+        if v["type"] not in FIELD_TYPES:
+            self.untyped.add(id(spec))
+        return spec
+
+    def _refs(self, node: object, path: str) -> tuple[str, ...]:
+        """``not_before``: references ``step.field`` to date fields, checked once all are read."""
+        if node is None:
+            return ()
+        items = [node] if isinstance(node, str) else self._list(node, path)
+        out = []
+        for i, item in enumerate(items):
+            where = path if isinstance(node, str) else _join(path, i)
+            if not isinstance(item, str) or not _REF.fullmatch(item):
+                self._bad(where, N_("a reference step.field, e.g. notary_deed.deed_date"), item)
+                continue
+            self.refs.append((where, item, "date"))
+            out.append(item)
+        return tuple(out)
+
+    def _date(self, node: object, path: str) -> str | None:
+        if node is None:
+            return None
+        if isinstance(node, datetime.date) and not isinstance(node, datetime.datetime):
+            return node.isoformat()
+        if isinstance(node, str) and _ISO_DATE.fullmatch(node):
+            try:
+                return datetime.date.fromisoformat(node).isoformat()
+            except ValueError:
+                pass
+        self._bad(path, N_("a date YYYY-MM-DD"), node)
+        return None
+
+    def _unless(self, node: object, path: str) -> dict[str, tuple[str, ...]] | None:
+        """``min_date_unless``: ``{step.field: [choice values]}``, each lifting ``min_date``."""
+        if node is None:
+            return None
+        if not isinstance(node, dict) or not node:
+            self._bad(path, N_("a mapping of step.field: [values]"), node)
+            return None
+        out: dict[str, tuple[str, ...]] = {}
+        for ref, values in node.items():
+            where = _join(path, ref)
+            if not isinstance(ref, str) or not _REF.fullmatch(ref):
+                self._bad(where, N_("a reference step.field, e.g. notary_deed.deed_date"), ref)
+                continue
+            self.refs.append((where, ref, "choice"))
+            out[ref] = self._idents(values, where)
+            self.unless_values.append((where, ref, out[ref]))
+        return out
 
     def step(self, node: object, path: str, roles: tuple[str, ...]) -> StepSpec | None:
         if (v := self.read(node, path, "step")) is None:
@@ -307,6 +379,7 @@ class _Builder:
                 graph.setdefault(st.id, list(st.after))  # the first of duplicates counts
             if cycle := _cycle(graph):
                 self.add(f"{p}.steps", "'after' forms a cycle: {cycle}", cycle=" -> ".join(cycle))
+        self.check_refs(placed)
         # transitions accepts stages nothing leads to; an unreachable stage is always a mistake.
         reached, todo = {wf.initial}, [wf.initial]
         while todo:
@@ -325,6 +398,27 @@ class _Builder:
                 )
                 self.add(p, msgid, stage=s.id)
 
+    def check_refs(self, placed: dict[str, tuple[str, StepSpec]]) -> None:
+        """``not_before`` and ``min_date_unless`` name a field of the type they compare."""
+        for path, ref, wanted in self.refs:
+            step_id, _dot, name = ref.partition(".")
+            found = placed.get(step_id)
+            field = next((f for f in found[1].fields if f.name == name), None) if found else None
+            if field is None:
+                msgid = N_("'{ref}' is not a field of a step of this workflow")
+                self.add(path, msgid, ref=ref)
+            elif id(field) in self.untyped:
+                continue  # its type is reported already
+            elif field.type != wanted:
+                msgid = N_("'{ref}' is a {type} field; this key compares {wanted} fields")
+                self.add(path, msgid, ref=ref, type=field.type, wanted=wanted)
+            elif wanted == "choice":
+                for value in next((v for p, r, v in self.unless_values if p == path), ()):
+                    if value not in field.choices:
+                        msgid = N_("'{value}' is not a choice of {ref}; choices: {choices}")
+                        choices = ", ".join(field.choices)
+                        self.add(path, msgid, value=value, ref=ref, choices=choices)
+
 
 def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
     """A cycle in ``graph`` (node -> nodes it waits on) as a closed path, or ``None``."""
@@ -340,6 +434,10 @@ def _cycle(graph: dict[str, list[str]]) -> list[str] | None:
         return found
 
     return next((c for node in graph if (c := visit(node, []))), None)
+
+
+def _scalar_text(loader: Any, node: Any) -> str:
+    return str(loader.construct_scalar(node))
 
 
 def _read(path: Path, builder: _Builder) -> tuple[object, str] | None:
@@ -371,6 +469,11 @@ def _read(path: Path, builder: _Builder) -> tuple[object, str] | None:
     # below, so their wording does not depend on how PyYAML was built.
     class FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # a base chosen at run time
         construct_mapping = Loader.construct_mapping
+
+    # Dates stay text, checked where a date is expected (min_date): PyYAML's own conversion
+    # raises a bare ValueError on an impossible date such as 2025-13-01.
+    for loader in (Loader, FastLoader):
+        loader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_text)
 
     def where(mark: Any) -> str:
         return _("line {line}, column {column}", line=mark.line + 1, column=mark.column + 1)

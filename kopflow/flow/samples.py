@@ -6,6 +6,8 @@ sample data (their ``note`` field says so).
 
 from __future__ import annotations
 
+import datetime
+import itertools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -13,11 +15,15 @@ if TYPE_CHECKING:
     from kopflow.flow.spec import FieldSpec, StepSpec
 
 _DIGITS = "7351982460" * 4
+_ISSUED = itertools.count(1)
 
 
-def _reference(pattern: str, seed: int) -> str:
+def _reference(pattern: str, seed: int, *, unique: bool = False) -> str:
     # Try shapes that real reference numbers have until one matches the field's pattern.
     candidates = [(_DIGITS[seed % 10 :] + _DIGITS)[:n] for n in range(1, 33)]
+    if unique:  # one cooperative's identifier: a distinct value for each seed (issue #12)
+        tail = str(seed)
+        candidates = [_DIGITS[: n - len(tail)] + tail for n in range(len(tail), 33)]
     candidates += [f"{n:03d}/KDMP/2025" for n in (seed % 997 + 1,)]
     candidates += [f"AHU-{seed % 10000:04d}.AH.01.29.TAHUN 2025", f"REF-{seed:06d}"]
     candidates += [f"https://kdkmp-{seed}.desa.id"]
@@ -28,10 +34,20 @@ def _reference(pattern: str, seed: int) -> str:
 
 
 def sample_value(field: FieldSpec, seed: int = 0) -> Any:
-    """A value that passes ``field.parse``."""
+    """A value that passes ``field.parse``.
+
+    A field declared ``unique`` (an identifier one cooperative holds alone) gets a value no
+    earlier call in this process gave, whatever the seed: tests and the demo give many
+    cooperatives the same seed, and the definition refuses a repeated NIB (issue #12).
+    """
+    if field.unique:
+        seed = next(_ISSUED) * 1000 + seed % 1000
     kind = field.type
     if kind == "date":
-        return f"2025-{(seed % 9) + 1:02d}-{(seed % 27) + 1:02d}"
+        # After Inpres 9/2025 (27 March 2025), where the definition starts its dates, and in
+        # the order of the seeds: a later step with a larger seed is not dated before an earlier
+        # one (the definition refuses that, issue #12).
+        return (datetime.date(2025, 4, 1) + datetime.timedelta(days=seed % 240)).isoformat()
     if kind in ("integer", "rupiah"):
         low = field.min if field.min is not None else (1 if kind == "integer" else 1_000_000)
         value = max(low, min(field.max if field.max is not None else low, low))
@@ -41,7 +57,7 @@ def sample_value(field: FieldSpec, seed: int = 0) -> Any:
     if kind == "choice":
         return field.choices[0] if not field.multiple else ",".join(field.choices[:2])
     if kind == "reference" and field.pattern:
-        return _reference(field.pattern, seed)
+        return _reference(field.pattern, seed, unique=field.unique)
     return f"contoh {field.name} {seed}"
 
 

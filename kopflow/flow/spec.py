@@ -11,7 +11,7 @@ import datetime
 import functools
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -44,6 +44,16 @@ class FieldSpec:
 
     Beyond the engine's contract: ``hint`` (an ``{"id", "en"}`` label) names the expected format
     in error messages; ``choice_list`` names the list ``choices`` came from, for its labels.
+
+    Checks against other evidence (issue #12), run when the step is recorded:
+
+    - ``unique``: no two cooperatives may record the same value for this field (an identifier
+      of one legal entity: NIB, NPWP, an account number). The database enforces it.
+    - ``not_before``: references ``"step.field"`` (``"bri.account.date"`` for a partner's step)
+      to date fields this date may not precede, checked whichever of the two is recorded last.
+    - ``min_date``: the earliest date accepted (``YYYY-MM-DD``); ``min_date_unless`` maps
+      references to choice fields to the values that lift it (``{"musdesus.coop_model":
+      ("develop", "revitalise")}``: an existing cooperative's older deed).
     """
 
     name: str
@@ -58,6 +68,14 @@ class FieldSpec:
     odd: bool = False
     hint: dict[str, str] | None = None
     choice_list: str | None = None
+    unique: bool = False
+    not_before: tuple[str, ...] = ()
+    min_date: str | None = None
+    min_date_unless: Mapping[str, tuple[str, ...]] | None = None
+
+    def text(self) -> str:
+        """How messages name the field: its name (what --set takes), then its label."""
+        return f"{self.name} ({i18n.label(self.label, self.name)})"
 
     def parse(self, raw: object, *, today: datetime.date | None = None) -> str | int | list[str]:
         """Turn a CLI string (or an already-typed JSON/CSV value) into the canonical value.
@@ -242,24 +260,55 @@ class StepSpec:
             Field name -> canonical value, in declaration order; blank optional fields omitted.
 
         Raises:
-            EvidenceError: for an unknown field, a missing required one, or a bad value.
+            EvidenceError: for unknown fields, missing required ones and bad values, all of
+                them in one error (issue #12: one attempt names everything to fix).
         """
+        out, problems = self.parse(raw, today=today)
+        if problems:
+            raise EvidenceError.combine(problems)
+        return out
+
+    def parse(
+        self, raw: dict[str, object], *, today: datetime.date | None = None
+    ) -> tuple[dict[str, object], list[EvidenceError]]:
+        """:meth:`validate` without raising: the values that parsed, and every problem."""
         names = self._field_names
+        problems: list[EvidenceError] = []
         if not names.issuperset(raw):
+            known = ", ".join(f.name for f in self.fields)
+            step = i18n.label(self.label, self.id)
             for name in raw:
                 if name not in names:
-                    known = [f.name for f in self.fields]
                     msgid = N_("{field}: unknown field for step {step}; it accepts {known}")
-                    raise EvidenceError(str(name), msgid, step=self.id, known=", ".join(known))
+                    problems.append(EvidenceError(str(name), msgid, step=step, known=known))
         if today is None:
             today = datetime.date.today()  # once per step, not per field: a bulk hot path
         out: dict[str, object] = {}
+        missing: list[FieldSpec] = []
         for spec, parse in self._parsers:
             if not _blank(value := raw.get(spec.name)):
-                out[spec.name] = parse(spec, value, today)  # FieldSpec.parse, blank ruled out
+                try:
+                    out[spec.name] = parse(spec, value, today)  # FieldSpec.parse, blank ruled out
+                except EvidenceError as err:
+                    problems.append(err)
             elif spec.required:
-                _refuse(spec, "{field}: required by step {step}", step=self.id)
-        return out
+                missing.append(spec)
+        if missing:
+            # One line naming every missing field (issue #12: musdesus took six attempts).
+            msgid = N_("{fields}: required by step {step}")
+            if len(missing) > 1:
+                msgid = N_("step {step} needs {count} more fields: {fields}")
+            problems.insert(
+                0,
+                EvidenceError(
+                    ", ".join(f.name for f in missing),
+                    msgid,
+                    fields=", ".join(f.text() for f in missing),
+                    step=i18n.label(self.label, self.id),
+                    count=len(missing),
+                ),
+            )
+        return out, problems
 
 
 @dataclasses.dataclass(frozen=True)

@@ -211,12 +211,21 @@ class Change:
 
         self.chain: ChainWriter = ChainWriter(conn)  # takes the chain lock: writers queue here
         self._specs: dict[str, tuple[StepSpec, str | None, str | None]] = {}
+        # What the rules derive once per transaction from the definition and the plugins.
+        self.memo: dict[str, Any] = {}
         self._fingerprint: dict[str, str] | None = None
         self.coop_updates: dict[str, dict[str, Any]] = {}
         # Each update_coop's prior state (None: none pending), so rollback_to costs what was
         # done since the mark, not a copy of the whole batch per cooperative (quadratic).
         self._undo: list[tuple[str, dict[str, Any] | None]] = []
-        self.inserts: dict[str, list[dict[str, Any]]] = {t: [] for t in _PARENTS + _CHILDREN}
+        self.inserts: dict[str, list[dict[str, Any]]] = {
+            t: [] for t in (*_PARENTS, *_CHILDREN, "unique_value")
+        }
+        # Unique identifiers (issue #12): who holds (key, value) as this change sees it, the
+        # earlier entries for rollback_to, and the (coop, step) pairs whose values go first.
+        self._owners: dict[tuple[str, str], str | None] = {}
+        self._owner_log: list[tuple[tuple[str, str], str | None]] = []
+        self.releases: list[tuple[str, str, int]] = []
 
     @property
     def plugins(self) -> PluginHost:
@@ -323,6 +332,54 @@ class Change:
                 version=wf.version,
             )
 
+    def prefetch_owners(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Read who holds these (key, value) identifiers, in one query for a bulk chunk."""
+        from kopflow.store.rows import rows_in
+
+        wanted = {pair for pair in pairs if pair not in self._owners}
+        if not wanted:
+            return
+        sql = "SELECT scope, value, coop_id FROM unique_value"
+        values = sorted({value for _key, value in wanted})
+        held = "AND released_seq IS NULL"
+        for key, value, coop_id in rows_in(self.conn, sql, "value", values, tail=held):
+            if (key, value) in wanted:
+                self._owners[(key, value)] = coop_id
+        for pair in wanted:
+            self._owners.setdefault(pair, None)
+
+    def owner(self, key: str, value: str) -> str | None:
+        """The cooperative holding identifier ``value`` of ``key`` (``"nib.nib"``), or None.
+
+        Exact: every writer holds the chain lock (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's
+        row lock) from before this read to its commit, so no other change can claim the value
+        meanwhile; the primary key of ``unique_value`` is the database's own guarantee.
+        """
+        if (key, value) not in self._owners:
+            self.prefetch_owners([(key, value)])
+        return self._owners[(key, value)]
+
+    def _set_owner(self, pair: tuple[str, str], coop_id: str | None) -> None:
+        self._owner_log.append((pair, self._owners.get(pair)))
+        self._owners[pair] = coop_id
+
+    def claim(self, coop_id: str, step: str, key: str, value: str, seq: int) -> None:
+        """Queue ``coop_id``'s hold on an identifier, recorded by the step event ``seq``."""
+        self._set_owner((key, value), coop_id)
+        self.insert(
+            "unique_value",
+            {"scope": key, "value": value, "coop_id": coop_id, "step": step, "audit_seq": seq},
+        )
+
+    def release(self, coop_id: str, step: str, held: Iterable[tuple[str, str]], seq: int) -> None:
+        """Queue the release, by the event ``seq``, of the identifiers ``coop_id`` holds
+        through ``step`` (``held``: the (key, value) pairs its current evidence records),
+        written before any new claim."""
+        self.releases.append((coop_id, step, seq))
+        for pair in held:
+            if self.owner(*pair) == coop_id:
+                self._set_owner(pair, None)
+
     # --- what the rules queue -----------------------------------------------------------
 
     def event(self, action: str, coop_id: str | None, details: dict[str, Any]) -> int:
@@ -362,14 +419,20 @@ class Change:
             self.chain.mark(),
             {k: len(v) for k, v in self.inserts.items()},
             len(self._undo),
+            len(self._owner_log),
+            len(self.releases),
         )
 
     def rollback_to(self, mark: Mark) -> None:
         """Forget everything queued since ``mark``."""
-        chain_mark, counts, undo_count = mark
+        chain_mark, counts, undo_count, owner_count, release_count = mark
         self.chain.rollback_to(chain_mark)
         for table, count in counts.items():
             del self.inserts[table][count:]
+        while len(self._owner_log) > owner_count:
+            pair, holder = self._owner_log.pop()
+            self._owners[pair] = holder
+        del self.releases[release_count:]
         while len(self._undo) > undo_count:
             coop_id, before = self._undo.pop()
             if before is None:
@@ -398,14 +461,55 @@ class Change:
                 insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
         if self.coop_updates:
             self._update_coops()
+        if self.releases:
+            self._release()
         for name in _CHILDREN:
             if self.inserts[name]:
                 insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
+        if self.inserts["unique_value"]:
+            self._claim_values()
         self.chain.flush()
         for rows in self.inserts.values():
             rows.clear()
         self.coop_updates.clear()
         self._undo.clear()
+        self._owner_log.clear()
+        self.releases.clear()
+
+    def _claim_values(self) -> None:
+        """Insert the identifiers claimed; the primary key refuses one another cooperative
+        holds. ``owner`` has checked them under the chain lock, so this is the database's own
+        guarantee, met only by a writer that bypassed the lock: the whole change is refused."""
+        from sqlalchemy.exc import IntegrityError
+
+        from kopflow.store import tables
+        from kopflow.store.rows import insert_dicts
+
+        try:
+            insert_dicts(self.conn, tables.unique_value, self.inserts["unique_value"])
+        except IntegrityError:
+            raise ConflictError(
+                "an identifier being recorded was recorded for another cooperative meanwhile; "
+                "look again and retry"
+            ) from None
+
+    def _release(self) -> None:
+        from sqlalchemy import update
+
+        from kopflow.store import tables
+
+        # Only the rows still held: a row once released keeps the event that released it.
+        table = tables.unique_value
+        for coop_id, step, seq in self.releases:  # corrections and undos: one cooperative each
+            self.conn.execute(
+                update(table)
+                .where(
+                    table.c.coop_id == coop_id,
+                    table.c.step == step,
+                    table.c.released_seq.is_(None),
+                )
+                .values(released_seq=seq)
+            )
 
     def _update_coops(self) -> None:
         from kopflow.store import tables

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
 from kopflow.audit.canonical import encode_checked
-from kopflow.errors import InputError, KopflowError, RefusedError
+from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.i18n import _, get_language
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
+from kopflow.rules import evidence as contradictions
 
 if TYPE_CHECKING:
     from kopflow.flow.spec import StepSpec
@@ -90,6 +91,7 @@ def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
         except KopflowError:
             continue
         keys.update(_after_keys(spec, partner))
+        keys.update(contradictions.steps_read(change, step))
     return keys
 
 
@@ -131,7 +133,17 @@ def complete(
             step=step,
             coop=work.id,
         )
-    evidence = spec.validate(dict(raw), today=change.today)
+    given = dict(raw)
+    previous: dict[str, Any] = {}
+    if correcting:
+        # A correction names only what changes; the rest of the current version carries over
+        # (issue #12). An empty value given removes an optional field.
+        previous = dict(contradictions.evidence_of(work, step))
+        given = {**previous, **given}
+    evidence, problems = spec.parse(given, today=change.today)
+    problems += contradictions.check(change, work, step, spec, evidence)
+    if problems:  # every missing, bad or contradicting field at once (issue #12)
+        raise EvidenceError.combine(problems)
     reasons = change.plugins.validate_step(
         coop=change.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
     )
@@ -148,7 +160,15 @@ def complete(
     }
     if reason:
         details["reason"] = reason
+    if correcting:
+        details["changed"] = {
+            name: {k: v for k, v in (("from", previous.get(name)), ("to", evidence.get(name)))
+                   if v is not None}
+            for name in sorted(set(previous) | set(evidence))
+            if previous.get(name) != evidence.get(name)
+        }  # fmt: skip
     seq = change.event("step.corrected" if correcting else "step.completed", work.id, details)
+    _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
     # The event has just checked ``evidence`` as canonical JSON: encode it without checking
     # again (the same bytes as ``evidence_json``; issue #5).
     stored = encode_checked(evidence)
@@ -172,6 +192,22 @@ def complete(
         notify = partial(_after_step, change, work, step, evidence, seq)  # lighter than a closure
     text = _done_text(get_language(), correcting, step)
     return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
+
+
+def _hold_identifiers(
+    change: Change,
+    work: CoopWork,
+    step: str,
+    spec: StepSpec,
+    evidence: Mapping[str, Any],
+    seq: int,
+    correcting: bool,
+) -> None:
+    """Queue the step's unique identifiers, releasing what its previous version held."""
+    if correcting:
+        change.release(work.id, step, contradictions.held(step, spec, work), seq)
+    for key, value in contradictions.unique_pairs(step, spec, evidence):
+        change.claim(work.id, step, key, value, seq)
 
 
 @lru_cache(maxsize=1024)
@@ -245,6 +281,7 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
             "audit_seq": seq,
         },
     )
+    change.release(work.id, step, contradictions.held(step, spec, work), seq)
     work.steps[step] = StepState(version, "undone", "{}")
     return Outcome(work.id, True, _("undid {step}", step=step), seq, current)
 
@@ -268,10 +305,24 @@ def _load_for_steps(
     come after; the rest of each history (most of what a batch would read) is read only if a
     plugin's view asks for it (issue #5). Views built after the commit, for after-step hooks,
     are many: with such hooks everything is read here."""
+    _prefetch_owners(change, items)
     if change.plugins.implements("kopflow_after_step"):
         return change.load(ids)
     needed = _steps_read(change, (item for rows in items.values() for item in rows))
     return change.load(ids, steps=needed, lazy_rest=True)
+
+
+def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> None:
+    """Who holds the chunk's unique identifiers, in one query, not one per row (issue #12)."""
+    pairs: list[tuple[str, str]] = []
+    for rows in items.values():
+        for step, raw in rows:
+            try:
+                spec = change.step_spec(step)[0]
+            except KopflowError:
+                continue  # refused when its row comes up
+            pairs.extend(contradictions.unique_pairs(step, spec, raw))
+    change.prefetch_owners(pairs)
 
 
 COMPLETE_BULK: BulkOp[StepItem] = BulkOp(

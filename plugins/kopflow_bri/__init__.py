@@ -51,7 +51,7 @@ STEPS = (
     _step(
         "account", "Rekening koperasi dibuka di BRI", "Cooperative account opened at BRI",
         FieldSpec("account_number", "reference", {"id": "Nomor rekening", "en": "Account number"},
-                  pattern=r"[0-9]+", hint=DIGITS),
+                  pattern=r"[0-9]+", hint=DIGITS, unique=True),  # one cooperative's account
         FieldSpec("branch", "text", {"id": "Kantor cabang BRI", "en": "BRI branch office"}),
         _date("date", "Tanggal pembukaan", "Date opened"),
     ),

@@ -45,7 +45,7 @@ def definition(folder: Path, **replace: str) -> Path:
 
 def test_show(runner: CliRunner, sqlite_url: str) -> None:
     text = ok(run(runner, sqlite_url, "workflow", "show")).stdout
-    assert "kdkmp v1" in text
+    assert "kdkmp v2" in text
     for word in ("Formation", "musdesus", "board_size", "complete_formation", "@previous"):
         assert word in text
     data = json.loads(ok(run(runner, sqlite_url, "workflow", "show", "--json")).stdout)
@@ -84,7 +84,9 @@ def test_validate_the_shipped_definition(runner: CliRunner) -> None:
 
 
 BROKEN = {
-    "type: date, label: {id: Tanggal sosialisasi": "type: when, label: {id: Tanggal sosialisasi",
+    "type: date, min_date: 2025-03-27, label: {id: Tanggal sosialisasi": (
+        "type: when, label: {id: Tanggal sosialisasi"
+    ),
     "after: [founding_meeting]": "after: [founding_meting]",
     "    min: 600": "    min: many",
     "  - name: dissolve\n": "  - name: dissolve\n    colour: red\n",
@@ -150,10 +152,12 @@ def test_broken_definition_is_refused_at_load(
 
 @pytest.fixture
 def v1(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Three cooperatives started on a copy of kdkmp v1; KDMP-600001 has begun formation."""
+    """Three cooperatives started on a copy of kdkmp numbered v1; KDMP-600001 has begun
+    formation. (The shipped file is version 2 since issue #12; its copies are renumbered.)"""
     from kopflow.engine import Kopflow
 
-    monkeypatch.setenv("KOPFLOW_WORKFLOWS", str(definition(tmp_path / "v1").parent))
+    v1 = definition(tmp_path / "v1", **{"\nversion: 2\n": "\nversion: 1\n"})
+    monkeypatch.setenv("KOPFLOW_WORKFLOWS", str(v1.parent))
     engine = Kopflow(db_url)
     engine.init()
     engine.register(
@@ -186,7 +190,7 @@ def use_v2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **replace: str) -> N
     )
     folder = definition(
         tmp_path / "v2",
-        **{"version: 1\n": "version: 2\n", "      - id: musdesus\n": extra},
+        **{"\nversion: 2\n": "\nversion: 2\n", "      - id: musdesus\n": extra},
         **replace,
     ).parent
     monkeypatch.setenv("KOPFLOW_WORKFLOWS", str(folder))
@@ -332,7 +336,7 @@ def test_edited_definition_without_a_new_version_is_refused(
     assert "give the changed file a new version" in line
     assert db_state(v1) == before
     # Comments and layout are not the definition: a file that says the same is accepted.
-    text = SHIPPED.read_text(encoding="utf-8")
+    text = SHIPPED.read_text(encoding="utf-8").replace("\nversion: 2\n", "\nversion: 1\n")
     path.write_text("# sources: docs/domain.md\n" + text.replace("\n", "\n\n", 3))
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
     ok(
