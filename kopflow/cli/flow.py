@@ -27,12 +27,19 @@ if TYPE_CHECKING:
 @json_option
 @click.pass_obj
 def next_cmd(app: App, coop: str, as_json: bool) -> None:
+    from kopflow.cli._fields import field_json, print_open_steps
+
     data = app.engine.next_actions(coop)
+    # Each open step's fields, up front (issue #12): what to type before typing it.
+    specs = [(key, app.engine.step_spec(key)[0]) for key in data["open_steps"]]
     if as_json:
+        data["fields"] = {key: [field_json(f) for f in spec.fields] for key, spec in specs}
         emit_json(data)
         return
     ok(_("{coop} is in stage {stage}", coop=data["coop"], stage=data["stage"]))
     ok(_("Steps open now: {steps}", steps=", ".join(data["open_steps"]) or "-"))
+    print_open_steps(data["coop"], specs)
+    click.echo("")
     if data["advance_event"]:
         if data["can_advance"]:
             ok(_("Ready: kopflow advance {coop}", coop=data["coop"]))

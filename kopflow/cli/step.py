@@ -36,6 +36,13 @@ def _parse_sets(values: tuple[str, ...]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise InputError("--set takes field=value, got {item!r}", item=item)
+        if name.strip() in evidence:
+            # Keeping the last value silently hid typos (issue #12).
+            raise InputError(
+                "--set {field} is given twice; give each field once "
+                "(several choices as one comma-separated list, e.g. units=sembako,apotek)",
+                field=name.strip(),
+            )
         evidence[name.strip()] = value
     return evidence
 

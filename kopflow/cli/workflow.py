@@ -14,6 +14,7 @@ from kopflow.i18n import N_, _, label
 
 if TYPE_CHECKING:
     from kopflow.cli import App
+    from kopflow.flow.spec import StepSpec
 
 
 @click.group(
@@ -30,24 +31,35 @@ def workflow_group() -> None:
 @click.pass_obj
 def workflow_show(app: App, as_json: bool) -> None:
     wf = app.engine.workflow
+    # Partners' steps belong to the onboarding stage (issue #12: they were missing here).
+    partners = sorted(app.engine.plugins.partners.items())
     if as_json:
         import dataclasses
 
         data = dataclasses.asdict(wf)
+        data["partners"] = {
+            code: [dataclasses.asdict(step) for step in partner.steps] for code, partner in partners
+        }
         emit_json(data)
         return
     ok(f"{label(wf.label, wf.name)} — {wf.name} v{wf.version} ({wf.path})")
     rows = []
     for stage in wf.stages:
-        for step in stage.steps or [None]:
+        steps: list[tuple[str, StepSpec | None]] = [(s.id, s) for s in stage.steps]
+        if stage.id == wf.onboarding_stage:
+            steps += [(p.key(s.id), s) for _code, p in partners for s in p.steps]
+        for key, step in steps or [("", None)]:
             rows.append(
                 {
                     "stage": label(stage.label, stage.id),
                     "sla": stage.sla_days,
-                    "step": step.id if step else "",
+                    "step": key,
                     "required": (_("yes") if step.required else _("no")) if step else "",
                     "role": step.role if step else "",
-                    "fields": ", ".join(f.name for f in step.fields) if step else "",
+                    # A required field is marked * (issue #12).
+                    "fields": ", ".join(f.name + ("*" if f.required else "") for f in step.fields)
+                    if step
+                    else "",
                 }
             )
     table(
@@ -62,6 +74,7 @@ def workflow_show(app: App, as_json: bool) -> None:
         ],
         rows,
     )
+    ok(_("* required field; 'kopflow next COOP' shows each field's type and hint"))
     events = [{"event": e.name, "from": ", ".join(e.sources), "to": e.dest} for e in wf.events]
     table(_("Events"), [("event", N_("Event")), ("from", N_("From")), ("to", N_("To"))], events)
 
