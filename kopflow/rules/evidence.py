@@ -96,13 +96,37 @@ def _field_spec(change: Change, step: str, field: str) -> tuple[StepSpec, FieldS
     return (spec, found) if found is not None else None
 
 
-def unique_pairs(step: str, spec: StepSpec, evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
+def unique_pairs(
+    change: Change, step: str, spec: StepSpec, evidence: Mapping[str, Any]
+) -> list[tuple[str, str]]:
     """The (key, value) identifiers ``evidence`` of ``step`` holds alone."""
     return [
         (f"{step}.{f.name}", str(evidence[f.name]).strip())
-        for f in spec.fields
-        if f.unique and evidence.get(f.name) not in (None, "")
+        for f in _unique_fields(change, step, spec)
+        if evidence.get(f.name) not in (None, "")
     ]
+
+
+def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec, ...]:
+    # Asked for every row of a bulk completion, and most steps have none (issue #5).
+    found: tuple[FieldSpec, ...] | None = change.memo.get(key := f"unique:{step}")
+    if found is None:
+        found = change.memo[key] = tuple(f for f in spec.fields if f.unique)
+    return found
+
+
+def _plan(
+    change: Change, step: str, spec: StepSpec
+) -> tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]:
+    """What ``check`` looks at for ``step``, worked out once per transaction: the fields with
+    an earliest date, the date rules, whether any field is unique."""
+    key = f"plan:{step}"
+    found: tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool] | None = change.memo.get(key)
+    if found is None:
+        bounded = tuple(f for f in spec.fields if f.min_date)
+        rules = tuple(_index(change)[0].get(step, ()))
+        found = change.memo[key] = (bounded, rules, bool(_unique_fields(change, step, spec)))
+    return found
 
 
 def check(
@@ -110,29 +134,32 @@ def check(
 ) -> list[EvidenceError]:
     """Where ``evidence`` (the values that parsed) for ``step`` contradicts other evidence."""
     problems: list[EvidenceError] = []
-    by_name = {f.name: f for f in spec.fields}
-    for field in spec.fields:
+    bounded, rules, unique = _plan(change, step, spec)
+    for field in bounded:
         value = evidence.get(field.name)
-        if field.min_date and isinstance(value, str) and value < field.min_date:
+        if isinstance(value, str) and field.min_date and value < field.min_date:
             problem = _too_early(change, work, step, evidence, field, value)
             if problem is not None:
                 problems.append(problem)
-    for rule in _index(change)[0].get(step, ()):
+    if not rules and not unique:
+        return problems
+    for rule in rules:
         mine = evidence.get(rule.field)
+        if not isinstance(mine, str) or rule.other_step == step:
+            continue
         other = evidence_of(work, rule.other_step).get(rule.other_field)
-        if not isinstance(mine, str) or not isinstance(other, str) or rule.other_step == step:
+        if not isinstance(other, str):
             continue
         if not ((mine < other) if rule.later else (mine > other)):
             continue
         found = _field_spec(change, rule.other_step, rule.other_field)
-        if found is None or rule.field not in by_name:
+        mine_spec = next((f for f in spec.fields if f.name == rule.field), None)
+        if found is None or mine_spec is None:
             continue
         other_spec, other_field = found
         # An existing cooperative's older papers (their min_date lifted) are not ordered
         # against the program's own dates, only against each other.
-        if _lifted(work, step, evidence, by_name[rule.field]) != _lifted(
-            work, step, evidence, other_field
-        ):
+        if _lifted(work, step, evidence, mine_spec) != _lifted(work, step, evidence, other_field):
             continue
         msgid = (
             N_("{field}: {value} is before {other} ({other_value}) of step {step}")
@@ -149,7 +176,7 @@ def check(
                 step=label(other_spec.label, other_spec.id),
             )
         )
-    for key, value in unique_pairs(step, spec, evidence):
+    for key, value in unique_pairs(change, step, spec, evidence) if unique else ():
         holder = change.owner(key, value)
         if holder is not None and holder != work.id:
             problems.append(
@@ -216,6 +243,6 @@ def _coop_name(change: Change, coop_id: str) -> str:
     return f"{name} ({coop_id})" if name else coop_id
 
 
-def held(step: str, spec: StepSpec, work: CoopWork) -> list[tuple[str, str]]:
+def held(change: Change, step: str, spec: StepSpec, work: CoopWork) -> list[tuple[str, str]]:
     """The identifiers the cooperative's current evidence of ``step`` holds."""
-    return unique_pairs(step, spec, evidence_of(work, step))
+    return unique_pairs(change, step, spec, evidence_of(work, step))

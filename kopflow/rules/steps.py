@@ -205,8 +205,8 @@ def _hold_identifiers(
 ) -> None:
     """Queue the step's unique identifiers, releasing what its previous version held."""
     if correcting:
-        change.release(work.id, step, contradictions.held(step, spec, work), seq)
-    for key, value in contradictions.unique_pairs(step, spec, evidence):
+        change.release(work.id, step, contradictions.held(change, step, spec, work), seq)
+    for key, value in contradictions.unique_pairs(change, step, spec, evidence):
         change.claim(work.id, step, key, value, seq)
 
 
@@ -281,7 +281,7 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
             "audit_seq": seq,
         },
     )
-    change.release(work.id, step, contradictions.held(step, spec, work), seq)
+    change.release(work.id, step, contradictions.held(change, step, spec, work), seq)
     work.steps[step] = StepState(version, "undone", "{}")
     return Outcome(work.id, True, _("undid {step}", step=step), seq, current)
 
@@ -321,7 +321,7 @@ def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> Non
                 spec = change.step_spec(step)[0]
             except KopflowError:
                 continue  # refused when its row comes up
-            pairs.extend(contradictions.unique_pairs(step, spec, raw))
+            pairs.extend(contradictions.unique_pairs(change, step, spec, raw))
     change.prefetch_owners(pairs)
 
 
