@@ -297,7 +297,7 @@ class StepSpec:
             # One line naming every missing field (issue #12: musdesus took six attempts).
             msgid = N_("{fields}: required by step {step}")
             if len(missing) > 1:
-                msgid = N_("step {step} needs {count} more fields: {fields}")
+                msgid = N_("step {step}: {count} required fields are missing: {fields}")
             problems.insert(
                 0,
                 EvidenceError(
