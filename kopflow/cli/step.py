@@ -134,6 +134,14 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, str, dict[str, str]]], dict[s
         ) from None
     with handle:
         reader = csv.DictReader(handle)
+        names = [n for n in reader.fieldnames or [] if n]
+        if twice := sorted({n for n in names if names.count(n) > 1}):
+            # csv keeps the last of two columns with one name, silently (issue #12).
+            raise InputError(
+                "{path}: the column {column} is given twice; give each field once",
+                path=str(path),
+                column=twice[0],
+            )
         if not {"coop", "step"} <= set(reader.fieldnames or []):
             raise InputError(
                 "{path}: the first row must name the columns coop and step, then evidence fields",

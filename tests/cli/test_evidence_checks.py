@@ -179,6 +179,16 @@ def test_set_twice_is_refused(runner: CliRunner, kopflow: Kopflow) -> None:
     assert db_state(kopflow.url) == before
 
 
+def test_a_csv_column_twice_is_refused(runner: CliRunner, kopflow: Kopflow, tmp_path: Any) -> None:
+    (coop,) = register(kopflow, 1)
+    sheet = tmp_path / "steps.csv"
+    sheet.write_text(f"coop,step,date,date\n{coop},socialisation,2025-05-01,2025-05-02\n")
+    before = db_state(kopflow.url)
+    line = error_line(run(runner, kopflow.url, "step", "complete", "--from-csv", str(sheet)))
+    assert line.endswith("steps.csv: the column date is given twice; give each field once")
+    assert db_state(kopflow.url) == before
+
+
 # --- point 9: dates in order ---------------------------------------------------------------------
 
 
