@@ -201,6 +201,22 @@ def test_roles_work_through_kopflow(granted: Granted) -> None:
         auditor.complete_step(coop, "socialisation", sample_evidence(spec))
 
 
+def test_officer_claims_and_releases_identifiers(granted: Granted) -> None:
+    """Issue #12: an officer's login may record, correct and undo a unique identifier (insert
+    and mark released), and may not delete one."""
+    from kopflow.flow.samples import sample_evidence
+
+    coop = granted.coops[2]
+    officer = granted.engine("officer")
+    for step in officer.workflow.stage("formation").steps:
+        officer.complete_step(coop, step.id, sample_evidence(step, 1))
+    decree = {"decree_number": "AHU-0000001", "decree_date": "2025-04-02"}
+    officer.complete_step(coop, "sk_ahu", decree, reason="the decree's own number")
+    officer.undo_step(coop, "sk_ahu", reason="wrong cooperative")
+    refused(granted.url, granted.logins["officer"], "DELETE FROM unique_value")
+    refused(granted.url, granted.logins["officer"], "UPDATE unique_value SET value = 'x'")
+
+
 def test_disabled_actor_loses_the_database(granted: Granted, runner: Any) -> None:
     """After 'actor disable' and a new 'db grant', PostgreSQL refuses the login outright."""
     from kopflow.cli import cli
