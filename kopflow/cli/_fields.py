@@ -65,6 +65,10 @@ def describe(field: FieldSpec) -> str:
         names = ", ".join(field.choices)
         kind = _(_SEVERAL if field.multiple else _ONE, choices=names)
     need = _("required") if field.required else _("optional")
+    if field.min_date:
+        kind += ", " + _("from {date}", date=field.min_date)
+    if field.unique:
+        kind += ", " + _("unique across cooperatives")
     text = f"{field.name} ({kind}, {need}): {label(field.label, field.name)}"
     if field.hint:
         text += f" — {label(field.hint)}"

@@ -139,6 +139,7 @@ def test_next_shows_fields_and_a_command(runner: CliRunner, kopflow: Kopflow) ->
     text = ok(run(runner, kopflow.url, "next", coop)).stdout
     assert "Special village deliberation (Musdesus) [musdesus]" in text
     assert "board_size (whole number, required): Board members" in text
+    assert "date (date YYYY-MM-DD, from 2025-03-27, required): Date of the Musdesus" in text
     assert "coop_model (one of new, develop, revitalise, required)" in text
     assert "note (text, optional)" in text
     assert f"kopflow step complete {coop} musdesus --set date=YYYY-MM-DD" in text
