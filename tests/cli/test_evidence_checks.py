@@ -309,12 +309,21 @@ def test_bank_account_numbers_are_unique(kopflow: Kopflow, two: list[str]) -> No
     assert "account_number: 012301000123301 is already recorded for KDKMP Desa 1" in message
 
 
-def test_a_partner_step_declares_its_identifier_unique(kopflow: Kopflow) -> None:
-    from kopflow.plugin import FieldSpec
+def test_a_partner_steps_identifier_is_unique(kopflow: Kopflow) -> None:
+    """Partners declare the checks with FieldSpec too: BRI's account number is unique."""
+    from engine_helpers import drive_to, seeds
 
-    spec = kopflow.step_spec("bri.account")[0]
-    assert next(f for f in spec.fields if f.name == "account_number").unique
-    assert FieldSpec("x", "date", {"id": "X", "en": "X"}, not_before=("sk_ahu.decree_date",))
+    kopflow.register(seeds(2), source="test")
+    first, second = "KDMP-900001", "KDMP-900002"
+    for coop in (first, second):
+        drive_to(kopflow, coop, "onboarding")
+        kopflow.enroll(coop, ["bri"])
+    account = {"account_number": "012301000123301", "branch": "Singaraja", "date": "2025-09-01"}
+    kopflow.complete_step(first, "bri.account", account)
+    message = refused(kopflow, second, "bri.account", account)
+    assert message == (
+        "account_number: 012301000123301 is already recorded for KDKMP Desa 1 (KDMP-900001)"
+    )
 
 
 def test_bulk_refuses_the_repeated_identifier_only(kopflow: Kopflow, two: list[str]) -> None:
