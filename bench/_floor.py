@@ -63,6 +63,8 @@ class Floor:
             for key, per_seed in plan["clean"].items()
         }
         self.seeds = len(next(iter(plan["clean"].values())))
+        # Identifiers one cooperative holds alone (issue #12): (field, prefix, width) per step.
+        self.unique: dict[str, list[list[Any]]] = plan.get("unique", {})
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -140,6 +142,7 @@ class Floor:
             updates: list[tuple[Any, ...]] = []
             records: list[tuple[Any, ...]] = []
             audit: list[tuple[Any, ...]] = []
+            held: list[tuple[Any, ...]] = []
             for coop in chunk:
                 seen = version = versions[coop][0]
                 seed = seed_of[coop]
@@ -147,6 +150,11 @@ class Floor:
                     clean, stored = self.evidence[key][seed]
                     version += 1
                     seq += 1
+                    if self.unique.get(key):  # its own values, held in unique_value
+                        own = {f: own_value(p, w, coop) for f, p, w in self.unique[key]}
+                        clean = {**clean, **own}
+                        stored = _dumps(clean)
+                        held.extend((f"{key}.{f}", v, coop, key, seq) for f, v in own.items())
                     details = {
                         "step": key, "version": 1, "evidence": clean,
                         "coop_version": version, "plugins": self.plugins,
@@ -167,6 +175,14 @@ class Floor:
                 ),
                 records,
             )
+            if held:
+                cur.executemany(
+                    self._q(
+                        "INSERT INTO unique_value (scope, value, coop_id, step, audit_seq) "
+                        "VALUES (?, ?, ?, ?, ?)"
+                    ),
+                    held,
+                )
             self._finish(cur, audit, seq, prev)
             events += len(audit)
         return events
@@ -260,6 +276,11 @@ class Floor:
         if kind == "enroll":
             return self.enroll(list(ids)[:limit], phase["partners"])
         return self.advance(phase["stage"], phase["event"], phase["dest"], limit)
+
+
+def own_value(prefix: str, width: int, coop: str) -> str:
+    """A cooperative's own identifier: ``prefix`` and the digits of its id, ``width`` long."""
+    return prefix + "".join(c for c in coop if c.isdigit()).zfill(width)
 
 
 def _iso(moment: datetime) -> str:

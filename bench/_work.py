@@ -98,6 +98,7 @@ def plan(db: str, out: str) -> dict[str, Any]:
     phases: list[dict[str, Any]] = []
     raw: dict[str, list[dict[str, Any]]] = {}
     clean: dict[str, list[dict[str, Any]]] = {}
+    unique: dict[str, list[list[Any]]] = {}
     for stage in wf.main_stages()[:-1]:
         keys: list[str] = []
         if stage.id == wf.onboarding_stage:
@@ -109,6 +110,7 @@ def plan(db: str, out: str) -> dict[str, Any]:
             spec = engine.step_spec(key)[0]
             raw[key] = [sample_evidence(spec, seed) for seed in range(SEEDS)]
             clean[key] = [spec.validate(dict(r)) for r in raw[key]]
+            unique[key] = [_own_shape(spec, f) for f in spec.fields if f.unique]
         phases.append({"kind": "steps", "stage": stage.id, "steps": keys})
         forward = wf.advance_event(stage.id)
         assert forward is not None
@@ -129,11 +131,32 @@ def plan(db: str, out: str) -> dict[str, Any]:
         "phases": phases,
         "raw": raw,
         "clean": clean,
+        "unique": unique,
         "events_per_coop": sum(len(p["steps"]) if p["kind"] == "steps" else 1 for p in phases),
     }
     with open(out, "w", encoding="utf-8") as handle:
         json.dump(data, handle, ensure_ascii=False, indent=1)
     return {"events_per_coop": data["events_per_coop"]}
+
+
+def _own_shape(spec: Any, field: Any) -> list[Any]:
+    """[field, prefix, width] giving each cooperative an identifier the field accepts."""
+    prefix = "" if field.pattern else f"{field.name.upper()}-"
+    for width in range(8, 33):
+        value = _floor.own_value(prefix, width, "KDMP-1")
+        try:
+            spec.validate({field.name: value, **_filler(spec, field)})
+        except Exception:  # noqa: BLE001,S112 -- try the next width
+            continue
+        return [field.name, prefix, width]
+    raise SystemExit(f"no per-cooperative value fits {spec.id}.{field.name}")
+
+
+def _filler(spec: Any, field: Any) -> dict[str, Any]:
+    """Valid values for the step's other fields."""
+    from kopflow.flow.samples import sample_evidence
+
+    return {k: v for k, v in sample_evidence(spec, 0).items() if k != field.name}
 
 
 def load_plan(path: str) -> dict[str, Any]:
@@ -161,16 +184,15 @@ def lifecycle(db: str, plan_path: str) -> dict[str, Any]:
 
         ids = [row[0] for row in conn.execute(text("SELECT id FROM coop ORDER BY id"))]
     seed_of = seeds_for(ids)
+
     # Identifiers one cooperative holds alone (NIB, NPWP, ...) may not repeat across
-    # cooperatives (issue #12): each cooperative gets its own, outside the clock.
-    from kopflow.flow.samples import sample_value
-
-    position = {coop: i for i, coop in enumerate(ids)}
-
+    # cooperatives (issue #12): each cooperative gets its own, as the floor writes it, outside
+    # the clock.
     def own(key: str, coop: str) -> dict[str, Any]:
         evidence: dict[str, Any] = p["raw"][key][seed_of[coop]]
-        fields = [f for f in engine.step_spec(key)[0].fields if f.unique]
-        return {**evidence, **{f.name: sample_value(f, position[coop]) for f in fields}}
+        if not p["unique"].get(key):
+            return evidence
+        return {**evidence, **{f: _floor.own_value(pre, w, coop) for f, pre, w in p["unique"][key]}}
 
     # Start-up is measured by the CLI section: import the write path and load the plugins,
     # the workflow and its machine before the clock starts.
@@ -327,6 +349,8 @@ def build(db: str, plan_path: str, target: int) -> dict[str, Any]:
 # --- checking that both sides wrote the same thing ------------------------------------------
 
 _SAME = {
+    "unique_value": "SELECT scope, value, coop_id, step, audit_seq, released_seq "
+    "FROM unique_value ORDER BY audit_seq, scope",
     "coop": "SELECT id, stage, previous_stage, version, updated_by FROM coop ORDER BY id",
     "step_record": "SELECT coop_id, step, version, status, evidence, reason, actor, audit_seq "
     "FROM step_record ORDER BY audit_seq",
