@@ -92,7 +92,9 @@ def test_a_partial_refusal_has_its_own_exit_code(runner: CliRunner, buleleng: An
 def _evidence(step: Any) -> dict[str, Any]:
     from kopflow.flow.samples import sample_evidence
 
-    return dict(sample_evidence(step, 1))
+    # Seed 100 dates the steps 2025-07-10, after the socialisation of 2025-06-01: the
+    # definition refuses a Musdesus dated before it (issue #12, point 9).
+    return dict(sample_evidence(step, 100))
 
 
 def test_refusals_for_one_reason_share_one_string(buleleng: Any) -> None:
