@@ -142,6 +142,7 @@ def collect(
             ``key``.
         AuditError: the checkpoint's signature does not verify.
     """
+    from kopflow.names import resolve_kabupaten
     from kopflow.rules.queries import list_coops, status_counts
 
     if (checkpoint is None) != (key is None):
@@ -150,12 +151,11 @@ def collect(
     wf = engine.workflow
     with engine.reading() as conn:
         engine.actor(conn)
+        region = resolve_kabupaten(conn, region)  # "Buleleng" is "Kabupaten Buleleng" (#12)
         counts = status_counts(conn, kabupaten=region, workflow=wf, as_of=day)
         if not counts:
             raise InputError(
-                "no cooperatives registered in {region}; import them with "
-                "'kopflow coop import --region \"{region}\"'",
-                region=region,
+                "no cooperatives of {region} were registered by {day}", region=region, day=day
             )
         by_kec = status_counts(conn, by="kecamatan", kabupaten=region, workflow=wf, as_of=day)
         late = list_coops(conn, wf, kabupaten=region, overdue=True, as_of=day)

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kopflow.errors import InputError
-from kopflow.names import check_area
+from kopflow.names import check_area, resolve_kabupaten, resolve_kecamatan, resolve_stage
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -74,8 +74,13 @@ def list_coops(
         table.c.stage_since,
         table.c.version,
     )
+    # Every filter names something that exists, or the reader is told (issue #12)
+    if kabupaten:
+        kabupaten = resolve_kabupaten(conn, kabupaten)
+    if kecamatan:
+        kecamatan = resolve_kecamatan(conn, kecamatan, kabupaten=kabupaten)
     if stage:
-        workflow.stage(stage)
+        stage = resolve_stage(workflow, stage)
         query = query.where(table.c.stage == stage)
     if kecamatan:
         query = query.where(table.c.kecamatan == kecamatan)
@@ -121,6 +126,8 @@ def status_counts(
     from kopflow.store import tables
 
     table = tables.coop
+    if kabupaten:
+        kabupaten = resolve_kabupaten(conn, kabupaten)  # never an empty table for a typo
     group = [table.c.stage]
     if by == "kecamatan":
         group = [table.c.kabupaten, table.c.kecamatan, table.c.stage]

@@ -1,0 +1,138 @@
+"""An officer's day in Kabupaten Buleleng (issue #12): names as people type them, an honest
+``--as-of``, output that fits 80 columns, and sentences in the reader's language."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from clihelp import error_line, ok, run
+
+BULELENG = "Kabupaten Buleleng"
+
+
+@pytest.fixture(scope="module")
+def _buleleng_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Buleleng's 148 cooperatives, Banjar moved to the legal stage, Sangsit with steps done."""
+    from kopflow import regions
+    from kopflow.engine import Kopflow
+    from kopflow.flow.samples import sample_evidence
+
+    path = tmp_path_factory.mktemp("buleleng") / "kopflow.db"
+    engine = Kopflow(str(path), actor="officer")
+    engine.init()
+    engine.register(regions.seeds_from_areaid(kabupaten=BULELENG), source="test")
+    wf = engine.workflow
+    for step in wf.stage("formation").steps:
+        if step.required:
+            engine.complete_step("Banjar", step.id, sample_evidence(step, 1))
+    engine.advance("Banjar")
+    first = wf.stage("formation").steps[0]
+    engine.complete_step("Sangsit", first.id, sample_evidence(first, 2))
+    from kopflow.store import db
+
+    db.dispose_engines()
+    return path
+
+
+@pytest.fixture
+def buleleng(_buleleng_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A copy of the Buleleng database for one test, acting as the admin who made it."""
+    path = tmp_path / "buleleng.db"
+    shutil.copy(_buleleng_template, path)
+    monkeypatch.setenv("KOPFLOW_ACTOR", "officer")
+    return str(path)
+
+
+def run_json(runner: CliRunner, url: str, *args: str) -> object:
+    return json.loads(ok(run(runner, url, *args, "--json")).stdout)
+
+
+# --- one name resolver (issue #12, point 6) -------------------------------------------------
+
+
+def test_region_without_its_prefix_counts_the_kabupaten(runner: CliRunner, buleleng: str) -> None:
+    """`status --region Buleleng` printed an empty table and exited 0."""
+    rows = run_json(runner, buleleng, "status", "--region", "Buleleng")
+    assert isinstance(rows, list)
+    assert sum(r["count"] for r in rows) == 148
+    assert run_json(runner, buleleng, "status", "--region", "kab. buleleng") == rows
+
+
+def test_region_that_names_nothing_is_an_error_with_a_suggestion(
+    runner: CliRunner, buleleng: str
+) -> None:
+    line = error_line(run(runner, buleleng, "status", "--region", "Bulelang"))
+    assert "Bulelang" in line and "Kabupaten Buleleng" in line
+    line = error_line(run(runner, buleleng, "coop", "list", "--region", "Bulelang"))
+    assert "Kabupaten Buleleng" in line
+
+
+def test_report_accepts_the_region_without_its_prefix(
+    runner: CliRunner, buleleng: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    ok(run(runner, buleleng, "report", "--region", "Buleleng", "--out", str(out)))
+    assert "Kabupaten Buleleng" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("stage", ["formation", "Pembentukan", "pembentukan", "Formation"])
+def test_stage_by_id_or_label_in_either_language(
+    runner: CliRunner, buleleng: str, stage: str
+) -> None:
+    rows = run_json(runner, buleleng, "coop", "list", "--stage", stage)
+    assert isinstance(rows, list) and len(rows) == 147
+    assert {r["stage"] for r in rows} == {"formation"}
+
+
+def test_unknown_stage_suggests_the_nearest(runner: CliRunner, buleleng: str) -> None:
+    line = error_line(run(runner, buleleng, "coop", "list", "--stage", "Pembentukann"))
+    assert "formation" in line
+
+
+@pytest.mark.parametrize("kecamatan", ["Sawan", "sawan", "Kecamatan Sawan", "kec. SAWAN"])
+def test_kecamatan_in_any_case_with_or_without_its_prefix(
+    runner: CliRunner, buleleng: str, kecamatan: str
+) -> None:
+    rows = run_json(runner, buleleng, "coop", "list", "--kecamatan", kecamatan)
+    assert isinstance(rows, list) and len(rows) == 14
+    assert {r["kecamatan"] for r in rows} == {"Sawan"}
+
+
+def test_unknown_kecamatan_suggests_one_of_the_region(runner: CliRunner, buleleng: str) -> None:
+    line = error_line(run(runner, buleleng, "coop", "list", "--kecamatan", "Kecamatan Sawn"))
+    assert "Sawan" in line and ": -" not in line
+
+
+def test_partner_code_in_any_case(runner: CliRunner, buleleng: str) -> None:
+    """`partner enroll Sangsit BRI` was refused."""
+    ok(run(runner, buleleng, "partner", "enroll", "Sangsit", "BRI"))
+    record = run_json(runner, buleleng, "coop", "show", "Sangsit")
+    assert isinstance(record, dict) and record["partners"] == ["bri"]
+
+
+def test_misspelt_village_gets_the_nearest_with_its_id(runner: CliRunner, buleleng: str) -> None:
+    """`Sangsitt` got no suggestion."""
+    sangsit = run_json(runner, buleleng, "next", "Sangsit")
+    assert isinstance(sangsit, dict)
+    line = error_line(run(runner, buleleng, "next", "Sangsitt"))
+    assert "Sangsit" in line and sangsit["coop"] in line
+
+
+def test_unknown_cooperative_hint_cites_an_id_of_this_database(
+    runner: CliRunner, buleleng: str
+) -> None:
+    """The hint cited KDMP-050509, a cooperative of another kabupaten."""
+    line = error_line(run(runner, buleleng, "next", "Qwxyz"))
+    ids = {r["id"] for r in run_json(runner, buleleng, "coop", "list")}  # type: ignore[union-attr]
+    cited = [word.strip("(),") for word in line.split() if word.startswith("KDMP-")]
+    assert cited and all(c in ids for c in cited)
+
+
+def test_step_by_its_label_and_village_in_any_case(runner: CliRunner, buleleng: str) -> None:
+    ok(run(runner, buleleng, "step", "undo", "sangsit", "Sosialisasi di desa", "--reason", "typo"))
+    nxt = run_json(runner, buleleng, "next", "SANGSIT")
+    assert isinstance(nxt, dict) and "socialisation" in nxt["open_steps"]
