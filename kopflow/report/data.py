@@ -152,13 +152,14 @@ def collect(
     with engine.reading() as conn:
         engine.actor(conn)
         region = resolve_kabupaten(conn, region)  # "Buleleng" is "Kabupaten Buleleng" (#12)
-        counts = status_counts(conn, kabupaten=region, workflow=wf, as_of=day)
+        # as_of, not day: today's counts come from today's rows, a past day's are rebuilt
+        counts = status_counts(conn, kabupaten=region, workflow=wf, as_of=as_of)
         if not counts:
             raise InputError(
                 "no cooperatives of {region} were registered by {day}", region=region, day=day
             )
-        by_kec = status_counts(conn, by="kecamatan", kabupaten=region, workflow=wf, as_of=day)
-        late = list_coops(conn, wf, kabupaten=region, overdue=True, as_of=day)
+        by_kec = status_counts(conn, by="kecamatan", kabupaten=region, workflow=wf, as_of=as_of)
+        late = list_coops(conn, wf, kabupaten=region, overdue=True, as_of=as_of)
         works = engine.cooperatives(conn, [r["id"] for r in late]) if late else {}
         partners = _partners(engine, conn, region)
     audit = _audit(engine, checkpoint, key)

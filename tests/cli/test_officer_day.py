@@ -136,3 +136,94 @@ def test_step_by_its_label_and_village_in_any_case(runner: CliRunner, buleleng: 
     ok(run(runner, buleleng, "step", "undo", "sangsit", "Sosialisasi di desa", "--reason", "typo"))
     nxt = run_json(runner, buleleng, "next", "SANGSIT")
     assert isinstance(nxt, dict) and "socialisation" in nxt["open_steps"]
+
+
+# --- --as-of is honest (issue #12, point 8) -------------------------------------------------
+
+
+@pytest.fixture
+def dated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Buleleng imported on 1 March 2026; Banjar moved to the legal stage on 1 May 2026 and
+    into registration on 1 September 2026 (the clock of every change is set, not waited for)."""
+    from datetime import UTC, datetime
+
+    import kopflow.pipeline.change as change_module
+    from kopflow import regions
+    from kopflow.engine import Kopflow
+    from kopflow.flow.samples import sample_evidence
+
+    clock = [datetime(2026, 3, 1, 9, 0, tzinfo=UTC)]
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> Clock:  # type: ignore[override]
+            return clock[0]  # type: ignore[return-value]
+
+    monkeypatch.setattr(change_module, "datetime", Clock)
+    url = str(tmp_path / "dated.db")
+    engine = Kopflow(url, actor="officer")
+    engine.init()
+    engine.register(regions.seeds_from_areaid(kabupaten=BULELENG), source="test")
+    wf = engine.workflow
+    for when, stage in (
+        (datetime(2026, 5, 1, 9, tzinfo=UTC), "formation"),
+        (datetime(2026, 9, 1, 9, tzinfo=UTC), "legal"),
+    ):
+        clock[0] = when
+        for step in wf.stage(stage).steps:
+            if step.required:
+                engine.complete_step("Banjar", step.id, sample_evidence(step, 1))
+        engine.advance("Banjar")
+    monkeypatch.undo()
+    monkeypatch.setenv("KOPFLOW_ACTOR", "officer")
+    return url
+
+
+def counts(runner: CliRunner, url: str, *args: str) -> dict[str, int]:
+    rows = run_json(runner, url, "status", *args)
+    assert isinstance(rows, list)
+    return {r["stage"]: r["count"] for r in rows}
+
+
+def test_as_of_before_the_import_counts_nothing(runner: CliRunner, dated: str) -> None:
+    """`status --as-of 2026-01-01` showed all 148 in today's stages."""
+    assert counts(runner, dated, "--as-of", "2026-02-28") == {}
+    assert counts(runner, dated, "--as-of", "2026-03-01") == {"formation": 148}
+    rows = run_json(runner, dated, "coop", "list", "--as-of", "2026-02-28")
+    assert rows == []
+
+
+def test_as_of_between_two_transitions_is_the_earlier_stage(runner: CliRunner, dated: str) -> None:
+    assert counts(runner, dated, "--as-of", "2026-04-30") == {"formation": 148}
+    assert counts(runner, dated, "--as-of", "2026-06-01") == {"formation": 147, "legal": 1}
+    today = counts(runner, dated)
+    assert today["formation"] == 147 and sum(today.values()) == 148 and "legal" not in today
+    assert counts(runner, dated, "--as-of", "2026-09-01", "--region", "Buleleng") == today
+    [banjar] = run_json(runner, dated, "coop", "list", "--as-of", "2026-06-01", "--stage", "legal")  # type: ignore[misc]
+    assert banjar["village"] == "Banjar" and banjar["stage_since"] == "2026-05-01"
+    assert banjar["days_in_stage"] == 31
+
+
+def test_overdue_as_of_counts_days_from_the_stage_then(runner: CliRunner, dated: str) -> None:
+    """Formation allows 60 days: at the end of 30 April 2026 no cooperative was past it; on
+    1 May the 147 that Banjar left behind that morning were a day late."""
+    assert run_json(runner, dated, "coop", "list", "--overdue", "--as-of", "2026-04-30") == []
+    late = run_json(runner, dated, "coop", "list", "--overdue", "--as-of", "2026-05-01")
+    assert isinstance(late, list) and len(late) == 147
+    assert {r["days_overdue"] for r in late} == {1}
+    late = run_json(runner, dated, "coop", "list", "--overdue", "--as-of", "2026-06-01")
+    assert isinstance(late, list) and len(late) == 147
+    assert "Banjar" not in {r["village"] for r in late}
+    by_stage = run_json(runner, dated, "status", "--as-of", "2026-06-01")
+    assert {r["stage"]: r["overdue"] for r in by_stage} == {"formation": 147, "legal": 0}  # type: ignore[union-attr]
+
+
+def test_report_as_of_before_the_import_is_an_error(
+    runner: CliRunner, dated: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.html"
+    args = ("report", "--region", "Buleleng", "--as-of", "2026-01-01", "--out", str(out))
+    result = run(runner, dated, *args)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
+    line = result.stderr
+    assert "2026-01-01" in line and not out.exists()
