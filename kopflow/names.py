@@ -44,7 +44,12 @@ def plain(name: str) -> str:
 
 
 def _pick(
-    name: str, known: Mapping[str, Sequence[str]], *, kind: str, exact: Iterable[str] = ()
+    name: str,
+    known: Mapping[str, Sequence[str]],
+    *,
+    kind: str,
+    exact: Iterable[str] = (),
+    nothing: tuple[str, Mapping[str, object]] | None = None,
 ) -> str:
     """The one value ``name`` means among ``known`` (value -> the names it answers to).
 
@@ -65,6 +70,8 @@ def _pick(
     by_name = {plain(n): value for value, names in known.items() for n in names}
     close = difflib.get_close_matches(key, list(by_name), n=6, cutoff=0.6)
     suggestions = list(dict.fromkeys(by_name[c] for c in close))[:3]
+    if not suggestions and nothing is not None:  # nothing close: what there is, or where to look
+        raise NotFoundError(nothing[0], **nothing[1])
     raise NotFoundError(
         "unknown {kind} {name!r}; did you mean: {close}",
         kind=kind,
@@ -106,19 +113,29 @@ def resolve_kecamatan(conn: Connection, name: str, *, kabupaten: str | None = No
 def resolve_stage(workflow: Workflow, name: str) -> str:
     """The id of the stage ``name`` names: its id or its label in either language."""
     known = {s.id: [s.id, *s.label.values()] for s in workflow.stages}
-    return _pick(name, known, kind=_Word(N_("stage")), exact=known)
+    stages = ", ".join(known)
+    nothing = (N_("unknown stage '{stage}'; stages: {stages}"), {"stage": name, "stages": stages})
+    return _pick(name, known, kind=_Word(N_("stage")), exact=known, nothing=nothing)
 
 
 def resolve_event(workflow: Workflow, name: str) -> str:
     """The name of the event ``name`` names: its name or its label in either language."""
     known = {e.name: [e.name, *e.label.values()] for e in workflow.events}
-    return _pick(name, known, kind=_Word(N_("event")), exact=known)
+    nothing = (
+        N_("unknown event {event}; events of this workflow: {known}"),
+        {"event": name, "known": ", ".join(known)},
+    )
+    return _pick(name, known, kind=_Word(N_("event")), exact=known, nothing=nothing)
 
 
 def resolve_partner(partners: Mapping[str, PartnerSpec], name: str) -> str:
     """The code of the partner ``name`` names: its code in any case ("BRI") or its name."""
     known = {code: [code, *spec.name.values()] for code, spec in partners.items()}
-    return _pick(name, known, kind=_Word(N_("partner")), exact=known)
+    nothing = (
+        N_("unknown partner {code}; known partners: {known}"),
+        {"code": name, "known": ", ".join(sorted(known)) or "-"},
+    )
+    return _pick(name, known, kind=_Word(N_("partner")), exact=known, nothing=nothing)
 
 
 def resolve_step(workflow: Workflow, partners: Mapping[str, PartnerSpec], name: str) -> str:
@@ -136,7 +153,11 @@ def resolve_step(workflow: Workflow, partners: Mapping[str, PartnerSpec], name: 
         code, _dot, rest = name.partition(".")
         # A partner's step the partner lacks: the caller's error lists that partner's steps.
         return f"{resolve_partner(partners, code)}.{rest}"
-    return _pick(name, known, kind=_Word(N_("step")))
+    nothing = (
+        N_("unknown step {step}; see 'kopflow workflow show' for the steps of each stage"),
+        {"step": name},
+    )
+    return _pick(name, known, kind=_Word(N_("step")), nothing=nothing)
 
 
 def resolve_coop(
@@ -187,6 +208,7 @@ def _no_coop(conn: Connection, ref: str, kabupaten: str | None, *, suggest: bool
     )
     if kabupaten:
         query = query.where(coop_t.c.kabupaten == kabupaten)
+    query = query.order_by(coop_t.c.id)
     rows = conn.execute(query if suggest else query.limit(1)).all()
     by_name: dict[str, list[tuple[str, str]]] = {}
     for name, coop_id, kecamatan in rows:

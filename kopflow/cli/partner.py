@@ -162,7 +162,7 @@ def partner_status_cmd(app: App, partner: str | None, region: str | None, as_jso
         ("done", N_("Done")),
     ]
     title = _("Enrolled cooperatives per partner step")
-    table(title + (f" — {region}" if region else ""), columns, rows)
+    table(title + (f" — {region}" if region else ""), columns, rows, optional=("label",))
 
 
 def _warn_broken(host: Any) -> None:

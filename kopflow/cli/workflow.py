@@ -61,6 +61,7 @@ def workflow_show(app: App, as_json: bool) -> None:
             ("fields", N_("Evidence")),
         ],
         rows,
+        optional=("sla", "role"),
     )
     events = [{"event": e.name, "from": ", ".join(e.sources), "to": e.dest} for e in wf.events]
     table(_("Events"), [("event", N_("Event")), ("from", N_("From")), ("to", N_("To"))], events)

@@ -379,6 +379,31 @@ def _step_row(
     }
 
 
+def registration(conn: Connection, coop_id: str) -> dict[str, Any] | None:
+    """Where a cooperative's register begins: its ``coop.registered`` audit event (who, when,
+    from which source), ``None`` if the chain has none (a database older than the event)."""
+    from sqlalchemy import select
+
+    from kopflow.store import tables
+
+    audit_t = tables.audit_event
+    found = conn.execute(
+        select(audit_t.c.seq, audit_t.c.actor, audit_t.c.at, audit_t.c.body)
+        .where(audit_t.c.coop_id == coop_id, audit_t.c.action == "coop.registered")
+        .order_by(audit_t.c.seq)
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    seq, actor, at, body = found
+    return {
+        "audit_seq": seq,
+        "actor": actor,
+        "at": str(at)[:19] + "Z",
+        "details": json.loads(body).get("details", {}),
+    }
+
+
 def coop_record(context: Context, conn: Connection, work: CoopWork) -> dict[str, Any]:
     """Everything ``coop show`` shows of one cooperative: its row, villages, partners, steps,
     what can be done next and its timeline."""
@@ -395,6 +420,7 @@ def coop_record(context: Context, conn: Connection, work: CoopWork) -> dict[str,
         "steps": step_table(context, work),
         "next": next_actions(context, work),
         "timeline": timeline(conn, work.id),
+        "registered": registration(conn, work.id),
     }
 
 

@@ -32,6 +32,10 @@ def _buleleng_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine.advance("Banjar")
     first = wf.stage("formation").steps[0]
     engine.complete_step("Sangsit", first.id, sample_evidence(first, 2))
+    engine.complete_step("Sangsit", first.id, {"date": "2025-06-02"}, reason="date typed wrong")
+    engine.complete_step("Gesing", first.id, {"date": "2025-06-03"})
+    engine.undo_step("Gesing", first.id, reason="wrong village")
+    engine.enroll("Banjar", ["bri"])
     from kopflow.store import db
 
     db.dispose_engines()
@@ -227,3 +231,110 @@ def test_report_as_of_before_the_import_is_an_error(
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1
     line = result.stderr
     assert "2026-01-01" in line and not out.exists()
+
+
+# --- 80 columns and up (issue #12, point 4) -------------------------------------------------
+
+EVERYDAY = [
+    ("coop", "list"),
+    ("coop", "list", "--kecamatan", "Sawan"),
+    ("coop", "show", "Banjar"),
+    ("coop", "show", "Sangsit"),
+    ("next", "Banjar"),
+    ("next", "Sangsit"),
+    ("status",),
+    ("status", "--by", "kecamatan"),
+    ("workflow", "show"),
+    ("partner", "steps", "Banjar", "bri"),
+    ("partner", "status"),
+    ("audit", "log"),
+    ("actor", "list"),
+]
+
+
+def in_terminal(url: str, columns: int, lang: str, args: tuple[str, ...]) -> list[str]:
+    """The lines ``kopflow ARGS`` prints in a pseudo-terminal ``columns`` wide (``script``)."""
+    import os
+    import re
+    import shlex
+    import subprocess
+    import sys
+
+    kopflow = shlex.join([sys.executable, "-m", "kopflow", "--lang", lang, *args])
+    env = {**os.environ, "KOPFLOW_DB": url, "TERM": "xterm"}
+    done = subprocess.run(
+        ["script", "-qec", f"stty cols {columns} rows 50; {kopflow}", "/dev/null"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", done.stdout).replace("\r", "")
+    return text.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("script") is None, reason="needs script(1) for a terminal")
+@pytest.mark.parametrize(("columns", "lang"), [(80, "id"), (80, "en"), (120, "id")])
+def test_everyday_commands_fit_the_terminal_and_cut_nothing(
+    buleleng: str, columns: int, lang: str
+) -> None:
+    """At 80 columns `coop list` was 92-100 wide, step ids and evidence were cut."""
+    from kopflow.engine import Kopflow
+
+    steps = [s.id for stage in Kopflow(buleleng).workflow.stages for s in stage.steps]
+    for args in EVERYDAY:
+        lines = in_terminal(buleleng, columns, lang, args)
+        wide = [line for line in lines if len(line.rstrip()) > columns]
+        assert not wide, (args, wide)
+        assert not any("\u2026" in line for line in lines), (args, lines)
+        text = "\n".join(lines)
+        if args[:2] in (("workflow", "show"), ("coop", "show")):
+            whole = {w.strip("(),;:") for line in lines for w in line.split()}
+            assert set(steps) <= whole, (args, set(steps) - whole)  # every step id in one piece
+        if args == ("coop", "show", "Sangsit"):
+            assert "2025-03-03" in text and "2025-06-02" in text  # from, to
+
+
+def test_into_a_pipe_tables_are_plain_and_whole(runner: CliRunner, buleleng: str) -> None:
+    """Not a terminal: one tab-separated line per row, nothing cut, no box drawing."""
+    out = ok(run(runner, buleleng, "coop", "list")).stdout.splitlines()
+    assert out[0] == "148 cooperatives"
+    assert out[1].split("\t")[0] == "Cooperative" and len(out) == 150
+    assert not any(ch in "\n".join(out) for ch in "\u2502\u2500\u2026")
+    shown = ok(run(runner, buleleng, "coop", "show", "Banjar")).stdout
+    assert "simkopdes_account\t" in shown
+
+
+# --- history that reads like a register (issue #12, point 5) --------------------------------
+
+
+def test_coop_show_says_what_happened(runner: CliRunner, buleleng: str) -> None:
+    shown = ok(run(runner, buleleng, "coop", "show", "Sangsit")).stdout
+    assert "step Socialisation in the village (socialisation) completed: date: 2025-" in shown
+    assert (
+        "step Socialisation in the village (socialisation) corrected (date typed wrong): "
+        "date: 2025-" in shown
+    )
+    assert "→ 2025-06-02" in shown
+    assert "registered: Sangsit, Kabupaten Buleleng" in shown
+    gesing = ok(run(runner, buleleng, "coop", "show", "Gesing")).stdout
+    assert "(socialisation) undone: wrong village" in gesing
+    banjar = ok(run(runner, buleleng, "coop", "show", "Banjar")).stdout
+    assert "moved from Formation (formation) to Legal bundle (legal)" in banjar
+    assert "enrolled with bri" in banjar
+
+
+def test_audit_log_says_what_happened_and_json_keeps_the_event(
+    runner: CliRunner, buleleng: str
+) -> None:
+    log = ok(run(runner, buleleng, "audit", "log", "--coop", "Sangsit")).stdout
+    assert "corrected (date typed wrong): date: 2025-" in log and "→ 2025-06-02" in log
+    events = run_json(runner, buleleng, "audit", "log", "--coop", "Sangsit")
+    assert isinstance(events, list)
+    (fix,) = [e for e in events if e["action"] == "step.corrected"]
+    assert fix["details"]["evidence"]["date"] == "2025-06-02" and "hash" in fix
+    indonesian = ok(
+        run(runner, buleleng, "--lang", "id", "audit", "log", "--coop", "Gesing")
+    ).stdout
+    assert "dibatalkan: wrong village" in indonesian

@@ -97,8 +97,9 @@ def test_status(cli_runner: KopflowRunner, coop_at_stage: Callable[..., str]) ->
     everyone = as_json(cli_runner("partner", "status", "--region", SAMPLE_KABUPATEN, "--json"))
     assert [p["partner"] for p in everyone] == ["bri", "pln", "pos", "telkom"]
     assert everyone[0]["enrolled"] == 2 and everyone[1]["enrolled"] == 0
-    elsewhere = as_json(cli_runner("partner", "status", "--region", "Kota Solok", "--json"))
-    assert all(p["enrolled"] == 0 for p in elsewhere)
+    # a region with no cooperative is a mistyped name, not an empty table (issue #12)
+    elsewhere = cli_runner("partner", "status", "--region", "Kota Solok", expect=2)
+    assert "unknown kabupaten/kota 'Kota Solok'" in elsewhere.stderr
     table = cli_runner("partner", "status", "--partner", "pos").stdout
     assert "Enrolled cooperatives per partner step" in table and "complete" in table
 
