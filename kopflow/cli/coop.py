@@ -11,7 +11,7 @@ import click
 from kopflow.cli import TranslatedGroup
 from kopflow.cli._output import emit_json, human, json_option, ok, progress, table
 from kopflow.errors import InputError
-from kopflow.i18n import N_, _, label
+from kopflow.i18n import N_, Named, _, label
 
 if TYPE_CHECKING:
     from kopflow.cli import App
@@ -197,9 +197,10 @@ def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
     )
     if data["partners"]:
         ok(_("Partners: {partners}", partners=", ".join(data["partners"])))
+    stage_names = {s.id: label(s.label, s.id) for s in engine.workflow.stages}
     rows = [
         {
-            "group": s["group"],
+            "group": stage_names.get(s["group"], s["group"]),  # a partner's code stays
             "step": s["step"],
             "label": s["label"],
             "state": _("done") if s["done"] else (_("missing") if s["required"] else _("optional")),
@@ -220,12 +221,13 @@ def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
         optional=("group", "label"),
     )
     nxt = data["next"]
-    if nxt["missing"]:
+    if nxt["reasons"]:
+        event = next(e for e in engine.workflow.events if e.name == nxt["advance_event"])
         ok(
             _(
                 "Before {event}: {missing}",
-                event=nxt["advance_event"],
-                missing="; ".join(nxt["missing"]),
+                event=Named(event.name, event.label),
+                missing="; ".join(nxt["reasons"]),
             )
         )
     from kopflow.cli._history import Names, describe, timeline_sentences

@@ -426,7 +426,7 @@ def coop_record(context: Context, conn: Connection, work: CoopWork) -> dict[str,
 
 def next_actions(context: Context, work: CoopWork) -> dict[str, Any]:
     """What can be done now: steps that are open, events possible, and what blocks advancing."""
-    from kopflow.rules.transition import missing_for
+    from kopflow.rules.transition import missing_for, required_steps
 
     wf = context.workflow
     stage = work.row["stage"]
@@ -447,6 +447,14 @@ def next_actions(context: Context, work: CoopWork) -> dict[str, Any]:
                         open_steps.append(key)
     forward = wf.advance_event(stage)
     blocking = missing_for(context, work, stage) if forward else []
+    required = required_steps(context, stage) if forward else {}
+    missing = [  # step keys, for scripts (issue #12); "reasons" says it in sentences
+        key
+        for code, keys in required.items()
+        if code is None or code in work.partners
+        for key in keys
+        if not work.is_done(key)
+    ]
     return {
         "coop": work.id,
         "stage": stage,
@@ -454,6 +462,10 @@ def next_actions(context: Context, work: CoopWork) -> dict[str, Any]:
         "open_steps": open_steps,
         "advance_event": forward.name if forward else None,
         "can_advance": bool(forward) and not blocking,
-        "missing": blocking,
+        "missing": missing,
+        "missing_partners": [c for c in wf.required_partners if c not in work.partners]
+        if stage == wf.onboarding_stage
+        else [],
+        "reasons": blocking,
         "events": [e.name for e in wf.events_from(stage)],
     }

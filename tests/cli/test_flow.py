@@ -346,7 +346,8 @@ def test_whole_lifecycle_to_operating(runner: CliRunner, kopflow: Any) -> None:
         assert stage_of(url, coop) == stage.id
         if stage.id == wf.onboarding_stage:
             blocked = json.loads(ok(run(runner, url, "next", coop, "--json")).stdout)
-            assert "not enrolled with required partner bri" in blocked["missing"]
+            assert "not enrolled with required partner bri" in blocked["reasons"]
+            assert blocked["missing_partners"] == ["bri"]
             enroll(runner, kopflow, coop, "bri")
             for step in kopflow.plugins.partner("bri").steps:
                 if step.required:

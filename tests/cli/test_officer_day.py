@@ -338,3 +338,60 @@ def test_audit_log_says_what_happened_and_json_keeps_the_event(
         run(runner, buleleng, "--lang", "id", "audit", "log", "--coop", "Gesing")
     ).stdout
     assert "dibatalkan: wrong village" in indonesian
+
+
+# --- labels, not ids, in sentences (issue #12, point 7) -------------------------------------
+
+
+def test_the_tour_in_indonesian_names_stages_and_events_by_their_labels(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The README's tour, in Indonesian: no stage id or event name inside a sentence, except
+    in brackets after its label (`berada di tahap formation`, `Sebelum complete_formation`)."""
+    import re
+
+    from kopflow.engine import Kopflow
+    from kopflow.flow.samples import sample_evidence
+
+    url = str(tmp_path / "tour.db")
+    wf = Kopflow(url).workflow
+    musdesus = [
+        arg
+        for name, value in sample_evidence(wf.step("musdesus"), 1).items()  # type: ignore[arg-type]
+        for arg in ("--set", f"{name}={value}")
+    ]
+    csv = tmp_path / "evidence.csv"
+    csv.write_text("coop,step,date\nSangsit,socialisation,2025-06-01\n", encoding="utf-8")
+    tour = [
+        ("init",),
+        ("coop", "import", "--region", BULELENG),
+        ("coop", "list", "--kecamatan", "Banjar"),
+        ("next", "Banjar"),
+        ("step", "complete", "Banjar", "socialisation", "--set", "date=2025-06-01"),
+        ("step", "complete", "Banjar", "musdesus", *musdesus),
+        ("advance", "Banjar"),
+        ("advance", "--where-stage", "formation", "--dry-run"),
+        ("step", "complete", "--from-csv", str(csv)),
+        ("partner", "enroll", "Banjar", "bri", "pos"),
+        ("status", "--by", "kecamatan"),
+        ("coop", "show", "Banjar"),
+        ("audit", "log", "--limit", "20"),
+        ("audit", "verify"),
+    ]
+    ids = {s.id for s in wf.stages} | {e.name for e in wf.events}
+    bare = re.compile(r"(?<![\w(.])(" + "|".join(sorted(ids)) + r")(?![\w)])")
+    seen = []
+    for args in tour:
+        result = runner.invoke(cli_main(), ["--db", url, "--lang", "id", *args])
+        assert result.exit_code in (0, 3), (args, result.output, result.stderr)
+        for line in (result.stdout + result.stderr).splitlines():
+            if "\t" in line:  # a table row into a pipe: cells, not sentences
+                continue
+            seen.extend((args, line) for _m in bare.finditer(line))
+    assert not seen, seen
+
+
+def cli_main() -> object:
+    from kopflow.cli import cli
+
+    return cli
