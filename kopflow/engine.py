@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
 from kopflow.errors import InputError, KopflowError
+from kopflow.i18n import Named
 from kopflow.pipeline.change import Change, Workspace, build_view, find_step, load_coops
 from kopflow.pipeline.driver import Progress, change_one, run_bulk
 from kopflow.pipeline.work import BulkResult, CoopWork, Outcome
@@ -140,10 +141,22 @@ class Kopflow:
         return resolve_stage(self.workflow, name)
 
     def event_name(self, name: str) -> str:
-        """The name of the event ``name`` names: its name or label in either language."""
+        """The name of the event ``name`` names: its name or label in either language; a name
+        that names none is left for the state machine to refuse with the possible ones."""
+        from kopflow.errors import InputError
         from kopflow.names import resolve_event
 
-        return resolve_event(self.workflow, name)
+        try:
+            return resolve_event(self.workflow, name)
+        except InputError:
+            return name
+
+    def kabupaten_name(self, name: str) -> str:
+        """The kabupaten/kota ``name`` names among the registered cooperatives'."""
+        from kopflow.names import resolve_kabupaten
+
+        with self.reading() as conn:
+            return resolve_kabupaten(conn, name)
 
     def partner_code(self, name: str) -> str:
         """The code of the partner ``name`` names: its code in any case or its name."""
@@ -352,7 +365,9 @@ class Kopflow:
         if spec is not None and spec.reason_required and not (reason and reason.strip()):
             # Refused once for the whole command, with the exit code of the single advance
             # (input: 2), not once per cooperative as if the workflow refused each (issue #12).
-            raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
+            raise InputError(
+                "event {event} needs a reason: add --reason TEXT", event=Named(event, spec.label)
+            )
         with self.reading() as conn:
             kabupaten = resolve_kabupaten(conn, kabupaten) if kabupaten else None
             if kecamatan:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from kopflow.errors import InputError, KopflowError, NotFoundError
-from kopflow.i18n import N_, _
+from kopflow.i18n import N_, Named, _, listed
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -90,8 +90,15 @@ def resolve_kabupaten(conn: Connection, name: str) -> str:
     column = tables.coop.c.kabupaten
     if conn.execute(select(column).where(column == name).limit(1)).first():
         return name
-    known = [str(k) for k in conn.execute(select(column).distinct()).scalars()]
-    return _pick(name, {k: [k] for k in known}, kind=_Word(N_("kabupaten/kota")))
+    known = sorted(str(k) for k in conn.execute(select(column).distinct()).scalars())
+    nothing = (
+        N_("unknown kabupaten/kota {name!r}; cooperatives are registered in: {known}"),
+        {
+            "name": name,
+            "known": ", ".join(known[:10]) + (", ..." if len(known) > 10 else "") or "-",
+        },
+    )
+    return _pick(name, {k: [k] for k in known}, kind=_Word(N_("kabupaten/kota")), nothing=nothing)
 
 
 def resolve_kecamatan(conn: Connection, name: str, *, kabupaten: str | None = None) -> str:
@@ -113,7 +120,7 @@ def resolve_kecamatan(conn: Connection, name: str, *, kabupaten: str | None = No
 def resolve_stage(workflow: Workflow, name: str) -> str:
     """The id of the stage ``name`` names: its id or its label in either language."""
     known = {s.id: [s.id, *s.label.values()] for s in workflow.stages}
-    stages = ", ".join(known)
+    stages = listed([Named(s.id, s.label) for s in workflow.stages])
     nothing = (N_("unknown stage '{stage}'; stages: {stages}"), {"stage": name, "stages": stages})
     return _pick(name, known, kind=_Word(N_("stage")), exact=known, nothing=nothing)
 

@@ -44,9 +44,7 @@ def table(
 
     if not _on_terminal():
         # values as people read them; a cell of several lines (evidence) on one line
-        flat = [
-            {k: "; ".join(human(row.get(k)).splitlines()) for k, _h in columns} for row in rows
-        ]
+        flat = [{k: "; ".join(human(row.get(k)).splitlines()) for k, _h in columns} for row in rows]
         plain_table(title, columns, flat)
         return
     headers = [_(header) for _key, header in columns]

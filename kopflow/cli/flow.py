@@ -161,7 +161,8 @@ def status_cmd(
     if as_json:
         emit_json(rows)
         return
-    print_status(engine.workflow, rows, by=by, title=region)
+    title = engine.kabupaten_name(region) if region else None  # as stored, not as typed
+    print_status(engine.workflow, rows, by=by, title=title)
 
 
 def print_status(

@@ -72,7 +72,7 @@ def test_steps_of_a_cooperative(cli_runner: KopflowRunner, coop: str) -> None:
     bri = as_json(cli_runner("partner", "steps", coop, "bri", "--json"))["steps"]
     assert {s["step"]: s["status"] for s in bri}["bri.qris"] == "optional"
     table = cli_runner("partner", "steps", coop, "pos").stdout
-    assert "pks_number=PKS-017/POS/2025" in table and "missing" in table
+    assert "pks_number: PKS-017/POS/2025" in table and "missing" in table
 
 
 def test_steps_say_when_not_enrolled(cli_runner: KopflowRunner, coop: str) -> None:
