@@ -162,7 +162,7 @@ class Kopflow:
         """The code of the partner ``name`` names: its code in any case or its name."""
         from kopflow.names import resolve_partner
 
-        return resolve_partner(self.plugins.partners, name)
+        return resolve_partner(self.plugins.partners, name, unknown_ok=True)
 
     def cooperatives(self, conn: Connection, coop_ids: Sequence[str]) -> dict[str, CoopWork]:
         """Cooperatives as a change sees them: row, step states, partners and villages."""

@@ -135,14 +135,25 @@ def resolve_event(workflow: Workflow, name: str) -> str:
     return _pick(name, known, kind=_Word(N_("event")), exact=known, nothing=nothing)
 
 
-def resolve_partner(partners: Mapping[str, PartnerSpec], name: str) -> str:
-    """The code of the partner ``name`` names: its code in any case ("BRI") or its name."""
+_NO_PARTNER = N_("unknown partner {code}; known partners: {known}")
+
+
+def resolve_partner(
+    partners: Mapping[str, PartnerSpec], name: str, *, unknown_ok: bool = False
+) -> str:
+    """The code of the partner ``name`` names: its code in any case ("BRI") or its name.
+
+    With ``unknown_ok`` a name close to no partner at all comes back as it is, for the plugin
+    host to refuse: it knows the partners of plugins that failed to load, and why.
+    """
     known = {code: [code, *spec.name.values()] for code, spec in partners.items()}
-    nothing = (
-        N_("unknown partner {code}; known partners: {known}"),
-        {"code": name, "known": ", ".join(sorted(known)) or "-"},
-    )
-    return _pick(name, known, kind=_Word(N_("partner")), exact=known, nothing=nothing)
+    nothing = (_NO_PARTNER, {"code": name, "known": ", ".join(sorted(known)) or "-"})
+    try:
+        return _pick(name, known, kind=_Word(N_("partner")), exact=known, nothing=nothing)
+    except NotFoundError as err:
+        if unknown_ok and err.msgid == _NO_PARTNER:
+            return name
+        raise
 
 
 def resolve_step(workflow: Workflow, partners: Mapping[str, PartnerSpec], name: str) -> str:
@@ -159,7 +170,7 @@ def resolve_step(workflow: Workflow, partners: Mapping[str, PartnerSpec], name: 
     if "." in name:
         code, _dot, rest = name.partition(".")
         # A partner's step the partner lacks: the caller's error lists that partner's steps.
-        return f"{resolve_partner(partners, code)}.{rest}"
+        return f"{resolve_partner(partners, code, unknown_ok=True)}.{rest}"
     nothing = (
         N_("unknown step {step}; see 'kopflow workflow show' for the steps of each stage"),
         {"step": name},
