@@ -297,13 +297,17 @@ def test_everyday_commands_fit_the_terminal_and_cut_nothing(
 
 
 def test_into_a_pipe_tables_are_plain_and_whole(runner: CliRunner, buleleng: str) -> None:
-    """Not a terminal: one tab-separated line per row, nothing cut, no box drawing."""
+    """Not a terminal: one line per row, nothing cut, no box drawing; evidence of several
+    fields on the step's one line, values as people read them."""
     out = ok(run(runner, buleleng, "coop", "list")).stdout.splitlines()
     assert out[0] == "148 cooperatives"
-    assert out[1].split("\t")[0] == "Cooperative" and len(out) == 150
+    assert out[1].split()[0] == "Cooperative" and len(out) == 150
     assert not any(ch in "\n".join(out) for ch in "\u2502\u2500\u2026")
     shown = ok(run(runner, buleleng, "coop", "show", "Banjar")).stdout
-    assert "simkopdes_account\t" in shown
+    (musdesus,) = [
+        line for line in shown.splitlines() if line.split()[:2] == ["Formation", "musdesus"]
+    ]
+    assert "board_size: 5; " in musdesus and "simpanan_pokok: Rp " in musdesus
 
 
 # --- history that reads like a register (issue #12, point 5) --------------------------------
