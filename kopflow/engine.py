@@ -366,7 +366,8 @@ class Kopflow:
             # Refused once for the whole command, with the exit code of the single advance
             # (input: 2), not once per cooperative as if the workflow refused each (issue #12).
             raise InputError(
-                "event {event} needs a reason: add --reason TEXT", event=Named(spec.name, spec.label)
+                "event {event} needs a reason: add --reason TEXT",
+                event=Named(spec.name, spec.label),
             )
         with self.reading() as conn:
             kabupaten = resolve_kabupaten(conn, kabupaten) if kabupaten else None
