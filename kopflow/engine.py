@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
-from kopflow.errors import InputError
+from kopflow.errors import InputError, KopflowError
+from kopflow.i18n import Named
 from kopflow.pipeline.change import Change, Workspace, build_view, find_step, load_coops
 from kopflow.pipeline.driver import Progress, change_one, run_bulk
 from kopflow.pipeline.work import BulkResult, CoopWork, Outcome
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
     from structlog.typing import FilteringBoundLogger
 
-    from kopflow.errors import KopflowError
     from kopflow.flow.spec import StepSpec, Workflow
     from kopflow.host.manager import PluginHost
     from kopflow.plugin import CoopView
@@ -113,7 +113,7 @@ class Kopflow:
         """A cooperative id from an id or an unambiguous village name."""
         from kopflow.names import resolve_coop
 
-        return resolve_coop(conn, ref)
+        return resolve_coop(conn, ref, kabupaten=authz.scope_region(self.actor(conn)))
 
     def resolve_many(self, conn: Connection, refs: Iterable[str]) -> dict[str, str | KopflowError]:
         """:meth:`resolve` for many references; each maps to an id or to the error."""
@@ -122,9 +122,47 @@ class Kopflow:
         return resolve_coops(conn, refs)
 
     def step_spec(self, step: str) -> tuple[StepSpec, str | None, str | None]:
-        """(spec, partner code or None, stage id or None) of a step name like ``nib`` or
-        ``bri.account``."""
-        return find_step(self._ws, step)
+        """(spec, partner code or None, stage id or None) of a step name like ``nib``,
+        ``bri.account`` or a step's label."""
+        return find_step(self._ws, self.step_name(step))
+
+    # --- names: what a user types, to what the workflow calls it (kopflow.names, issue #12) ---
+
+    def step_name(self, name: str) -> str:
+        """The key of the step ``name`` names: id or label, any case (``BRI.account``)."""
+        from kopflow.names import resolve_step
+
+        return resolve_step(self.workflow, self.plugins.partners, name)
+
+    def stage_name(self, name: str) -> str:
+        """The id of the stage ``name`` names: its id or label in either language."""
+        from kopflow.names import resolve_stage
+
+        return resolve_stage(self.workflow, name)
+
+    def event_name(self, name: str) -> str:
+        """The name of the event ``name`` names: its name or label in either language; a name
+        that names none is left for the state machine to refuse with the possible ones."""
+        from kopflow.errors import InputError
+        from kopflow.names import resolve_event
+
+        try:
+            return resolve_event(self.workflow, name)
+        except InputError:
+            return name
+
+    def kabupaten_name(self, name: str) -> str:
+        """The kabupaten/kota ``name`` names among the registered cooperatives'."""
+        from kopflow.names import resolve_kabupaten
+
+        with self.reading() as conn:
+            return resolve_kabupaten(conn, name)
+
+    def partner_code(self, name: str) -> str:
+        """The code of the partner ``name`` names: its code in any case or its name."""
+        from kopflow.names import resolve_partner
+
+        return resolve_partner(self.plugins.partners, name, unknown_ok=True)
 
     def cooperatives(self, conn: Connection, coop_ids: Sequence[str]) -> dict[str, CoopWork]:
         """Cooperatives as a change sees them: row, step states, partners and villages."""
@@ -246,6 +284,7 @@ class Kopflow:
         """Record a step's evidence (a correction when it is done already, with ``reason``)."""
         from kopflow.rules.steps import complete
 
+        step = self.step_name(step)
         return change_one(
             self._ws,
             coop_ref,
@@ -258,6 +297,7 @@ class Kopflow:
         """Mark a step of the current stage as not done, keeping its history."""
         from kopflow.rules.steps import undo
 
+        step = self.step_name(step)
         return change_one(
             self._ws, coop_ref, lambda change, work: undo(change, work, step, reason), step=step
         )
@@ -272,7 +312,14 @@ class Kopflow:
         """Complete many steps; each cooperative's rows are all done or all refused."""
         from kopflow.rules.steps import COMPLETE_BULK
 
-        items = [(ref, (step, raw)) for ref, step, raw in rows]
+        names: dict[str, str] = {}
+        for _ref, step, _raw in rows:  # each name once; one that names nothing is refused per row
+            if step not in names:
+                try:
+                    names[step] = self.step_name(step)
+                except KopflowError:
+                    names[step] = step
+        items = [(ref, (names[step], raw)) for ref, step, raw in rows]
         return run_bulk(self._ws, COMPLETE_BULK, items, dry_run=dry_run, progress=progress)
 
     # --- transitions --------------------------------------------------------------------
@@ -288,6 +335,7 @@ class Kopflow:
         """Fire ``event`` (default: the forward event of the current stage)."""
         from kopflow.rules.transition import fire_one
 
+        event = self.event_name(event) if event else None
         return change_one(
             self._ws,
             coop_ref,
@@ -308,13 +356,23 @@ class Kopflow:
         progress: Progress | None = None,
     ) -> BulkResult:
         """Fire one event for every cooperative in ``stage`` (optionally one kecamatan)."""
+        from kopflow.names import resolve_kabupaten, resolve_kecamatan
         from kopflow.rules.transition import advance_op, select_in_stage
 
+        stage = self.stage_name(stage)
+        event = self.event_name(event) if event else None
         spec = self.workflow.event(event) if event else None
         if spec is not None and spec.reason_required and not (reason and reason.strip()):
             # Refused once for the whole command, with the exit code of the single advance
             # (input: 2), not once per cooperative as if the workflow refused each (issue #12).
-            raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
+            raise InputError(
+                "event {event} needs a reason: add --reason TEXT",
+                event=Named(spec.name, spec.label),
+            )
+        with self.reading() as conn:
+            kabupaten = resolve_kabupaten(conn, kabupaten) if kabupaten else None
+            if kecamatan:
+                kecamatan = resolve_kecamatan(conn, kecamatan, kabupaten=kabupaten)
         ids = select_in_stage(self._ws, stage=stage, kecamatan=kecamatan, kabupaten=kabupaten)
         op = advance_op(stage, event, reason)
         return run_bulk(self._ws, op, [(i, None) for i in ids], dry_run=dry_run, progress=progress)
@@ -326,6 +384,7 @@ class Kopflow:
         from kopflow.rules.enrollment import enroll
 
         self.plugins.raise_if_broken()
+        partners = [self.partner_code(p) for p in partners]
         return change_one(
             self._ws,
             coop_ref,
@@ -344,6 +403,7 @@ class Kopflow:
         """Enroll many cooperatives with ``partners``; each is done or refused whole."""
         from kopflow.rules.enrollment import enroll_op
 
+        partners = [self.partner_code(p) for p in partners]
         items = [(ref, None) for ref in coop_refs]
         return run_bulk(self._ws, enroll_op(partners), items, dry_run=dry_run, progress=progress)
 
@@ -440,7 +500,7 @@ class Kopflow:
         """One cooperative's steps with one partner, in order, with their states."""
         from kopflow.rules.partners import coop_partner_steps
 
-        spec = self.plugins.partner(partner)  # an unknown code names the known ones
+        spec = self.plugins.partner(self.partner_code(partner))
         with self.reading() as conn:
             self.actor(conn)
             coop_id = self.resolve(conn, coop_ref)
@@ -450,8 +510,12 @@ class Kopflow:
         self, *, partner: str | None = None, kabupaten: str | None = None
     ) -> list[dict[str, Any]]:
         """Where the cooperatives enrolled with each partner stand (``partner status``)."""
+        from kopflow.names import resolve_kabupaten
         from kopflow.rules.partners import partner_status
 
         with self.reading() as conn:
             self.actor(conn)
+            if kabupaten:
+                kabupaten = resolve_kabupaten(conn, kabupaten)
+            partner = self.partner_code(partner) if partner else None
             return partner_status(conn, self.plugins, partner=partner, kabupaten=kabupaten)

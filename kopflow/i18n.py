@@ -105,3 +105,30 @@ def label(texts: dict[str, str] | None, fallback: str = "") -> str:
     if not texts:
         return fallback
     return texts.get(get_language()) or texts.get("en") or texts.get("id") or fallback
+
+
+class Named(str):
+    """An id (a stage's, an event's, a step's) that a sentence shows as its label in the
+    language in force, the id in brackets: ``Pembentukan (formation)``.
+
+    It is the id itself everywhere else (comparisons, JSON, ``str()``); only formatting into a
+    message (``{stage}``) shows the label, so an error raised in one language and shown in
+    another still reads right.
+    """
+
+    texts: dict[str, str] | None
+
+    def __new__(cls, ident: str, texts: dict[str, str] | None) -> Named:
+        obj = super().__new__(cls, ident)
+        obj.texts = texts
+        return obj
+
+    def __format__(self, spec: str) -> str:
+        ident = str.__str__(self)
+        text = label(self.texts, ident)
+        return format(text if text == ident else f"{text} ({ident})", spec)
+
+
+def listed(items: object) -> str:
+    """``a, b, c`` with each item formatted (a :class:`Named` shows its label)."""
+    return ", ".join(format(item) for item in items) if isinstance(items, list | tuple) else "-"

@@ -63,7 +63,7 @@ def migrate(engine: Kopflow, coops: list[str]) -> BulkResult:
 
 OPERATIONS: dict[str, tuple[Callable[[Kopflow, list[str]], BulkResult], str, str]] = {
     "steps": (steps, "step.complete", "socialisation: date"),
-    "advance": (advance, "coop.advance", "missing steps of formation"),
+    "advance": (advance, "coop.advance", "missing steps of Formation (formation)"),
     "enroll": (enroll, "partner.enroll", "is dissolved"),
     "migrate": (migrate, "workflow.migrate", "already runs kdkmp"),
 }

@@ -88,7 +88,7 @@ def test_cannot_skip_a_stage(lite: Kopflow, event: str) -> None:
     with pytest.raises(RefusedError) as info:
         lite.advance("KDMP-900001", event)
     message = str(info.value)
-    assert f"cannot {event} from stage formation" in message
+    assert f"({event}) from stage Formation (formation)" in message
     assert "complete_formation" in message  # what is possible instead
     assert db_state(lite.url) == before
 
@@ -109,7 +109,7 @@ def test_leaving_a_stage_names_exactly_the_missing_steps(
     with pytest.raises(RefusedError) as info:
         kopflow.advance(coops[0])
     missing = [s.id for s in formation.steps[2:] if s.required]
-    assert info.value.reasons == [f"missing steps of formation: {', '.join(missing)}"]
+    assert info.value.reasons == [f"missing steps of Formation (formation): {', '.join(missing)}"]
     assert ", ".join(missing) in str(info.value)
     assert formation.steps[0].id not in str(info.value)
     assert db_state(kopflow.url) == before
@@ -134,7 +134,10 @@ def test_step_before_its_after_is_refused(lite: Kopflow) -> None:
 def test_step_of_a_later_stage_is_refused(lite: Kopflow) -> None:
     spec = lite.workflow.step("nib")
     before = db_state(lite.url)
-    with pytest.raises(RefusedError, match="step nib belongs to stage legal; .* is in formation"):
+    with pytest.raises(
+        RefusedError,
+        match=r"step nib belongs to stage Legal bundle \(legal\); .* is in Formation \(formation\)",
+    ):
         lite.complete_step("KDMP-900001", "nib", sample_evidence(spec, 1))
     assert db_state(lite.url) == before
 
@@ -265,7 +268,7 @@ def test_undo_needs_a_reason_keeps_history_and_reopens_the_guard(
     assert db_state(kopflow.url) == before
 
     kopflow.undo_step(coops[0], "sk_ahu", reason="decree was for another cooperative")
-    with pytest.raises(RefusedError, match="missing steps of formation: sk_ahu$"):
+    with pytest.raises(RefusedError, match=r"missing steps of Formation \(formation\): sk_ahu$"):
         kopflow.advance(coops[0])
     with pytest.raises(RefusedError, match="is not done"):
         kopflow.undo_step(coops[0], "sk_ahu", reason="again")
@@ -296,7 +299,7 @@ def test_suspend_resume_returns_to_the_previous_stage(kopflow: Kopflow, coops: l
     """Issue #2: suspended needs a reason; resume goes back where it came from."""
     drive_to(kopflow, coops[0], "legal")
     before = db_state(kopflow.url)
-    with pytest.raises(InputError, match="event suspend needs a reason"):
+    with pytest.raises(InputError, match=r"event Suspend \(suspend\) needs a reason"):
         kopflow.advance(coops[0], "suspend")
     with pytest.raises(InputError, match="needs a reason"):
         kopflow.advance(coops[0], "suspend", reason="   ")
@@ -306,7 +309,7 @@ def test_suspend_resume_returns_to_the_previous_stage(kopflow: Kopflow, coops: l
     row = coop_row(kopflow, coops[0])
     assert (row["stage"], row["previous_stage"]) == ("suspended", "legal")
     spec = kopflow.workflow.step("nib")
-    with pytest.raises(RefusedError, match="is suspended; resume it"):
+    with pytest.raises(RefusedError, match=r"is Suspended \(suspended\); resume it"):
         kopflow.complete_step(coops[0], "nib", sample_evidence(spec, 1))
     with pytest.raises(RefusedError, match="no next stage"):
         kopflow.advance(coops[0])
@@ -318,12 +321,12 @@ def test_suspend_resume_returns_to_the_previous_stage(kopflow: Kopflow, coops: l
 
 def test_dissolved_is_final(kopflow: Kopflow, coops: list[str]) -> None:
     kopflow.advance(coops[0], "suspend", reason="no members")
-    with pytest.raises(InputError, match="event dissolve needs a reason"):
+    with pytest.raises(InputError, match=r"event Dissolve \(dissolve\) needs a reason"):
         kopflow.advance(coops[0], "dissolve")
     kopflow.advance(coops[0], "dissolve", reason="members voted to dissolve")
     before = db_state(kopflow.url)
     for event in ("resume", "complete_formation", "suspend"):
-        with pytest.raises(RefusedError, match=f"cannot {event} from stage dissolved"):
+        with pytest.raises(RefusedError, match=rf"\({event}\) from stage Dissolved \(dissolved\)"):
             kopflow.advance(coops[0], event, reason="try")
     with pytest.raises(RefusedError, match="resume it before recording steps"):
         kopflow.complete_step(coops[0], "socialisation", {"date": "2025-04-01"})
@@ -430,7 +433,9 @@ def test_onboarding_needs_the_required_partner_and_its_steps(
 def test_partner_steps_wait_for_onboarding(kopflow: Kopflow, coops: list[str]) -> None:
     kopflow.enroll(coops[0], ["bri"])
     spec = kopflow.plugins.partner_step("bri.account")[1]
-    with pytest.raises(RefusedError, match="partner steps start in stage onboarding"):
+    with pytest.raises(
+        RefusedError, match=r"partner steps start in stage Partner onboarding \(onboarding\)"
+    ):
         kopflow.complete_step(coops[0], "bri.account", sample_evidence(spec, 1))
 
 
@@ -470,7 +475,10 @@ def test_bulk_advance_mixed_with_dry_run(kopflow: Kopflow, monkeypatch: pytest.M
     assert sorted(o.coop_id for o in result.done) == ready[:2]
     refused = {o.coop_id: o.message for o in result.refused}
     assert sorted(refused) == ["KDMP-900002", "KDMP-900004", "KDMP-900006"]
-    assert "missing steps of formation: musdesus, founding_meeting" in refused["KDMP-900002"]
+    assert (
+        "missing steps of Formation (formation): musdesus, founding_meeting"
+        in refused["KDMP-900002"]
+    )
     assert "socialisation" in refused["KDMP-900004"]
     stages = {r["id"]: r["stage"] for r in rows(kopflow, "SELECT id, stage FROM coop")}
     assert {c for c, s in stages.items() if s == "legal"} == set(ready)

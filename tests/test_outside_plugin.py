@@ -225,7 +225,7 @@ def test_operation_waits_for_the_required_steps_of_every_partner(  # type: ignor
     coop = coop_at_stage("onboarding", partners=["bri", "pos"])
     refused = cli_runner("advance", coop, expect=3)
     assert refused.stderr == (
-        "Error: cannot start_operation from stage onboarding; "
+        "Error: cannot Start operation (start_operation) from stage Partner onboarding (onboarding); "
         "missing steps of partner bri: bri.account, bri.relationship_manager; "
         "missing steps of partner pos: pos.pks, pos.agent\n"
     )
@@ -235,7 +235,7 @@ def test_operation_waits_for_the_required_steps_of_every_partner(  # type: ignor
                "--set", "date=2025-05-02")  # fmt: skip
     refused = cli_runner("advance", coop, expect=3)
     assert refused.stderr == (
-        "Error: cannot start_operation from stage onboarding; "
+        "Error: cannot Start operation (start_operation) from stage Partner onboarding (onboarding); "
         "missing steps of partner bri: bri.relationship_manager; "
         "missing steps of partner pos: pos.agent\n"
     )

@@ -39,11 +39,6 @@ def event_as_shown(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def shorten(text: str, width: int = 70) -> str:
-    """``text`` cut to ``width`` characters, ending in an ellipsis when cut."""
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
-
-
 def event_filter(
     engine: Any,
     conn: Connection,

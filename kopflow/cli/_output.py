@@ -23,21 +23,70 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def table(title: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]) -> None:
-    """Print ``rows`` as a table; ``columns`` are (key, header msgid) pairs."""
-    if not _on_terminal():
-        plain_table(title, columns, rows)
-        return
-    from rich.console import Console
-    from rich.table import Table
+def table(
+    title: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[dict[str, Any]],
+    *,
+    optional: Sequence[str] = (),
+) -> None:
+    """Print ``rows`` as a table; ``columns`` are (key, header msgid) pairs.
 
-    view = Table(title=title, title_justify="left")
-    for key, header in columns:
-        numeric = bool(rows) and isinstance(rows[0].get(key), int)
-        view.add_column(_(header), justify="right" if numeric else "left")
-    for row in rows:
-        view.add_row(*("" if row.get(k) is None else str(row.get(k)) for k, _h in columns))
-    Console(width=max(100, _terminal_width())).print(view)
+    ``optional`` names the keys of low-value columns, dropped in that order on a terminal too
+    narrow for them (never into a pipe).
+
+    On a terminal the table fits its width (issue #12): columns wrap between words, never
+    inside one, so no id, step name or evidence value is cut; when even that is too wide each
+    row is stacked as ``header: value`` lines. Into a pipe or a file the output is plain text,
+    padded columns as :func:`plain_table` writes them, never cut.
+    """
+    from rich.console import Console
+
+    if not _on_terminal():
+        # values as people read them; a cell of several lines (evidence) on one line
+        flat = [{k: "; ".join(human(row.get(k)).splitlines()) for k, _h in columns} for row in rows]
+        plain_table(title, columns, flat)
+        return
+    headers = [_(header) for _key, header in columns]
+    cells = [[human(row.get(k)) for k, _h in columns] for row in rows]
+    console = Console(highlight=False)
+    widths = _fit(console.width, headers, cells)
+    shown = list(range(len(columns)))
+    for key in optional:
+        if widths is not None:
+            break
+        shown = [i for i in shown if columns[i][0] != key]
+        widths = _fit(
+            console.width, [headers[i] for i in shown], [[c[i] for i in shown] for c in cells]
+        )
+    if widths is None:
+        _stacked(console, title, headers, cells)
+        return
+    columns = [columns[i] for i in shown]
+    headers = [headers[i] for i in shown]
+    cells = [[line[i] for i in shown] for line in cells]
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    view = Table(
+        title=Text(title),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+    )
+    for index, header in enumerate(headers):
+        numeric = bool(rows) and isinstance(rows[0].get(columns[index][0]), int)
+        view.add_column(
+            Text(header),
+            justify="right" if numeric else "left",
+            width=widths[index],
+            overflow="fold",
+        )
+    for line in cells:
+        view.add_row(*(Text(cell) for cell in line))
+    console.print(view)
 
 
 def _on_terminal() -> bool:
@@ -77,6 +126,97 @@ def _terminal_width() -> int:
     import shutil
 
     return shutil.get_terminal_size((120, 24)).columns
+
+
+def human(value: Any, kind: str | None = None) -> str:
+    """A value as people read it (issue #12): ``ya``/``tidak`` for a boolean, a list as
+    ``sembako, klinik``, a rupiah amount (``kind="rupiah"``) as ``Rp 100.000``; nothing as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list | tuple):
+        return ", ".join(human(v) for v in value)
+    if kind == "rupiah" and isinstance(value, int):
+        return ("-" if value < 0 else "") + "Rp " + f"{abs(value):,}".replace(",", ".")
+    return str(value)
+
+
+def _fit(width: int, headers: list[str], cells: list[list[str]]) -> list[int] | None:
+    """Column widths that fit ``width`` with no word broken, or ``None`` when none do.
+
+    Each column gets at least its longest word (a value without spaces is one word: ids, step
+    names, dates) and the room left goes to the columns whose text is longest.
+    """
+    from rich.cells import cell_len
+
+    frame = 3 * len(headers) - 3  # between two columns: a space, a rule, a space
+    lows, highs = [], []
+    for index, header in enumerate(headers):
+        texts = [header, *(line[index] for line in cells)]
+        lows.append(max((cell_len(w) for t in texts for w in t.split()), default=1))
+        highs.append(max((cell_len(line) for t in texts for line in t.splitlines()), default=1))
+    if sum(highs) + frame <= width:
+        return highs
+    if sum(lows) + frame > width:
+        return None
+    widths = list(lows)
+    room = width - frame - sum(lows)
+    while room > 0:
+        wanting = [i for i in range(len(widths)) if widths[i] < highs[i]]
+        if not wanting:
+            break
+        widest = max(wanting, key=lambda i: highs[i] - widths[i])
+        widths[widest] += 1
+        room -= 1
+    return widths
+
+
+def say(text: str) -> None:
+    """One sentence for people: wrapped between words to a terminal's width, as is elsewhere."""
+    import textwrap
+
+    if not _on_terminal():
+        click.echo(text)
+        return
+    width = _terminal_width()
+    for line in text.splitlines() or [""]:
+        wrapped = textwrap.wrap(
+            line,
+            width=width,
+            subsequent_indent="  ",
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        click.echo("\n".join(wrapped))
+
+
+def _stacked(console: Any, title: str, headers: list[str], cells: list[list[str]]) -> None:
+    """Each row as ``header: value`` lines, wrapped between words, a blank line between rows."""
+    import textwrap
+
+    from rich.cells import cell_len
+
+    click.echo(title)
+    pad = max((cell_len(h) for h in headers), default=0)
+    for line in cells:
+        click.echo("")
+        for header, cell in zip(headers, line, strict=True):
+            lead = f"{header}:".ljust(pad + 2)
+            wrapped = [
+                part
+                for text in cell.splitlines() or [""]
+                for part in textwrap.wrap(
+                    text,
+                    width=max(console.width - len(lead), 20),
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+                or [""]
+            ]
+            click.echo((lead + wrapped[0]).rstrip())
+            for more in wrapped[1:]:
+                click.echo(" " * len(lead) + more)
 
 
 @contextmanager
@@ -269,5 +409,5 @@ def report_outcome(result: Any, *, as_json: bool) -> None:
 
 
 def ok(message: str) -> None:
-    """One line telling the user what was done."""
-    click.echo(message)
+    """One line telling the user what was done (wrapped on a narrow terminal)."""
+    say(message)

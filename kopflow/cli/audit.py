@@ -8,14 +8,13 @@ notes are :mod:`kopflow.audit.checkpoint` and keys :mod:`kopflow.audit.keys`. Ch
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from kopflow.cli import TranslatedGroup
-from kopflow.cli._audit_events import event_as_shown, event_filter, shorten
+from kopflow.cli._audit_events import event_as_shown, event_filter
 from kopflow.cli._audit_verify import checkpoint_line, read_note, require_same_log, verify_file
 from kopflow.cli._output import emit_json, json_option, ok, table
 from kopflow.errors import AuditError, InputError
@@ -90,28 +89,51 @@ def audit_log(app: App, /, limit: int, as_json: bool, **filters: str | None) -> 
     if as_json:
         emit_json(events)
         return
-    shown = [
-        {
-            "seq": e["seq"],
-            "at": str(e["at"])[:19].replace("T", " "),
-            "actor": e["actor"],
-            "action": e["action"],
-            "coop": e["coop"],
-            "details": shorten(json.dumps(e["details"], ensure_ascii=False, sort_keys=True)),
-        }
-        for e in events
-    ]
     columns = [
         ("seq", N_("Audit #")),
         ("at", N_("Time (UTC)")),
         ("actor", N_("Actor")),
-        ("action", N_("Action")),
         ("coop", N_("Cooperative")),
-        ("details", N_("Details")),
+        ("action", N_("Action")),
+        ("details", N_("What happened")),
     ]
-    table(_("{count} audit events", count=len(events)), columns, shown)
+    table(
+        _("{count} audit events", count=len(events)),
+        columns,
+        register(engine, events),
+        optional=("action", "actor"),  # the sentence says it; a pipe keeps it for grep
+    )
     if more:
         ok(_("Older events are not shown: use --limit N (0 for all) or --since."))
+
+
+def register(engine: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Audit events as the rows of a register: who, when, and what happened in a sentence;
+    a correction names what it changed from the version shown before it (issue #12)."""
+    from kopflow.cli._history import Names, describe
+
+    names = Names(engine)
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    rows = []
+    for e in events:
+        details = e["details"] if isinstance(e["details"], dict) else {"body": e["details"]}
+        key = (str(e["coop"]), str(details.get("step", "")))
+        said = describe(names, e["action"], details, last.get(key))
+        if e["action"] in ("step.completed", "step.corrected"):
+            last[key] = details.get("evidence") or {}
+        elif e["action"] == "step.undone":
+            last.pop(key, None)
+        rows.append(
+            {
+                "seq": e["seq"],
+                "at": str(e["at"])[:19].replace("T", " "),
+                "actor": e["actor"],
+                "coop": e["coop"] or "",
+                "action": e["action"],
+                "details": said,
+            }
+        )
+    return rows
 
 
 @audit_group.command(

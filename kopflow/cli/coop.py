@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kopflow.cli import TranslatedGroup
-from kopflow.cli._output import emit_json, json_option, ok, progress, table
+from kopflow.cli._output import emit_json, human, json_option, ok, progress, table
 from kopflow.errors import InputError
-from kopflow.i18n import N_, _, label
+from kopflow.i18n import N_, Named, _, label
 
 if TYPE_CHECKING:
     from kopflow.cli import App
@@ -126,7 +126,12 @@ def coop_list(
     ]
     stage_label = {s.id: label(s.label, s.id) for s in engine.workflow.stages}
     shown = [{**r, "stage": stage_label.get(r["stage"], r["stage"])} for r in rows]
-    table(_("{count} cooperatives", count=len(rows)), columns, shown)
+    table(
+        _("{count} cooperatives", count=len(rows)),
+        columns,
+        shown,
+        optional=("stage_since",) if overdue else ("days_overdue", "stage_since"),
+    )
 
 
 @coop_group.command(
@@ -159,11 +164,22 @@ def coop_show(app: App, coop: str, html_out: Path | None, as_json: bool) -> None
     _print_show(engine, data)
 
 
+def evidence_lines(engine: Kopflow, step: str, evidence: dict[str, Any] | None) -> str:
+    """A step's evidence as ``field: value`` lines, values as people read them (issue #12)."""
+    from kopflow.errors import KopflowError
+
+    try:
+        kinds = {f.name: f.type for f in engine.step_spec(step)[0].fields}
+    except KopflowError:  # a step of a partner no longer installed: its records still show
+        kinds = {}
+    return "\n".join(f"{k}: {human(v, kinds.get(k))}" for k, v in (evidence or {}).items())
+
+
 def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
     row = data["coop"]
     stage = engine.workflow.stage(row["stage"])
-    click.echo(f"{row['id']}  {row['name']}")
-    click.echo(
+    ok(f"{row['id']}  {row['name']}")
+    ok(
         _(
             "Kecamatan {kecamatan}, {kabupaten}, {provinsi}",
             kecamatan=row["kecamatan"],
@@ -171,7 +187,7 @@ def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
             provinsi=row["provinsi"],
         )
     )
-    click.echo(
+    ok(
         _(
             "Stage: {stage} since {since} (version {version})",
             stage=label(stage.label, stage.id),
@@ -180,14 +196,15 @@ def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
         )
     )
     if data["partners"]:
-        click.echo(_("Partners: {partners}", partners=", ".join(data["partners"])))
+        ok(_("Partners: {partners}", partners=", ".join(data["partners"])))
+    stage_names = {s.id: label(s.label, s.id) for s in engine.workflow.stages}
     rows = [
         {
-            "group": s["group"],
+            "group": stage_names.get(s["group"], s["group"]),  # a partner's code stays
             "step": s["step"],
             "label": s["label"],
             "state": _("done") if s["done"] else (_("missing") if s["required"] else _("optional")),
-            "evidence": ", ".join(f"{k}={v}" for k, v in (s["evidence"] or {}).items())[:60],
+            "evidence": evidence_lines(engine, s["step"], s["evidence"]),
         }
         for s in data["steps"]
     ]
@@ -201,28 +218,43 @@ def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
             ("evidence", N_("Evidence")),
         ],
         rows,
+        optional=("group", "label"),
     )
     nxt = data["next"]
-    if nxt["missing"]:
-        click.echo(
+    if nxt["reasons"]:
+        event = next(e for e in engine.workflow.events if e.name == nxt["advance_event"])
+        ok(
             _(
                 "Before {event}: {missing}",
-                event=nxt["advance_event"],
-                missing="; ".join(nxt["missing"]),
+                event=Named(event.name, event.label),
+                missing="; ".join(nxt["reasons"]),
             )
         )
+    from kopflow.cli._history import Names, describe, timeline_sentences
+
+    names = Names(engine)
+    said = timeline_sentences(names, data["timeline"])
     events = [
         {
             "seq": e["audit_seq"],
-            "at": e["at"],
+            "at": e["at"].replace("T", " ").removesuffix("Z"),
             "actor": e["actor"],
-            "what": e["kind"]
-            + " "
-            + e["what"]
-            + (f" {e['from']} -> {e['to']}" if e["kind"] == "transition" else ""),
+            "what": sentence,
         }
-        for e in data["timeline"]
+        for e, sentence in zip(data["timeline"], said, strict=True)
     ]
+    first = data.get("registered")
+    if first:
+        said_first = describe(names, "coop.registered", first["details"])
+        events.insert(
+            0,
+            {
+                "seq": first["audit_seq"],
+                "at": first["at"].replace("T", " ").removesuffix("Z"),
+                "actor": first["actor"],
+                "what": said_first,
+            },
+        )
     table(
         _("Timeline"),
         [

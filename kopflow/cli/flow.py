@@ -11,7 +11,7 @@ from kopflow.cli import TranslatedCommand
 from kopflow.cli._output import bulk_summary, emit_json, json_option, ok, table, verbose_option
 from kopflow.cli.coop import as_of_option
 from kopflow.errors import InputError
-from kopflow.i18n import N_, _, label
+from kopflow.i18n import N_, Named, _, label, listed
 
 if TYPE_CHECKING:
     from kopflow.cli import App
@@ -36,7 +36,9 @@ def next_cmd(app: App, coop: str, as_json: bool) -> None:
         data["fields"] = {key: [field_json(f) for f in spec.fields] for key, spec in specs}
         emit_json(data)
         return
-    ok(_("{coop} is in stage {stage}", coop=data["coop"], stage=data["stage"]))
+    wf = app.engine.workflow
+    stage = wf.stage(data["stage"])
+    ok(_("{coop} is in stage {stage}", coop=data["coop"], stage=Named(stage.id, stage.label)))
     ok(_("Steps open now: {steps}", steps=", ".join(data["open_steps"]) or "-"))
     print_open_steps(data["coop"], specs)
     click.echo("")
@@ -47,11 +49,17 @@ def next_cmd(app: App, coop: str, as_json: bool) -> None:
             ok(
                 _(
                     "Before {event}: {missing}",
-                    event=data["advance_event"],
-                    missing="; ".join(data["missing"]),
+                    event=_event(wf, data["advance_event"]),
+                    missing="; ".join(data["reasons"]),
                 )
             )
-    ok(_("Events from this stage: {events}", events=", ".join(data["events"]) or "-"))
+    events = listed([_event(wf, e) for e in data["events"]])
+    ok(_("Events from this stage: {events}", events=events or "-"))
+
+
+def _event(workflow: Workflow, name: str) -> Named:
+    """An event name a sentence shows as its label, the name in brackets (issue #12)."""
+    return Named(name, next((e.label for e in workflow.events if e.name == name), None))
 
 
 @click.command(
@@ -128,7 +136,14 @@ def advance_cmd(
     if as_json:
         emit_json({"coop": outcome.coop_id, "stage": outcome.stage, "audit_seq": outcome.audit_seq})
     else:
-        ok(_("{coop}: now in stage {stage}", coop=outcome.coop_id, stage=outcome.stage))
+        stage = app.engine.workflow.stage(outcome.stage or "")
+        ok(
+            _(
+                "{coop}: now in stage {stage}",
+                coop=outcome.coop_id,
+                stage=Named(stage.id, stage.label),
+            )
+        )
 
 
 @click.command(
@@ -153,7 +168,8 @@ def status_cmd(
     if as_json:
         emit_json(rows)
         return
-    print_status(engine.workflow, rows, by=by, title=region)
+    title = engine.kabupaten_name(region) if region else None  # as stored, not as typed
+    print_status(engine.workflow, rows, by=by, title=title)
 
 
 def print_status(

@@ -12,6 +12,7 @@ import click
 
 from kopflow.cli import TranslatedGroup
 from kopflow.cli._output import emit_json, json_option, ok, report_outcome, table
+from kopflow.cli.coop import evidence_lines
 from kopflow.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
             "state": states[s["status"]],
             "now": _("yes") if s["ready"] else "",
             "after": ", ".join(s["after"]),
-            "evidence": ", ".join(f"{k}={v}" for k, v in (s["evidence"] or {}).items())[:60],
+            "evidence": evidence_lines(app.engine, s["step"], s["evidence"]),
         }
         for s in data["steps"]
     ]
@@ -105,7 +106,7 @@ def partner_steps(app: App, coop: str, partner: str, as_json: bool) -> None:
         ("now", N_("Can be done now")),
         ("evidence", N_("Evidence")),
     ]
-    table(title, columns, rows)
+    table(title, columns, rows, optional=("after", "label", "order"))
     if not data["enrolled"]:
         ok(
             _(
@@ -162,7 +163,7 @@ def partner_status_cmd(app: App, partner: str | None, region: str | None, as_jso
         ("done", N_("Done")),
     ]
     title = _("Enrolled cooperatives per partner step")
-    table(title + (f" — {region}" if region else ""), columns, rows)
+    table(title + (f" — {region}" if region else ""), columns, rows, optional=("label",))
 
 
 def _warn_broken(host: Any) -> None:

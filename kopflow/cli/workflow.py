@@ -73,6 +73,7 @@ def workflow_show(app: App, as_json: bool) -> None:
             ("fields", N_("Evidence")),
         ],
         rows,
+        optional=("sla", "role"),
     )
     ok(_("* required field; 'kopflow next COOP' shows each field's type and hint"))
     events = [{"event": e.name, "from": ", ".join(e.sources), "to": e.dest} for e in wf.events]

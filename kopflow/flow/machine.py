@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kopflow.errors import RefusedError
 from kopflow.flow.spec import PREVIOUS
+from kopflow.i18n import Named, listed
 
 if TYPE_CHECKING:
     from transitions import Machine
@@ -166,15 +167,28 @@ def fire(workflow: Workflow, state: CoopState, event: str) -> str:
         try:
             moved = trigger.trigger(state)
         except MachineError:
-            possible = ", ".join(e.name for e in workflow.events_from(source)) or "-"
+            possible = listed([Named(e.name, e.label) for e in workflow.events_from(source)])
             raise RefusedError(
                 "cannot {event} from stage {stage}; possible now: {possible}",
-                event=event,
-                stage=source,
-                possible=possible,
+                event=_named_event(workflow, event),
+                stage=_named_stage(workflow, source),
+                possible=possible or "-",
             ) from None
     if not moved:
         raise RefusedError(
-            "cannot {event} from stage {stage}", state.refusals, event=event, stage=source
+            "cannot {event} from stage {stage}",
+            state.refusals,
+            event=_named_event(workflow, event),
+            stage=_named_stage(workflow, source),
         )
     return state.state
+
+
+def _named_stage(workflow: Workflow, stage_id: str) -> Named:
+    """A stage id that a message shows as its label (issue #12)."""
+    return Named(stage_id, next((s.label for s in workflow.stages if s.id == stage_id), None))
+
+
+def _named_event(workflow: Workflow, name: str) -> Named:
+    """An event name that a message shows as its label (issue #12)."""
+    return Named(name, next((e.label for e in workflow.events if e.name == name), None))

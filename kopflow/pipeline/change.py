@@ -288,7 +288,8 @@ class Change:
         """A cooperative id from an id or an unambiguous village name."""
         from kopflow.names import resolve_coop
 
-        return resolve_coop(self.conn, ref)
+        # An officer's typo is answered with the names of their own kabupaten (issue #12).
+        return resolve_coop(self.conn, ref, kabupaten=authz.scope_region(self.actor))
 
     def resolve_many(self, refs: Iterable[str]) -> dict[str, str | KopflowError]:
         """:meth:`resolve` for many references: ids in one query, anything else one by one.

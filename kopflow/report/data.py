@@ -142,6 +142,7 @@ def collect(
             ``key``.
         AuditError: the checkpoint's signature does not verify.
     """
+    from kopflow.names import resolve_kabupaten
     from kopflow.rules.queries import list_coops, status_counts
 
     if (checkpoint is None) != (key is None):
@@ -150,15 +151,15 @@ def collect(
     wf = engine.workflow
     with engine.reading() as conn:
         engine.actor(conn)
-        counts = status_counts(conn, kabupaten=region, workflow=wf, as_of=day)
+        region = resolve_kabupaten(conn, region)  # "Buleleng" is "Kabupaten Buleleng" (#12)
+        # as_of, not day: today's counts come from today's rows, a past day's are rebuilt
+        counts = status_counts(conn, kabupaten=region, workflow=wf, as_of=as_of)
         if not counts:
             raise InputError(
-                "no cooperatives registered in {region}; import them with "
-                "'kopflow coop import --region \"{region}\"'",
-                region=region,
+                "no cooperatives of {region} were registered by {day}", region=region, day=day
             )
-        by_kec = status_counts(conn, by="kecamatan", kabupaten=region, workflow=wf, as_of=day)
-        late = list_coops(conn, wf, kabupaten=region, overdue=True, as_of=day)
+        by_kec = status_counts(conn, by="kecamatan", kabupaten=region, workflow=wf, as_of=as_of)
+        late = list_coops(conn, wf, kabupaten=region, overdue=True, as_of=as_of)
         works = engine.cooperatives(conn, [r["id"] for r in late]) if late else {}
         partners = _partners(engine, conn, region)
     audit = _audit(engine, checkpoint, key)

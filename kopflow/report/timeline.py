@@ -79,7 +79,7 @@ def render_timeline(
         + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
         + "</dl></header>"
     )
-    missing = data["next"]["missing"]
+    missing = data["next"]["reasons"]
     blocking = (
         '<ul class="missing">' + "".join(f"<li>{esc(m)}</li>" for m in missing) + "</ul>"
         if missing

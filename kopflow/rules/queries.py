@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kopflow.errors import InputError
-from kopflow.names import check_area
+from kopflow.names import check_area, resolve_kabupaten, resolve_kecamatan, resolve_stage
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -28,6 +28,68 @@ def as_of_moment(as_of: date | None) -> datetime:
     """
     day = as_of if as_of is not None else datetime.now(UTC).date()
     return datetime.combine(day, time.max, tzinfo=UTC)
+
+
+def stages_as_of(
+    conn: Connection,
+    workflow: Workflow,
+    moment: datetime,
+    *,
+    kabupaten: str | None = None,
+    kecamatan: str | None = None,
+) -> dict[str, tuple[str, datetime]]:
+    """Each cooperative registered by ``moment`` with the stage it stood in then, and since when.
+
+    The stage is rebuilt from the ``transition`` rows up to ``moment`` (the last one's
+    destination; before any, the first one's source, else the stage it is in now); a
+    cooperative counts from its ``coop.registered`` audit event. Reads every cooperative of the
+    region once: for ``--as-of`` only, where today's row would tell a story that was not true
+    then (issue #12).
+    """
+    from sqlalchemy import func, select
+
+    from kopflow.store import tables
+
+    coop_t, trans_t, audit_t = tables.coop, tables.transition, tables.audit_event
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    registered = (
+        select(audit_t.c.coop_id, func.min(audit_t.c.at).label("at"))
+        .where(audit_t.c.action == "coop.registered", audit_t.c.at <= stamp)
+        .group_by(audit_t.c.coop_id)
+        .subquery()
+    )
+    query = select(coop_t.c.id, coop_t.c.stage, registered.c.at).join(
+        registered, registered.c.coop_id == coop_t.c.id
+    )
+    if kabupaten:
+        query = query.where(coop_t.c.kabupaten == kabupaten)
+    if kecamatan:
+        query = query.where(coop_t.c.kecamatan == kecamatan)
+    found: dict[str, tuple[str, datetime]] = {}
+    for coop_id, stage, at in conn.execute(query):
+        since = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+        found[str(coop_id)] = (str(stage), since)
+    if not found:
+        return found
+    moves = select(trans_t.c.coop_id, trans_t.c.source, trans_t.c.dest, trans_t.c.at).order_by(
+        trans_t.c.at, trans_t.c.id
+    )
+    if kabupaten or kecamatan:
+        moves = moves.where(trans_t.c.coop_id.in_(query.with_only_columns(coop_t.c.id)))
+    first: set[str] = set()
+    for coop_id, source, dest, at in conn.execute(moves):
+        if coop_id not in found:
+            continue
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        if at > moment:
+            if coop_id not in first:  # it had not moved yet: it stood where it started
+                found[coop_id] = (str(source), found[coop_id][1])
+            first.add(coop_id)
+            continue
+        first.add(coop_id)
+        found[coop_id] = (str(dest), at)
+    return found
 
 
 def _overdue_clause(workflow: Workflow, moment: datetime) -> Any:
@@ -74,13 +136,24 @@ def list_coops(
         table.c.stage_since,
         table.c.version,
     )
+    # Every filter names something that exists, or the reader is told (issue #12)
+    if kabupaten:
+        kabupaten = resolve_kabupaten(conn, kabupaten)
+    if kecamatan:
+        kecamatan = resolve_kecamatan(conn, kecamatan, kabupaten=kabupaten)
     if stage:
-        workflow.stage(stage)
-        query = query.where(table.c.stage == stage)
+        stage = resolve_stage(workflow, stage)
+        if as_of is None:
+            query = query.where(table.c.stage == stage)
     if kecamatan:
         query = query.where(table.c.kecamatan == kecamatan)
     if kabupaten:
         query = query.where(table.c.kabupaten == kabupaten)
+    sla = {s.id: s.sla_days for s in workflow.stages}
+    if as_of is not None:
+        return _list_as_of(
+            conn, workflow, query, moment, stage, kabupaten, kecamatan, overdue, limit
+        )
     if overdue:
         query = query.where(_overdue_clause(workflow, moment)).order_by(
             table.c.stage_since, table.c.id
@@ -89,22 +162,60 @@ def list_coops(
         query = query.order_by(table.c.kabupaten, table.c.kecamatan, table.c.village, table.c.id)
     if limit:
         query = query.limit(limit)
-    sla = {s.id: s.sla_days for s in workflow.stages}
-    rows = []
-    for row in conn.execute(query).mappings():
-        days = (moment - row["stage_since"]).days
-        limit_days = sla.get(row["stage"])
-        rows.append(
-            {
-                **row,
-                "stage_since": row["stage_since"].strftime("%Y-%m-%d"),
-                "days_in_stage": days,
-                "days_overdue": max(0, days - limit_days) if limit_days else 0,
-            }
-        )
+    rows = [_listed(row, moment, sla) for row in conn.execute(query).mappings()]
     if not rows:
         check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     return rows
+
+
+def _listed(row: Any, moment: datetime, sla: dict[str, int | None]) -> dict[str, Any]:
+    days = (moment - row["stage_since"]).days
+    limit_days = sla.get(row["stage"])
+    return {
+        **row,
+        "stage_since": row["stage_since"].strftime("%Y-%m-%d"),
+        "days_in_stage": days,
+        "days_overdue": max(0, days - limit_days) if limit_days else 0,
+    }
+
+
+def _list_as_of(
+    conn: Connection,
+    workflow: Workflow,
+    query: Any,
+    moment: datetime,
+    stage: str | None,
+    kabupaten: str | None,
+    kecamatan: str | None,
+    overdue: bool,
+    limit: int | None,
+) -> list[dict[str, Any]]:
+    """:func:`list_coops` on a past day: each cooperative as it stood then (issue #12)."""
+    then = stages_as_of(conn, workflow, moment, kabupaten=kabupaten, kecamatan=kecamatan)
+    sla = {s.id: s.sla_days for s in workflow.stages}
+    rows = []
+    for row in conn.execute(query).mappings():
+        if row["id"] not in then:
+            continue
+        old_stage, since = then[row["id"]]
+        if stage and old_stage != stage:
+            continue
+        listed = _listed({**row, "stage": old_stage, "stage_since": since}, moment, sla)
+        if overdue and not listed["days_overdue"]:
+            continue
+        rows.append((since, listed))
+    if overdue:
+        rows.sort(key=lambda item: (item[0], item[1]["id"]))
+    else:
+        rows.sort(
+            key=lambda item: (
+                item[1]["kabupaten"],
+                item[1]["kecamatan"],
+                item[1]["village"],
+                item[1]["id"],
+            )
+        )
+    return [listed for _since, listed in (rows[:limit] if limit else rows)]
 
 
 def status_counts(
@@ -121,13 +232,17 @@ def status_counts(
     from kopflow.store import tables
 
     table = tables.coop
+    if kabupaten:
+        kabupaten = resolve_kabupaten(conn, kabupaten)  # never an empty table for a typo
+    if by not in (None, "kecamatan", "kabupaten"):
+        raise InputError("--by takes kecamatan or kabupaten, not {by}", by=by)
+    if as_of is not None and workflow is not None:
+        return _counts_as_of(conn, workflow, as_of_moment(as_of), by, kabupaten)
     group = [table.c.stage]
     if by == "kecamatan":
         group = [table.c.kabupaten, table.c.kecamatan, table.c.stage]
     elif by == "kabupaten":
         group = [table.c.kabupaten, table.c.stage]
-    elif by is not None:
-        raise InputError("--by takes kecamatan or kabupaten, not {by}", by=by)
     overdue = (
         func.sum(case((_overdue_clause(workflow, as_of_moment(as_of)), 1), else_=0))
         if workflow is not None
@@ -139,6 +254,41 @@ def status_counts(
     return [
         {**row, "overdue": int(row["overdue"] or 0)}
         for row in conn.execute(query.order_by(*group)).mappings()
+    ]
+
+
+def _counts_as_of(
+    conn: Connection, workflow: Workflow, moment: datetime, by: str | None, kabupaten: str | None
+) -> list[dict[str, Any]]:
+    """:func:`status_counts` on a past day, from each cooperative's transitions (issue #12)."""
+    from sqlalchemy import select
+
+    from kopflow.store import tables
+
+    then = stages_as_of(conn, workflow, moment, kabupaten=kabupaten)
+    table = tables.coop
+    query = select(table.c.id, table.c.kabupaten, table.c.kecamatan)
+    if kabupaten:
+        query = query.where(table.c.kabupaten == kabupaten)
+    sla = {s.id: s.sla_days for s in workflow.stages}
+    counts: dict[tuple[str, ...], list[int]] = {}
+    for coop_id, kab, kec in conn.execute(query):
+        if coop_id not in then:
+            continue
+        stage, since = then[coop_id]
+        key = (kab, kec, stage) if by == "kecamatan" else (kab, stage) if by else (stage,)
+        tally = counts.setdefault(key, [0, 0])
+        tally[0] += 1
+        limit_days = sla.get(stage)
+        tally[1] += bool(limit_days and (moment - since).days > limit_days)
+    names = (
+        ("kabupaten", "kecamatan", "stage")
+        if by == "kecamatan"
+        else (("kabupaten", "stage") if by else ("stage",))
+    )
+    return [
+        {**dict(zip(names, key, strict=True)), "count": n, "overdue": late}
+        for key, (n, late) in sorted(counts.items())
     ]
 
 
@@ -229,6 +379,31 @@ def _step_row(
     }
 
 
+def registration(conn: Connection, coop_id: str) -> dict[str, Any] | None:
+    """Where a cooperative's register begins: its ``coop.registered`` audit event (who, when,
+    from which source), ``None`` if the chain has none (a database older than the event)."""
+    from sqlalchemy import select
+
+    from kopflow.store import tables
+
+    audit_t = tables.audit_event
+    found = conn.execute(
+        select(audit_t.c.seq, audit_t.c.actor, audit_t.c.at, audit_t.c.body)
+        .where(audit_t.c.coop_id == coop_id, audit_t.c.action == "coop.registered")
+        .order_by(audit_t.c.seq)
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    seq, actor, at, body = found
+    return {
+        "audit_seq": seq,
+        "actor": actor,
+        "at": str(at)[:19] + "Z",
+        "details": json.loads(body).get("details", {}),
+    }
+
+
 def coop_record(context: Context, conn: Connection, work: CoopWork) -> dict[str, Any]:
     """Everything ``coop show`` shows of one cooperative: its row, villages, partners, steps,
     what can be done next and its timeline."""
@@ -245,12 +420,13 @@ def coop_record(context: Context, conn: Connection, work: CoopWork) -> dict[str,
         "steps": step_table(context, work),
         "next": next_actions(context, work),
         "timeline": timeline(conn, work.id),
+        "registered": registration(conn, work.id),
     }
 
 
 def next_actions(context: Context, work: CoopWork) -> dict[str, Any]:
     """What can be done now: steps that are open, events possible, and what blocks advancing."""
-    from kopflow.rules.transition import missing_for
+    from kopflow.rules.transition import missing_for, required_steps
 
     wf = context.workflow
     stage = work.row["stage"]
@@ -271,6 +447,14 @@ def next_actions(context: Context, work: CoopWork) -> dict[str, Any]:
                         open_steps.append(key)
     forward = wf.advance_event(stage)
     blocking = missing_for(context, work, stage) if forward else []
+    required = required_steps(context, stage) if forward else {}
+    missing = [  # step keys, for scripts (issue #12); "reasons" says it in sentences
+        key
+        for code, keys in required.items()
+        if code is None or code in work.partners
+        for key in keys
+        if not work.is_done(key)
+    ]
     return {
         "coop": work.id,
         "stage": stage,
@@ -278,6 +462,10 @@ def next_actions(context: Context, work: CoopWork) -> dict[str, Any]:
         "open_steps": open_steps,
         "advance_event": forward.name if forward else None,
         "can_advance": bool(forward) and not blocking,
-        "missing": blocking,
+        "missing": missing,
+        "missing_partners": [c for c in wf.required_partners if c not in work.partners]
+        if stage == wf.onboarding_stage
+        else [],
+        "reasons": blocking,
         "events": [e.name for e in wf.events_from(stage)],
     }

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 from kopflow import authz
 from kopflow.audit.canonical import encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
-from kopflow.i18n import _, get_language
+from kopflow.i18n import Named, _, get_language
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
 from kopflow.rules import evidence as contradictions
 
 if TYPE_CHECKING:
-    from kopflow.flow.spec import StepSpec
+    from kopflow.flow.spec import StepSpec, Workflow
     from kopflow.pipeline.change import Change
     from kopflow.pipeline.work import CoopWork
 
@@ -41,7 +41,9 @@ def _check_place(
     current = work.row["stage"]
     if wf.stage(current).side:
         raise RefusedError(
-            "{coop} is {stage}; resume it before recording steps", coop=work.id, stage=current
+            "{coop} is {stage}; resume it before recording steps",
+            coop=work.id,
+            stage=_stage(wf, current),
         )
     if partner is not None:
         if partner not in work.partners:
@@ -53,18 +55,18 @@ def _check_place(
         if wf.main_index(current) < wf.main_index(wf.onboarding_stage):
             raise RefusedError(
                 "partner steps start in stage {onboarding}; {coop} is in {stage}",
-                onboarding=wf.onboarding_stage,
+                onboarding=_stage(wf, wf.onboarding_stage),
                 coop=work.id,
-                stage=current,
+                stage=_stage(wf, current),
             )
     elif stage is not None and wf.main_index(stage) > wf.main_index(current):
         raise RefusedError(
             "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
             "finish the current stage first",
             step=step,
-            step_stage=stage,
+            step_stage=_stage(wf, stage),
             coop=work.id,
-            stage=current,
+            stage=_stage(wf, current),
         )
     missing = [key for key in _after_keys(spec, partner) if not work.is_done(key)]
     if missing:
@@ -240,9 +242,9 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
             "step {step} belongs to stage {step_stage} and {coop} is in {stage}; "
             "only steps of the current stage can be undone",
             step=step,
-            step_stage=own_stage,
+            step_stage=_stage(change.workflow, own_stage),
             coop=work.id,
-            stage=current,
+            stage=_stage(change.workflow, current),
         )
     existing = work.steps.get(step)
     if existing is None or not existing.done:
@@ -328,3 +330,9 @@ def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> Non
 COMPLETE_BULK: BulkOp[StepItem] = BulkOp(
     name="step.complete", apply=_complete_all, load=_load_for_steps, group=True
 )
+
+
+def _stage(workflow: Workflow, stage_id: str | None) -> Named:
+    """A stage id that a message shows as its label (issue #12)."""
+    known = {s.id: s.label for s in workflow.stages}
+    return Named(str(stage_id), known.get(str(stage_id)))

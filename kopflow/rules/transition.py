@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kopflow import authz
 from kopflow.errors import InputError, RefusedError
 from kopflow.flow.machine import CoopState, Guard, fire
-from kopflow.i18n import _
+from kopflow.i18n import Named, _, listed
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
@@ -45,7 +45,11 @@ def missing_for(context: Context, work: CoopWork, source: str) -> list[str]:
     missing = [key for key in required[None] if not work.is_done(key)]
     if missing:
         reasons.append(
-            _("missing steps of {stage}: {steps}", stage=source, steps=", ".join(missing))
+            _(
+                "missing steps of {stage}: {steps}",
+                stage=_stage(wf, source),
+                steps=", ".join(missing),
+            )
         )
     if source == wf.onboarding_stage:
         for code in wf.required_partners:
@@ -100,17 +104,19 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     if event is None:
         forward = wf.advance_event(source)
         if forward is None:
-            possible = ", ".join(e.name for e in wf.events_from(source)) or "-"
+            possible = listed([Named(e.name, e.label) for e in wf.events_from(source)]) or "-"
             raise RefusedError(
                 "{coop} is in stage {stage}, which has no next stage; possible events: {possible}",
                 coop=work.id,
-                stage=source,
+                stage=_stage(wf, source),
                 possible=possible,
             )
         event = forward.name
     spec = wf.event(event)
     if spec is not None and spec.reason_required and not (reason and reason.strip()):
-        raise InputError("event {event} needs a reason: add --reason TEXT", event=event)
+        raise InputError(
+            "event {event} needs a reason: add --reason TEXT", event=Named(event, spec.label)
+        )
     state = CoopState(source, work.row["previous_stage"], _guard(change, work))
     dest = fire(wf, state, event)
     dest_spec = wf.stage(dest)
@@ -212,3 +218,9 @@ def select_in_stage(
         if not ids:
             check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     return ids
+
+
+def _stage(workflow: Any, stage_id: str) -> Named:
+    """A stage id that a message shows as its label (issue #12)."""
+    known = {s.id: s.label for s in workflow.stages}
+    return Named(stage_id, known.get(stage_id))

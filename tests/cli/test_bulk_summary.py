@@ -43,9 +43,14 @@ def test_a_dry_run_of_a_whole_kabupaten_fits_on_a_screen(runner: CliRunner, bule
         "Cooperatives: 0 moved on, 148 refused.",
         "Refused, by reason:",
     ]
-    assert lines[3].startswith("  145 × cannot complete_formation from stage formation;")
+    assert lines[3].startswith(
+        "  145 × cannot Complete formation (complete_formation) from stage Formation (formation);"
+    )
     assert lines[4].count("KDMP-") == 5 and lines[4].endswith(" and 140 more")
-    assert lines[5].startswith("  3 × ") and "missing steps of formation: musdesus" in lines[5]
+    assert (
+        lines[5].startswith("  3 × ")
+        and "missing steps of Formation (formation): musdesus" in lines[5]
+    )
     assert lines[6].count("KDMP-") == 3
     assert lines[7] == "Every refused cooperative: add --verbose, or --json."
     assert len(lines) == 8  # 148 refusals in eight lines, not 149

@@ -262,9 +262,14 @@ def test_list_filters(runner: CliRunner, buleleng: str) -> None:
     table = ok(run(runner, buleleng, "coop", "list", "--limit", "3")).stdout
     assert "3 cooperatives" in table and "KDMP-" in table
     line = error_line(run(runner, buleleng, "coop", "list", "--stage", "legl"))
-    assert "unknown stage 'legl'; stages: formation, legal" in line
-    line = error_line(run(runner, buleleng, "coop", "list", "--kecamatan", "banjar"))
-    assert "unknown kecamatan 'banjar'; did you mean: Banjar" in line
+    assert "unknown stage 'legl'; did you mean: legal" in line  # issue #12: the nearest
+    # another case is the same kecamatan (issue #12); a misspelling gets the nearest
+    assert (
+        "17 cooperatives"
+        in ok(run(runner, buleleng, "coop", "list", "--kecamatan", "banjar")).stdout
+    )
+    line = error_line(run(runner, buleleng, "coop", "list", "--kecamatan", "banjr"))
+    assert "unknown kecamatan 'banjr'; did you mean: Banjar" in line
     line = error_line(run(runner, buleleng, "coop", "list", "--region", "Kabupaten Bulelen"))
     assert "did you mean: Kabupaten Buleleng" in line
 

@@ -72,10 +72,11 @@ def mixed(kopflow: Any) -> Any:
 
 def test_next_says_what_is_open_and_what_is_missing(runner: CliRunner, mixed: Any) -> None:
     text = ok(run(runner, mixed.url, "next", "KDMP-700002")).stdout
-    assert "KDMP-700002 is in stage formation" in text
+    assert "KDMP-700002 is in stage Formation (formation)" in text  # labels (issue #12)
     assert "Steps open now: musdesus" in text
     assert (
-        "Before complete_formation: missing steps of formation: musdesus, founding_meeting" in text
+        "Before Complete formation (complete_formation): missing steps of Formation (formation): "
+        "musdesus, founding_meeting" in text
     )
     ready = ok(run(runner, mixed.url, "next", "Desa 1")).stdout
     assert "Ready: kopflow advance KDMP-700001" in ready
@@ -87,20 +88,23 @@ def test_advance_refuses_missing_steps_and_skipped_stages(runner: CliRunner, mix
     before = db_state(url)
     line = error_line(run(runner, url, "advance", "KDMP-700002"), 3)
     assert line == (
-        "Error: cannot complete_formation from stage formation; missing steps of formation: "
+        "Error: cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of Formation (formation): "
         "musdesus, founding_meeting, notary_deed, sk_ahu"
     )
     line = error_line(run(runner, url, "advance", "KDMP-700001", "complete_legal"), 3)
-    assert "cannot complete_legal from stage formation; possible now: complete_formation" in line
+    assert (
+        "cannot Complete the legal bundle (complete_legal) from stage Formation (formation); possible now: Complete formation (complete_formation)"
+        in line
+    )
     line = error_line(run(runner, url, "advance", "KDMP-700001", "start_operation"), 3)
-    assert "cannot start_operation from stage formation" in line
+    assert "cannot Start operation (start_operation) from stage Formation (formation)" in line
     assert db_state(url) == before
 
     result = ok(run(runner, url, "advance", "KDMP-700001", "--json"))
     assert json.loads(result.stdout)["stage"] == "legal"
     line = error_line(run(runner, url, "advance", "KDMP-700001"), 3)
     assert (
-        "missing steps of legal: registry_number, nib, npwp, bank_account, simkopdes_account"
+        "missing steps of Legal bundle (legal): registry_number, nib, npwp, bank_account, simkopdes_account"
         in line
     )
 
@@ -111,13 +115,13 @@ def test_suspend_resume_dissolve(runner: CliRunner, mixed: Any) -> None:
     ok(run(runner, url, "advance", coop))
     before = db_state(url)
     line = error_line(run(runner, url, "advance", coop, "suspend"), 2)
-    assert "event suspend needs a reason: add --reason TEXT" in line
+    assert "event Suspend (suspend) needs a reason: add --reason TEXT" in line
     assert db_state(url) == before
 
     result = ok(run(runner, url, "advance", coop, "suspend", "--reason", "chair resigned"))
-    assert result.stdout.strip() == f"{coop}: now in stage suspended"
+    assert result.stdout.strip() == f"{coop}: now in stage Suspended (suspended)"
     line = error_line(run(runner, url, "advance", coop), 3)
-    assert "which has no next stage; possible events: resume, dissolve" in line
+    assert "which has no next stage; possible events: Resume (resume), Dissolve (dissolve)" in line
     ok(run(runner, url, "advance", coop, "resume"))
     assert stage_of(url, coop) == "legal"
 
@@ -125,7 +129,7 @@ def test_suspend_resume_dissolve(runner: CliRunner, mixed: Any) -> None:
     before = db_state(url)
     for event in ("resume", "suspend", "complete_legal"):
         line = error_line(run(runner, url, "advance", coop, event, "--reason", "x"), 3)
-        assert f"cannot {event} from stage dissolved" in line
+        assert f"({event}) from stage Dissolved (dissolved)" in line
     assert db_state(url) == before
     moves = query(
         url,
@@ -189,7 +193,7 @@ def test_transitions_record_the_acting_officer(runner: CliRunner, sqlite_url: st
         (("KDMP-700001", "--where-stage", "formation"), "not both"),
         (("KDMP-700001", "--dry-run"), "go with --where-stage"),
         (("KDMP-700001", "--kecamatan", "Kec Satu"), "go with --where-stage"),
-        (("--where-stage", "formasi"), "unknown stage 'formasi'; stages: formation, legal"),
+        (("--where-stage", "formasi"), "unknown stage 'formasi'; did you mean: formation"),
     ],
     ids=["nothing", "both", "dry-run-alone", "kecamatan-alone", "unknown-stage"],
 )
@@ -217,10 +221,10 @@ def test_bulk_advance_dry_run_then_for_real(runner: CliRunner, mixed: Any) -> No
         "Dry run: nothing was written. A real run would give:",
         "Cooperatives: 3 moved on, 3 refused.",
         "Refused, by reason:",
-        "  2 × cannot complete_formation from stage formation; missing steps of formation: "
+        "  2 × cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of Formation (formation): "
         "socialisation, musdesus, founding_meeting, notary_deed, sk_ahu",
         "      KDMP-700004, KDMP-700006",
-        "  1 × cannot complete_formation from stage formation; missing steps of formation: "
+        "  1 × cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of Formation (formation): "
         "musdesus, founding_meeting, notary_deed, sk_ahu",
         "      KDMP-700002",
     ]
@@ -262,8 +266,8 @@ def test_bulk_advance_one_kecamatan(runner: CliRunner, mixed: Any) -> None:
     assert result.stdout.splitlines() == [
         "Cooperatives: 1 moved on, 1 refused.",
         "Refused, by reason:",
-        "  1 × cannot complete_formation from stage formation; missing steps of "
-        "formation: socialisation, musdesus, founding_meeting, notary_deed, sk_ahu",
+        "  1 × cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of "
+        "Formation (formation): socialisation, musdesus, founding_meeting, notary_deed, sk_ahu",
         "      KDMP-700006",
     ]
     assert stage_of(url, "KDMP-700005") == "legal"
@@ -273,12 +277,13 @@ def test_bulk_advance_one_kecamatan(runner: CliRunner, mixed: Any) -> None:
 def test_bulk_advance_unknown_kecamatan_is_not_a_silent_no_op(
     runner: CliRunner, mixed: Any
 ) -> None:
-    """A misspelt kecamatan selects nothing: say so, with the spelling that exists."""
+    """A misspelt kecamatan selects nothing: say so, with the spelling that exists (another
+    case is no misspelling, issue #12)."""
     before = db_state(mixed.url)
     line = error_line(
-        run(runner, mixed.url, "advance", "--where-stage", "formation", "--kecamatan", "kec dua"), 2
+        run(runner, mixed.url, "advance", "--where-stage", "formation", "--kecamatan", "kec duo"), 2
     )
-    assert line == "Error: unknown kecamatan 'kec dua'; did you mean: Kec Dua"
+    assert line == "Error: unknown kecamatan 'kec duo'; did you mean: Kec Dua"
     assert db_state(mixed.url) == before
     # A kecamatan that exists but has nobody in the stage is a plain empty run.
     empty = ok(
@@ -292,9 +297,11 @@ def test_bulk_advance_suspends_with_a_reason(runner: CliRunner, mixed: Any) -> N
     before = db_state(url)
     result = run(runner, url, "advance", "--where-stage", "formation", "--event", "suspend")
     # The same input error, with the same exit code, as 'advance COOP suspend' (issue #12).
-    assert error_line(result, 2) == "Error: event suspend needs a reason: add --reason TEXT"
+    assert (
+        error_line(result, 2) == "Error: event Suspend (suspend) needs a reason: add --reason TEXT"
+    )
     assert error_line(run(runner, url, "advance", "KDMP-700001", "suspend"), 2) == (
-        "Error: event suspend needs a reason: add --reason TEXT"
+        "Error: event Suspend (suspend) needs a reason: add --reason TEXT"
     )
     assert db_state(url) == before
     suspend = ("advance", "--where-stage", "formation", "--event", "suspend")
@@ -345,7 +352,8 @@ def test_whole_lifecycle_to_operating(runner: CliRunner, kopflow: Any) -> None:
         assert stage_of(url, coop) == stage.id
         if stage.id == wf.onboarding_stage:
             blocked = json.loads(ok(run(runner, url, "next", coop, "--json")).stdout)
-            assert "not enrolled with required partner bri" in blocked["missing"]
+            assert "not enrolled with required partner bri" in blocked["reasons"]
+            assert blocked["missing_partners"] == ["bri"]
             enroll(runner, kopflow, coop, "bri")
             for step in kopflow.plugins.partner("bri").steps:
                 if step.required:
@@ -365,7 +373,7 @@ def test_whole_lifecycle_to_operating(runner: CliRunner, kopflow: Any) -> None:
     opened = sample_evidence(wf.step("unit_opened"), 1)
     ok(run(runner, url, "step", "complete", coop, "unit_opened", *sets(opened)))
     line = error_line(run(runner, url, "advance", coop), 3)
-    assert "is in stage operating, which has no next stage" in line
+    assert "is in stage Operating (operating), which has no next stage" in line
 
     shown = json.loads(ok(run(runner, url, "coop", "show", coop, "--json")).stdout)
     assert shown["partners"] == ["bri"]

@@ -72,7 +72,7 @@ def test_steps_of_a_cooperative(cli_runner: KopflowRunner, coop: str) -> None:
     bri = as_json(cli_runner("partner", "steps", coop, "bri", "--json"))["steps"]
     assert {s["step"]: s["status"] for s in bri}["bri.qris"] == "optional"
     table = cli_runner("partner", "steps", coop, "pos").stdout
-    assert "pks_number=PKS-017/POS/2025" in table and "missing" in table
+    assert "pks_number: PKS-017/POS/2025" in table and "missing" in table
 
 
 def test_steps_say_when_not_enrolled(cli_runner: KopflowRunner, coop: str) -> None:
@@ -97,8 +97,9 @@ def test_status(cli_runner: KopflowRunner, coop_at_stage: Callable[..., str]) ->
     everyone = as_json(cli_runner("partner", "status", "--region", SAMPLE_KABUPATEN, "--json"))
     assert [p["partner"] for p in everyone] == ["bri", "pln", "pos", "telkom"]
     assert everyone[0]["enrolled"] == 2 and everyone[1]["enrolled"] == 0
-    elsewhere = as_json(cli_runner("partner", "status", "--region", "Kota Solok", "--json"))
-    assert all(p["enrolled"] == 0 for p in elsewhere)
+    # a region with no cooperative is a mistyped name, not an empty table (issue #12)
+    elsewhere = cli_runner("partner", "status", "--region", "Kota Solok", expect=2)
+    assert "unknown kabupaten/kota 'Kota Solok'" in elsewhere.stderr
     table = cli_runner("partner", "status", "--partner", "pos").stdout
     assert "Enrolled cooperatives per partner step" in table and "complete" in table
 

@@ -293,7 +293,7 @@ def test_from_csv_each_cooperative_all_or_nothing(
         "Refused, by reason (rows of the CSV file; a cooperative's rows go in together):",
         "  1 × musdesus: board_size: 6 must be an odd number",
         "      KDMP-800002 (rows 4, 5)",
-        "  1 × no cooperative COOP: give its id (e.g. KDMP-050509) or its village name",
+        "  1 × no cooperative COOP: give its id (e.g. KDMP-800001) or its village name",
         "      KDMP-800404 (row 7)",
     ]
     assert records(url, "KDMP-800001") == [("socialisation", 1, "done"), ("musdesus", 1, "done")]
