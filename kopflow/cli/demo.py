@@ -12,7 +12,7 @@ import click
 
 from kopflow.cli import TranslatedCommand
 from kopflow.cli._output import ok
-from kopflow.i18n import N_, _
+from kopflow.i18n import N_, _, label
 
 if TYPE_CHECKING:
     from kopflow.cli import App
@@ -82,7 +82,14 @@ def demo_cmd(app: App, region: str) -> None:
                     rows.append((coop, step.id, sample_evidence(step, seed)))
         engine.complete_steps_bulk(rows)
         result = engine.advance_bulk(stage=stage.id, kabupaten=region)
-        ok(_("{stage}: {done} cooperatives moved on", stage=stage.id, done=len(result.done)))
+        moved = len(result.done)
+        ok(
+            _(
+                "{stage}: {done} cooperatives moved on",
+                stage=label(stage.label, stage.id),
+                done=moved,
+            )
+        )
         coops = keep
     print_status(wf, engine.status_counts(kabupaten=region), by=None, title=region)
     ok(_("The demo's made-up evidence is only in {db}. Look around:", db=shown))
