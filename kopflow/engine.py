@@ -319,7 +319,13 @@ class Kopflow:
                     names[step] = self.step_name(step)
                 except KopflowError:
                     names[step] = step
-        items = [(ref, (names[step], raw)) for ref, step, raw in rows]
+        # Rows that name their steps by id go to the driver as they are: a national run would
+        # otherwise build a second tuple per row (issue #5: memory).
+        items = (
+            rows
+            if all(name == step for step, name in names.items())
+            else [(ref, names[step], raw) for ref, step, raw in rows]
+        )
         return run_bulk(self._ws, COMPLETE_BULK, items, dry_run=dry_run, progress=progress)
 
     # --- transitions --------------------------------------------------------------------
@@ -375,7 +381,7 @@ class Kopflow:
                 kecamatan = resolve_kecamatan(conn, kecamatan, kabupaten=kabupaten)
         ids = select_in_stage(self._ws, stage=stage, kecamatan=kecamatan, kabupaten=kabupaten)
         op = advance_op(stage, event, reason)
-        return run_bulk(self._ws, op, [(i, None) for i in ids], dry_run=dry_run, progress=progress)
+        return run_bulk(self._ws, op, ids, dry_run=dry_run, progress=progress)
 
     # --- partners -----------------------------------------------------------------------
 
@@ -404,8 +410,8 @@ class Kopflow:
         from kopflow.rules.enrollment import enroll_op
 
         partners = [self.partner_code(p) for p in partners]
-        items = [(ref, None) for ref in coop_refs]
-        return run_bulk(self._ws, enroll_op(partners), items, dry_run=dry_run, progress=progress)
+        op = enroll_op(partners)
+        return run_bulk(self._ws, op, coop_refs, dry_run=dry_run, progress=progress)
 
     # --- admin --------------------------------------------------------------------------
 
@@ -414,7 +420,7 @@ class Kopflow:
         from kopflow.rules.migration import MIGRATE, select_to_migrate
 
         ids = select_to_migrate(self._ws, refs)
-        return run_bulk(self._ws, MIGRATE, [(i, None) for i in ids], dry_run=dry_run)
+        return run_bulk(self._ws, MIGRATE, ids, dry_run=dry_run)
 
     def add_actor(
         self, name: str, *, role: str, region: str | None = None, partner: str | None = None

@@ -82,6 +82,7 @@ class BulkOp(Generic[P]):
         keep: skips a cooperative that no longer qualifies (moved by someone else since it was
             selected) without refusing it.
         weight: how many progress units a cooperative's items count for (default: one each).
+        ref: the reference an item names; None when each item is the reference itself.
     """
 
     name: str
@@ -91,6 +92,7 @@ class BulkOp(Generic[P]):
     group: bool = False
     keep: Callable[[CoopWork], bool] | None = None
     weight: Callable[[list[P]], int] = field(default=len)
+    ref: Callable[[P], str] | None = None
     log_context: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -127,7 +129,7 @@ def change_one(
 def run_bulk(
     workspace: Workspace,
     op: BulkOp[P],
-    items: Sequence[tuple[str, P]],
+    items: Sequence[P],
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
@@ -181,24 +183,27 @@ def run_bulk(
     return result
 
 
-def _chunked(
-    op: BulkOp[P], items: Sequence[tuple[str, P]], size: int
-) -> Iterator[list[tuple[str, list[P]]]]:
+def _chunked(op: BulkOp[P], items: Sequence[P], size: int) -> Iterator[list[tuple[str, list[P]]]]:
     """The items in chunks of ``size`` references, each with its payloads.
 
     Only an operation that groups reads all the items first (a cooperative's rows may be
     anywhere in a CSV); the others are chunked as they come, so a national run does not hold
     a list per cooperative for the whole call (issue #5: memory).
     """
+    ref = op.ref or _itself
     if not op.group:
         for part in chunks(items, size):
-            yield [(ref, [payload]) for ref, payload in part]
+            yield [(ref(item), [item]) for item in part]
         return
     grouped: dict[str, list[P]] = {}
-    for ref, payload in items:
-        grouped.setdefault(ref, []).append(payload)
+    for item in items:
+        grouped.setdefault(ref(item), []).append(item)
     for refs in chunks(list(grouped), size):
         yield [(ref, grouped[ref]) for ref in refs]
+
+
+def _itself(item: Any) -> str:
+    return str(item)
 
 
 def _by_coop(

@@ -58,12 +58,12 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
     )
 
 
-def enroll_op(partners: Sequence[str]) -> BulkOp[None]:
+def enroll_op(partners: Sequence[str]) -> BulkOp[str]:
     """Bulk enrolment of the cooperatives named with ``partners``: the same checks and audit
     event per cooperative as a single enrolment, one transaction per chunk (issue #5)."""
 
     def load(
-        change: Change, ids: list[str], _items: Mapping[str, list[None]]
+        change: Change, ids: list[str], _items: Mapping[str, list[str]]
     ) -> dict[str, CoopWork]:
         change.plugins.raise_if_broken()
         return change.load(ids, views=False, steps=())  # enrolling reads no step, shows no view

@@ -45,11 +45,11 @@ def migrate(change: Change, work: CoopWork) -> Outcome:
     return Outcome(work.id, True, f"v{have[1]} -> v{wf.version}", seq, work.row["stage"])
 
 
-def _load(change: Change, ids: list[str], _items: Mapping[str, list[None]]) -> dict[str, CoopWork]:
+def _load(change: Change, ids: list[str], _items: Mapping[str, list[str]]) -> dict[str, CoopWork]:
     return change.load(ids, views=False, steps=())  # a migration reads only the row
 
 
-MIGRATE: BulkOp[None] = BulkOp(
+MIGRATE: BulkOp[str] = BulkOp(
     name="workflow.migrate",
     apply=lambda change, work, _items: [migrate(change, work)],
     load=_load,

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from kopflow.pipeline.change import Change
     from kopflow.pipeline.work import CoopWork
 
-# One row of a bulk completion: the step and its raw evidence.
-StepItem = tuple[str, Mapping[str, Any]]
+# One row of a bulk completion as the caller gives it: the cooperative it names, the step and
+# its raw evidence. The driver takes the rows themselves, so a national run builds no second
+# tuple per row (issue #5: memory).
+StepItem = tuple[str, str, Mapping[str, Any]]
 
 
 def _check_place(
@@ -86,7 +88,7 @@ def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
     """The steps whose state ``complete`` reads for these rows: each row's own step and the
     steps it comes after. An unknown step is refused when its row comes up."""
     keys: set[str] = set()
-    for step, _raw in items:
+    for _ref, step, _raw in items:
         keys.add(step)
         try:
             spec, partner, _stage = change.step_spec(step)
@@ -291,7 +293,7 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
 def _complete_all(change: Change, work: CoopWork, items: list[StepItem]) -> list[Outcome]:
     """One cooperative's rows of a bulk completion: all recorded, or the first refusal."""
     outcomes: list[Outcome] = []
-    for step, raw in items:
+    for _ref, step, raw in items:
         try:
             outcomes.append(complete(change, work, step, raw, None))
         except KopflowError as err:
@@ -318,7 +320,7 @@ def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> Non
     """Who holds the chunk's unique identifiers, in one query, not one per row (issue #12)."""
     pairs: list[tuple[str, str]] = []
     for rows in items.values():
-        for step, raw in rows:
+        for _ref, step, raw in rows:
             try:
                 spec = change.step_spec(step)[0]
             except KopflowError:
@@ -327,8 +329,12 @@ def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> Non
     change.prefetch_owners(pairs)
 
 
+def _row_ref(row: StepItem) -> str:
+    return row[0]
+
+
 COMPLETE_BULK: BulkOp[StepItem] = BulkOp(
-    name="step.complete", apply=_complete_all, load=_load_for_steps, group=True
+    name="step.complete", apply=_complete_all, load=_load_for_steps, group=True, ref=_row_ref
 )
 
 

@@ -166,12 +166,12 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     return Outcome(work.id, True, sys.intern(f"{source} -> {dest}"), seq, dest, after=notify)
 
 
-def advance_op(stage: str, event: str | None, reason: str | None) -> BulkOp[None]:
+def advance_op(stage: str, event: str | None, reason: str | None) -> BulkOp[str]:
     """Bulk advance of cooperatives selected in ``stage``: each fires ``event`` (default: the
     stage's forward event), whole or not at all."""
 
     def load(
-        change: Change, ids: list[str], _items: Mapping[str, list[None]]
+        change: Change, ids: list[str], _items: Mapping[str, list[str]]
     ) -> dict[str, CoopWork]:
         # The guard reads which steps are done, not their evidence; only plugins' hooks get
         # a view (evidence, villages), so without them that is not loaded, and only the steps
