@@ -6,6 +6,7 @@ Every refusal is checked twice: the message names what is wrong, and nothing was
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -108,7 +109,7 @@ def test_leaving_a_stage_names_exactly_the_missing_steps(
     before = db_state(kopflow.url)
     with pytest.raises(RefusedError) as info:
         kopflow.advance(coops[0])
-    missing = [s.id for s in formation.steps[2:] if s.required]
+    missing = [f"{s.label['en']} ({s.id})" for s in formation.steps[2:] if s.required]
     assert info.value.reasons == [f"missing steps of Formation (formation): {', '.join(missing)}"]
     assert ", ".join(missing) in str(info.value)
     assert formation.steps[0].id not in str(info.value)
@@ -126,7 +127,13 @@ def test_step_before_its_after_is_refused(lite: Kopflow) -> None:
     """Issue #2: steps come in their ``after`` order."""
     spec = lite.workflow.step("musdesus")
     before = db_state(lite.url)
-    with pytest.raises(RefusedError, match="step musdesus comes after socialisation"):
+    with pytest.raises(
+        RefusedError,
+        match=re.escape(
+            "step Special village deliberation (Musdesus) (musdesus) comes after "
+            "Socialisation in the village (socialisation)"
+        ),
+    ):
         lite.complete_step("KDMP-900001", "musdesus", sample_evidence(spec, 1))
     assert db_state(lite.url) == before
 
@@ -136,7 +143,7 @@ def test_step_of_a_later_stage_is_refused(lite: Kopflow) -> None:
     before = db_state(lite.url)
     with pytest.raises(
         RefusedError,
-        match=r"step nib belongs to stage Legal bundle \(legal\); .* is in Formation \(formation\)",
+        match=r"step Business identity number \(NIB\) from OSS \(nib\) belongs to stage Legal bundle \(legal\); .* is in Formation \(formation\)",
     ):
         lite.complete_step("KDMP-900001", "nib", sample_evidence(spec, 1))
     assert db_state(lite.url) == before
@@ -239,7 +246,7 @@ def test_correction_needs_a_reason_and_adds_a_version(kopflow: Kopflow, coops: l
     outcome = kopflow.complete_step(
         coops[0], "socialisation", {"date": "2025-05-02"}, reason="wrong day in the minutes"
     )
-    assert outcome.message == "corrected socialisation"
+    assert outcome.message == "corrected Socialisation in the village (socialisation)"
     records = rows(
         kopflow,
         "SELECT version, status, evidence, reason FROM step_record "
@@ -263,12 +270,21 @@ def test_undo_needs_a_reason_keeps_history_and_reopens_the_guard(
     before = db_state(kopflow.url)
     with pytest.raises(InputError, match="needs --reason"):
         kopflow.undo_step(coops[0], "sk_ahu", reason="  ")
-    with pytest.raises(RefusedError, match="undo musdesus first: it comes after socialisation"):
+    with pytest.raises(
+        RefusedError,
+        match=re.escape(
+            "undo Special village deliberation (Musdesus) (musdesus) first: it comes after "
+            "Socialisation in the village (socialisation)"
+        ),
+    ):
         kopflow.undo_step(coops[0], "socialisation", reason="x")
     assert db_state(kopflow.url) == before
 
     kopflow.undo_step(coops[0], "sk_ahu", reason="decree was for another cooperative")
-    with pytest.raises(RefusedError, match=r"missing steps of Formation \(formation\): sk_ahu$"):
+    with pytest.raises(
+        RefusedError,
+        match=r"missing steps of Formation \(formation\): Legal entity decree \(SK AHU\) \(sk_ahu\)$",
+    ):
         kopflow.advance(coops[0])
     with pytest.raises(RefusedError, match="is not done"):
         kopflow.undo_step(coops[0], "sk_ahu", reason="again")
@@ -426,7 +442,10 @@ def test_onboarding_needs_the_required_partner_and_its_steps(
     before = db_state(kopflow.url)
     assert kopflow.enroll(coops[0], ["bri"]).message == "already enrolled"
     assert db_state(kopflow.url) == before
-    with pytest.raises(RefusedError, match=r"missing steps of partner bri: bri\.account"):
+    with pytest.raises(
+        RefusedError,
+        match=r"missing steps of partner bri: Cooperative account opened at BRI \(bri\.account\)",
+    ):
         kopflow.advance(coops[0])
 
 
@@ -476,7 +495,7 @@ def test_bulk_advance_mixed_with_dry_run(kopflow: Kopflow, monkeypatch: pytest.M
     refused = {o.coop_id: o.message for o in result.refused}
     assert sorted(refused) == ["KDMP-900002", "KDMP-900004", "KDMP-900006"]
     assert (
-        "missing steps of Formation (formation): musdesus, founding_meeting"
+        "missing steps of Formation (formation): Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting)"
         in refused["KDMP-900002"]
     )
     assert "socialisation" in refused["KDMP-900004"]
@@ -502,8 +521,8 @@ def test_bulk_steps_each_cooperative_all_or_nothing(kopflow: Kopflow, coops: lis
         ]
     )
     assert [(o.coop_id, o.message) for o in result.done] == [
-        (coops[0], "completed socialisation"),
-        (coops[0], "completed musdesus"),
+        (coops[0], "completed Socialisation in the village (socialisation)"),
+        (coops[0], "completed Special village deliberation (Musdesus) (musdesus)"),
     ]
     refused = {o.coop_id: o.message for o in result.refused}
     assert sorted(refused) == ["KDMP-000000", coops[1], coops[2]]

@@ -193,10 +193,13 @@ def test_pip_installed_partner_works_then_uninstalls_cleanly(  # type: ignore[no
         "pertamina", 4, 0,
     )  # fmt: skip
     assert done[3].stderr == (
-        "Error: step pertamina.verified comes after pertamina.registered, which is not done yet\n"
+        "Error: step Verified by Pertamina's regional office (pertamina.verified) comes after Registered as a prospective sub-base in SIMKOPDES (pertamina.registered), which is not done yet\n"
     )
     assert "the monthly allocation must be more than 0 cylinders" in done[7].stderr
-    assert "missing steps of partner pertamina: pertamina.merchant_active" in done[8].stderr
+    assert (
+        "missing steps of partner pertamina: Merchant app active (pertamina.merchant_active)"
+        in done[8].stderr
+    )
     assert done[10].json()["complete"] is True
     transition = verify_audit()[-1]
     assert transition["details"]["to"] == "operating"
@@ -226,8 +229,8 @@ def test_operation_waits_for_the_required_steps_of_every_partner(  # type: ignor
     refused = cli_runner("advance", coop, expect=3)
     assert refused.stderr == (
         "Error: cannot Start operation (start_operation) from stage Partner onboarding (onboarding); "
-        "missing steps of partner bri: bri.account, bri.relationship_manager; "
-        "missing steps of partner pos: pos.pks, pos.agent\n"
+        "missing steps of partner bri: Cooperative account opened at BRI (bri.account), Relationship manager assigned (bri.relationship_manager); "
+        "missing steps of partner pos: Cooperation agreement (PKS) signed (pos.pks), Postal agent / logistics point active (pos.agent)\n"
     )
     cli_runner("step", "complete", coop, "bri.account", "--set", "account_number=0123011",
                "--set", "branch=KC Singaraja", "--set", "date=2025-05-02")  # fmt: skip
@@ -236,8 +239,8 @@ def test_operation_waits_for_the_required_steps_of_every_partner(  # type: ignor
     refused = cli_runner("advance", coop, expect=3)
     assert refused.stderr == (
         "Error: cannot Start operation (start_operation) from stage Partner onboarding (onboarding); "
-        "missing steps of partner bri: bri.relationship_manager; "
-        "missing steps of partner pos: pos.agent\n"
+        "missing steps of partner bri: Relationship manager assigned (bri.relationship_manager); "
+        "missing steps of partner pos: Postal agent / logistics point active (pos.agent)\n"
     )
     cli_runner("step", "complete", coop, "bri.relationship_manager", "--set", "name=Made",
                "--set", "date=2025-05-03")  # fmt: skip

@@ -90,7 +90,11 @@ def test_reads_work_from_the_default_database(district: Path) -> None:
             2,
             "date: 2999-01-01 is in the future",
         ),
-        (("advance", "KDMP-050643"), 3, "missing steps of Formation (formation): socialisation"),
+        (
+            ("advance", "KDMP-050643"),
+            3,
+            "missing steps of Formation (formation): Socialisation in the village (socialisation)",
+        ),
         (("--actor", "stranger", "status"), 5, "unknown actor stranger"),
     ],
     ids=[

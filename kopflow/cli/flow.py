@@ -39,7 +39,8 @@ def next_cmd(app: App, coop: str, as_json: bool) -> None:
     wf = app.engine.workflow
     stage = wf.stage(data["stage"])
     ok(_("{coop} is in stage {stage}", coop=data["coop"], stage=Named(stage.id, stage.label)))
-    ok(_("Steps open now: {steps}", steps=", ".join(data["open_steps"]) or "-"))
+    open_now = [Named(key, spec.label) for key, spec in specs]
+    ok(_("Steps open now: {steps}", steps=listed(open_now) or "-"))
     print_open_steps(data["coop"], specs)
     click.echo("")
     if data["advance_event"]:

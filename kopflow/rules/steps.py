@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kopflow import authz
 from kopflow.audit.canonical import encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
-from kopflow.i18n import Named, _, get_language
+from kopflow.i18n import Named, _, get_language, label, listed
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
 from kopflow.rules import evidence as contradictions
@@ -65,7 +65,7 @@ def _check_place(
         raise RefusedError(
             "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
             "finish the current stage first",
-            step=step,
+            step=_step(change, step, spec),
             step_stage=_stage(wf, stage),
             coop=work.id,
             stage=_stage(wf, current),
@@ -74,8 +74,8 @@ def _check_place(
     if missing:
         raise RefusedError(
             "step {step} comes after {missing}, which is not done yet",
-            step=step,
-            missing=", ".join(missing),
+            step=_step(change, step, spec),
+            missing=listed([_step(change, key) for key in missing]),
         )
 
 
@@ -134,7 +134,7 @@ def complete(
     if correcting and not reason:
         raise InputError(
             "step {step} of {coop} is done already; to correct its evidence give --reason",
-            step=step,
+            step=_step(change, step, spec),
             coop=work.id,
         )
     given = dict(raw)
@@ -152,7 +152,7 @@ def complete(
         coop=change.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
     )
     if reasons:
-        raise RefusedError("evidence for {step} refused", reasons, step=step)
+        raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
     coop_version = change.update_coop(work.id, work.row["version"])
     details: dict[str, Any] = {
@@ -194,7 +194,8 @@ def complete(
     notify = None
     if change.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
         notify = partial(_after_step, change, work, step, evidence, seq)  # lighter than a closure
-    text = _done_text(get_language(), correcting, step)
+    language = get_language()
+    text = _done_text(language, correcting, step, label(spec.label, step))
     return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
 
 
@@ -215,13 +216,14 @@ def _hold_identifiers(
 
 
 @lru_cache(maxsize=1024)
-def _done_text(language: str, correcting: bool, step: str) -> str:
-    """The "completed STEP" text in ``language``: the same few for every row of a bulk command.
+def _done_text(language: str, correcting: bool, step: str, text: str) -> str:
+    """The "completed LABEL (STEP)" text in ``language``, ``text`` being the step's label in it:
+    the same few for every row of a bulk command.
 
     Interned: a national bulk run holds hundreds of thousands of them (issue #5: memory).
     """
     message = _("corrected {step}") if correcting else _("completed {step}")
-    return sys.intern(message.format(step=step))
+    return sys.intern(message.format(step=Named(step, {language: text})))
 
 
 def _after_step(
@@ -243,26 +245,30 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
         raise RefusedError(
             "step {step} belongs to stage {step_stage} and {coop} is in {stage}; "
             "only steps of the current stage can be undone",
-            step=step,
+            step=_step(change, step, spec),
             step_stage=_stage(change.workflow, own_stage),
             coop=work.id,
             stage=_stage(change.workflow, current),
         )
     existing = work.steps.get(step)
     if existing is None or not existing.done:
-        raise RefusedError("step {step} of {coop} is not done", step=step, coop=work.id)
+        raise RefusedError(
+            "step {step} of {coop} is not done", step=_step(change, step, spec), coop=work.id
+        )
     prefix = f"{partner}." if partner else ""
     siblings = (
         change.plugins.partner(partner).steps if partner else change.workflow.stage(current).steps
     )
     dependents = [
-        prefix + s.id for s in siblings if spec.id in s.after and work.is_done(prefix + s.id)
+        Named(prefix + s.id, s.label)
+        for s in siblings
+        if spec.id in s.after and work.is_done(prefix + s.id)
     ]
     if dependents:
         raise RefusedError(
             "undo {dependents} first: it comes after {step}",
-            dependents=", ".join(dependents),
-            step=step,
+            dependents=listed(dependents),
+            step=_step(change, step, spec),
         )
     version = existing.version + 1
     coop_version = change.update_coop(work.id, work.row["version"])
@@ -287,7 +293,7 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
     )
     change.release(work.id, step, contradictions.held(change, step, spec, work), seq)
     work.steps[step] = StepState(version, "undone", "{}")
-    return Outcome(work.id, True, _("undid {step}", step=step), seq, current)
+    return Outcome(work.id, True, _("undid {step}", step=_step(change, step, spec)), seq, current)
 
 
 def _complete_all(change: Change, work: CoopWork, items: list[StepItem]) -> list[Outcome]:
@@ -342,3 +348,13 @@ def _stage(workflow: Workflow, stage_id: str | None) -> Named:
     """A stage id that a message shows as its label (issue #12)."""
     known = {s.id: s.label for s in workflow.stages}
     return Named(str(stage_id), known.get(str(stage_id)))
+
+
+def _step(change: Change, key: str, spec: StepSpec | None = None) -> Named:
+    """A step's full key (``nib``, ``bri.account``) that a message shows as its label."""
+    if spec is None:
+        try:
+            spec = change.step_spec(key)[0]
+        except KopflowError:
+            return Named(key, None)
+    return Named(key, spec.label)

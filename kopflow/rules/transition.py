@@ -42,13 +42,14 @@ def missing_for(context: Context, work: CoopWork, source: str) -> list[str]:
     wf = context.workflow
     reasons: list[str] = []
     required = required_steps(context, source)
-    missing = [key for key in required[None] if not work.is_done(key)]
+    labels = {s.id: s.label for s in wf.stage(source).steps}
+    missing = [Named(key, labels.get(key)) for key in required[None] if not work.is_done(key)]
     if missing:
         reasons.append(
             _(
                 "missing steps of {stage}: {steps}",
                 stage=_stage(wf, source),
-                steps=", ".join(missing),
+                steps=listed(missing),
             )
         )
     if source == wf.onboarding_stage:
@@ -65,11 +66,13 @@ def missing_for(context: Context, work: CoopWork, source: str) -> list[str]:
                 continue
             todo = [key for key in keys if not work.is_done(key)]
             if todo:
+                partner = context.plugins.partners[code]
+                labels = {partner.key(s.id): s.label for s in partner.steps}
                 reasons.append(
                     _(
                         "missing steps of partner {partner}: {steps}",
                         partner=code,
-                        steps=", ".join(todo),
+                        steps=listed([Named(key, labels.get(key)) for key in todo]),
                     )
                 )
     return reasons

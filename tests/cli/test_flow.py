@@ -73,10 +73,11 @@ def mixed(kopflow: Any) -> Any:
 def test_next_says_what_is_open_and_what_is_missing(runner: CliRunner, mixed: Any) -> None:
     text = ok(run(runner, mixed.url, "next", "KDMP-700002")).stdout
     assert "KDMP-700002 is in stage Formation (formation)" in text  # labels (issue #12)
-    assert "Steps open now: musdesus" in text
+    assert "Steps open now: Special village deliberation (Musdesus) (musdesus)" in text
     assert (
         "Before Complete formation (complete_formation): missing steps of Formation (formation): "
-        "musdesus, founding_meeting" in text
+        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting)"
+        in text
     )
     ready = ok(run(runner, mixed.url, "next", "Desa 1")).stdout
     assert "Ready: kopflow advance KDMP-700001" in ready
@@ -88,8 +89,10 @@ def test_advance_refuses_missing_steps_and_skipped_stages(runner: CliRunner, mix
     before = db_state(url)
     line = error_line(run(runner, url, "advance", "KDMP-700002"), 3)
     assert line == (
-        "Error: cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of Formation (formation): "
-        "musdesus, founding_meeting, notary_deed, sk_ahu"
+        "Error: cannot Complete formation (complete_formation) from stage Formation (formation); "
+        "missing steps of Formation (formation): "
+        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)"
     )
     line = error_line(run(runner, url, "advance", "KDMP-700001", "complete_legal"), 3)
     assert (
@@ -104,7 +107,7 @@ def test_advance_refuses_missing_steps_and_skipped_stages(runner: CliRunner, mix
     assert json.loads(result.stdout)["stage"] == "legal"
     line = error_line(run(runner, url, "advance", "KDMP-700001"), 3)
     assert (
-        "missing steps of Legal bundle (legal): registry_number, nib, npwp, bank_account, simkopdes_account"
+        "missing steps of Legal bundle (legal): Cooperative registry number (registry_number), Business identity number (NIB) from OSS (nib), Tax number (NPWP) in the cooperative's name (npwp), Bank account in the cooperative's name (bank_account), SIMKOPDES account (simkopdes_account)"
         in line
     )
 
@@ -221,11 +224,15 @@ def test_bulk_advance_dry_run_then_for_real(runner: CliRunner, mixed: Any) -> No
         "Dry run: nothing was written. A real run would give:",
         "Cooperatives: 3 moved on, 3 refused.",
         "Refused, by reason:",
-        "  2 × cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of Formation (formation): "
-        "socialisation, musdesus, founding_meeting, notary_deed, sk_ahu",
+        "  2 × cannot Complete formation (complete_formation) from stage Formation (formation); "
+        "missing steps of Formation (formation): Socialisation in the village (socialisation), "
+        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)",
         "      KDMP-700004, KDMP-700006",
-        "  1 × cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of Formation (formation): "
-        "musdesus, founding_meeting, notary_deed, sk_ahu",
+        "  1 × cannot Complete formation (complete_formation) from stage Formation (formation); "
+        "missing steps of Formation (formation): "
+        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)",
         "      KDMP-700002",
     ]
     assert db_state(url) == before
@@ -267,7 +274,9 @@ def test_bulk_advance_one_kecamatan(runner: CliRunner, mixed: Any) -> None:
         "Cooperatives: 1 moved on, 1 refused.",
         "Refused, by reason:",
         "  1 × cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of "
-        "Formation (formation): socialisation, musdesus, founding_meeting, notary_deed, sk_ahu",
+        "Formation (formation): Socialisation in the village (socialisation), "
+        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)",
         "      KDMP-700006",
     ]
     assert stage_of(url, "KDMP-700005") == "legal"

@@ -164,7 +164,10 @@ def test_complete_then_correct_with_a_reason(
     url, coop = kopflow.url, three[0]
     soc = ("step", "complete", coop, "socialisation")
     done = json.loads(ok(run(runner, url, *soc, "--set", "date=2025-06-01", "--json")).stdout)
-    assert (done["coop"], done["message"]) == (coop, "completed socialisation")
+    assert (done["coop"], done["message"]) == (
+        coop,
+        "completed Socialisation in the village (socialisation)",
+    )
     assert done["stage"] == "formation"
 
     before = db_state(url)
@@ -174,7 +177,9 @@ def test_complete_then_correct_with_a_reason(
 
     by_name = ("step", "complete", "Desa 1", "socialisation", "--set", "date=2025-06-02")
     result = ok(run(runner, url, *by_name, "--reason", "date typed wrong"))
-    assert result.stdout.strip() == f"{coop}: corrected socialisation"
+    assert (
+        result.stdout.strip() == f"{coop}: corrected Socialisation in the village (socialisation)"
+    )
     shown = json.loads(ok(run(runner, url, "coop", "show", coop, "--json")).stdout)
     (row,) = [s for s in shown["steps"] if s["step"] == "socialisation"]
     assert (row["done"], row["version"], row["evidence"]["date"]) == (True, 2, "2025-06-02")
@@ -191,13 +196,15 @@ def test_undo_with_a_reason(runner: CliRunner, kopflow: Any, three: list[str]) -
     line = error_line(run(runner, url, "step", "undo", coop, "socialisation", "--reason", " "), 2)
     assert "undoing a step needs --reason" in line
     line = error_line(run(runner, url, "step", "undo", coop, "musdesus", "--reason", "x"), 3)
-    assert "step musdesus of KDMP-800001 is not done" in line
+    assert (
+        "step Special village deliberation (Musdesus) (musdesus) of KDMP-800001 is not done" in line
+    )
     assert db_state(url) == before
 
     result = ok(
         run(runner, url, "step", "undo", coop, "socialisation", "--reason", "wrong village")
     )
-    assert result.stdout.strip() == f"{coop}: undid socialisation"
+    assert result.stdout.strip() == f"{coop}: undid Socialisation in the village (socialisation)"
     assert records(url, coop) == [("socialisation", 1, "done"), ("socialisation", 2, "undone")]
     nxt = json.loads(ok(run(runner, url, "next", coop, "--json")).stdout)
     assert nxt["open_steps"] == ["socialisation"]
@@ -342,7 +349,10 @@ def test_from_csv_all_refused_exits_3(
     assert result.stdout.startswith(
         "Cooperatives: 0 recorded, 3 refused. Steps: 0 recorded, 3 not recorded."
     )
-    assert "  3 × musdesus: step musdesus comes after socialisation" in result.stdout
+    assert (
+        "  3 × musdesus: step Special village deliberation (Musdesus) (musdesus) comes after Socialisation in the village (socialisation)"
+        in result.stdout
+    )
     assert db_state(kopflow.url) == before
 
 

@@ -53,14 +53,21 @@ def test_required_steps_through_the_cli(cli_runner, coop: str, verify_audit) -> 
 def test_operation_waits_for_the_required_steps(cli_runner, coop: str) -> None:  # type: ignore[no-untyped-def]
     cli_runner("step", "complete", coop, "bri.account", *ACCOUNT)
     refused = error(cli_runner("advance", coop, expect=3))
-    assert "missing steps of partner bri: bri.relationship_manager" in refused
+    assert (
+        "missing steps of partner bri: Relationship manager assigned (bri.relationship_manager)"
+        in refused
+    )
     assert "bri.account" not in refused.split("partner bri:")[1]
 
 
 @pytest.mark.parametrize(
     ("step", "needs"),
-    [("agent", "bri.account"), ("village_head_approval", "bri.loan_proposal"),
-     ("disbursement", "bri.mofin_report")],
+    [
+        ("Enrolled as AgenBRILink agent (bri.agent)", "Cooperative account opened at BRI (bri.account)"),
+        ("Village head's approval (based on a village deliberation) (bri.village_head_approval)",
+         "Loan proposal submitted (bri.loan_proposal)"),
+        ("Loan disbursed (bri.disbursement)", "Reported to the Ministry of Finance (bri.mofin_report)"),
+    ],
     ids=["agent-before-account", "approval-before-proposal", "disbursement-before-report"],
 )  # fmt: skip
 def test_steps_out_of_order_are_refused_with_the_reason(
@@ -69,11 +76,12 @@ def test_steps_out_of_order_are_refused_with_the_reason(
     step: str,
     needs: str,  # type: ignore[no-untyped-def]
 ) -> None:
-    refused = cli_runner("step", "complete", coop, f"bri.{step}", "--set", "date=2025-05-02",
+    key = step.rsplit("(", 1)[1].rstrip(")")  # the label, then the key in brackets
+    refused = cli_runner("step", "complete", coop, key, "--set", "date=2025-05-02",
                          "--set", "agent_id=X1", "--set", "musdes_minutes=1",
                          "--set", "amount=1000000", expect=3)  # fmt: skip
-    assert error(refused) == f"Error: step bri.{step} comes after {needs}, which is not done yet"
-    assert steps(cli_runner, coop)[f"bri.{step}"] == "optional"
+    assert error(refused) == f"Error: step {step} comes after {needs}, which is not done yet"
+    assert steps(cli_runner, coop)[key] == "optional"
 
 
 def proposal(amount: int, operating: int) -> tuple[str, ...]:
@@ -101,7 +109,9 @@ def test_loan_ceilings_are_refused(
     cli_runner("step", "complete", coop, "bri.account", *ACCOUNT)
     refused = error(cli_runner("step", "complete", coop, "bri.loan_proposal",
                                *proposal(amount, operating), expect=3))  # fmt: skip
-    assert refused.startswith("Error: evidence for bri.loan_proposal refused; ")
+    assert refused.startswith(
+        "Error: evidence for Loan proposal submitted (bri.loan_proposal) refused; "
+    )
     assert reason in refused
     assert steps(cli_runner, coop)["bri.loan_proposal"] == "optional"
 

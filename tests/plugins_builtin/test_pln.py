@@ -30,7 +30,10 @@ def connect(cli_runner, coop: str, customer_id: str, expect: int = 0):  # type: 
 
 def test_ppob_agent_is_the_only_required_step(cli_runner, coop: str) -> None:  # type: ignore[no-untyped-def]
     refused = cli_runner("advance", coop, expect=3)
-    assert "missing steps of partner pln: pln.ppob_agent" in refused.stderr
+    assert (
+        "missing steps of partner pln: PPOB bill-payment and token agent active (pln.ppob_agent)"
+        in refused.stderr
+    )
     cli_runner("step", "complete", coop, "pln.ppob_agent",
                "--set", "agent_id=PPOB-88-1203", "--set", "date=2025-05-01")  # fmt: skip
     data = json.loads(cli_runner("partner", "steps", coop, "pln", "--json").stdout)
@@ -56,7 +59,7 @@ def test_customer_id_format_is_refused(
     before = verify_audit()
     refused = connect(cli_runner, coop, customer_id, expect=3)
     assert refused.stderr == (
-        "Error: evidence for pln.power_connection refused; "
+        "Error: evidence for New power connection (pln.power_connection) refused; "
         f"PLN customer id '{customer_id}' must be 12 digits\n"
     )
     assert verify_audit() == before

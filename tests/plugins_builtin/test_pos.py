@@ -43,16 +43,25 @@ def test_agreement_then_agent_through_the_cli(cli_runner, coop: str, verify_audi
 
 def test_agent_before_agreement_is_refused_with_the_reason(cli_runner, coop: str) -> None:  # type: ignore[no-untyped-def]
     refused = cli_runner("step", "complete", coop, "pos.agent", *AGENT, expect=3)
-    assert refused.stderr == "Error: step pos.agent comes after pos.pks, which is not done yet\n"
+    assert (
+        refused.stderr
+        == "Error: step Postal agent / logistics point active (pos.agent) comes after Cooperation agreement (PKS) signed (pos.pks), which is not done yet\n"
+    )
     assert [s["status"] for s in pos_steps(cli_runner, coop)["steps"]] == ["missing", "missing"]
 
 
 def test_operation_waits_for_both_steps(cli_runner, coop: str) -> None:  # type: ignore[no-untyped-def]
     refused = cli_runner("advance", coop, expect=3)
-    assert "missing steps of partner pos: pos.pks, pos.agent" in refused.stderr
+    assert (
+        "missing steps of partner pos: Cooperation agreement (PKS) signed (pos.pks), Postal agent / logistics point active (pos.agent)"
+        in refused.stderr
+    )
     cli_runner("step", "complete", coop, "pos.pks", *PKS)
     refused = cli_runner("advance", coop, expect=3)
-    assert "missing steps of partner pos: pos.agent" in refused.stderr
+    assert (
+        "missing steps of partner pos: Postal agent / logistics point active (pos.agent)"
+        in refused.stderr
+    )
     cli_runner("step", "complete", coop, "pos.agent", *AGENT)
     assert "operating" in cli_runner("advance", coop).stdout
 

@@ -44,7 +44,7 @@ def test_onboarding_before_connection_is_refused_with_the_reason(cli_runner, coo
     refused = cli_runner("step", "complete", coop, "telkom.digital_onboarding",
                          "--set", "date=2025-05-15", expect=3)  # fmt: skip
     assert refused.stderr == (
-        "Error: step telkom.digital_onboarding comes after telkom.connection, "
+        "Error: step Digital onboarding (telkom.digital_onboarding) comes after Connection installed (telkom.connection), "
         "which is not done yet\n"
     )
 
@@ -53,6 +53,6 @@ def test_operation_waits_for_the_required_steps(cli_runner, coop: str) -> None: 
     cli_runner("step", "complete", coop, "telkom.survey", "--set", "date=2025-05-01")
     refused = cli_runner("advance", coop, expect=3)
     assert (
-        "missing steps of partner telkom: telkom.connection, telkom.digital_onboarding"
+        "missing steps of partner telkom: Connection installed (telkom.connection), Digital onboarding (telkom.digital_onboarding)"
         in refused.stderr
     )

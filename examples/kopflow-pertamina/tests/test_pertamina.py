@@ -38,7 +38,10 @@ def test_the_four_steps_in_order(cli_runner, coop, verify_audit):
 
 def test_a_step_out_of_order_is_refused(cli_runner, coop):
     refused = cli_runner("step", "complete", coop, "pertamina.verified", *VERIFIED, expect=3)
-    assert "comes after pertamina.registered" in refused.stderr
+    assert (
+        "comes after Registered as a prospective sub-base in SIMKOPDES (pertamina.registered)"
+        in refused.stderr
+    )
 
 
 @pytest.mark.parametrize("allocation", [0, 5000], ids=["zero", "implausible"])
@@ -53,4 +56,7 @@ def test_the_allocation_is_checked(cli_runner, coop, allocation):
 
 def test_operation_waits_for_pertamina(cli_runner, coop):
     refused = cli_runner("advance", coop, expect=3)
-    assert "missing steps of partner pertamina: pertamina.registered" in refused.stderr
+    assert (
+        "missing steps of partner pertamina: Registered as a prospective sub-base in SIMKOPDES (pertamina.registered)"
+        in refused.stderr
+    )
