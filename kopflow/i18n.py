@@ -126,7 +126,9 @@ class Named(str):
     def __format__(self, spec: str) -> str:
         ident = str.__str__(self)
         text = label(self.texts, ident)
-        return format(text if text == ident else f"{text} ({ident})", spec)
+        # A label that already ends with its id ("... (Musdesus)") does not repeat it.
+        shown = text == ident or text.lower().endswith(f"({ident.lower()})")
+        return format(text if shown else f"{text} ({ident})", spec)
 
 
 def listed(items: object) -> str:

@@ -49,7 +49,7 @@ def test_a_dry_run_of_a_whole_kabupaten_fits_on_a_screen(runner: CliRunner, bule
     assert lines[4].count("KDMP-") == 5 and lines[4].endswith(" and 140 more")
     assert (
         lines[5].startswith("  3 × ")
-        and "missing steps of Formation (formation): Special village deliberation (Musdesus) (musdesus)"
+        and "missing steps of Formation (formation): Special village deliberation (Musdesus)"
         in lines[5]
     )
     assert lines[6].count("KDMP-") == 3

@@ -73,11 +73,10 @@ def mixed(kopflow: Any) -> Any:
 def test_next_says_what_is_open_and_what_is_missing(runner: CliRunner, mixed: Any) -> None:
     text = ok(run(runner, mixed.url, "next", "KDMP-700002")).stdout
     assert "KDMP-700002 is in stage Formation (formation)" in text  # labels (issue #12)
-    assert "Steps open now: Special village deliberation (Musdesus) (musdesus)" in text
+    assert "Steps open now: Special village deliberation (Musdesus)" in text
     assert (
         "Before Complete formation (complete_formation): missing steps of Formation (formation): "
-        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting)"
-        in text
+        "Special village deliberation (Musdesus), Founding meeting (founding_meeting)" in text
     )
     ready = ok(run(runner, mixed.url, "next", "Desa 1")).stdout
     assert "Ready: kopflow advance KDMP-700001" in ready
@@ -91,7 +90,7 @@ def test_advance_refuses_missing_steps_and_skipped_stages(runner: CliRunner, mix
     assert line == (
         "Error: cannot Complete formation (complete_formation) from stage Formation (formation); "
         "missing steps of Formation (formation): "
-        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Special village deliberation (Musdesus), Founding meeting (founding_meeting), "
         "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)"
     )
     line = error_line(run(runner, url, "advance", "KDMP-700001", "complete_legal"), 3)
@@ -226,12 +225,12 @@ def test_bulk_advance_dry_run_then_for_real(runner: CliRunner, mixed: Any) -> No
         "Refused, by reason:",
         "  2 × cannot Complete formation (complete_formation) from stage Formation (formation); "
         "missing steps of Formation (formation): Socialisation in the village (socialisation), "
-        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Special village deliberation (Musdesus), Founding meeting (founding_meeting), "
         "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)",
         "      KDMP-700004, KDMP-700006",
         "  1 × cannot Complete formation (complete_formation) from stage Formation (formation); "
         "missing steps of Formation (formation): "
-        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Special village deliberation (Musdesus), Founding meeting (founding_meeting), "
         "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)",
         "      KDMP-700002",
     ]
@@ -275,7 +274,7 @@ def test_bulk_advance_one_kecamatan(runner: CliRunner, mixed: Any) -> None:
         "Refused, by reason:",
         "  1 × cannot Complete formation (complete_formation) from stage Formation (formation); missing steps of "
         "Formation (formation): Socialisation in the village (socialisation), "
-        "Special village deliberation (Musdesus) (musdesus), Founding meeting (founding_meeting), "
+        "Special village deliberation (Musdesus), Founding meeting (founding_meeting), "
         "Notary deed of establishment (notary_deed), Legal entity decree (SK AHU) (sk_ahu)",
         "      KDMP-700006",
     ]
