@@ -145,6 +145,13 @@ def test_the_committed_mo_is_compiled_from_the_po() -> None:
 # --- what Babel cannot see -------------------------------------------------------------------
 
 
+def _method_ids(tree: ast.AST) -> set[int]:
+    """The ids of the nodes that are methods: a class body's direct children."""
+    return {
+        id(item) for node in ast.walk(tree) if isinstance(node, ast.ClassDef) for item in node.body
+    }
+
+
 def _trees() -> Iterator[tuple[str, ast.Module]]:
     for path in SOURCES:
         yield str(path.relative_to(ROOT)), ast.parse(path.read_text(encoding="utf-8"))
@@ -171,12 +178,7 @@ def msgid_positions() -> dict[str, int]:
     positions: dict[str, int | None] = {}
     bases: dict[str, list[str]] = {}
     for _where, tree in _trees():
-        methods = {
-            id(item)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ClassDef)
-            for item in node.body
-        }
+        methods = _method_ids(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
                 bases[node.name] = [n for b in node.bases if (n := _name(b))]
@@ -227,12 +229,7 @@ def translating_functions() -> dict[str, int]:
     """
     found: dict[str, int] = {}
     for _where, tree in _trees():
-        methods = {
-            id(item)
-            for node in ast.walk(tree)
-            if isinstance(node, ast.ClassDef)
-            for item in node.body
-        }
+        methods = _method_ids(tree)
         for func in ast.walk(tree):
             if not isinstance(func, ast.FunctionDef):
                 continue
