@@ -9,7 +9,8 @@ methods go through the one bulk driver, in transactions of ``KOPFLOW_BATCH`` coo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -482,19 +483,23 @@ class Kopflow:
         """One cooperative in full: row, villages, partners, steps, what is next, timeline."""
         from kopflow.rules.queries import coop_record
 
-        with self.reading() as conn:
-            self.actor(conn)
-            coop_id = self.resolve(conn, coop_ref)
-            return coop_record(self._ws, conn, load_coops(conn, [coop_id])[coop_id])
+        with self._reading_one(coop_ref) as (conn, work):
+            return coop_record(self._ws, conn, work)
 
     def next_actions(self, coop_ref: str) -> dict[str, Any]:
         """What can be done now for a cooperative, and what blocks advancing it."""
         from kopflow.rules.queries import next_actions
 
+        with self._reading_one(coop_ref) as (_conn, work):
+            return next_actions(self._ws, work)
+
+    @contextmanager
+    def _reading_one(self, coop_ref: str) -> Iterator[tuple[Connection, CoopWork]]:
+        """A read connection, once the actor is known, and the cooperative ``coop_ref`` names."""
         with self.reading() as conn:
             self.actor(conn)
             coop_id = self.resolve(conn, coop_ref)
-            return next_actions(self._ws, load_coops(conn, [coop_id])[coop_id])
+            yield conn, load_coops(conn, [coop_id])[coop_id]
 
     def partner_rows(self) -> list[dict[str, Any]]:
         """Every installed partner with its steps, for ``partner list``."""
@@ -507,10 +512,8 @@ class Kopflow:
         from kopflow.rules.partners import coop_partner_steps
 
         spec = self.plugins.partner(self.partner_code(partner))
-        with self.reading() as conn:
-            self.actor(conn)
-            coop_id = self.resolve(conn, coop_ref)
-            return coop_partner_steps(spec, load_coops(conn, [coop_id])[coop_id])
+        with self._reading_one(coop_ref) as (_conn, work):
+            return coop_partner_steps(spec, work)
 
     def partner_status(
         self, *, partner: str | None = None, kabupaten: str | None = None
