@@ -440,12 +440,20 @@ def test_a_rehashed_export_fails_its_signed_checkpoint(chain: Kopflow, tmp_path:
     out.write_text("".join(f"{line.replace(', ', ',').replace(': ', ':')}\n" for line in lines))
     manifest = out.with_name(out.name + ".manifest")
     meta, *files = manifest.read_text().splitlines()
-    meta = meta.replace(json.loads(meta.split(" ", 2)[2])["head_hash"], prev)
-    files[0] = f"{hashlib.sha256(out.read_bytes()).hexdigest()}  {out.name}"
+    original = meta
+    claims = json.loads(meta.split(" ", 2)[2])
+    file_sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    meta = meta.replace(claims["head_hash"], prev).replace(claims["file_sha256"], file_sha)
+    files[0] = f"{file_sha}  {out.name}"
     manifest.write_text("\n".join([meta, *files]) + "\n")
     assert verify_export(out).ok  # without the key, only consistency can be shown
     check = verify_export(out, verifier=SIGNER.verifier())
-    assert check.problem_seq == 11 and "rewritten" in check.problem
+    # The checkpoint signs the manifest's first line (issue #14), which now names another head.
+    assert check.problem is not None and "is not what the checkpoint signed" in check.problem
+    # A forger who keeps the signed first line still meets the signed head hash.
+    manifest.write_text("\n".join([original, *files]) + "\n")
+    check = verify_export(out, verifier=SIGNER.verifier())
+    assert check.problem is not None and "another SHA-256" in check.problem
 
 
 def test_a_filtered_export_checks_what_it_can(chain: Kopflow, tmp_path: Path) -> None:
@@ -556,21 +564,29 @@ def test_the_documented_example_event_hashes_as_stated() -> None:
 
 
 def test_the_documented_offline_verifier_runs(chain: Kopflow, tmp_path: Path) -> None:
-    """docs/audit.md: the standard-library verifier accepts a real export and rejects the same
-    export with one byte changed."""
+    """docs/audit.md: the standard-library verifier accepts a real export, checks its signature
+    and rejects the same export with one byte changed or another key
+    (the forgeries of issue #14 are in tests/test_export_trust.py)."""
     import subprocess
     import sys
 
     text = DOC.read_text(encoding="utf-8")
     marker = "<!-- offline-verifier: tests/test_audit.py runs this block -->\n```python\n"
     program = text.split(marker, 1)[1].split("```", 1)[0]
-    assert len(program.splitlines()) <= 22
+    assert len(program.splitlines()) <= 80  # short enough to read before running it
     out = tmp_path / "audit.jsonl"
     _export(chain, out)
-    run = [sys.executable, "-c", program, str(out)]
+    public = tmp_path / "audit.pub"
+    public.write_text(SIGNER.verifier().vkey + "\n")
+    run = [sys.executable, "-c", program, str(out), str(public)]
     good = subprocess.run(run, capture_output=True, text=True, check=False)
     assert good.returncode == 0, good.stderr
-    assert good.stdout.startswith("ok: 11 events up to 11")
+    assert good.stdout.startswith("ok: 11 events, the whole chain; head 11 ")
+    other = Signer("test.example/audit", hashlib.sha256(b"another key").digest())
+    public.write_text(other.verifier().vkey + "\n")
+    wrong = subprocess.run(run, capture_output=True, text=True, check=False)
+    assert wrong.returncode != 0 and "is not signed by" in wrong.stderr
+    public.write_text(SIGNER.verifier().vkey + "\n")
     out.write_bytes(out.read_bytes().replace(b"2025-06-03", b"2025-06-13", 1))
     bad = subprocess.run(run, capture_output=True, text=True, check=False)
     assert bad.returncode != 0 and "was changed" in bad.stderr

@@ -253,7 +253,9 @@ def test_private_key_file_is_0600_even_with_open_umask(tmp_path: Path) -> None:
 
 
 def test_private_key_file_is_created_0600(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The mode is given to open() itself: no moment when the file is readable by others."""
+    """The mode is given to open() itself: no moment when the file is readable by others. The
+    key is written to a temporary file beside it first (issue #14: every output is atomic),
+    which already has the mode when it takes the key's name."""
     calls: list[tuple[str, int, int]] = []
     real_open = os.open
 
@@ -264,9 +266,11 @@ def test_private_key_file_is_created_0600(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(os, "open", spy)
     generate_keypair(tmp_path / "k", tmp_path / "k.pub", "kopflow.example/k")
     path, flags, mode = calls[0]
-    assert path == str(tmp_path / "k")
+    assert Path(path).parent == tmp_path and Path(path).name.startswith(".k.")
     assert mode == 0o600
     assert flags & os.O_CREAT and flags & os.O_EXCL
+    assert stat.S_IMODE((tmp_path / "k").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k", "k.pub"]
 
 
 @pytest.mark.parametrize("existing", ["private", "public"], ids=["private", "public"])
@@ -277,15 +281,16 @@ def test_keygen_refuses_to_overwrite(tmp_path: Path, existing: str) -> None:
         generate_keypair(paths["private"], paths["public"], "kopflow.example/k")
     message = str(caught.value)
     assert str(paths[existing]) in message
-    assert "remove it or choose another path" in message
+    assert "remove it, choose another path, or give --force" in message
     assert paths[existing].read_text() == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == [paths[existing].name]
 
 
 def test_keygen_refuses_a_planted_symlink(tmp_path: Path) -> None:
     (tmp_path / "k").symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(InputError, match="already exists"):
-        generate_keypair(tmp_path / "k", tmp_path / "k.pub", "kopflow.example/k")
+    for force in (False, True):
+        with pytest.raises(InputError, match="is a symbolic link"):
+            generate_keypair(tmp_path / "k", tmp_path / "k.pub", "kopflow.example/k", force=force)
     assert not (tmp_path / "elsewhere").exists()
 
 
@@ -433,7 +438,9 @@ def test_malformed_notes(note: str, words: str, verifier: Verifier) -> None:
     ("body", "words"),
     [
         (_BODY.replace("\n1042\n", "\n"), "must have 4 lines"),
-        (_BODY + "extra line\n", "must have 4 lines"),
+        # A fifth line is only an export's claims line (issue #14).
+        (_BODY + "extra line\n", "line 5 must be 'kopflow-export-v1 <hex hash>'"),
+        (_BODY + "a\nb\n", "must have 4 lines"),
         (_body_with(1, ""), "checkpoint origin must be one non-empty line"),
         (_body_with(2, "01042"), "line 2 (size) must be a decimal number without leading zeros"),
         (_body_with(2, "+1042"), "line 2 (size)"),
@@ -450,6 +457,7 @@ def test_malformed_notes(note: str, words: str, verifier: Verifier) -> None:
     ids=[
         "three-lines",
         "five-lines",
+        "six-lines",
         "empty-origin",
         "size-leading-zero",
         "size-plus-sign",

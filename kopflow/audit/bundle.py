@@ -24,7 +24,11 @@ if TYPE_CHECKING:
     from kopflow.audit.checkpoint import Checkpoint
     from kopflow.audit.keys import Verifier
 
-EXPORT_FORMAT = "kopflow-audit-export-v1"
+# v2 (issue #14): the manifest's first line states the events file's SHA-256, and the export's
+# checkpoint signs that line. v1 manifests are still read, but their claims are signed by
+# nothing, so they are refused when a key is given (docs/audit.md).
+EXPORT_FORMAT = "kopflow-audit-export-v2"
+OLD_FORMAT = "kopflow-audit-export-v1"
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -50,10 +54,15 @@ def jsonl_line(seq: int, digest: str, body: str) -> bytes:
     )
 
 
-def manifest_text(meta: dict[str, Any], files: dict[str, str]) -> str:
-    """A manifest: one ``# kopflow-audit-export-v1 {json}`` line, then ``sha256sum`` lines."""
-    text = f"# {EXPORT_FORMAT} {json.dumps(meta, sort_keys=True, separators=(',', ':'))}\n"
-    return text + "".join(f"{digest}  {name}\n" for name, digest in files.items())
+def manifest_head(meta: dict[str, Any]) -> str:
+    """The first line of a manifest, without its newline: ``# kopflow-audit-export-v2 {json}``
+    (ASCII; an export's checkpoint signs the SHA-256 of exactly these bytes)."""
+    return f"# {EXPORT_FORMAT} {json.dumps(meta, sort_keys=True, separators=(',', ':'))}"
+
+
+def manifest_text(head: str, files: dict[str, str]) -> str:
+    """A manifest: the ``head`` line, then one ``sha256sum`` line per file."""
+    return head + "\n" + "".join(f"{digest}  {name}\n" for name, digest in files.items())
 
 
 # --- verifying a bundle offline ------------------------------------------------------------------
@@ -73,9 +82,14 @@ class ExportCheck:
     links: int = 0  # links checked between consecutive events
     gaps: int = 0  # places where the export skips events (filtered exports)
     filters: dict[str, Any] = field(default_factory=dict)
+    # The events the file holds, as runs of consecutive sequence numbers (first, last).
+    ranges: list[tuple[int, int]] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)  # signatures checked
+    # Kept checkpoints whose event a filtered export does not hold: not compared.
+    uncompared: list[Checkpoint] = field(default_factory=list)
     signature_checked: bool = False
     has_checkpoint: bool = False
+    format: str = EXPORT_FORMAT
     problem_seq: int | None = None
     problem: str | None = None
 
@@ -101,9 +115,17 @@ class ExportCheck:
             "last_seq": self.last_seq,
             "links_checked": self.links,
             "gaps": self.gaps,
+            "ranges": [list(run) for run in self.ranges],
+            "format": self.format,
             "checkpoint_signature_checked": self.signature_checked,
             "checkpoints": [
-                {"origin": c.origin, "size": c.size, "hash": c.head_hash, "timestamp": c.timestamp}
+                {
+                    "origin": c.origin,
+                    "size": c.size,
+                    "hash": c.head_hash,
+                    "timestamp": c.timestamp,
+                    "compared": c not in self.uncompared,
+                }
                 for c in self.checkpoints
             ],
             "problem_seq": self.problem_seq,
@@ -111,8 +133,9 @@ class ExportCheck:
         }
 
 
-def read_manifest(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """The metadata and the ``{file name: sha256}`` entries of a manifest.
+def read_manifest(path: Path) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The first line, its metadata and the ``{file name: sha256}`` entries of a manifest
+    (of this format or the older ``kopflow-audit-export-v1``).
 
     Raises:
         AuditError: the manifest is missing or not in the format ``export`` writes.
@@ -127,12 +150,19 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     except (OSError, UnicodeDecodeError) as err:
         raise AuditError("cannot read {path}: {reason}", path=str(path), reason=err) from None
     lines = text.splitlines()
-    prefix = f"# {EXPORT_FORMAT} "
-    if not lines or not lines[0].startswith(prefix):
+    prefix = next(
+        (
+            f"# {v} "
+            for v in (EXPORT_FORMAT, OLD_FORMAT)
+            if lines and lines[0].startswith(f"# {v} ")
+        ),
+        None,
+    )
+    if prefix is None:
         raise AuditError(
             "{path} is not a kopflow export manifest: its first line must start with {prefix}",
             path=str(path),
-            prefix=prefix.strip(),
+            prefix=f"# {EXPORT_FORMAT}",
         )
     try:
         meta = json.loads(lines[0][len(prefix) :])
@@ -146,7 +176,7 @@ def read_manifest(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
         if not sep or len(digest) != 64 or not name or "/" in name or name in (".", ".."):
             raise AuditError("{path}: malformed line {line}", path=str(path), line=repr(line))
         files[name] = digest.lower()
-    return meta, files
+    return lines[0], meta, files
 
 
 def verify_export(
@@ -176,7 +206,8 @@ def verify_export(
 
     path = Path(path)
     check = ExportCheck(path)
-    meta, files = read_manifest(manifest_path(path))
+    head_line, meta, files = read_manifest(manifest_path(path))
+    check.format = head_line.split(" ", 2)[1]
     check.log_id = meta.get("log")
     check.complete = meta.get("complete") is True
     check.filters = meta.get("filters") or {}
@@ -184,6 +215,25 @@ def verify_export(
     beside = checkpoint_path(path)
     check.has_checkpoint = beside.exists()
     if verifier is not None:
+        if check.format != EXPORT_FORMAT:
+            raise AuditError(
+                "{path} was written by an older kopflow ({old}): its checkpoint does not sign "
+                "what its manifest claims, so --key cannot vouch for it; verify it without "
+                "--key (consistency only), or export the events again",
+                path=str(path),
+                old=check.format,
+            )
+        if not check.has_checkpoint:
+            # Without the export's own checkpoint nothing signed by the key covers this file,
+            # whatever other checkpoints the auditor brings (issue #14).
+            check.fail(
+                None,
+                _(
+                    "the export carries no checkpoint signed by {key}: {name} is missing",
+                    key=verifier.name,
+                    name=beside.name,
+                ),
+            )
         texts = list(checkpoints)
         if check.has_checkpoint:
             texts.insert(0, _read_text(beside))
@@ -196,7 +246,10 @@ def verify_export(
                     log=check.log_id,
                 )
             notes.append(cp)
-        check.signature_checked = True
+        if check.has_checkpoint:
+            _check_claims(check, notes[0], head_line, meta)
+        # True only when the export's own checkpoint was checked: the one that covers it.
+        check.signature_checked = check.has_checkpoint
     hashes = _scan_lines(path, check, {cp.size for cp in notes}, strict, files.get(path.name))
     if check.ok and path.name not in files:
         check.fail(None, _("the export {name} is not listed in its manifest", name=path.name))
@@ -207,12 +260,61 @@ def verify_export(
         check.fail(None, _("{name} is not listed in the manifest", name=beside.name))
     if check.ok and meta.get("signed_by") and not check.has_checkpoint:
         check.fail(None, _("the checkpoint {name} is missing", name=beside.name))
+    if check.ok:
+        _check_counts(check, meta, files.get(path.name))
     if check.ok and check.complete:
         _check_complete_head(check, meta)
     for number, cp in enumerate(notes):
         _check_against(check, cp, hashes, beside=check.has_checkpoint and number == 0)
     check.checkpoints = notes
     return check
+
+
+def _check_claims(check: ExportCheck, cp: Checkpoint, head_line: str, meta: dict[str, Any]) -> None:
+    """The export's own checkpoint must sign its manifest's first line, and the same head."""
+    if cp.claims is None:
+        check.fail(
+            None,
+            _(
+                "the checkpoint beside the export does not sign the export's manifest "
+                "(it is a checkpoint of the database, not of this export)"
+            ),
+        )
+    elif cp.claims != hashlib.sha256(head_line.encode("ascii")).hexdigest():
+        check.fail(
+            None,
+            _(
+                "the manifest's first line (complete, filters, event count and range, file "
+                "hash) is not what the checkpoint signed: it was edited after the export"
+            ),
+        )
+    elif (cp.size, cp.head_hash) != (meta.get("head_seq"), meta.get("head_hash")):
+        check.fail(None, _("the manifest names another chain head than its checkpoint"))
+
+
+def _check_counts(check: ExportCheck, meta: dict[str, Any], listed: str | None) -> None:
+    """The manifest's claims about the file (count, range, its hash) must be what it holds."""
+    claimed = (meta.get("events"), meta.get("first_seq"), meta.get("last_seq"))
+    held = (check.events, check.first_seq, check.last_seq)
+    if claimed != held:
+        check.fail(
+            None,
+            _(
+                "the manifest claims {claimed} events ({first} to {last}); the file holds "
+                "{count} ({held_first} to {held_last})",
+                claimed=claimed[0],
+                first=claimed[1],
+                last=claimed[2],
+                count=held[0],
+                held_first=held[1],
+                held_last=held[2],
+            ),
+        )
+    elif check.format == EXPORT_FORMAT and meta.get("file_sha256") != listed:
+        check.fail(
+            None,
+            _("the manifest's first line names another SHA-256 for {name}", name=check.path.name),
+        )
 
 
 def _read_text(path: Path) -> str:
@@ -255,6 +357,10 @@ def _scan_lines(
                 check.links += 1
             elif prev_seq or seq != 1:
                 check.gaps += 1
+            if check.ranges and check.ranges[-1][1] == seq - 1:
+                check.ranges[-1] = (check.ranges[-1][0], seq)
+            else:
+                check.ranges.append((seq, seq))
             if check.first_seq is None:
                 check.first_seq = seq
             if seq in watch:
@@ -352,7 +458,10 @@ def _check_against(
                     timestamp=cp.timestamp,
                 ),
             )
-    elif check.complete and cp.size > last:
+    elif not check.complete:
+        if not beside:  # the export's own checkpoint covers it through its claims instead
+            check.uncompared.append(cp)  # a selection without that event says nothing of it
+    elif cp.size > last:
         check.fail(
             last + 1,
             _(

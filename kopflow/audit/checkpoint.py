@@ -19,6 +19,10 @@ A checkpoint is this text (long values cut at "..."; tests/test_checkpoint.py ha
 * Line 3 is the head hash (SHA-256): base64 (RFC 4648 standard alphabet, padded) of its 32 bytes.
 * Line 4 is an extension line: ``kopflow-audit-v1``, the same head hash as 64 lowercase hex
   digits and the UTC time of signing as ``YYYY-MM-DDTHH:MM:SSZ``, separated by one space.
+* The checkpoint of a JSONL export has a line 5: ``kopflow-export-v1`` and the SHA-256 (64
+  lowercase hex digits) of the first line of the export's manifest, which states what the export
+  holds (complete or filtered, which filters, how many events, first and last, the events file's
+  own SHA-256). The signature thus covers those claims: editing them breaks it (issue #14).
 * Then a blank line and one or more signature lines: U+2014 EM DASH, space, key name, space,
   base64(key ID || 64-byte Ed25519 signature of the UTF-8 bytes of lines 1-4 with their LFs),
   where key ID = SHA-256(key name || 0x0A || 0x01 || 32-byte public key)[:4], big-endian.
@@ -53,6 +57,7 @@ from kopflow.i18n import _
 # Signer, Verifier and the key functions live in kopflow.audit.keys; they are re-exported so that
 # ``from kopflow.audit.checkpoint import Signer`` keeps working.
 __all__ = [
+    "EXPORT_TAG",
     "EXTENSION_TAG",
     "Checkpoint",
     "Signer",
@@ -68,6 +73,8 @@ __all__ = [
 # Names the checkpoint format (line 4), not the event encoding: it changes only when this text
 # changes, so old checkpoints stay readable when _canonical.CANON_VERSION moves on.
 EXTENSION_TAG = "kopflow-audit-v1"
+# Line 5 of an export's checkpoint: the hash of the manifest line that states the export's claims.
+EXPORT_TAG = "kopflow-export-v1"
 
 _SIG_PREFIX = "\u2014 "  # em dash and space open every signature line
 _MAX_SIGNATURES = 100  # as Go's x/mod/sumdb/note; the spec asks verifiers to accept 16
@@ -89,6 +96,8 @@ class Checkpoint:
         size: sequence number of the head event (events are numbered from 1; 0 = empty).
         head_hash: the head event's SHA-256 as 64 lowercase hex digits.
         timestamp: when the checkpoint was made, UTC, ``YYYY-MM-DDTHH:MM:SSZ``.
+        claims: for an export's checkpoint, the SHA-256 of its manifest's first line (64
+            lowercase hex digits); ``None`` for a checkpoint of the database alone.
 
     Raises:
         InputError: a field is outside the format in the module docstring.
@@ -98,6 +107,7 @@ class Checkpoint:
     size: int
     head_hash: str
     timestamp: str
+    claims: str | None = None
 
     def __post_init__(self) -> None:
         if not _is_one_line(self.origin):
@@ -119,6 +129,13 @@ class Checkpoint:
             raise InputError(
                 "checkpoint timestamp must be UTC time as YYYY-MM-DDTHH:MM:SSZ, not {value}",
                 value=show(self.timestamp),
+            )
+        if self.claims is not None and (
+            not isinstance(self.claims, str) or not _HEX64.fullmatch(self.claims)
+        ):
+            raise InputError(
+                "checkpoint claims hash must be 64 lowercase hex digits (SHA-256), not {value}",
+                value=show(self.claims),
             )
 
 
@@ -200,7 +217,8 @@ def _is_timestamp(value: object) -> bool:
 
 def _body(cp: Checkpoint) -> str:
     hash_line = b64encode(bytes.fromhex(cp.head_hash))
-    return f"{cp.origin}\n{cp.size}\n{hash_line}\n{EXTENSION_TAG} {cp.head_hash} {cp.timestamp}\n"
+    text = f"{cp.origin}\n{cp.size}\n{hash_line}\n{EXTENSION_TAG} {cp.head_hash} {cp.timestamp}\n"
+    return text if cp.claims is None else f"{text}{EXPORT_TAG} {cp.claims}\n"
 
 
 def _malformed(reason: str) -> AuditError:
@@ -247,15 +265,28 @@ def _split_note(text: str) -> tuple[str, list[tuple[str, int, bytes]]]:
 def _parse_body(body: str) -> Checkpoint:
     """Read the four checkpoint lines; the result re-serializes to exactly ``body``."""
     lines = body[:-1].split("\n")
-    if len(lines) != 4:
+    if len(lines) not in (4, 5):
         raise _malformed(
             _(
-                "the text must have 4 lines (origin, size, hash, {tag} line), not {count}",
+                "the text must have 4 lines (origin, size, hash, {tag} line), or 5 with a "
+                "{export} line, not {count}",
                 tag=EXTENSION_TAG,
+                export=EXPORT_TAG,
                 count=len(lines),
             )
         )
-    origin, size_line, hash_line, extension = lines
+    origin, size_line, hash_line, extension = lines[:4]
+    claims = None
+    if len(lines) == 5:
+        tag, _space, claims = lines[4].partition(" ")
+        if tag != EXPORT_TAG or not _HEX64.fullmatch(claims):
+            raise _malformed(
+                _(
+                    "line 5 must be '{tag} <hex hash>', not {value}",
+                    tag=EXPORT_TAG,
+                    value=show(lines[4]),
+                )
+            )
     if not _DECIMAL.fullmatch(size_line):
         raise _malformed(
             _(
@@ -281,7 +312,7 @@ def _parse_body(body: str) -> Checkpoint:
             )
         )
     try:
-        cp = Checkpoint(origin, int(size_line), fields[1], fields[2])
+        cp = Checkpoint(origin, int(size_line), fields[1], fields[2], claims)
     except InputError as exc:
         raise _malformed(str(exc)) from None
     if cp.head_hash != raw.hex():

@@ -11,13 +11,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from kopflow.audit.bundle import checkpoint_path, jsonl_line, manifest_path, manifest_text
+from kopflow.audit.bundle import (
+    checkpoint_path,
+    jsonl_line,
+    manifest_head,
+    manifest_path,
+    manifest_text,
+)
 from kopflow.audit.chain import (
     GENESIS_HASH,
     EventFilter,
@@ -30,6 +35,7 @@ from kopflow.audit.chain import (
     verify_events,
 )
 from kopflow.errors import AuditError, InputError
+from kopflow.store.outfile import check_target, write_file
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -91,23 +97,30 @@ def export(
     *,
     signer: Signer | None = None,
     now: str | None = None,
+    force: bool = False,
+    protected: Iterable[Path] = (),
 ) -> ExportSummary:
     """Write the events ``flt`` selects to ``out`` in format ``fmt``.
 
     A JSONL export is a bundle of three files: ``out``, ``out.checkpoint`` (signed by
     ``signer``; none when ``signer`` is None) and ``out.manifest``. With a signer the chain must
-    verify first: kopflow never signs a broken chain. CSV and XLSX are one file each.
+    verify first: kopflow never signs a broken chain, and the checkpoint also signs the
+    manifest's claims (its line 5). CSV and XLSX are one file each. Every file is written
+    through :func:`kopflow.store.outfile.write_file`.
 
     Args:
         conn: a :func:`kopflow.audit.chain.snapshot` connection.
-        out: the file to write; no file of the bundle may exist yet.
+        out: the file to write; no file of the bundle may exist yet unless ``force``.
         fmt: ``jsonl``, ``csv`` or ``xlsx``.
         flt: which events; an empty filter exports the whole chain.
         signer: the private key that signs the checkpoint (JSONL only).
         now: the checkpoint's timestamp (default: now).
+        force: replace existing files of the bundle (``--force``).
+        protected: files never to write (the open database's).
 
     Raises:
-        InputError: a file exists already or cannot be written.
+        InputError: a file exists already, is refused or cannot be written; the files this
+            export had begun are removed.
         AuditError: signing was asked and the chain does not verify.
     """
     from kopflow.audit.checkpoint import utc_timestamp
@@ -115,26 +128,34 @@ def export(
     if fmt not in FORMATS:
         raise InputError("unknown export format {fmt}; use jsonl, csv or xlsx", fmt=fmt)
     out = Path(out)
+    protected = list(protected)
     bundle = [out, checkpoint_path(out), manifest_path(out)] if fmt == "jsonl" else [out]
     for path in bundle:
-        if os.path.lexists(path):
-            raise InputError(
-                "{path} exists already; kopflow never overwrites an audit file: "
-                "choose another name or remove it",
-                path=str(path),
-            )
+        check_target(path, force=force, protected=protected)
     if any(c in out.name for c in "\n\\"):
         raise InputError("the export file name must not contain a newline or a backslash")
     head = read_head(conn)
     summary = ExportSummary(out, fmt, complete=flt.is_empty, log_id=head.log_id)
     summary.head_seq, summary.head_hash = head.seq, head.hash
     stamp = now or utc_timestamp()
-    if fmt == "jsonl":
-        _export_jsonl(conn, summary, flt, signer, stamp)
-    else:
-        rows = iter_rows(conn) if flt.is_empty else select_events(conn, flt)
-        writer = _write_csv if fmt == "csv" else _write_xlsx
-        _atomic(out, lambda handle: writer(handle, _counting(rows, summary)), hashed=False)
+    new = [path for path in bundle if not os.path.lexists(path)]
+    try:
+        if fmt == "jsonl":
+            _export_jsonl(conn, summary, flt, signer, stamp, force, protected)
+        else:
+            rows = iter_rows(conn) if flt.is_empty else select_events(conn, flt)
+            writer = _write_csv if fmt == "csv" else _write_xlsx
+            write_file(
+                out,
+                lambda handle: writer(handle, _counting(rows, summary)),
+                force=force,
+                protected=protected,
+            )
+    except BaseException:
+        # Half a bundle must not stay behind to be taken for an export (or block a retry).
+        for path in new:
+            path.unlink(missing_ok=True)
+        raise
     return summary
 
 
@@ -147,35 +168,8 @@ def _counting(rows: Iterable[Row], summary: ExportSummary) -> Iterator[Row]:
         yield row
 
 
-def _atomic(path: Path, write: Callable[[IO[bytes]], Any], *, hashed: bool = True) -> str:
-    """Write ``path`` through a temporary file renamed at the end.
-
-    Returns:
-        The SHA-256 of what was written when ``hashed`` (the writer must then write in order,
-        never seek back), else an empty string.
-    """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    handle: Any = None
-    try:
-        with open(tmp, "xb") as raw:
-            handle = _HashingWriter(raw) if hashed else raw
-            write(handle)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise InputError(
-            "cannot write {path}: {reason}", path=str(path), reason=err.strerror or str(err)
-        ) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return handle.hexdigest() if hashed else ""
-
-
 class _HashingWriter:
-    """A binary file wrapper that hashes what is written through it."""
+    """A binary file wrapper that hashes what is written through it (in order, no seeking)."""
 
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
@@ -188,9 +182,6 @@ class _HashingWriter:
     def hexdigest(self) -> str:
         return self._sha.hexdigest()
 
-    def __getattr__(self, name: str) -> Any:  # io.TextIOWrapper asks for writable, tell...
-        return getattr(self._raw, name)
-
 
 def _export_jsonl(
     conn: Connection,
@@ -198,6 +189,8 @@ def _export_jsonl(
     flt: EventFilter,
     signer: Signer | None,
     stamp: str,
+    force: bool,
+    protected: list[Path],
 ) -> None:
     from kopflow.audit.checkpoint import Checkpoint, sign_checkpoint
 
@@ -211,8 +204,10 @@ def _export_jsonl(
         rows: Iterable[Row] = iter_rows(conn)
     else:
         rows = select_events(conn, flt)
+    digests: dict[str, str] = {}
 
-    def write(handle: IO[bytes]) -> None:
+    def write(raw: IO[bytes]) -> None:
+        handle = _HashingWriter(raw)
         lines: list[bytes] = []
 
         def keep(row: Row) -> Row:
@@ -232,30 +227,43 @@ def _export_jsonl(
             for _row in counted:
                 pass
         handle.write(b"".join(lines))
+        digests[out.name] = handle.hexdigest()
 
-    files = {out.name: _atomic(out, write)}
+    write_file(out, write, force=force, protected=protected)
+    summary.signed_by = signer.name if signer is not None else None
+    head_line = manifest_head(
+        {
+            "canon": "kopflow-audit-v1",
+            "complete": summary.complete,
+            "events": summary.events,
+            "exported_at": stamp,
+            "file_sha256": digests[out.name],
+            "filters": flt.as_dict(),
+            "first_seq": summary.first_seq,
+            "head_hash": summary.head_hash,
+            "head_seq": summary.head_seq,
+            "last_seq": summary.last_seq,
+            "log": summary.log_id,
+            "signed_by": summary.signed_by,
+        }
+    )
+    beside = checkpoint_path(out)
     if signer is not None:
-        cp = Checkpoint(summary.log_id, summary.head_seq, summary.head_hash, stamp)
+        # The signature covers the manifest's first line too: the claims an auditor reads there
+        # (complete, filters, counts, the file's hash) cannot be edited without breaking it.
+        claims = hashlib.sha256(head_line.encode("ascii")).hexdigest()
+        cp = Checkpoint(summary.log_id, summary.head_seq, summary.head_hash, stamp, claims)
         note = sign_checkpoint(cp, signer).encode("utf-8")
-        summary.checkpoint = checkpoint_path(out)
-        summary.signed_by = signer.name
-        files[summary.checkpoint.name] = _atomic(summary.checkpoint, lambda h: h.write(note))
-    meta = {
-        "canon": "kopflow-audit-v1",
-        "complete": summary.complete,
-        "events": summary.events,
-        "exported_at": stamp,
-        "filters": flt.as_dict(),
-        "first_seq": summary.first_seq,
-        "head_hash": summary.head_hash,
-        "head_seq": summary.head_seq,
-        "last_seq": summary.last_seq,
-        "log": summary.log_id,
-        "signed_by": summary.signed_by,
-    }
-    text = manifest_text(meta, files)
+        summary.checkpoint = beside
+        digests[beside.name] = hashlib.sha256(note).hexdigest()
+        write_file(beside, lambda h: h.write(note), force=force, protected=protected)
+    elif force and os.path.isfile(beside) and not os.path.islink(beside):
+        beside.unlink()  # the replaced bundle's checkpoint would contradict the new manifest
+    text = manifest_text(head_line, digests)
     summary.manifest = manifest_path(out)
-    _atomic(summary.manifest, lambda h: h.write(text.encode("ascii")))
+    write_file(
+        summary.manifest, lambda h: h.write(text.encode("ascii")), force=force, protected=protected
+    )
 
 
 def _broken(seq: int | None, problem: str | None) -> AuditError:

@@ -18,11 +18,13 @@ import binascii
 import hashlib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kopflow.errors import InputError
 from kopflow.i18n import _
+from kopflow.store.outfile import check_target, write_file
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -173,19 +175,30 @@ class Verifier:
         return f"Verifier({self.vkey!r})"
 
 
-def generate_keypair(private_path: Path | str, public_path: Path | str, name: str) -> None:
-    """Create a new Ed25519 key pair in two new files.
+def generate_keypair(
+    private_path: Path | str,
+    public_path: Path | str,
+    name: str,
+    *,
+    force: bool = False,
+    protected: Iterable[Path] = (),
+) -> None:
+    """Create a new Ed25519 key pair in two files.
 
-    The private key file is created with mode 0600 in the same system call that creates it,
-    so it is never readable by others, not even for a moment.
+    The private key file is created with mode 0600 (its temporary file already has it), so it
+    is never readable by others, not even for a moment. Both are written by
+    :func:`kopflow.store.outfile.write_file`: atomically, never through a link.
 
     Args:
-        private_path: file for the private key; must not exist.
-        public_path: file for the public key (give this one to auditors); must not exist.
+        private_path: file for the private key; must not exist unless ``force``.
+        public_path: file for the public key (give this one to auditors); the same.
         name: key name, e.g. ``kopflow.example/buleleng-2025``.
+        force: replace existing key files (``--force``): the old private key is then gone.
+        protected: files never to write (the open database's).
 
     Raises:
-        InputError: a file already exists, cannot be written, or the name is invalid.
+        InputError: a file already exists (without ``force``), is refused, cannot be written,
+            or the name is invalid.
     """
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -193,16 +206,24 @@ def generate_keypair(private_path: Path | str, public_path: Path | str, name: st
     private_path, public_path = Path(private_path), Path(public_path)
     if private_path.absolute() == public_path.absolute():
         raise InputError("the private and the public key need two different files")
+    protected = list(protected)
     # Check both first, so that a refusal leaves no half-made pair behind.
     for path in (private_path, public_path):
-        if os.path.lexists(path):
+        if not force and os.path.lexists(path) and not path.is_symlink():
             raise _exists_error(path)
+        check_target(path, force=force, protected=protected)
     signer = Signer(name, Ed25519PrivateKey.generate().private_bytes_raw())
-    _write_new_file(private_path, signer.skey + "\n", 0o600, exact_mode=True)
+    private = (signer.skey + "\n").encode("utf-8")
+    public = (signer.verifier().vkey + "\n").encode("utf-8")
+    new_private = not os.path.lexists(private_path)
+    write_file(
+        private_path, lambda h: h.write(private), force=force, protected=protected, mode=0o600
+    )
     try:
-        _write_new_file(public_path, signer.verifier().vkey + "\n", 0o644, exact_mode=False)
+        write_file(public_path, lambda h: h.write(public), force=force, protected=protected)
     except BaseException:
-        private_path.unlink(missing_ok=True)  # ours: O_EXCL guaranteed we created it
+        if new_private:
+            private_path.unlink(missing_ok=True)  # ours: the name was free before
         raise
 
 
@@ -362,34 +383,7 @@ def _read_key_file(path: Path) -> str:
 
 def _exists_error(path: Path) -> InputError:
     return InputError(
-        "key file {path} already exists; remove it or choose another path "
-        "(kopflow never overwrites a key)",
+        "key file {path} already exists; remove it, choose another path, or give --force "
+        "to replace it (the old key is then lost)",
         path=str(path),
     )
-
-
-def _write_new_file(path: Path, text: str, mode: int, *, exact_mode: bool) -> None:
-    """Create ``path`` (never an existing file or symlink) with ``mode`` and write ``text``."""
-    try:
-        # O_EXCL also refuses a symlink planted at the path, even a dangling one.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    except FileExistsError:
-        raise _exists_error(path) from None
-    except OSError as exc:
-        raise InputError(
-            "cannot write key file {path}: {reason}",
-            path=str(path),
-            reason=exc.strerror or str(exc),
-        ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            if exact_mode:
-                # The umask can only remove bits from 0600; set it exactly all the same.
-                os.fchmod(file.fileno(), mode)
-            file.write(text)
-            file.flush()
-            # A key lost to a crash cannot be recovered; make sure it reached the disk.
-            os.fsync(file.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise

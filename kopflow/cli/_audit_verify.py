@@ -57,7 +57,7 @@ def verify_file(
         InputError: there is no such file.
         AuditError: the export does not verify.
     """
-    from kopflow.audit.bundle import verify_export
+    from kopflow.audit.bundle import EXPORT_FORMAT, verify_export
 
     if not path.exists():
         raise InputError("{path} does not exist", path=str(path))
@@ -85,25 +85,67 @@ def verify_file(
     else:
         ok(
             _(
-                "Export verified: {count} selected events (filters {filters}), each hash "
-                "recomputed, {links} links between consecutive events checked; a filtered "
-                "export cannot show that no event is missing between them.",
+                "Export verified: a selection of {count} events of log {log}, filters "
+                "{filters}: {events}. Each hash was recomputed and {links} links between "
+                "consecutive events checked; a selection cannot show that no event is missing "
+                "between them.",
                 count=check.events,
+                log=check.log_id,
                 filters=json.dumps(check.filters, ensure_ascii=False, sort_keys=True),
+                events=covered(check.ranges),
                 links=check.links,
             )
         )
     if check.signature_checked:
-        for cp in check.checkpoints:
-            ok(
-                _(
-                    "Checkpoint of {timestamp} (event {size}) is signed by {key} and agrees.",
-                    timestamp=cp.timestamp,
-                    size=cp.size,
-                    key=verifier.name,
-                )
+        own, *kept = check.checkpoints
+        ok(
+            _(
+                "Its checkpoint of {timestamp} is signed by {key}: the chain head was event "
+                "{size}, and what the manifest says of this export is signed with it.",
+                timestamp=own.timestamp,
+                size=own.size,
+                key=verifier.name,
             )
+        )
+        for cp in kept:
+            if cp in check.uncompared:
+                ok(
+                    _(
+                        "Checkpoint of {timestamp} (event {size}) is signed by {key} but was not "
+                        "compared: event {size} is not in this selection.",
+                        timestamp=cp.timestamp,
+                        size=cp.size,
+                        key=verifier.name,
+                    )
+                )
+            else:
+                ok(
+                    _(
+                        "Checkpoint of {timestamp} (event {size}) is signed by {key} and agrees.",
+                        timestamp=cp.timestamp,
+                        size=cp.size,
+                        key=verifier.name,
+                    )
+                )
     elif check.has_checkpoint:
         ok(_("The checkpoint's signature was NOT checked: give --key PUBLIC_KEY."))
     else:
         ok(_("This export has no signed checkpoint: it shows only that the file is consistent."))
+    if check.format != EXPORT_FORMAT:
+        ok(
+            _(
+                "This export was written by an older kopflow ({old}); its claims are signed "
+                "by nothing: export the events again for a bundle --key can vouch for.",
+                old=check.format,
+            )
+        )
+
+
+def covered(ranges: list[tuple[int, int]]) -> str:
+    """Which events an export holds: ``3, 5 to 9, 12`` (``none`` for an empty file)."""
+    if not ranges:
+        return _("none")
+    return ", ".join(
+        str(first) if first == last else _("{first} to {last}", first=first, last=last)
+        for first, last in ranges
+    )

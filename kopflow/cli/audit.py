@@ -16,6 +16,7 @@ import click
 from kopflow.cli import TranslatedGroup
 from kopflow.cli._audit_events import event_as_shown, event_filter
 from kopflow.cli._audit_verify import checkpoint_line, read_note, require_same_log, verify_file
+from kopflow.cli._files import force_option, protected_files
 from kopflow.cli._output import emit_json, json_option, ok, table
 from kopflow.errors import AuditError, InputError
 from kopflow.i18n import N_, _
@@ -273,6 +274,7 @@ def audit_verify(
     is_flag=True,
     help=N_("Write a JSONL export without a checkpoint (and without verifying the chain first)."),
 )
+@force_option
 @json_option
 @click.pass_obj
 def audit_export(
@@ -283,6 +285,7 @@ def audit_export(
     limit: int | None,
     key: Path | None,
     unsigned: bool,
+    force: bool,
     as_json: bool,
     **filters: str | None,
 ) -> None:
@@ -305,7 +308,9 @@ def audit_export(
     with snapshot(engine.url) as conn:
         engine.actor(conn)
         flt = event_filter(engine, conn, limit=limit, **filters)
-        summary = export(conn, out, fmt, flt, signer=signer)
+        summary = export(
+            conn, out, fmt, flt, signer=signer, force=force, protected=protected_files(app.options)
+        )
     get_logger().info(
         "audit exported",
         path=str(out),
@@ -348,20 +353,19 @@ def audit_export(
     metavar="FILE",
     help=N_("Write the checkpoint to this new file (default: print it)."),
 )
+@force_option
 @click.pass_obj
-def audit_checkpoint(app: App, key: Path, out: Path | None) -> None:
+def audit_checkpoint(app: App, key: Path, out: Path | None, force: bool) -> None:
     from kopflow.audit.chain import read_head, snapshot, verify_database
     from kopflow.audit.checkpoint import Checkpoint, sign_checkpoint, utc_timestamp
     from kopflow.audit.keys import load_signer
     from kopflow.log import get_logger
+    from kopflow.store.outfile import check_target, write_file
 
     signer = load_signer(key)
-    if out is not None and out.exists():
-        raise InputError(
-            "{path} exists already; kopflow never overwrites an audit file: "
-            "choose another name or remove it",
-            path=str(out),
-        )
+    protected = protected_files(app.options)
+    if out is not None:
+        check_target(out, force=force, protected=protected)
     engine = app.engine
     with snapshot(engine.url) as conn:
         engine.actor(conn)
@@ -378,13 +382,8 @@ def audit_checkpoint(app: App, key: Path, out: Path | None) -> None:
     if out is None:
         click.echo(note, nl=False)
         return
-    try:
-        with open(out, "x", encoding="utf-8") as handle:
-            handle.write(note)
-    except OSError as err:
-        raise InputError(
-            "cannot write {path}: {reason}", path=str(out), reason=err.strerror or str(err)
-        ) from None
+    content = note.encode("utf-8")
+    write_file(out, lambda handle: handle.write(content), force=force, protected=protected)
     ok(_("Checkpoint of event {seq} written to {path}.", seq=head.seq, path=str(out)))
 
 
@@ -406,13 +405,19 @@ def audit_checkpoint(app: App, key: Path, out: Path | None) -> None:
     metavar="NAME",
     help=N_("Key name, e.g. inspektorat.example/buleleng-2025 (default: kopflow-audit/HOST)."),
 )
-def audit_keygen(out_private: Path, out_public: Path, name: str | None) -> None:
+@force_option
+@click.pass_obj
+def audit_keygen(
+    app: App, out_private: Path, out_public: Path, name: str | None, force: bool
+) -> None:
     import socket
 
     from kopflow.audit.keys import generate_keypair, load_verifier
 
     name = name or f"kopflow-audit/{socket.gethostname() or 'localhost'}"
-    generate_keypair(out_private, out_public, name)
+    generate_keypair(
+        out_private, out_public, name, force=force, protected=protected_files(app.options)
+    )
     ok(
         _(
             "Private key {private} (readable only by you); public key {public}: {vkey}",

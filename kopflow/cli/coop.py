@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kopflow.cli import TranslatedGroup
+from kopflow.cli._files import force_option, protected_files
 from kopflow.cli._output import emit_json, human, json_option, ok, progress, table
 from kopflow.errors import InputError
 from kopflow.i18n import N_, Named, _, label
@@ -146,15 +147,16 @@ def coop_list(
         "Also write the whole record (steps, evidence, every change) as a printable HTML page."
     ),
 )
+@force_option
 @json_option
 @click.pass_obj
-def coop_show(app: App, coop: str, html_out: Path | None, as_json: bool) -> None:
+def coop_show(app: App, coop: str, html_out: Path | None, force: bool, as_json: bool) -> None:
     engine = app.engine
     data = engine.coop_record(coop)
     if html_out is not None:
         from kopflow.report.timeline import write_timeline
 
-        write_timeline(engine, data, html_out)
+        write_timeline(engine, data, html_out, force=force, protected=protected_files(app.options))
         if not as_json:
             ok(_("Written: {path}", path=str(html_out)))
             return

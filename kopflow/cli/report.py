@@ -10,9 +10,9 @@ import click
 from click.core import ParameterSource
 
 from kopflow.cli import TranslatedCommand
+from kopflow.cli._files import force_option, protected_files
 from kopflow.cli._output import ok
 from kopflow.cli.coop import as_of_option
-from kopflow.errors import InputError
 from kopflow.i18n import LANGUAGES, N_, _, get_language, set_language
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def report_language(ctx: click.Context, chosen: str | None) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help=N_("The file to write."),
 )
+@force_option
 @click.option(
     "--lang", "lang", type=click.Choice(LANGUAGES), help=N_("Language of the report (default: id).")
 )
@@ -88,9 +89,14 @@ def report_cmd(
     fmt: str,
     checkpoint: Path | None,
     key: Path | None,
+    force: bool,
 ) -> None:
     from kopflow.report.data import build_report
+    from kopflow.store.outfile import check_target, write_file
 
+    protected = protected_files(ctx.obj.options)
+    # Refused before the report is built, not after minutes of work; checked again on writing.
+    check_target(out, force=force, protected=protected)
     set_language(report_language(ctx, lang))
     document = build_report(
         ctx.obj.engine,
@@ -107,12 +113,12 @@ def report_cmd(
         with tempfile.TemporaryDirectory(prefix="kopflow-report-") as folder:
             page = Path(folder) / "report.html"
             page.write_text(document, encoding="utf-8")
-            print_pdf(page, out)
+            # Chromium writes where it is told, so it prints into the private folder; the
+            # PDF then takes its name the way every output does.
+            pdf = Path(folder) / "report.pdf"
+            print_pdf(page, pdf)
+            content = pdf.read_bytes()
     else:
-        try:
-            out.write_text(document, encoding="utf-8")
-        except OSError as err:
-            raise InputError(
-                "cannot write {path}: {reason}", path=str(out), reason=err.strerror
-            ) from err
+        content = document.encode("utf-8")
+    write_file(out, lambda handle: handle.write(content), force=force, protected=protected)
     ok(_("Report written to {path}", path=str(out)))

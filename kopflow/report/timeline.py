@@ -7,20 +7,37 @@ match the printout against ``kopflow audit verify`` and a signed checkpoint late
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kopflow.errors import InputError, KopflowError
+from kopflow.errors import KopflowError
 from kopflow.i18n import _, label
 from kopflow.report.markup import Column, attrs, esc, generated_by, num, page, rupiah, table
+from kopflow.store.outfile import database_files, write_file
 
 if TYPE_CHECKING:
     from kopflow.engine import Kopflow
     from kopflow.flow.spec import FieldSpec
 
 
-def write_timeline(engine: Kopflow, data: dict[str, Any], path: Path) -> None:
-    """Write the page for ``data`` (what ``coop show --json`` prints) to ``path``."""
+def write_timeline(
+    engine: Kopflow,
+    data: dict[str, Any],
+    path: Path,
+    *,
+    force: bool = False,
+    protected: Iterable[Path] = (),
+) -> None:
+    """Write the page for ``data`` (what ``coop show --json`` prints) to ``path``.
+
+    Args:
+        force: replace an existing file (``--force``).
+        protected: files never to write besides the engine's own database.
+
+    Raises:
+        InputError: the file is refused or cannot be written (:mod:`kopflow.store.outfile`).
+    """
     from datetime import UTC, datetime
 
     from sqlalchemy import select
@@ -38,12 +55,13 @@ def write_timeline(engine: Kopflow, data: dict[str, Any], path: Path) -> None:
         )
     moment = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     document = render_timeline(engine, data, hashes=hashes, head_seq=head.seq, moment=moment)
-    try:
-        path.write_text(document, encoding="utf-8")
-    except OSError as err:
-        raise InputError(
-            "cannot write {path}: {reason}", path=str(path), reason=err.strerror
-        ) from err
+    content = document.encode("utf-8")
+    write_file(
+        path,
+        lambda handle: handle.write(content),
+        force=force,
+        protected=[*protected, *database_files(engine.url)],
+    )
 
 
 def render_timeline(
