@@ -209,9 +209,9 @@ def generate_keypair(
     protected = list(protected)
     # Check both first, so that a refusal leaves no half-made pair behind.
     for path in (private_path, public_path):
-        if not force and os.path.lexists(path) and not path.is_symlink():
+        check_target(path, force=True, protected=protected)  # links, the database, folders
+        if not force and os.path.lexists(path):
             raise _exists_error(path)
-        check_target(path, force=force, protected=protected)
     signer = Signer(name, Ed25519PrivateKey.generate().private_bytes_raw())
     private = (signer.skey + "\n").encode("utf-8")
     public = (signer.verifier().vkey + "\n").encode("utf-8")
