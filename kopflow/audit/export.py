@@ -138,10 +138,11 @@ def export(
     summary = ExportSummary(out, fmt, complete=flt.is_empty, log_id=head.log_id)
     summary.head_seq, summary.head_hash = head.seq, head.hash
     stamp = now or utc_timestamp()
-    new = [path for path in bundle if not os.path.lexists(path)]
+    new = {path for path in bundle if not os.path.lexists(path)}
+    written: list[Path] = []
     try:
         if fmt == "jsonl":
-            _export_jsonl(conn, summary, flt, signer, stamp, force, protected)
+            _export_jsonl(conn, summary, flt, signer, stamp, force, protected, written)
         else:
             rows = iter_rows(conn) if flt.is_empty else select_events(conn, flt)
             writer = _write_csv if fmt == "csv" else _write_xlsx
@@ -153,8 +154,10 @@ def export(
             )
     except BaseException:
         # Half a bundle must not stay behind to be taken for an export (or block a retry).
-        for path in new:
-            path.unlink(missing_ok=True)
+        # Only files this export created go: never one another process made meanwhile.
+        for path in written:
+            if path in new:
+                path.unlink(missing_ok=True)
         raise
     return summary
 
@@ -191,7 +194,9 @@ def _export_jsonl(
     stamp: str,
     force: bool,
     protected: list[Path],
+    written: list[Path],
 ) -> None:
+    """Write the bundle; ``written`` gets each file once it has its name."""
     from kopflow.audit.checkpoint import Checkpoint, sign_checkpoint
 
     out = summary.path
@@ -230,6 +235,7 @@ def _export_jsonl(
         digests[out.name] = handle.hexdigest()
 
     write_file(out, write, force=force, protected=protected)
+    written.append(out)
     summary.signed_by = signer.name if signer is not None else None
     head_line = manifest_head(
         {
@@ -257,6 +263,7 @@ def _export_jsonl(
         summary.checkpoint = beside
         digests[beside.name] = hashlib.sha256(note).hexdigest()
         write_file(beside, lambda h: h.write(note), force=force, protected=protected)
+        written.append(beside)
     elif force and os.path.isfile(beside) and not os.path.islink(beside):
         beside.unlink()  # the replaced bundle's checkpoint would contradict the new manifest
     text = manifest_text(head_line, digests)
