@@ -77,17 +77,30 @@ class PartnerSpec:
             step must be done before the cooperative's onboarding with this partner is complete.
             A required step may not come after an optional one.
         description: optional ``{"id": ..., "en": ...}`` text for ``kopflow partner list``.
+        enroll_from: the workflow stage (``"onboarding"``) from which a cooperative may be
+            enrolled: one in an earlier stage of the main line is refused, naming both stages.
+            ``None`` (the default) sets no stage: any cooperative that is not dissolved may be
+            enrolled, as before this rule existed (issue #13), so an outside plugin written
+            earlier refuses nothing it used to accept.
+        enroll_requires: ids of the workflow's own steps (``"sk_ahu"``, ``"bank_account"``)
+            that must be done before a cooperative may be enrolled; a refusal names the
+            missing ones. Empty by default, for the same reason.
     """
 
     code: str
     name: dict[str, str]
     steps: tuple[StepSpec, ...]
     description: dict[str, str] | None = None
+    # Enrolment rules (issue #13); kept together, after ``description``.
+    enroll_from: str | None = None
+    enroll_requires: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # A list is the natural thing to write; store a tuple so the spec stays immutable.
         if isinstance(self.steps, list):
             object.__setattr__(self, "steps", tuple(self.steps))
+        if isinstance(self.enroll_requires, list):
+            object.__setattr__(self, "enroll_requires", tuple(self.enroll_requires))
 
     def step(self, step_id: str) -> StepSpec | None:
         """The step with the short id ``step_id``, or ``None``."""

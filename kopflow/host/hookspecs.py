@@ -180,6 +180,38 @@ def kopflow_guard(coop: CoopView, event: str, source: str, dest: str) -> list[st
     """
 
 
+@hookspec
+def kopflow_guard_enroll(coop: CoopView, partner: str) -> list[str] | None:
+    """Give reasons to refuse enrolling a cooperative with a partner.
+
+    Args:
+        coop: the cooperative as it stands before the enrolment (``coop.partners`` lists the
+            partners it is enrolled with already; ``coop.evidence_of("sk_ahu")`` its decree).
+        partner: the code of the partner it would be enrolled with (``"bri"``). Every plugin
+            is asked about every partner: return ``None`` for partners that are not yours.
+
+    Returns:
+        A list of reasons (one short sentence each, in the user's language: see
+        :func:`kopflow.plugin.localize`) to refuse, or ``None`` / ``[]`` to allow it. Not a
+        ``firstresult`` hook: every plugin is asked and all reasons are shown, after the
+        partner's own rules (``PartnerSpec.enroll_from`` and ``enroll_requires``). Anything
+        else returned is reported as a malformed return naming the plugin.
+
+    When:
+        Each time a cooperative is enrolled with a partner it is not yet enrolled with
+        (``kopflow partner enroll``, its bulk form and ``--dry-run``), before anything is
+        written; never for a partner it is enrolled with already. The engine's database
+        transaction is open, but the plugin gets no handle on it; if any plugin returns a
+        reason or raises, the enrolment is refused and nothing is written.
+
+    Must not:
+        Write anywhere, call other systems or take long (it runs for every cooperative of a
+        bulk enrolment); or refuse partners that are not yours.
+
+    .. versionadded:: 0.1
+    """
+
+
 # -------------------------------------------------------------------------------------------
 # Notifying: called after a change is committed; nothing a plugin does here can undo it
 # -------------------------------------------------------------------------------------------

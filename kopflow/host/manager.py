@@ -402,6 +402,21 @@ class PluginHost:
         kwargs = {"coop": coop, "event": event, "source": source, "dest": dest}
         return self._ask("kopflow_guard", kwargs)
 
+    def guard_enroll(self, *, coop: CoopView, partner: str) -> list[str]:
+        """Ask every plugin for reasons to refuse this enrolment (``kopflow_guard_enroll``).
+
+        Returns:
+            All reasons, in call order; empty means allowed.
+
+        Raises:
+            PluginError: a plugin raised or returned something other than a list of reasons.
+        """
+        return self._ask("kopflow_guard_enroll", {"coop": coop, "partner": partner})
+
+    def owner(self, code: str) -> str:
+        """The name of the plugin that registered partner ``code``."""
+        return self._owner.get(code, code)
+
     def after_step(
         self, *, coop: CoopView, step: str, evidence: Mapping[str, object], audit_seq: int
     ) -> None:

@@ -41,6 +41,7 @@ def partner_problems(spec: object) -> list[str]:
         problems.append(
             _("{what} of {where} needs non-empty id and en texts", what=what, where=code)
         )
+    problems += _enroll_problems(spec)
     if not isinstance(spec.steps, tuple) or not spec.steps:
         return [*problems, _("partner {code} declares no steps", code=code)]
     steps: dict[str, StepSpec] = {}
@@ -69,6 +70,32 @@ def partner_problems(spec: object) -> list[str]:
             steps[step.id] = step
             problems += _step_problems(spec.key(step.id), step)
     problems += _order_problems(code, steps)
+    return problems
+
+
+def _enroll_problems(spec: PartnerSpec) -> list[str]:
+    """The enrolment rules' form (issue #13). Whether the workflow has the stage and the steps
+    named is checked at enrolment: the workflow in use is not known while plugins load."""
+    problems: list[str] = []
+    stage = spec.enroll_from
+    if stage is not None and (not isinstance(stage, str) or not IDENT.match(stage)):
+        problems.append(
+            _(
+                "partner {code}: enroll_from must be a stage id such as onboarding, or None",
+                code=spec.code,
+            )
+        )
+    steps = spec.enroll_requires
+    if not isinstance(steps, tuple) or not all(
+        isinstance(s, str) and IDENT.match(s) for s in steps
+    ):
+        problems.append(
+            _(
+                "partner {code}: enroll_requires must be a tuple of workflow step ids "
+                "such as sk_ahu",
+                code=spec.code,
+            )
+        )
     return problems
 
 
