@@ -386,8 +386,12 @@ class Kopflow:
 
     # --- partners -----------------------------------------------------------------------
 
-    def enroll(self, coop_ref: str, partners: Sequence[str]) -> Outcome:
-        """Enroll a cooperative with partners, whose required steps it must then complete."""
+    def enroll(self, coop_ref: str, partners: Sequence[str], *, dry_run: bool = False) -> Outcome:
+        """Enroll a cooperative with partners, whose required steps it must then complete.
+
+        Each partner's enrolment rules and the plugins' ``kopflow_guard_enroll`` must allow
+        it; with ``dry_run`` they are all checked and nothing is written.
+        """
         from kopflow.rules.enrollment import enroll
 
         self.plugins.raise_if_broken()
@@ -396,6 +400,7 @@ class Kopflow:
             self._ws,
             coop_ref,
             lambda change, work: enroll(change, work, partners),
+            dry_run=dry_run,
             partners=list(partners),
         )
 
@@ -413,6 +418,27 @@ class Kopflow:
         partners = [self.partner_code(p) for p in partners]
         op = enroll_op(partners)
         return run_bulk(self._ws, op, coop_refs, dry_run=dry_run, progress=progress)
+
+    def enroll_area(
+        self,
+        partners: Sequence[str],
+        *,
+        kabupaten: str | None = None,
+        kecamatan: str | None = None,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Enroll every cooperative of a kabupaten or kecamatan (not dissolved) with
+        ``partners``; those the partners' rules refuse are listed with the reasons."""
+        from kopflow.names import resolve_kabupaten, resolve_kecamatan
+        from kopflow.rules.enrollment import select_in_area
+
+        with self.reading() as conn:
+            kabupaten = resolve_kabupaten(conn, kabupaten) if kabupaten else None
+            if kecamatan:
+                kecamatan = resolve_kecamatan(conn, kecamatan, kabupaten=kabupaten)
+        ids = select_in_area(self._ws, kecamatan=kecamatan, kabupaten=kabupaten)
+        return self.enroll_bulk(ids, partners, dry_run=dry_run, progress=progress)
 
     # --- admin --------------------------------------------------------------------------
 

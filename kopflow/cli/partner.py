@@ -6,13 +6,24 @@ Partner steps themselves are completed with ``kopflow step complete COOP bri.acc
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from kopflow.cli import TranslatedGroup
-from kopflow.cli._output import emit_json, json_option, ok, report_outcome, table
+from kopflow.cli._output import (
+    bulk_summary,
+    emit_json,
+    json_option,
+    ok,
+    report_outcome,
+    table,
+    verbose_option,
+)
 from kopflow.cli.coop import evidence_lines
+from kopflow.errors import InputError
 from kopflow.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -28,16 +39,99 @@ def partner_group() -> None:
     "enroll",
     help=N_(
         "Enroll COOP with one or more partners (e.g. bri pos). Their required steps must then be "
-        "done before the cooperative can start operating. Enrolling again changes nothing."
+        "done before the cooperative can start operating. Enrolling again changes nothing. A "
+        "partner may enroll only from a stage on, and only once some steps are done: see "
+        "'kopflow partner list'. With --from-file or --region, enroll many cooperatives with "
+        "the partners named; each is enrolled whole or not at all, and refusals are listed "
+        "grouped by reason."
     ),
 )
-@click.argument("coop")
-@click.argument("partners", nargs=-1, required=True)
+@click.argument("names", nargs=-1, required=True, metavar="[COOP] PARTNER...")
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help=N_(
+        "Enroll the cooperatives listed in a file, one id or village name a line ('-': stdin)."
+    ),
+)
+@click.option(
+    "--region", metavar="KABUPATEN", help=N_("Enroll every cooperative of this kabupaten/kota.")
+)
+@click.option("--kecamatan", help=N_("Enroll every cooperative of this kecamatan."))
+@click.option("--dry-run", is_flag=True, help=N_("Check everything, write nothing."))
+@verbose_option
 @json_option
 @click.pass_obj
-def partner_enroll(app: App, coop: str, partners: tuple[str, ...], as_json: bool) -> None:
-    """Enroll a cooperative with partners."""
-    report_outcome(app.engine.enroll(coop, list(partners)), as_json=as_json)
+def partner_enroll(
+    app: App,
+    names: tuple[str, ...],
+    from_file: Path | None,
+    region: str | None,
+    kecamatan: str | None,
+    dry_run: bool,
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Enroll a cooperative, or many, with partners."""
+    engine = app.engine
+    if from_file is not None or region or kecamatan:
+        if from_file is not None and (region or kecamatan):
+            raise InputError("give either --from-file FILE or --region/--kecamatan, not both")
+        partners = list(names)
+        if from_file is not None:
+            coops = _read_refs(from_file)
+            result = engine.enroll_bulk(coops, partners, dry_run=dry_run)
+        else:
+            result = engine.enroll_area(
+                partners, kabupaten=region, kecamatan=kecamatan, dry_run=dry_run
+            )
+        bulk_summary(
+            result,
+            as_json=as_json,
+            verb=N_("enrolled"),
+            verbose=verbose or bool(app.options.get("verbose")),
+        )
+        return
+    if len(names) < 2:
+        raise InputError(
+            "give COOP and one or more partners, e.g. kopflow partner enroll KDMP-050509 bri pos"
+        )
+    if verbose:
+        raise InputError("--verbose goes with --from-file or --region")
+    outcome = engine.enroll(names[0], list(names[1:]), dry_run=dry_run)
+    if as_json:
+        emit_json(
+            {
+                "coop": outcome.coop_id,
+                "message": outcome.message,
+                "audit_seq": None if dry_run else outcome.audit_seq,
+                "stage": outcome.stage,
+                "dry_run": dry_run,
+            }
+        )
+        return
+    if dry_run:
+        ok(_("Dry run: nothing was written. A real run would give:"))
+    report_outcome(outcome, as_json=False)
+
+
+def _read_refs(path: Path) -> list[str]:
+    """The cooperatives a file names, one id or village name a line; blank lines and lines
+    starting with ``#`` are skipped."""
+    try:
+        if str(path) == "-":
+            text = sys.stdin.read()
+        else:
+            text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        error = err.strerror if isinstance(err, OSError) else str(err)
+        raise InputError("cannot read {path}: {error}", path=str(path), error=error) from None
+    refs = [line.strip() for line in text.splitlines()]
+    refs = [ref for ref in refs if ref and not ref.startswith("#")]
+    if not refs:  # an empty run would look like a successful one
+        raise InputError("{path} names no cooperative", path=str(path))
+    return refs
 
 
 @partner_group.command(

@@ -102,10 +102,12 @@ def change_one(
     apply: Callable[[Change, CoopWork], Outcome],
     *,
     expect_version: int | None = None,
+    dry_run: bool = False,
     **context: Any,
 ) -> Outcome:
     """Apply one change to one cooperative in its own transaction; log a refusal and raise it;
-    run the plugins' after-hooks once it has committed."""
+    run the plugins' after-hooks once it has committed. With ``dry_run`` every check runs and
+    nothing is written or notified."""
     from kopflow.pipeline.change import conflict
 
     def run(change: Change) -> Outcome:
@@ -116,10 +118,13 @@ def change_one(
         return apply(change, work)
 
     try:
-        outcome = workspace.write(run)
+        outcome = workspace.write(run, dry_run=dry_run)
     except KopflowError as err:
         workspace.refused(err, coop=coop_ref, **context)
         raise
+    if dry_run:
+        outcome.after = None  # nothing was committed: nothing to tell the plugins
+        return outcome
     if outcome.audit_seq is not None:
         workspace.log.info("committed", coop=outcome.coop_id, audit_seq=outcome.audit_seq)
     _notify(outcome)

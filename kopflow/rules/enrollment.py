@@ -1,24 +1,38 @@
 """Enrolling cooperatives with partners: the rules an enrolment must pass, one cooperative at a
-time, and bulk enrolment as a :class:`~kopflow.pipeline.driver.BulkOp`."""
+time, and bulk enrolment as a :class:`~kopflow.pipeline.driver.BulkOp`.
+
+An enrolment passes, for each partner the cooperative is not yet enrolled with, the partner's
+own rules (``PartnerSpec.enroll_from``: the stage from which it enrols; ``enroll_requires``:
+the workflow steps that must be done) and then every plugin's ``kopflow_guard_enroll``
+(issue #13). The partners named are enrolled all together or not at all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from kopflow import authz
-from kopflow.errors import RefusedError
-from kopflow.i18n import _
+from kopflow.errors import PluginError, RefusedError
+from kopflow.i18n import Named, _, listed
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
 if TYPE_CHECKING:
-    from kopflow.pipeline.change import Change
+    from kopflow.flow.spec import Workflow
+    from kopflow.pipeline.change import Change, Context, Workspace
     from kopflow.pipeline.work import CoopWork
+    from kopflow.plugin import PartnerSpec
 
 
 def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
-    """Queue a cooperative's enrolment with the ``partners`` it is not yet enrolled with."""
+    """Queue a cooperative's enrolment with the ``partners`` it is not yet enrolled with.
+
+    Raises:
+        RefusedError: a partner's rules or a plugin's guard refuse it, every reason named.
+        PluginError: a partner's rules name a stage or step the workflow does not have, or a
+            guard failed.
+    """
     coop_id = work.id
     change.check_version(work)
     authz.require_coop(change.actor, work.row["kabupaten"], coop_id)
@@ -31,6 +45,7 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
             new.append(code)
     if not new:
         return Outcome(coop_id, True, _("already enrolled"), stage=work.row["stage"])
+    _check(change, work, new)
     version = change.update_coop(coop_id, work.row["version"])
     seq = change.event(
         "partner.enrolled",
@@ -58,6 +73,106 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
     )
 
 
+def _check(change: Change, work: CoopWork, partners: list[str]) -> None:
+    """Refuse the enrolment if any partner's rules or any plugin's guard give a reason."""
+    refused: list[str] = []
+    reasons: list[str] = []
+    for code in partners:
+        found = partner_rules(change, work, change.plugins.partner(code))
+        if change.plugins.implements("kopflow_guard_enroll"):  # the view costs (issue #5)
+            guard = change.plugins.guard_enroll(coop=change.view(work), partner=code)
+            # The engine's reasons name the partner; a plugin's need not, so with several
+            # partners each of its reasons says which one it is about.
+            found += [f"{code}: {r}" for r in guard] if len(partners) > 1 else guard
+        if found:
+            refused.append(code)
+            reasons += found
+    if refused:
+        raise RefusedError(
+            "{coop} cannot be enrolled with {partner}",
+            reasons,
+            coop=work.id,
+            partner=", ".join(refused),
+        )
+
+
+def partner_rules(context: Context, work: CoopWork, spec: PartnerSpec) -> list[str]:
+    """The reasons ``spec``'s own enrolment rules give to refuse ``work`` (none: allowed).
+
+    A suspended cooperative is judged by the stage it will resume in. A cooperative before
+    the stage is refused for that alone; the steps are checked once it is there.
+    """
+    wf = context.workflow
+    reasons: list[str] = []
+    if spec.enroll_from is not None:
+        start = _main_stage(context, spec)
+        current = work.row["stage"]
+        if wf.stage(current).side and work.row["previous_stage"]:
+            current = work.row["previous_stage"]
+        if wf.main_index(current) < wf.main_index(start):
+            # The stage alone: the steps are asked for once it is reached (a bulk summary
+            # then groups these refusals by stage, not by every mix of missing steps).
+            return [
+                _(
+                    "{partner} enrolls cooperatives from stage {start} on; it is in stage {stage}",
+                    partner=spec.code,
+                    start=_stage(wf, start),
+                    stage=_stage(wf, current),
+                )
+            ]
+    missing = [key for key in _required_steps(context, spec) if not work.is_done(key)]
+    if missing:
+        reasons.append(
+            _(
+                "{partner} needs these steps done first: {steps}",
+                partner=spec.code,
+                steps=listed([Named(key, _label(wf, key)) for key in missing]),
+            )
+        )
+    return reasons
+
+
+def _main_stage(context: Context, spec: PartnerSpec) -> str:
+    """``spec.enroll_from``, checked against the workflow in use."""
+    wf = context.workflow
+    stage = str(spec.enroll_from)
+    if wf.main_index(stage) < 0:
+        raise PluginError(
+            context.plugins.owner(spec.code),
+            "plugin {plugin}: partner {partner} enrolls from stage {stage}, which is not a "
+            "stage of the main line of workflow {workflow}; its stages: {stages}",
+            partner=spec.code,
+            stage=stage,
+            workflow=wf.name,
+            stages=", ".join(s.id for s in wf.main_stages()),
+        )
+    return stage
+
+
+def _required_steps(context: Context, spec: PartnerSpec) -> tuple[str, ...]:
+    """``spec.enroll_requires``, checked against the workflow in use."""
+    wf = context.workflow
+    unknown = [key for key in spec.enroll_requires if wf.step(key) is None]
+    if unknown:
+        raise PluginError(
+            context.plugins.owner(spec.code),
+            "plugin {plugin}: partner {partner} requires steps the workflow {workflow} does "
+            "not have before enrolment: {steps}",
+            partner=spec.code,
+            workflow=wf.name,
+            steps=", ".join(unknown),
+        )
+    return spec.enroll_requires
+
+
+def steps_read(context: Context, partners: Iterable[str]) -> list[str]:
+    """The workflow steps the enrolment rules of ``partners`` read."""
+    keys: list[str] = []
+    for code in partners:
+        keys += [k for k in context.plugins.partner(code).enroll_requires if k not in keys]
+    return keys
+
+
 def enroll_op(partners: Sequence[str]) -> BulkOp[str]:
     """Bulk enrolment of the cooperatives named with ``partners``: the same checks and audit
     event per cooperative as a single enrolment, one transaction per chunk (issue #5)."""
@@ -66,7 +181,10 @@ def enroll_op(partners: Sequence[str]) -> BulkOp[str]:
         change: Change, ids: list[str], _items: Mapping[str, list[str]]
     ) -> dict[str, CoopWork]:
         change.plugins.raise_if_broken()
-        return change.load(ids, views=False, steps=())  # enrolling reads no step, shows no view
+        if change.plugins.implements("kopflow_guard_enroll"):
+            return change.load(ids)  # a plugin's guard sees the whole cooperative
+        # Without a guard only the steps the partners' rules read are loaded (issue #5).
+        return change.load(ids, views=False, steps=steps_read(change, partners))
 
     return BulkOp(
         name="partner.enroll",
@@ -74,3 +192,43 @@ def enroll_op(partners: Sequence[str]) -> BulkOp[str]:
         load=load,
         log_context={"partners": list(partners)},
     )
+
+
+def select_in_area(
+    workspace: Workspace, *, kecamatan: str | None, kabupaten: str | None
+) -> list[str]:
+    """The ids of the cooperatives of one kabupaten or kecamatan, not dissolved, that the actor
+    may change, for a bulk enrolment; an area naming no cooperative is refused."""
+    from sqlalchemy import select
+
+    from kopflow.names import check_area
+    from kopflow.store import tables
+
+    final = [s.id for s in workspace.workflow.stages if s.final]
+    table = tables.coop
+    with workspace.reading() as conn:
+        actor = workspace.actor(conn)
+        authz.require_write(actor)
+        query = select(table.c.id).where(table.c.stage.not_in(final)).order_by(table.c.id)
+        region = authz.scope_region(actor) or kabupaten
+        if region and kabupaten and region != kabupaten:
+            authz.require_coop(actor, kabupaten, "-")
+        if region:
+            query = query.where(table.c.kabupaten == region)
+        if kecamatan:
+            query = query.where(table.c.kecamatan == kecamatan)
+        ids = list(conn.execute(query).scalars())
+        if not ids:
+            check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
+    return ids
+
+
+def _stage(workflow: Workflow, stage_id: str) -> Named:
+    """A stage id that a message shows as its label (issue #12)."""
+    known = {s.id: s.label for s in workflow.stages}
+    return Named(stage_id, known.get(stage_id))
+
+
+def _label(workflow: Workflow, key: str) -> dict[str, str] | None:
+    spec = workflow.step(key)
+    return spec.label if spec is not None else None
