@@ -51,9 +51,18 @@ def advance(engine: Kopflow, coops: list[str]) -> BulkResult:
     return engine.advance_bulk(stage="formation")
 
 
+def without_rules(engine: Kopflow) -> Kopflow:
+    """The engine with a partner that sets no enrolment rule (``gudang``): these tests are of
+    the driver, for cooperatives still in formation, which BRI does not enroll (issue #13)."""
+    from kopflow.host.manager import make_plugin_host
+
+    rules = Path(__file__).parent / "plugins" / "enroll_rules.py"
+    return Kopflow(engine.url, plugins=make_plugin_host(extra_modules=[str(rules)]))
+
+
 def enroll(engine: Kopflow, coops: list[str]) -> BulkResult:
     engine.advance(coops[-1], "dissolve", reason="merged with a neighbour")
-    return engine.enroll_bulk(coops, ["bri"])
+    return without_rules(engine).enroll_bulk(coops, ["gudang"])
 
 
 def migrate(engine: Kopflow, coops: list[str]) -> BulkResult:
@@ -92,7 +101,7 @@ def test_a_refusal_is_logged_the_same_way_in_every_bulk_operation(
 def test_an_unknown_cooperative_in_a_bulk_call_is_refused_and_logged(kopflow: Kopflow) -> None:
     coops = register(kopflow, 2)
     log.configure()  # JSON lines into KOPFLOW_LOG, as the CLI sets it up
-    result = Kopflow(kopflow.url).enroll_bulk([*coops, "Desa Tidak Ada"], ["bri"])
+    result = without_rules(kopflow).enroll_bulk([*coops, "Desa Tidak Ada"], ["gudang"])
     assert sorted(o.coop_id for o in result.done) == coops
     assert [o.coop_id for o in result.refused] == ["Desa Tidak Ada"]
     logged = refusals()
@@ -107,7 +116,7 @@ def test_one_batch_setting_splits_every_bulk_operation(
     coops = register(kopflow, 5)
     monkeypatch.setenv("KOPFLOW_BATCH", "2")
     log.configure()  # JSON lines into KOPFLOW_LOG, as the CLI sets it up
-    result = Kopflow(kopflow.url).enroll_bulk(coops, ["bri"])
+    result = without_rules(kopflow).enroll_bulk(coops, ["gudang"])
     assert len(result.done) == 5
     lines = (Path.cwd() / "kopflow.log").read_text(encoding="utf-8").splitlines()
     batches = [json.loads(x) for x in lines if '"batch committed"' in x]

@@ -7,6 +7,7 @@ Every refusal is checked twice: the message names what is wrong, and nothing was
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from datetime import UTC, datetime
 
 import pytest
@@ -450,12 +451,18 @@ def test_onboarding_needs_the_required_partner_and_its_steps(
 
 
 def test_partner_steps_wait_for_onboarding(kopflow: Kopflow, coops: list[str]) -> None:
-    kopflow.enroll(coops[0], ["bri"])
-    spec = kopflow.plugins.partner_step("bri.account")[1]
+    """A partner that sets no enrolment rule (``gudang``) enrolls a cooperative in formation,
+    as before issue #13; its steps still wait for the onboarding stage."""
+    from kopflow.host.manager import make_plugin_host
+
+    rules = Path(__file__).parent / "plugins" / "enroll_rules.py"
+    engine = Kopflow(kopflow.url, plugins=make_plugin_host(extra_modules=[str(rules)]))
+    engine.enroll(coops[0], ["gudang"])
+    spec = engine.plugins.partner_step("gudang.agreement")[1]
     with pytest.raises(
         RefusedError, match=r"partner steps start in stage Partner onboarding \(onboarding\)"
     ):
-        kopflow.complete_step(coops[0], "bri.account", sample_evidence(spec, 1))
+        engine.complete_step(coops[0], "gudang.agreement", sample_evidence(spec, 1))
 
 
 def test_plugins_see_the_region_ids_of_the_villages(lite: Kopflow) -> None:

@@ -129,6 +129,11 @@ PARTNER = PartnerSpec(
         "id": "Rekening, AgenBRILink, QRIS, relationship manager dan pinjaman Himbara (PMK 49/2025)",
         "en": "Account, AgenBRILink, QRIS, relationship manager and the Himbara loan (PMK 49/2025)",
     },
+    # A bank opens an account and lends only to a legal entity with a tax number, its own
+    # account and a SIMKOPDES account ("no SIMKOPDES account means no Himbara loan"); partner
+    # steps start in onboarding anyway, so enrolling earlier would only count it too soon.
+    enroll_from="onboarding",
+    enroll_requires=("sk_ahu", "npwp", "bank_account", "simkopdes_account"),
 )
 
 

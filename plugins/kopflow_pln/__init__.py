@@ -68,6 +68,10 @@ PARTNER = PartnerSpec(
             ),
         ),
     ),
+    # A PPOB agent is a business (NIB) that settles bill payments through a bank account in
+    # its own name; partner steps start in onboarding anyway.
+    enroll_from="onboarding",
+    enroll_requires=("sk_ahu", "nib", "bank_account"),
 )
 
 

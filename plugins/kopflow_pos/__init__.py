@@ -58,6 +58,10 @@ PARTNER = PartnerSpec(
             ),
         ),
     ),
+    # The cooperation agreement (PKS) is signed with a legal entity that has a business
+    # identity number; partner steps start in onboarding anyway.
+    enroll_from="onboarding",
+    enroll_requires=("sk_ahu", "nib"),
 )
 
 

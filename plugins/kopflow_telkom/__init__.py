@@ -48,6 +48,10 @@ PARTNER = PartnerSpec(
             fields=(FieldSpec("date", "date", {"id": "Tanggal", "en": "Date"}),),
         ),
     ),
+    # Telkom's process is unconfirmed: only what any service contract needs, a legal entity;
+    # partner steps start in onboarding anyway.
+    enroll_from="onboarding",
+    enroll_requires=("sk_ahu",),
 )
 
 

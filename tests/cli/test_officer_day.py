@@ -16,7 +16,8 @@ BULELENG = "Kabupaten Buleleng"
 
 @pytest.fixture(scope="module")
 def _buleleng_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Buleleng's 148 cooperatives, Banjar moved to the legal stage, Sangsit with steps done."""
+    """Buleleng's 148 cooperatives, Banjar moved to the legal stage, Sangsit with steps done,
+    Penarukan in partner onboarding and enrolled with BRI."""
     from kopflow import regions
     from kopflow.engine import Kopflow
     from kopflow.flow.samples import sample_evidence
@@ -35,7 +36,13 @@ def _buleleng_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine.complete_step("Sangsit", first.id, {"date": "2025-06-02"}, reason="date typed wrong")
     engine.complete_step("Gesing", first.id, {"date": "2025-06-03"})
     engine.undo_step("Gesing", first.id, reason="wrong village")
-    engine.enroll("Banjar", ["bri"])
+    # Partners enroll from the onboarding stage on (issue #13): Penarukan is driven there.
+    for stage in ("formation", "legal", "consolidation"):
+        for step in wf.stage(stage).steps:
+            if step.required:
+                engine.complete_step("Penarukan", step.id, sample_evidence(step, 5))
+        engine.advance("Penarukan")
+    engine.enroll("Penarukan", ["bri"])
     from kopflow.store import db
 
     db.dispose_engines()
@@ -88,7 +95,7 @@ def test_stage_by_id_or_label_in_either_language(
     runner: CliRunner, buleleng: str, stage: str
 ) -> None:
     rows = run_json(runner, buleleng, "coop", "list", "--stage", stage)
-    assert isinstance(rows, list) and len(rows) == 147
+    assert isinstance(rows, list) and len(rows) == 146  # all but Banjar and Penarukan
     assert {r["stage"] for r in rows} == {"formation"}
 
 
@@ -112,10 +119,10 @@ def test_unknown_kecamatan_suggests_one_of_the_region(runner: CliRunner, bulelen
 
 
 def test_partner_code_in_any_case(runner: CliRunner, buleleng: str) -> None:
-    """`partner enroll Sangsit BRI` was refused."""
-    ok(run(runner, buleleng, "partner", "enroll", "Sangsit", "BRI"))
-    record = run_json(runner, buleleng, "coop", "show", "Sangsit")
-    assert isinstance(record, dict) and record["partners"] == ["bri"]
+    """`partner enroll Sangsit BRI` was refused (Penarukan: partners enroll from onboarding)."""
+    ok(run(runner, buleleng, "partner", "enroll", "Penarukan", "POS"))
+    record = run_json(runner, buleleng, "coop", "show", "Penarukan")
+    assert isinstance(record, dict) and record["partners"] == ["bri", "pos"]
 
 
 def test_misspelt_village_gets_the_nearest_with_its_id(runner: CliRunner, buleleng: str) -> None:
@@ -245,7 +252,7 @@ EVERYDAY = [
     ("status",),
     ("status", "--by", "kecamatan"),
     ("workflow", "show"),
-    ("partner", "steps", "Banjar", "bri"),
+    ("partner", "steps", "Penarukan", "bri"),
     ("partner", "status"),
     ("audit", "log"),
     ("actor", "list"),
@@ -330,7 +337,8 @@ def test_coop_show_says_what_happened(runner: CliRunner, buleleng: str) -> None:
     assert "(socialisation) undone: wrong village" in gesing
     banjar = ok(run(runner, buleleng, "coop", "show", "Banjar")).stdout
     assert "moved from Formation (formation) to Legal bundle (legal)" in banjar
-    assert "enrolled with bri" in banjar
+    penarukan = ok(run(runner, buleleng, "coop", "show", "Penarukan")).stdout
+    assert "enrolled with bri" in penarukan
 
 
 def test_audit_log_says_what_happened_and_json_keeps_the_event(
@@ -382,7 +390,8 @@ def test_the_tour_in_indonesian_names_stages_and_events_by_their_labels(
         ("advance", "Banjar"),
         ("advance", "--where-stage", "formation", "--dry-run"),
         ("step", "complete", "--from-csv", str(csv)),
-        ("partner", "enroll", "Banjar", "bri", "pos"),
+        # Banjar is in the legal stage: refused, naming the stage BRI and Pos enroll from.
+        ("partner", "enroll", "Banjar", "bri", "pos", "--dry-run"),
         ("status", "--by", "kecamatan"),
         ("coop", "show", "Banjar"),
         ("audit", "log", "--limit", "20"),
