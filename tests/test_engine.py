@@ -7,8 +7,8 @@ Every refusal is checked twice: the message names what is wrong, and nothing was
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from db_helpers import db_state
