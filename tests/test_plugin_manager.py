@@ -421,6 +421,14 @@ def test_hook_kopflow_guard() -> None:
     ]
 
 
+def test_hook_kopflow_guard_enroll() -> None:
+    host = load("good")
+    assert host.guard_enroll(coop=coop(), partner="bri") == []
+    assert host.guard_enroll(coop=coop(), partner="blocked") == [
+        "demo refuses 5108012001 for blocked"
+    ]
+
+
 @pytest.mark.parametrize(
     ("module", "hook", "message"),
     [

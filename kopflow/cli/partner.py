@@ -24,7 +24,7 @@ from kopflow.cli._output import (
 )
 from kopflow.cli.coop import evidence_lines
 from kopflow.errors import InputError
-from kopflow.i18n import N_, _
+from kopflow.i18n import N_, Named, _, listed
 
 if TYPE_CHECKING:
     from kopflow.cli import App
@@ -150,7 +150,21 @@ def partner_list(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    shown = [{**r, "for_all": _("yes") if r["required_for_every_coop"] else ""} for r in rows]
+    wf = app.engine.workflow
+    stages = {s.id: s.label for s in wf.stages}
+    steps = {st.id: st.label for s in wf.stages for st in s.steps}
+    shown = [
+        {
+            **r,
+            "for_all": _("yes") if r["required_for_every_coop"] else "",
+            # The enrolment rules as an officer reads them: labels, the ids in brackets.
+            "enroll_from": format(Named(r["enroll_from"], stages.get(r["enroll_from"])))
+            if r["enroll_from"]
+            else "",
+            "enroll_requires": listed([Named(k, steps.get(k)) for k in r["enroll_requires"]]),
+        }
+        for r in rows
+    ]
     columns = [
         ("code", N_("Code")),
         ("name", N_("Partner")),
@@ -158,8 +172,15 @@ def partner_list(app: App, as_json: bool) -> None:
         ("required_steps", N_("Required steps")),
         ("optional_steps", N_("Optional steps")),
         ("for_all", N_("Every cooperative")),
+        ("enroll_from", N_("Enrolls from stage")),
+        ("enroll_requires", N_("Needs before enrolment")),
     ]
-    table(_("{count} partners", count=len(rows)), columns, shown)
+    table(
+        _("{count} partners", count=len(rows)),
+        columns,
+        shown,
+        optional=("enroll_requires", "plugin"),
+    )
 
 
 @partner_group.command(

@@ -38,7 +38,9 @@ def partner_rows(host: PluginHost, workflow: Workflow) -> list[dict[str, Any]]:
 
     Returns:
         ``code``, ``name``, ``plugin``, ``required_steps``, ``optional_steps``,
-        ``required_for_every_coop`` and ``steps`` (``key``, ``label``, ``required``, ``after``).
+        ``required_for_every_coop``, ``steps`` (``key``, ``label``, ``required``, ``after``),
+        and the enrolment rules (issue #13): ``enroll_from`` (a stage id or ``None``) and
+        ``enroll_requires`` (workflow step ids).
     """
     owner = owners(host)
     rows = []
@@ -62,6 +64,8 @@ def partner_rows(host: PluginHost, workflow: Workflow) -> list[dict[str, Any]]:
                     }
                     for s in spec.steps
                 ],
+                "enroll_from": spec.enroll_from,
+                "enroll_requires": list(spec.enroll_requires),
             }
         )
     return rows

@@ -262,3 +262,37 @@ def test_bulk_dry_run_as_a_user_runs_it(sqlite_url: str, tmp_path: Path) -> None
         "      KDMP-900001, KDMP-900002, KDMP-900003\n"
     )
     assert db_state(sqlite_url) == before
+
+
+def test_a_guard_that_fails_refuses_the_enrolment_naming_the_plugin(
+    engine: Kopflow, tmp_path: Path, request: pytest.FixtureRequest, runner: Any
+) -> None:
+    request.addfinalizer(lambda: sys.modules.pop("meddler", None))  # the next backend's copy
+    plugin = tmp_path / "meddler.py"
+    plugin.write_text(
+        "from kopflow.plugin import hookimpl\n"
+        "@hookimpl\n"
+        "def kopflow_guard_enroll(coop, partner):\n"
+        "    raise RuntimeError('partner registry unreachable')\n",
+        encoding="utf-8",
+    )
+    before = db_state(engine.url)
+    refused = run(runner, engine.url, "--plugin", str(plugin), "--plugin", RULES,
+                  "partner", "enroll", "KDMP-900001", "gudang")  # fmt: skip
+    assert error_line(refused, 6) == (
+        "Error: plugin meddler failed in kopflow_guard_enroll: RuntimeError: partner registry "
+        "unreachable"
+    )
+    assert db_state(engine.url) == before
+
+
+def test_partner_list_shows_the_rules_by_their_labels(engine: Kopflow, runner: Any) -> None:
+    listed = run(runner, engine.url, "--plugin", RULES, "partner", "list", "--json")
+    rules = {r["code"]: (r["enroll_from"], r["enroll_requires"]) for r in json.loads(listed.stdout)}
+    assert rules["gudang"] == (None, []) and rules["pupuk"] == ("onboarding", [])
+    assert rules["pos"] == ("onboarding", ["sk_ahu", "nib"])
+    table = ok(run(runner, engine.url, "--plugin", RULES, "partner", "list")).stdout
+    (idfood,) = [line for line in table.splitlines() if line.startswith("idfood ")]
+    assert idfood.endswith(
+        "Business identity number (NIB) from OSS (nib), Verified microsite (microsite)"
+    )

@@ -47,6 +47,11 @@ def kopflow_guard(coop: CoopView, event: str, source: str, dest: str) -> list[st
 
 
 @hookimpl
+def kopflow_guard_enroll(coop: CoopView, partner: str) -> list[str] | None:
+    return [f"demo refuses {coop.id} for {partner}"] if partner == "blocked" else None
+
+
+@hookimpl
 def kopflow_after_step(
     coop: CoopView, step: str, evidence: dict[str, object], audit_seq: int
 ) -> None:
