@@ -29,10 +29,10 @@ class Granted:
     logins: dict[str, str]
     coops: list[str]
 
-    def engine(self, role: str) -> Any:
+    def engine(self, role: str, *, plugins: Any = None) -> Any:
         from kopflow.engine import Kopflow
 
-        return Kopflow(login_url(self.url, self.logins[role]))
+        return Kopflow(login_url(self.url, self.logins[role]), plugins=plugins)
 
 
 @pytest.fixture(params=["postgresql"])
@@ -182,7 +182,15 @@ def test_roles_work_through_kopflow(granted: Granted) -> None:
     assert officer.complete_step(coop, "socialisation", sample_evidence(spec)).audit_seq
     assert officer.advance(coop, "suspend", reason="test").stage == "suspended"
     assert officer.advance(coop, "resume").stage == "formation"
-    assert officer.enroll(granted.coops[1], ["bri"]).audit_seq
+    # Enrolling writes an enrollment row: a partner without enrolment rules (issue #13) takes
+    # this cooperative in formation, which BRI would refuse before any write.
+    from pathlib import Path
+
+    from kopflow.host.manager import make_plugin_host
+
+    rules = Path(__file__).parent / "plugins" / "enroll_rules.py"
+    enroller = granted.engine("officer", plugins=make_plugin_host(extra_modules=[str(rules)]))
+    assert enroller.enroll(granted.coops[1], ["gudang"]).audit_seq
     # The partner moves a cooperative's version, never its stage.
     refused(granted.url, granted.logins["partner"], "UPDATE coop SET stage = 'operating'")
     run_as(granted.url, granted.logins["partner"], "UPDATE coop SET version = version WHERE false")

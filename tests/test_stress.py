@@ -355,11 +355,16 @@ def test_history_check_catches_disagreement(sqlite_url: str, tamper: str) -> Non
     from kopflow.store import db
 
     coops, _who = _setup(sqlite_url, "_x")
-    from kopflow.engine import Kopflow
+    from pathlib import Path
 
-    engine = Kopflow(sqlite_url)
+    from kopflow.engine import Kopflow
+    from kopflow.host.manager import make_plugin_host
+
+    # A partner without enrolment rules (issue #13): it enrolls this cooperative in formation.
+    rules = Path(__file__).parent / "plugins" / "enroll_rules.py"
+    engine = Kopflow(sqlite_url, plugins=make_plugin_host(extra_modules=[str(rules)]))
     coop = coops[0]
-    engine.enroll(coop, ["bri"])
+    engine.enroll(coop, ["gudang"])
     rng = random.Random(1)
     engine.complete_step(coop, "socialisation", _evidence(engine, "socialisation", rng))
     engine.advance(coop, "suspend", reason="x")
