@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
-from kopflow.errors import InputError, KopflowError
+from kopflow.errors import InputError, KopflowError, require_printable
 from kopflow.i18n import Named
 from kopflow.pipeline.change import Change, Workspace, build_view, find_step, load_coops
 from kopflow.pipeline.driver import Progress, change_one, run_bulk
@@ -285,6 +285,8 @@ class Kopflow:
         """Record a step's evidence (a correction when it is done already, with ``reason``)."""
         from kopflow.rules.steps import complete
 
+        require_printable("--reason", reason)
+
         step = self.step_name(step)
         return change_one(
             self._ws,
@@ -296,6 +298,7 @@ class Kopflow:
 
     def undo_step(self, coop_ref: str, step: str, *, reason: str) -> Outcome:
         """Mark a step of the current stage as not done, keeping its history."""
+        require_printable("--reason", reason)
         from kopflow.rules.steps import undo
 
         step = self.step_name(step)
@@ -340,6 +343,7 @@ class Kopflow:
         expect_version: int | None = None,
     ) -> Outcome:
         """Fire ``event`` (default: the forward event of the current stage)."""
+        require_printable("--reason", reason)
         from kopflow.rules.transition import fire_one
 
         event = self.event_name(event) if event else None
@@ -363,6 +367,7 @@ class Kopflow:
         progress: Progress | None = None,
     ) -> BulkResult:
         """Fire one event for every cooperative in ``stage`` (optionally one kecamatan)."""
+        require_printable("--reason", reason)
         from kopflow.names import resolve_kabupaten, resolve_kecamatan
         from kopflow.rules.transition import advance_op, select_in_stage
 
@@ -453,6 +458,8 @@ class Kopflow:
         self, name: str, *, role: str, region: str | None = None, partner: str | None = None
     ) -> int:
         """Register an actor; returns the audit sequence number of the change."""
+        require_printable("NAME", name)
+        require_printable("--region", region)
         from kopflow.rules.actors import add_actor
 
         return add_actor(self._ws, name, role=role, region=region, partner=partner)

@@ -7,6 +7,7 @@ code. No click here, so the engine stays usable from tests, plugins and other pr
 from __future__ import annotations
 
 from kopflow.i18n import _
+from kopflow.text import excerpt
 
 # Exit statuses that no KopflowError carries (each error class below has its own). Every
 # status is listed, with its meaning, in `kopflow --help` and docs/cli.md (issue #12).
@@ -34,7 +35,11 @@ class KopflowError(Exception):
         super().__init__(msgid)
 
     def __str__(self) -> str:
-        return _(self.msgid, **self.params)
+        # A value from a hostile file may be megabytes or hold terminal escapes: each is
+        # quoted as a bounded, escaped excerpt (issue #14). The bound is far above any list
+        # of names a message gives.
+        params = {k: excerpt(v, 2000) if isinstance(v, str) else v for k, v in self.params.items()}
+        return _(self.msgid, **params)
 
 
 class InputError(KopflowError):
@@ -125,3 +130,31 @@ class AuditError(KopflowError):
     """The audit chain does not verify, or an audit file cannot be read."""
 
     exit_code = 7
+
+
+# --- issue #14 ("hostile"): ordinary failures of the machine and of hostile input -------------
+
+
+class StorageError(KopflowError):
+    """The database cannot be written: the disk is full, or the file is read-only or immutable.
+
+    Nothing was written (the transaction rolled back); the message says what to do.
+    """
+
+    exit_code = 10
+
+
+def require_printable(what: str, text: str | None) -> None:
+    """Refuse ``text`` (a reason, a name) that holds a character acting on a terminal.
+
+    Args:
+        what: how the user named the input, e.g. ``--reason``.
+    """
+    from kopflow.text import control_char
+
+    if text and (char := control_char(text)) is not None:
+        raise InputError(
+            "{what} holds the control character {char}; type the text again without it",
+            what=what,
+            char=char,
+        )

@@ -6,7 +6,6 @@ its own (not Kemendagri codes), so a cooperative's id is derived from areaid's v
 
 from __future__ import annotations
 
-import csv
 import difflib
 import re
 from collections.abc import Iterator
@@ -114,62 +113,71 @@ def seeds_from_csv(path: Path) -> list[CoopSeed]:
     Columns: region_code (PP.KK.CC.DDDD), village, kecamatan, kabupaten, provinsi, and
     optionally postal_code and coop_id (default: ``KDMP-`` and the region code's digits).
     """
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as err:
-        raise InputError(
-            "cannot read {path}: {error}", path=str(path), error=err.strerror
-        ) from None
+    from kopflow.csvfile import CsvRows
+    from kopflow.text import control_char
+
     seeds: dict[str, CoopSeed] = {}
     lines: dict[str, int] = {}  # region code -> the line that first named it
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
+    reader = CsvRows(path)  # encoding and csv errors name the file and the row (issue #14)
+    missing = [c for c in CSV_COLUMNS if c not in reader.fieldnames]
+    if missing:
+        raise InputError(
+            "{path}: missing column(s) {missing}; expected {expected}",
+            path=str(path),
+            missing=", ".join(missing),
+            expected=", ".join(CSV_COLUMNS + CSV_OPTIONAL),
+        )
+    for line, row in reader:
+        for column, value in row.items():
+            # names are printed on terminals and in reports: no control characters
+            if isinstance(value, str) and (char := control_char(value)) is not None:
+                raise InputError(
+                    "{path}:{line}: column {column} holds the control character {char}; "
+                    "type the text again without it",
+                    path=str(path),
+                    line=line,
+                    column=column,
+                    char=char,
+                )
+        code = (row["region_code"] or "").strip()
+        if not REGION_CODE.match(code):
             raise InputError(
-                "{path}: missing column(s) {missing}; expected {expected}",
+                "{path}:{line}: region_code {code!r} is not a village code like 51.08.01.2001",
                 path=str(path),
-                missing=", ".join(missing),
-                expected=", ".join(CSV_COLUMNS + CSV_OPTIONAL),
+                line=line,
+                code=code,
             )
-        for line, row in enumerate(reader, start=2):
-            code = (row["region_code"] or "").strip()
-            if not REGION_CODE.match(code):
+        for column in CSV_COLUMNS[1:]:
+            if not (row[column] or "").strip():
                 raise InputError(
-                    "{path}:{line}: region_code {code!r} is not a village code like 51.08.01.2001",
+                    "{path}:{line}: column {column} is empty",
                     path=str(path),
                     line=line,
-                    code=code,
+                    column=column,
                 )
-            for column in CSV_COLUMNS[1:]:
-                if not (row[column] or "").strip():
-                    raise InputError(
-                        "{path}:{line}: column {column} is empty",
-                        path=str(path),
-                        line=line,
-                        column=column,
-                    )
-            if code in lines:
-                raise InputError(
-                    "{path}:{line}: region_code {code} is already on line {first}",
-                    path=str(path),
-                    line=line,
-                    code=code,
-                    first=lines[code],
-                )
-            lines[code] = line
-            coop_id = (row.get("coop_id") or "").strip().upper() or "KDMP-" + code.replace(".", "")
-            if not COOP_ID.match(coop_id):
-                raise InputError(
-                    "{path}:{line}: coop_id {coop_id!r} must be 1 to 32 letters, digits, '.', '_' "
-                    "or '-'",
-                    path=str(path),
-                    line=line,
-                    coop_id=coop_id,
-                )
-            seed = seeds.setdefault(
-                coop_id, CoopSeed(coop_id, row["kabupaten"].strip(), row["provinsi"].strip())
+        if code in lines:
+            raise InputError(
+                "{path}:{line}: region_code {code} is already on line {first}",
+                path=str(path),
+                line=line,
+                code=code,
+                first=lines[code],
             )
-            postal = (row.get("postal_code") or "").strip() or None
-            seed.villages.append((code, row["village"].strip(), row["kecamatan"].strip(), postal))
+        lines[code] = line
+        coop_id = (row.get("coop_id") or "").strip().upper() or "KDMP-" + code.replace(".", "")
+        if not COOP_ID.match(coop_id):
+            raise InputError(
+                "{path}:{line}: coop_id {coop_id!r} must be 1 to 32 letters, digits, '.', '_' "
+                "or '-'",
+                path=str(path),
+                line=line,
+                coop_id=coop_id,
+            )
+        seed = seeds.setdefault(
+            coop_id,
+            CoopSeed(coop_id, (row["kabupaten"] or "").strip(), (row["provinsi"] or "").strip()),
+        )
+        postal = (row.get("postal_code") or "").strip() or None
+        village, kecamatan = (row["village"] or "").strip(), (row["kecamatan"] or "").strip()
+        seed.villages.append((code, village, kecamatan, postal))
     return list(seeds.values())

@@ -205,9 +205,19 @@ class LazyGroup(TranslatedGroup):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; a KopflowError becomes one ``Error:`` line and its exit code."""
         from kopflow.errors import EXIT_BUG, EXIT_INTERRUPTED, KopflowError
+        from kopflow.text import escape, excerpt
 
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            except Exception as err:
+                # A full disk, a read-only database, a missing schema: ordinary failures
+                # with a message and status of their own, not bugs (issue #14).
+                from kopflow.store.failures import explain
+
+                if isinstance(err, KopflowError) or (known := explain(err)) is None:
+                    raise
+                raise known from err
         except KopflowError as err:
             if not getattr(err, "logged", False):
                 # Issue #4: refusals outside the engine's write path (bulk scope checks, reads,
@@ -215,7 +225,8 @@ class LazyGroup(TranslatedGroup):
                 from kopflow.log import get_logger
 
                 get_logger().warning("refused", reason=str(err), error=type(err).__name__)
-            click.echo(_("Error") + f": {err}", err=True)
+            # escaped: a message may quote stored text or a file's (issue #14)
+            click.echo(_("Error") + f": {escape(str(err))}", err=True)
             ctx.exit(err.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -232,7 +243,9 @@ class LazyGroup(TranslatedGroup):
             # Driver errors run over several lines; the promise is one line (issue #2).
             first_line = (str(err).strip().splitlines() or [""])[0]
             click.echo(
-                _("Error") + ": " + message.format(kind=type(err).__name__, error=first_line),
+                _("Error")
+                + ": "
+                + message.format(kind=type(err).__name__, error=excerpt(first_line, 300)),
                 err=True,
             )
             ctx.exit(EXIT_BUG)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -126,38 +125,31 @@ def step_complete(
 def _read_csv(path: Path) -> tuple[list[tuple[str, str, dict[str, str]]], dict[str, list[int]]]:
     """The rows of a CSV of steps, and each cooperative reference's row numbers as a
     spreadsheet shows them (the header is row 1), for the summary to name (issue #12)."""
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as err:
+    from kopflow.csvfile import CsvRows
+
+    reader = CsvRows(path)  # encoding and csv errors name the file and the row (issue #14)
+    names = [n for n in reader.fieldnames if n]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        # csv keeps the last of two columns with one name, silently (issue #12).
         raise InputError(
-            "cannot read {path}: {error}", path=str(path), error=err.strerror
-        ) from None
-    with handle:
-        reader = csv.DictReader(handle)
-        names = [n for n in reader.fieldnames or [] if n]
-        if twice := sorted({n for n in names if names.count(n) > 1}):
-            # csv keeps the last of two columns with one name, silently (issue #12).
-            raise InputError(
-                "{path}: the column {column} is given twice; give each field once",
-                path=str(path),
-                column=twice[0],
-            )
-        if not {"coop", "step"} <= set(reader.fieldnames or []):
-            raise InputError(
-                "{path}: the first row must name the columns coop and step, then evidence fields",
-                path=str(path),
-            )
-        rows = []
-        numbers: dict[str, list[int]] = {}
-        for row in reader:
-            evidence = {
-                k: v
-                for k, v in row.items()
-                if k not in ("coop", "step") and k and v not in (None, "")
-            }
-            coop = (row["coop"] or "").strip()
-            rows.append((coop, (row["step"] or "").strip(), evidence))
-            numbers.setdefault(coop, []).append(reader.line_num)
+            "{path}: the column {column} is given twice; give each field once",
+            path=str(path),
+            column=twice[0],
+        )
+    if not {"coop", "step"} <= set(reader.fieldnames):
+        raise InputError(
+            "{path}: the first row must name the columns coop and step, then evidence fields",
+            path=str(path),
+        )
+    rows = []
+    numbers: dict[str, list[int]] = {}
+    for line, row in reader:
+        evidence = {
+            k: v for k, v in row.items() if k not in ("coop", "step") and k and v not in (None, "")
+        }
+        coop = (row["coop"] or "").strip()
+        rows.append((coop, (row["step"] or "").strip(), evidence))
+        numbers.setdefault(coop, []).append(line)
     return rows, numbers
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
 from kopflow import i18n
+from kopflow.flow.patterns import pattern_problem
 from kopflow.flow.spec import (
     _IDENT,
     _ISO_DATE,
@@ -25,6 +27,10 @@ from kopflow.flow.spec import (
     Workflow,
 )
 from kopflow.i18n import N_, _
+from kopflow.text import excerpt
+
+# kdkmp.yaml has 14 kB; a file a hundred times larger is no definition (issue #14).
+MAX_WORKFLOW_BYTES = 1024 * 1024
 
 # --- loading and validation ----------------------------------------------------------------
 
@@ -79,7 +85,8 @@ class _Builder:
         self.untyped: set[int] = set()  # ids of fields whose type was refused: compare nothing
 
     def add(self, path: str, msgid: str, **params: object) -> None:
-        self.problems.append(f"{self.file}: {path or '(document)'}: {_(msgid, **params)}")
+        where = excerpt(path, 200) if path else "(document)"  # a key may be a hostile file's
+        self.problems.append(f"{self.file}: {where}: {_(msgid, **params)}")
 
     def read(self, node: object, path: str, schema: str) -> dict[str, Any] | None:
         """Check a mapping against ``_SCHEMAS[schema]``: the checked values, defaults filled in."""
@@ -102,7 +109,9 @@ class _Builder:
 
     def _bad(self, path: str, expected: str, node: object) -> Any:
         """Report ``node`` as not what was expected; ``None`` so callers can ``or`` a default."""
-        self.add(path, "expected {expected}, got {value}", expected=_(expected), value=repr(node))
+        # reprlib stops early in a deep or long value; excerpt bounds what is left (issue #14)
+        value = excerpt(reprlib.repr(node))
+        self.add(path, "expected {expected}, got {value}", expected=_(expected), value=value)
         return None
 
     def _raw(self, node: object, path: str) -> Any:
@@ -192,10 +201,13 @@ class _Builder:
         if pattern is not None and not isinstance(pattern, str):
             expected = N_("a quoted regular expression, e.g. '[0-9]+'")
             pattern = self._bad(_join(path, "pattern"), expected, pattern)
-        try:
-            re.compile(pattern or "")
-        except re.error as exc:
-            self.add(_join(path, "pattern"), "not a valid regular expression: {error}", error=exc)
+        # The engine matches with RE2 (kopflow.flow.patterns): refuse here what it refuses.
+        if pattern and (problem := pattern_problem(pattern)) is not None:
+            msgid = N_(
+                "field {field}: the pattern is refused: {error}; patterns are RE2 "
+                "expressions (no backreferences or lookaround)"
+            )
+            self.add(_join(path, "pattern"), msgid, field=v["name"], error=excerpt(problem))
         if v["min"] is not None and v["max"] is not None and v["min"] > v["max"]:
             self.add(_join(path, "max"), "max is below min ({min})", min=v["min"])
         listname = listname if ftype == "choice" and listname in self.choices else None
@@ -445,6 +457,11 @@ def _read(path: Path, builder: _Builder) -> tuple[object, str] | None:
     import yaml  # here, not at the top: ``kopflow --help`` must not pay for it
 
     try:
+        size = path.stat().st_size
+        if size > MAX_WORKFLOW_BYTES:  # a definition is some kilobytes; refuse before reading
+            msgid = N_("the file has {size} bytes, more than a workflow may have ({limit})")
+            builder.add("", msgid, size=size, limit=MAX_WORKFLOW_BYTES)
+            return None
         data = path.read_bytes()
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -464,11 +481,26 @@ def _read(path: Path, builder: _Builder) -> tuple[object, str] | None:
             )
             return yaml.constructor.SafeConstructor.construct_mapping(self, node, deep)
 
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            # A node met a second time is an alias (*name): refused, so a few lines of
+            # "billion laughs" cannot expand into gigabytes (issue #14). A definition
+            # repeats nothing that needs one.
+            if node in self.constructed_objects or node in self.recursive_objects:
+                raise yaml.constructor.ConstructorError(
+                    None, None, _(
+                        "this value is repeated through an alias (*name); aliases are not "
+                        "allowed in a workflow file"
+                    ),
+                    node.start_mark,
+                )  # fmt: skip
+            return yaml.constructor.SafeConstructor.construct_object(self, node, deep)
+
     # libyaml's parser when PyYAML has it: every command reads the definition, and the pure
     # Python parser took 30 ms of it (issue #5). Errors still come from the Python parser
     # below, so their wording does not depend on how PyYAML was built.
     class FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # a base chosen at run time
         construct_mapping = Loader.construct_mapping
+        construct_object = Loader.construct_object
 
     # Dates stay text, checked where a date is expected (min_date): PyYAML's own conversion
     # raises a bare ValueError on an impossible date such as 2025-13-01.

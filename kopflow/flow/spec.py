@@ -17,7 +17,9 @@ from typing import Any, NoReturn
 
 from kopflow import i18n
 from kopflow.errors import EvidenceError, NotFoundError, WorkflowError
+from kopflow.flow.patterns import compile_pattern
 from kopflow.i18n import N_
+from kopflow.text import control_char, excerpt
 
 FIELD_TYPES = ("text", "date", "integer", "rupiah", "choice", "reference")
 PREVIOUS = "@previous"
@@ -93,11 +95,25 @@ class FieldSpec:
         """
         if _blank(raw):
             _refuse(self, "{field}: a value is required")
+        _refuse_control(self, raw)
         return _PARSERS[self.type](self, raw, today or datetime.date.today())
 
 
 def _refuse(spec: FieldSpec, msgid: str, **params: object) -> NoReturn:
+    if "value" in params:  # a file's value may be megabytes: quote a bounded excerpt (issue #14)
+        params["value"] = excerpt(params["value"])
     raise EvidenceError(spec.name, msgid, **params)
+
+
+def _refuse_control(spec: FieldSpec, raw: object) -> None:
+    """Refuse text that would act on the terminal of whoever reads it back (issue #14)."""
+    for item in raw if isinstance(raw, list | tuple) else (raw,):
+        if isinstance(item, str) and (char := control_char(item)) is not None:
+            msgid = N_(
+                "{field}: the value holds the control character {char}; "
+                "type the text again without it"
+            )
+            _refuse(spec, msgid, char=char)
 
 
 def _text(spec: FieldSpec, raw: object) -> str:
@@ -110,15 +126,10 @@ def _text(spec: FieldSpec, raw: object) -> str:
     return str(raw).strip()
 
 
-@functools.lru_cache(maxsize=256)
-def _pattern(pattern: str) -> re.Pattern[str]:
-    # re.fullmatch looks the pattern up in re's own cache on every call (issue #5).
-    return re.compile(pattern)
-
-
 def _parse_text(spec: FieldSpec, raw: object, today: datetime.date) -> str:
     text = _text(spec, raw)
-    if spec.pattern is not None and not _pattern(spec.pattern).fullmatch(text):
+    # RE2, in linear time: a pattern from a file or a plugin cannot hang a write (issue #14).
+    if spec.pattern is not None and not compile_pattern(spec.pattern).fullmatch(text):
         msgid = N_("{field}: '{value}' does not have the expected format: {expected}")
         _refuse(spec, msgid, value=text, expected=i18n.label(spec.hint, spec.pattern))
     return text

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 
+from kopflow.flow.patterns import pattern_problem
 from kopflow.flow.spec import FIELD_TYPES
 from kopflow.i18n import _
 from kopflow.plugin import PartnerSpec, StepSpec
+from kopflow.text import excerpt
 
 IDENT = re.compile(r"[a-z][a-z0-9_]*\Z")
 MAX_CODE = 40  # the width of the partner column in kopflow.store.models
@@ -130,14 +132,12 @@ def _step_problems(where: str, step: StepSpec) -> list[str]:
                     field=field.name,
                 )
             )
-        if field.pattern is not None:
-            try:
-                re.compile(field.pattern)
-            except re.error as exc:
-                problems.append(
-                    _("step {step}: field {field} has a broken pattern: {error}",
-                      step=where, field=field.name, error=exc)
-                )  # fmt: skip
+        # The engine matches with RE2 (kopflow.flow.patterns): refuse what it refuses.
+        if field.pattern is not None and (error := pattern_problem(field.pattern)) is not None:
+            problems.append(
+                _("step {step}: field {field} has a broken pattern: {error}",
+                  step=where, field=field.name, error=excerpt(error))
+            )  # fmt: skip
         if not is_label(field.label):
             what = _("field {field}", field=field.name)
             problems.append(

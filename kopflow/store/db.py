@@ -124,11 +124,25 @@ def write_transaction(url: str) -> Iterator[Connection]:
 @contextmanager
 def read_connection(url: str) -> Iterator[Connection]:
     """A connection for reads: on SQLite a deferred transaction that takes no write lock."""
+    require_file(url)
     engine = get_engine(url)
     with _database_refusals(url), _connect(engine) as conn:
         conn = conn.execution_options(**{_READ_ONLY: True})
         with conn.begin():
             yield conn
+
+
+def require_file(url: str) -> None:
+    """Refuse to read an SQLite database that does not exist: connecting would create an
+    empty file at a mistyped path, and the read would then blame the schema (issue #14)."""
+    if is_sqlite(url):
+        path = url[len("sqlite:///") :]
+        if path and path != ":memory:" and not os.path.exists(path):
+            raise InputError(
+                "the database {path} does not exist; check --db (or KOPFLOW_DB), or create "
+                "it with 'kopflow init'",
+                path=path,
+            )
 
 
 def _connect(engine: Engine) -> Connection:
@@ -186,6 +200,17 @@ def require_schema(conn: Connection) -> None:
 
             # A login without USAGE on the schema sees no schema at all (issue #4).
             login, schema = conn.execute(text("SELECT current_user, current_schema()")).one()
+            if schema is None and not conn.execute(
+                # is any schema the search_path names there at all? (issue #14)
+                text(
+                    "SELECT count(*) FROM pg_namespace WHERE nspname = ANY("
+                    "string_to_array(replace(current_setting('search_path'), ' ', ''), ','))"
+                )
+            ).scalar():
+                raise InputError(
+                    "the schema the database URL names (options=-csearch_path=...) does not "
+                    "exist; create it (CREATE SCHEMA name) or correct the URL"
+                )
             if schema is None:
                 from kopflow.errors import PermissionDeniedError
 
