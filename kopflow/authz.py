@@ -64,6 +64,19 @@ def require_coop(actor: ActorInfo, kabupaten: str, coop_id: str) -> None:
         )
 
 
+def require_kabupaten(actor: ActorInfo, kabupaten: str) -> None:
+    """Refuse a bulk change of a whole kabupaten outside the actor's (no cooperative to name)."""
+    require_write(actor)
+    if actor.role == "officer" and actor.region != kabupaten:
+        raise PermissionDeniedError(
+            "{actor} is an officer of {region} and may not act on cooperatives in {kabupaten}",
+            actor=actor.name,
+            region=actor.region,
+            kabupaten=kabupaten,
+        )
+    require_coop(actor, kabupaten, kabupaten)  # a partner's staff: refused as for one
+
+
 def require_step(
     actor: ActorInfo,
     *,

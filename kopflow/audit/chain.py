@@ -222,6 +222,15 @@ def _not_text(after: int) -> AuditError:
     )
 
 
+# The actions kopflow's own changes write (docs/audit.md lists them): what `audit log
+# --action` offers when it is given a name no event has (issue #14).
+ACTIONS = (
+    "db.init", "db.grant", "actor.added", "actor.disabled", "coop.registered",
+    "coop.transition", "step.completed", "step.corrected", "step.undone", "partner.enrolled",
+    "workflow.migrated",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class EventFilter:
     """Which events ``audit log`` and ``audit export`` select; empty means the whole chain.

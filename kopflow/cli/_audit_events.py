@@ -61,7 +61,7 @@ def event_filter(
     return EventFilter(
         coop_id=_coop_id(engine, conn, coop) if coop else None,
         actor=actor,
-        action=action,
+        action=_action(conn, action) if action else None,
         since=_moment(since, "--since", end=False) if since else None,
         until=_moment(until, "--until", end=True) if until else None,
         limit=limit,
@@ -81,6 +81,36 @@ def _coop_id(engine: Any, conn: Connection, ref: str) -> str:
         if known is None:
             raise
         return ref.upper()
+
+
+def _action(conn: Connection, action: str) -> str:
+    """``action`` as given when kopflow writes it or an event has it; else refused with the
+    list, so a name docs or habit shortened (``transition``) does not select nothing quietly."""
+    from sqlalchemy import text
+
+    from kopflow.audit.chain import ACTIONS
+
+    prefix = action[:-1] if action.endswith("*") else None
+    if prefix is not None and any(a.startswith(prefix) for a in ACTIONS):
+        return action
+    if prefix is None and action in ACTIONS:
+        return action
+    # An action a plugin or a newer kopflow wrote is fine too, as long as some event has it.
+    if prefix is None:
+        query, value = "SELECT 1 FROM audit_event WHERE action = :p LIMIT 1", action
+    else:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = "SELECT 1 FROM audit_event WHERE action LIKE :p ESCAPE '\\' LIMIT 1"
+        value = escaped + "%"
+    found = conn.execute(text(query), {"p": value}).first()
+    if found is None:
+        raise InputError(
+            "no audit event has the action {action}; actions: {actions} "
+            "(a prefix ends with *, e.g. step.*)",
+            action=action,
+            actions=", ".join(ACTIONS),
+        )
+    return action
 
 
 def _moment(value: str, option: str, *, end: bool) -> str:

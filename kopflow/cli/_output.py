@@ -6,6 +6,7 @@ Every read command renders through here, so ``--json`` means the same everywhere
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,13 +15,26 @@ from typing import Any
 import click
 
 from kopflow.i18n import N_, _
+from kopflow.text import escape
+
+# Output and stored text (issue #14): everything shown on a terminal passes ``escape``, so a
+# control character in a database written before input refused them (ESC sequences that retitle
+# the window or clear the screen, bidi overrides that reorder a line) shows as ``\x1b``.
 
 json_option = click.option("--json", "as_json", is_flag=True, help=N_("Print JSON for scripts."))
 
 
 def emit_json(data: Any) -> None:
-    """Print ``data`` as JSON on stdout."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    """Print ``data`` as JSON on stdout.
+
+    JSON escapes C0 controls itself; C1 controls and bidi overrides are written as ``\\uXXXX``
+    escapes too, which any JSON reader turns back into the same text.
+    """
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    click.echo(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def table(
@@ -108,7 +122,10 @@ def plain_table(
     """
     headers = [_(header) for _key, header in columns]
     cells = [
-        ["" if row.get(k) is None else " ".join(str(row.get(k)).split()) for k, _h in columns]
+        [
+            "" if row.get(k) is None else escape(" ".join(str(row.get(k)).split()))
+            for k, _h in columns
+        ]
         for row in rows
     ]
     numeric = [bool(rows) and isinstance(rows[0].get(k), int) for k, _h in columns]
@@ -139,7 +156,7 @@ def human(value: Any, kind: str | None = None) -> str:
         return ", ".join(human(v) for v in value)
     if kind == "rupiah" and isinstance(value, int):
         return ("-" if value < 0 else "") + "Rp " + f"{abs(value):,}".replace(",", ".")
-    return str(value)
+    return escape(str(value))
 
 
 def _fit(width: int, headers: list[str], cells: list[list[str]]) -> list[int] | None:
@@ -176,6 +193,7 @@ def say(text: str) -> None:
     """One sentence for people: wrapped between words to a terminal's width, as is elsewhere."""
     import textwrap
 
+    text = escape(text)
     if not _on_terminal():
         click.echo(text)
         return
@@ -262,10 +280,11 @@ def bulk_summary(
             cooperative; ``result.done`` then holds one outcome per item.
         rows: a CSV's row numbers per cooperative reference, for refusals to name them.
 
-    Exits with status 3 when every cooperative was refused and ``EXIT_PARTIAL`` (8) when some
-    were, so scripts notice; a dry run exits as the real run would.
+    Exits with status 3 when every cooperative was refused (5 when each for permission) and
+    ``EXIT_PARTIAL`` (8) when some were, so scripts notice; a dry run exits as the real run
+    would.
     """
-    from kopflow.errors import EXIT_PARTIAL, RefusedError
+    from kopflow.errors import EXIT_PARTIAL
 
     coops_done = len({o.coop_id for o in result.done})
     groups: dict[str, list[Any]] = {}
@@ -293,7 +312,18 @@ def bulk_summary(
     else:
         _print_summary(result, data, ordered, verb=verb, verbose=verbose, rows=rows)
     if result.refused:
-        raise SystemExit(EXIT_PARTIAL if result.done else RefusedError.exit_code)
+        raise SystemExit(EXIT_PARTIAL if result.done else _all_refused_code(result.refused))
+
+
+def _all_refused_code(refused: Sequence[Any]) -> int:
+    """3 when every cooperative was refused; 5 when every one was refused for permission, as
+    the same refusal of one cooperative exits (issue #14)."""
+    from kopflow.errors import PermissionDeniedError, RefusedError
+
+    denied = PermissionDeniedError.exit_code
+    if all(o.why is not None and o.why.exit_code == denied for o in refused):
+        return denied
+    return RefusedError.exit_code
 
 
 def _rows_of(outcome: Any, rows: Mapping[str, Sequence[int]] | None) -> list[int]:
@@ -367,6 +397,7 @@ def _print_summary(
 
 def _echo_wrapped(text: str, first: str, rest: str) -> None:
     """One line into a pipe (grep sees a reason whole); wrapped at words on a terminal."""
+    text = escape(text)
     if not _on_terminal():
         click.echo(first + text)
         return

@@ -299,6 +299,7 @@ class StepSpec:
         for spec, parse in self._parsers:
             if not _blank(value := raw.get(spec.name)):
                 try:
+                    _refuse_control(spec, value)  # as FieldSpec.parse does (issue #14)
                     out[spec.name] = parse(spec, value, today)  # FieldSpec.parse, blank ruled out
                 except EvidenceError as err:
                     problems.append(err)

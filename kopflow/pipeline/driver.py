@@ -263,7 +263,7 @@ def _refuse(
     message = f"{prefix}{error}"
     reason = result.reason(message.replace(coop, "COOP") if coop else message)
     item = context.get("step")
-    why = Why(reason, item if isinstance(item, str) else None, refs)
+    why = Why(reason, item if isinstance(item, str) else None, refs, error.exit_code)
     result.refused.append(Outcome(coop, False, message, stage=stage, why=why))
 
 

@@ -42,11 +42,15 @@ class Why:
         item: the item of several that was refused (a step of a CSV's rows), if known.
         refs: the references that named the cooperative, where they differ from its id (a
             village name in a CSV), so the rows that named it can be found again.
+        exit_code: the exit status of the error that refused it.
     """
 
     reason: str
     item: str | None = None
     refs: tuple[str, ...] = ()
+    # the exit status of the refusal's error: a run refused only for permission exits as a
+    # single command refused so would (5), not 3 (issue #14)
+    exit_code: int = 3
 
 
 @dataclass

@@ -34,9 +34,10 @@ def register_seeds(
         def register(change: Change, chunk: list[CoopSeed] = chunk) -> tuple[int, int]:
             wf = change.workflow
             actor = change.actor
-            for kabupaten in {seed.kabupaten for seed in chunk}:
-                if actor.role != "admin":
-                    authz.require_coop(actor, kabupaten, "-")
+            if actor.role != "admin":
+                # the first cooperative out of scope, named (issue #14: it said "-")
+                for seed in {seed.kabupaten: seed for seed in reversed(chunk)}.values():
+                    authz.require_coop(actor, seed.kabupaten, seed.coop_id)
             region_ids = [v[0] for seed in chunk for v in seed.villages]
             taken = set(
                 change.conn.execute(

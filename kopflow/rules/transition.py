@@ -212,7 +212,7 @@ def select_in_stage(
         query = select(table.c.id).where(table.c.stage == stage).order_by(table.c.id)
         region = authz.scope_region(actor) or kabupaten
         if region and kabupaten and region != kabupaten:
-            authz.require_coop(actor, kabupaten, "-")
+            authz.require_kabupaten(actor, kabupaten)
         if region:
             query = query.where(table.c.kabupaten == region)
         if kecamatan:

@@ -200,13 +200,16 @@ def require_schema(conn: Connection) -> None:
 
             # A login without USAGE on the schema sees no schema at all (issue #4).
             login, schema = conn.execute(text("SELECT current_user, current_schema()")).one()
-            if schema is None and not conn.execute(
-                # is any schema the search_path names there at all? (issue #14)
-                text(
-                    "SELECT count(*) FROM pg_namespace WHERE nspname = ANY("
-                    "string_to_array(replace(current_setting('search_path'), ' ', ''), ','))"
-                )
-            ).scalar():
+            if (
+                schema is None
+                and not conn.execute(
+                    # is any schema the search_path names there at all? (issue #14)
+                    text(
+                        "SELECT count(*) FROM pg_namespace WHERE nspname = ANY("
+                        "string_to_array(replace(current_setting('search_path'), ' ', ''), ','))"
+                    )
+                ).scalar()
+            ):
                 raise InputError(
                     "the schema the database URL names (options=-csearch_path=...) does not "
                     "exist; create it (CREATE SCHEMA name) or correct the URL"
