@@ -35,10 +35,10 @@ class KopflowError(Exception):
         super().__init__(msgid)
 
     def __str__(self) -> str:
-        # A value from a hostile file may be megabytes or hold terminal escapes: each is
+        # A value from a hostile file may be megabytes or hold terminal escapes: each plain str is
         # quoted as a bounded, escaped excerpt (issue #14). The bound is far above any list
         # of names a message gives.
-        params = {k: excerpt(v, 2000) if isinstance(v, str) else v for k, v in self.params.items()}
+        params = {k: excerpt(v, 2000) if type(v) is str else v for k, v in self.params.items()}
         return _(self.msgid, **params)
 
 

@@ -115,7 +115,7 @@ def test_refusals_are_one_line(
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("coop", "list"), "run 'kopflow init' first"),
+        (("coop", "list"), "create it with 'kopflow init'"),
         (("--db", "mysql://localhost/x", "status"), "unsupported database URL"),
     ],
     ids=["not-initialised", "unsupported-url"],

@@ -218,8 +218,8 @@ def test_broken_file_reports_every_problem_with_file_and_path(tmp_path: Path) ->
         f"{f}: stages[0].steps[0].role: unknown role 'wizard'; roles: officer",
         f"{f}: stages[0].steps[0].fields[0].type: unknown field type 'datetime'; "
         f"expected one of {types}",
-        f"{f}: stages[0].steps[0].fields[1].pattern: not a valid regular expression: "
-        "unterminated character set at position 0",
+        f"{f}: stages[0].steps[0].fields[1].pattern: field code: the pattern is refused: "
+        "missing ]: [0-9; patterns are RE2 expressions (no backreferences or lookaround)",
         f"{f}: stages[0].steps[0].fields[2].choices: a choice field needs 'choices': "
         "one of the lists under 'choices' (units)",
         f"{f}: stages[0].steps[0].fields[3].choices: a choice field needs 'choices': "

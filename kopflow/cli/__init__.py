@@ -92,6 +92,13 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
     (6, N_("a plugin failed to load, raised an error or returned malformed data")),
     (7, N_("the audit log or an audit file does not verify")),
     (8, N_("a bulk command was refused in part: some cooperatives done, some refused")),
+    (
+        10,
+        N_(
+            "the database or disk is full or read-only: nothing was written; free space or "
+            "make the database writable"
+        ),
+    ),
     (70, N_("unexpected error, a bug to report (KOPFLOW_DEBUG=1 shows the details)")),
     (130, N_("interrupted (Ctrl-C); every change committed before it is whole")),
     (141, N_("the reader of the output went away (e.g. '| head'); nothing is wrong")),

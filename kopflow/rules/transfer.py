@@ -8,6 +8,7 @@ leaves the target as empty as it was. The source is only read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -150,9 +151,11 @@ def migrate_to(
                 problem=checked.problem,
             )
         source_counts = {t.name: _count(src, t) for t in _tables()}
-        with db.read_connection(target_url) as dst:
-            if db.schema_revision(dst) is not None:
-                _require_empty(dst)
+        # a new SQLite file is created by the upgrade below; reads refuse a missing one
+        if not db.is_sqlite(target_url) or os.path.exists(db.display_name(target_url)):
+            with db.read_connection(target_url) as dst:
+                if db.schema_revision(dst) is not None:
+                    _require_empty(dst)
         db.upgrade_schema(target_url)
         with db.write_transaction(target_url) as dst:
             _require_empty(dst)  # again, inside the transaction that writes

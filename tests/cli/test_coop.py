@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -302,5 +303,11 @@ def test_ambiguous_village_name_lists_the_candidates(runner: CliRunner, buleleng
 
 
 def test_commands_before_init_say_what_to_do(runner: CliRunner, sqlite_url: str) -> None:
+    # no file yet: the read says so, and creates none (issue #14)
+    line = error_line(run(runner, sqlite_url, "coop", "list"))
+    assert "does not exist" in line and "'kopflow init'" in line
+    assert not os.path.exists(sqlite_url)
+    # a file that is no kopflow database (an empty one, as older versions left behind)
+    open(sqlite_url, "wb").close()
     line = error_line(run(runner, sqlite_url, "coop", "list"))
     assert "run 'kopflow init' first" in line
