@@ -46,8 +46,17 @@ class CsvRows:
                 path=str(path),
                 row=data[: err.start].count(b"\n") + 1,
             ) from None
+        if (nul := text.find("\x00")) >= 0:  # UTF-16 without its byte order mark
+            raise InputError(
+                "{path}: row {row} holds a NUL character: the file is not UTF-8 text; "
+                "save it as 'CSV UTF-8' (comma delimited) and try again",
+                path=str(path),
+                row=text.count("\n", 0, nul) + 1,
+            )
         self._reader = csv.DictReader(io.StringIO(text, newline=""))
+        self._last = 0  # the last line of the last whole record: an error is in the next
         names: Sequence[str] | None = self._guard(lambda: self._reader.fieldnames)
+        self._last = self._reader.line_num
         self.fieldnames: list[str] = list(names or [])
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str | None]]]:
@@ -56,14 +65,15 @@ class CsvRows:
             row = self._guard(lambda: next(rows, None))
             if row is None:
                 return
-            yield self._reader.line_num, row
+            self._last = self._reader.line_num
+            yield self._last, row
 
     def _guard(self, read: Callable[[], T]) -> T:
         """``read()``, with the csv module's errors said as the file's problem and its row."""
         try:
             return read()
         except csv.Error as err:
-            row = self._reader.line_num or 1
+            row = self._last + 1  # where the record csv could not read starts
             if "field larger than field limit" in str(err):
                 raise InputError(
                     "{path}: row {row} has a cell longer than {limit} characters; "
@@ -71,13 +81,6 @@ class CsvRows:
                     path=str(self.path),
                     row=row,
                     limit=csv.field_size_limit(),
-                ) from None
-            if "NUL" in str(err):
-                raise InputError(
-                    "{path}: row {row} holds a NUL character: the file is not UTF-8 text; "
-                    "save it as 'CSV UTF-8' (comma delimited) and try again",
-                    path=str(self.path),
-                    row=row,
                 ) from None
             raise InputError(
                 "{path}: row {row} is not valid CSV: {error}",
