@@ -84,7 +84,7 @@ def table(
     from rich.text import Text
 
     view = Table(
-        title=Text(title),
+        title=Text(escape(title)),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -130,7 +130,7 @@ def plain_table(
     ]
     numeric = [bool(rows) and isinstance(rows[0].get(k), int) for k, _h in columns]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
-    click.echo(title)
+    click.echo(escape(title))
     for line in [headers, *cells]:
         padded = (
             cell.rjust(width) if right else cell.ljust(width)
@@ -215,7 +215,7 @@ def _stacked(console: Any, title: str, headers: list[str], cells: list[list[str]
 
     from rich.cells import cell_len
 
-    click.echo(title)
+    click.echo(escape(title))
     pad = max((cell_len(h) for h in headers), default=0)
     for line in cells:
         click.echo("")
