@@ -1,0 +1,212 @@
+"""The transactional outbox for partner notifications (issue #13), on SQLite and PostgreSQL.
+
+A partner's plugin (``tests/plugins/outbox_sink.py``) asks for a notification of every change
+to a cooperative enrolled with it; the rows are written with the change, and ``kopflow
+partner deliver`` hands them to its sink file in audit order, at least once, with the audit
+sequence number as the idempotency key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from db_helpers import db_state
+from engine_helpers import drive_to, rows, seeds
+
+from kopflow.engine import Kopflow
+from kopflow.errors import PermissionDeniedError, RefusedError
+from kopflow.host.manager import PluginHost, make_plugin_host
+from kopflow.store import db
+
+PLUGIN = str(Path(__file__).parent / "plugins" / "outbox_sink.py")
+COOPS = ["KDMP-900001", "KDMP-900002", "KDMP-900003"]
+
+
+def sink_host() -> PluginHost:
+    host = make_plugin_host(extra_modules=[PLUGIN], load_entry_points=False)
+    assert not host.errors, host.errors
+    return host
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def outbox(engine: Kopflow) -> list[dict[str, Any]]:
+    return [dict(r) for r in rows(engine, "SELECT * FROM outbox ORDER BY audit_seq, partner")]
+
+
+@pytest.fixture
+def sink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "sink.jsonl"
+    monkeypatch.setenv("KOPFLOW_TEST_SINK", str(path))
+    return path
+
+
+@pytest.fixture
+def engine(db_url: str) -> Kopflow:
+    """Three cooperatives in onboarding, enrolled with ``sink``, its first step done."""
+    engine = Kopflow(db_url, plugins=sink_host())
+    engine.init()
+    engine.register(seeds(len(COOPS)), source="test")
+    for coop in COOPS:
+        drive_to(engine, coop, engine.workflow.onboarding_stage)
+        engine.enroll(coop, ["sink"])
+        engine.complete_step(coop, "sink.first", {"ref": f"REF-{coop}"})
+    return engine
+
+
+def test_changes_write_their_notifications_in_their_transaction(engine: Kopflow) -> None:
+    written = outbox(engine)
+    # An enrolment and a step per cooperative, nothing for the changes before it enrolled.
+    assert [(r["coop_id"], r["action"]) for r in written] == [
+        (coop, action) for coop in COOPS for action in ("partner.enrolled", "step.completed")
+    ]
+    events = {
+        r["seq"]: r["action"]
+        for r in rows(engine, "SELECT seq, action FROM audit_event WHERE coop_id IS NOT NULL")
+    }
+    for row in written:
+        assert events[row["audit_seq"]] == row["action"]  # the key is the change's own event
+        assert row["status"] == "pending" and row["attempts"] == 0 and row["partner"] == "sink"
+    payload = json.loads(written[1]["payload"])
+    assert payload["step"] == "sink.first" and payload["evidence"] == {"ref": "REF-KDMP-900001"}
+
+
+def test_a_refused_change_leaves_no_outbox_row(engine: Kopflow, db_url: str) -> None:
+    before = db_state(db_url)
+    with pytest.raises(RefusedError):
+        engine.complete_step(COOPS[0], "sink.first", {"ref": "refuse"}, reason="again")
+    assert db_state(db_url) == before
+    # In a bulk batch, the refused cooperative's row goes with it; the others' stay.
+    result = engine.complete_steps_bulk(
+        [(COOPS[0], "sink.second", {}), (COOPS[1], "sink.second", {}), ("KDMP-900002", "nib", {})]
+    )
+    assert [o.coop_id for o in result.refused] == [COOPS[1]]
+    added = [r for r in outbox(engine) if r["audit_seq"] > before["head"].seq]
+    assert [(r["coop_id"], json.loads(r["payload"])["step"]) for r in added] == [
+        (COOPS[0], "sink.second")
+    ]
+
+
+def test_delivery_that_fails_twice_then_succeeds_delivers_each_row_once(
+    engine: Kopflow, sink: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOPFLOW_TEST_SINK_FAILS", "2")
+    waits: list[float] = []
+    result = engine.deliver(retries=3, backoff=0.5, sleep=waits.append)
+    assert result.delivered == {"sink": 6} and not result.failed
+    assert waits == [0.5, 1.0]  # backoff doubles; nobody slept
+    delivered = read(sink)
+    keys = [r["audit_seq"] for r in outbox(engine)]
+    assert [d["key"] for d in delivered] == keys  # in audit order, each exactly once
+    assert {d["action"] for d in delivered} == {"partner.enrolled", "step.completed"}
+    assert all(r["status"] == "delivered" and r["delivered_at"] for r in outbox(engine))
+    assert outbox(engine)[0]["attempts"] == 3 and outbox(engine)[1]["attempts"] == 1
+    again = engine.deliver(sleep=waits.append)  # nothing left: nothing is sent twice
+    assert again.delivered == {} and len(read(sink)) == len(keys)
+
+
+def test_a_failure_is_marked_with_its_error_and_keeps_the_order(
+    engine: Kopflow, sink: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOPFLOW_TEST_SINK_FAILS", "3")
+    result = engine.deliver(retries=1, backoff=0, sleep=lambda _s: None)
+    first = outbox(engine)[0]["audit_seq"]
+    assert result.delivered == {} and result.waiting == {"sink": 5}
+    assert result.failed == [
+        {
+            "partner": "sink",
+            "key": first,
+            "coop": COOPS[0],
+            "error": "plugin outbox_sink failed in kopflow_deliver: "
+            "ConnectionError: partner system down (call 2)",
+        }
+    ]
+    failed = engine.outbox(failed=True)
+    assert [(r["key"], r["status"], r["attempts"]) for r in failed] == [(first, "failed", 2)]
+    assert "partner system down" in failed[0]["error"]
+    assert engine.outbox_counts() == {"sink": {"pending": 5, "failed": 1}}
+    # The committed changes are untouched; the next run delivers everything, in order.
+    result = engine.deliver(retries=1, backoff=0, sleep=lambda _s: None)
+    assert result.delivered == {"sink": 6}
+    assert [d["key"] for d in read(sink)] == [r["audit_seq"] for r in outbox(engine)]
+    assert engine.outbox() == [] and len(engine.outbox(everything=True)) == 6
+
+
+def test_a_partners_staff_deliver_only_their_own_rows(engine: Kopflow, db_url: str) -> None:
+    if not db.is_sqlite(engine.url):
+        pytest.skip("on PostgreSQL the login acts: the role checks are the same code")
+    host = make_plugin_host(extra_modules=[PLUGIN])  # BRI too: an actor's partner must exist
+    admin = Kopflow(db_url, plugins=host)
+    for name, role, partner in (("sinkstaff", "partner", "sink"), ("bristaff", "partner", "bri")):
+        admin.add_actor(name, role=role, partner=partner)
+    admin.add_actor("officer1", role="officer", region="Kabupaten Uji")
+    staff = Kopflow(db_url, actor="bristaff", plugins=host)
+    with pytest.raises(PermissionDeniedError, match="bri .*notifications of sink"):
+        staff.deliver("sink", sleep=lambda _s: None)
+    assert staff.deliver(sleep=lambda _s: None).delivered == {}  # bri's rows: none
+    assert staff.outbox() == [] and staff.outbox_counts() == {}
+    with pytest.raises(PermissionDeniedError, match="may not deliver"):
+        Kopflow(db_url, actor="officer1", plugins=host).deliver()
+    own = Kopflow(db_url, actor="sinkstaff", plugins=host)
+    assert len(own.outbox()) == 6
+
+
+def deliver_process(url: str, folder: Path, sink: Path, **env: str) -> subprocess.Popen[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("KOPFLOW_")}
+    environ.update(
+        KOPFLOW_LANG="en",
+        KOPFLOW_LOG=str(folder / "kopflow.log"),
+        KOPFLOW_LOAD_PLUGINS="",
+        KOPFLOW_TEST_SINK=str(sink),
+        KOPFLOW_TEST_SINK_IDEMPOTENT="1",
+        **env,
+    )
+    script = str(Path(sys.executable).parent / "kopflow")
+    return subprocess.Popen(
+        [script, "--db", url, "--plugin", PLUGIN, "partner", "deliver", "sink", "--backoff", "0"],
+        cwd=folder,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_during_delivery_loses_nothing_and_duplicates_nothing(
+    engine: Kopflow, sink: Path, tmp_path: Path
+) -> None:
+    url = engine.url
+    db.dispose_engines()
+    raw = sink.with_name(sink.name + ".raw")
+    first = deliver_process(url, tmp_path, sink, KOPFLOW_TEST_SINK_BLOCK="3")
+    deadline = time.monotonic() + 120  # a bound on a hung run, not an assertion on speed
+    while len(read(raw)) < 3 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(read(raw)) == 3, first.communicate()
+    first.send_signal(signal.SIGKILL)
+    first.communicate()  # reaps it and closes its pipes
+    # Two rows marked delivered, the third in flight: at the partner, still pending here.
+    states = [r["status"] for r in outbox(engine)]
+    assert states == ["delivered"] * 2 + ["pending"] * 4
+    second = deliver_process(url, tmp_path, sink)
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert out.strip() == "4 notifications delivered" and err == ""
+    keys = [r["audit_seq"] for r in outbox(engine)]
+    assert [d["key"] for d in read(sink)] == keys  # every row, once, in order
+    sent = [d["key"] for d in read(raw)]
+    assert sorted(sent) == sorted([*keys, keys[2]])  # only the row in flight came twice
+    assert all(r["status"] == "delivered" for r in outbox(engine))
