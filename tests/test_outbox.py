@@ -210,3 +210,72 @@ def test_sigkill_during_delivery_loses_nothing_and_duplicates_nothing(
     sent = [d["key"] for d in read(raw)]
     assert sorted(sent) == sorted([*keys, keys[2]])  # only the row in flight came twice
     assert all(r["status"] == "delivered" for r in outbox(engine))
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli(sqlite_url: str, sink: Path) -> Any:
+    """``kopflow --db <the engine's SQLite file> ARGS`` in-process, with the sink plugin."""
+    from click.testing import CliRunner
+
+    from kopflow.cli import cli as root
+
+    engine = Kopflow(sqlite_url, plugins=sink_host())
+    engine.init()
+    engine.register(seeds(2), source="test")
+    for coop in COOPS[:2]:
+        drive_to(engine, coop, engine.workflow.onboarding_stage)
+        engine.enroll(coop, ["sink"])
+    db.dispose_engines()
+
+    def run(*args: str, expect: int = 0) -> Any:
+        result = CliRunner().invoke(root, ["--db", sqlite_url, *args], obj=sink_host())
+        assert result.exit_code == expect, (result.stdout, result.stderr)
+        return result
+
+    return run
+
+
+def test_deliver_failure_is_one_stderr_line_at_the_end_and_exit_6(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOPFLOW_TEST_SINK_FAILS", "99")
+    result = cli("partner", "deliver", "--retries", "1", "--backoff", "0", expect=6)
+    assert result.stdout == "0 notifications delivered\n"
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Warning: notification ")
+    assert "to sink not delivered (plugin outbox_sink failed in kopflow_deliver: " in lines[0]
+    assert lines[0].endswith(
+        "partner system down (call 2)); 1 more wait behind it; "
+        "see 'kopflow partner outbox sink --failed'"
+    )
+    failed = json.loads(cli("partner", "outbox", "--failed", "--json").stdout)
+    assert [(r["partner"], r["status"], r["attempts"]) for r in failed] == [("sink", "failed", 2)]
+    assert "partner system down" in failed[0]["error"]
+    listing = cli("partner", "outbox", "sink").stdout
+    assert "2 notifications" in listing and "failed" in listing and "pending" in listing
+    status = json.loads(cli("partner", "status", "--partner", "sink", "--json").stdout)
+    assert status[0]["outbox"] == {"pending": 1, "failed": 1}
+    text = cli("partner", "status", "--partner", "sink").stdout
+    assert "Notifications to sink: 1 pending, 1 failed (kopflow partner outbox sink)" in text
+    monkeypatch.setenv("KOPFLOW_TEST_SINK_FAILS", "0")
+    assert cli("partner", "deliver", "sink").stdout == "2 notifications delivered\n"
+    assert cli("partner", "outbox", "--json").stdout.strip() == "[]"
+
+
+def test_a_failing_after_step_hook_is_a_warning_on_stderr(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KOPFLOW_TEST_AFTER_FAILS", "1")
+    result = cli("step", "complete", COOPS[0], "sink.first", "--set", "ref=R-1")
+    assert "completed" in result.stdout
+    assert result.stderr == (
+        "Warning: plugin outbox_sink failed in kopflow_after_step: TimeoutError: sink webhook "
+        "timed out; the change is committed\n"
+    )
+    # The notification is in the outbox all the same: it was written with the step.
+    rows = json.loads(cli("partner", "outbox", "--json").stdout)
+    assert [r["action"] for r in rows] == ["partner.enrolled"] * 2 + ["step.completed"]

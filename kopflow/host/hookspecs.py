@@ -317,7 +317,7 @@ def kopflow_partner_notification(
         Call the partner or do any I/O (``kopflow_deliver`` does that, later, outside the
         transaction), take long, or return a partner code of another plugin.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """
 
 
@@ -353,5 +353,5 @@ def kopflow_deliver(
     Must not:
         Assume it is called exactly once per key, or write to kopflow's database.
 
-    .. versionadded:: 0.2
+    .. versionadded:: 0.1
     """

@@ -9,6 +9,7 @@ wants:
 - ``KOPFLOW_TEST_SINK_FAILS``: how many delivery calls fail before the partner answers (counted
   in ``<sink>.calls``, so across processes too).
 - ``KOPFLOW_TEST_SINK_IDEMPOTENT=1``: a key the sink holds already is not written again.
+- ``KOPFLOW_TEST_AFTER_FAILS=1``: its ``kopflow_after_step`` raises.
 - ``KOPFLOW_TEST_SINK_BLOCK=N``: once ``<sink>.raw`` holds N lines, the call blocks after
   writing (the row is in flight: at the partner, not yet marked delivered in kopflow).
 """
@@ -58,6 +59,14 @@ def kopflow_partner_notification(
     if "sink" not in coop.partners:
         return None
     return {"sink": {"coop": coop.id, "action": action, "stage": coop.stage, **details}}
+
+
+@hookimpl
+def kopflow_after_step(
+    coop: CoopView, step: str, evidence: Mapping[str, object], audit_seq: int
+) -> None:
+    if os.environ.get("KOPFLOW_TEST_AFTER_FAILS"):
+        raise TimeoutError("sink webhook timed out")
 
 
 @hookimpl
