@@ -144,6 +144,19 @@ def test_a_failure_is_marked_with_its_error_and_keeps_the_order(
     assert engine.outbox() == [] and len(engine.outbox(everything=True)) == 6
 
 
+def test_the_report_shows_undelivered_notifications(
+    engine: Kopflow, sink: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kopflow.report.data import build_report, collect
+
+    monkeypatch.setenv("KOPFLOW_TEST_SINK_FAILS", "1")
+    engine.deliver(retries=0, sleep=lambda _s: None)
+    (sink_pipeline,) = [p for p in collect(engine, "Kabupaten Uji").partners if p.code == "sink"]
+    assert (sink_pipeline.undelivered, sink_pipeline.failed) == (6, 1)
+    page = build_report(engine, "Kabupaten Uji")
+    assert "6 notifications to this partner not delivered yet, 1 of them failed" in page
+
+
 def test_a_partners_staff_deliver_only_their_own_rows(engine: Kopflow, db_url: str) -> None:
     if not db.is_sqlite(engine.url):
         pytest.skip("on PostgreSQL the login acts: the role checks are the same code")
