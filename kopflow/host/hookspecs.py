@@ -238,12 +238,14 @@ def kopflow_after_step(
     When:
         After the transaction that recorded the step has committed (in bulk commands, after
         the batch holding it commits). No database transaction is open. An exception is
-        logged with the plugin's name and never undoes the committed step; the other plugins
+        logged with the plugin's name, shown at the end of the command as one warning line
+        on stderr, and never undoes the committed step; the other plugins
         are still called.
 
     Must not:
         Expect to be called exactly once per step (a crash between the commit and this call
-        skips it: make partner systems reconcile from ``kopflow`` exports), or block for long.
+        skips it: to notify a partner's system reliably use ``kopflow_partner_notification``
+        and the outbox), or block for long.
 
     .. versionadded:: 0.1
     """
@@ -268,7 +270,8 @@ def kopflow_after_transition(
     When:
         After the transaction that recorded the transition has committed (in bulk commands,
         after the batch holding it commits). No database transaction is open. An exception is
-        logged with the plugin's name and never undoes the committed transition; the other
+        logged with the plugin's name, shown at the end of the command as one warning line
+        on stderr, and never undoes the committed transition; the other
         plugins are still called.
 
     Must not:
