@@ -460,7 +460,7 @@ class PluginHost:
         kwargs = {
             "coop": coop,
             "action": action,
-            "details": _read_only(details),
+            "details": _frozen(details),
             "audit_seq": audit_seq,
         }
         found: list[tuple[str, str]] = []
@@ -732,12 +732,24 @@ def make_plugin_host(
     return host
 
 
+def _frozen(value: Any) -> Any:
+    """``value`` read-only all the way down (mappings as proxies, lists as tuples): the
+    details a notification hook sees hold the evidence the after-hooks see next."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 def _json_value(value: object) -> object:
     """What ``json.dumps`` writes for the evidence types it does not know: dates as ISO text, a
     decimal as its exact text; anything else is the plugin's mistake."""
     from datetime import date
     from decimal import Decimal
 
+    if isinstance(value, MappingProxyType):
+        return dict(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
