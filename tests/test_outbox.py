@@ -292,3 +292,34 @@ def test_a_failing_after_step_hook_is_a_warning_on_stderr(
     # The notification is in the outbox all the same: it was written with the step.
     rows = json.loads(cli("partner", "outbox", "--json").stdout)
     assert [r["action"] for r in rows] == ["partner.enrolled"] * 2 + ["step.completed"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # counted as a PostgreSQL test
+def test_database_grants_let_each_role_do_its_part(backend: str, pg_url: str, sink: Path) -> None:
+    """On PostgreSQL after ``db grant``: an officer's and a partner's logins write outbox rows
+    with their changes, the partner's login marks them delivered, an officer's may not."""
+    from db_helpers import drop_roles, login_url, run_as, tag
+    from sqlalchemy.exc import DBAPIError
+
+    suffix = "_" + tag()
+    officer, staff = "officer" + suffix, "partner" + suffix
+    engine = Kopflow(pg_url, plugins=sink_host())
+    engine.init()
+    engine.register(seeds(1), source="test")
+    drive_to(engine, COOPS[0], engine.workflow.onboarding_stage)
+    engine.enroll(COOPS[0], ["sink"])
+    engine.add_actor(officer, role="officer", region="Kabupaten Uji")
+    engine.add_actor(staff, role="partner", partner="sink")
+    try:
+        engine.grant()
+        as_officer = Kopflow(login_url(pg_url, officer), plugins=sink_host())
+        as_staff = Kopflow(login_url(pg_url, staff), plugins=sink_host())
+        as_officer.complete_step(COOPS[0], "sink.first", {"ref": "R-1"})
+        as_staff.complete_step(COOPS[0], "sink.second", {})
+        assert as_staff.deliver(sleep=lambda _s: None).delivered == {"sink": 3}
+        assert [r["status"] for r in outbox(engine)] == ["delivered"] * 3
+        with pytest.raises(DBAPIError) as err:
+            run_as(pg_url, officer, "UPDATE outbox SET status = 'pending'")
+        assert err.value.orig.sqlstate == "42501"  # type: ignore[union-attr]
+    finally:
+        drop_roles(pg_url, [officer, staff])
