@@ -112,3 +112,36 @@ def require_step(
 def scope_region(actor: ActorInfo) -> str | None:
     """The kabupaten a bulk command is limited to for this actor (None: no limit)."""
     return actor.region if actor.role == "officer" else None
+
+
+# --- the outbox (issue #13) --------------------------------------------------------------------
+
+
+def outbox_partner(actor: ActorInfo, partner: str | None, *, deliver: bool) -> str | None:
+    """The partner whose outbox rows the actor may see (``deliver=False``) or deliver; None for
+    every partner.
+
+    A partner's staff see and deliver only their partner's rows, whether they name it or not.
+    Delivering calls the partners' systems: an admin's or a partner's staff's work, never an
+    officer's or an auditor's. Everyone else may read every partner's rows.
+    """
+    if deliver:
+        require_write(actor)
+        if actor.role not in ("admin", "partner"):
+            raise PermissionDeniedError(
+                "{actor} ({role}) may not deliver partner notifications; an admin or the "
+                "partner's staff runs 'kopflow partner deliver'",
+                actor=actor.name,
+                role=actor.role,
+            )
+    if actor.role != "partner":
+        return partner
+    if partner is not None and partner != actor.partner:
+        raise PermissionDeniedError(
+            "{actor} works for partner {partner} and may not see or deliver the notifications "
+            "of {other}",
+            actor=actor.name,
+            partner=actor.partner,
+            other=partner,
+        )
+    return actor.partner

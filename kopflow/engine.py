@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from kopflow.host.manager import PluginHost
     from kopflow.plugin import CoopView
     from kopflow.regions import CoopSeed
+    from kopflow.rules.outbox import DeliveryResult
     from kopflow.rules.roles import GrantPlan
     from kopflow.rules.transfer import MoveResult
 
@@ -444,6 +445,49 @@ class Kopflow:
                 kecamatan = resolve_kecamatan(conn, kecamatan, kabupaten=kabupaten)
         ids = select_in_area(self._ws, kecamatan=kecamatan, kabupaten=kabupaten)
         return self.enroll_bulk(ids, partners, dry_run=dry_run, progress=progress)
+
+    # --- the outbox (issue #13) -----------------------------------------------------------
+
+    def deliver(
+        self,
+        partner: str | None = None,
+        *,
+        retries: int | None = None,
+        backoff: float | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> DeliveryResult:
+        """Deliver the partner notifications waiting in the outbox (``partner deliver``).
+
+        Args:
+            partner: only this partner's rows; None: every partner the actor may deliver for.
+            retries: tries after the first per row; None: ``KOPFLOW_DELIVER_RETRIES`` or 4.
+            backoff: seconds before the first retry, doubled for each next one; None:
+                ``KOPFLOW_DELIVER_BACKOFF`` or 1.
+            sleep: how to wait between tries (tests pass one that does not sleep).
+        """
+        import time
+
+        from kopflow.rules.outbox import RetryPolicy, deliver
+
+        policy = RetryPolicy.from_settings(retries, backoff)
+        code = self.partner_code(partner) if partner else None
+        return deliver(self._ws, code, policy, sleep=sleep or time.sleep)
+
+    def outbox(
+        self, partner: str | None = None, *, failed: bool = False, everything: bool = False
+    ) -> list[dict[str, Any]]:
+        """The outbox rows not yet delivered (only failed ones, or every row), in audit order."""
+        from kopflow.rules.outbox import outbox_rows
+
+        code = self.partner_code(partner) if partner else None
+        return outbox_rows(self._ws, code, failed=failed, everything=everything)
+
+    def outbox_counts(self) -> dict[str, dict[str, int]]:
+        """Pending and failed outbox rows per partner, for ``partner status``."""
+        from kopflow.rules.outbox import outbox_counts
+
+        with self.reading() as conn:
+            return outbox_counts(conn, self.actor(conn))
 
     # --- admin --------------------------------------------------------------------------
 

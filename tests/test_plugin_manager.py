@@ -6,10 +6,12 @@ built-in partners through their installed entry points (``pip install -e .``).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata as metadata
 import inspect
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import click
@@ -493,6 +495,61 @@ def test_hook_kopflow_after_transition() -> None:
         host.after_transition(coop=coop(), event="e", source="a", dest="b", audit_seq=8)
     assert good.CALLS == [("after_transition", ("5108012001", "e", "a", "b", 8))]
     assert [e["plugin"] for e in logs] == ["raising_hook"]
+
+
+def test_hook_kopflow_partner_notification() -> None:
+    """Each plugin names payloads for its own partners only, as JSON; anything else is a
+    PluginError, which refuses the change it is asked about (issue #13)."""
+    host = load("good", entry_points=True)
+    import good  # type: ignore[import-not-found]
+
+    good.CALLS.clear()
+    enrolled = dataclasses.replace(coop(), partners=("bri", "demo"))
+    found = host.partner_notifications(
+        coop=enrolled,
+        action="step.completed",
+        details={"step": "demo.first", "evidence": {"ref": "A1"}, "on": date(2025, 5, 6)},
+        audit_seq=9,
+    )
+    assert found == [
+        ("demo", '{"coop": "5108012001", "evidence": {"ref": "A1"}, "on": "2025-05-06", '
+                 '"step": "demo.first"}'),
+    ]  # fmt: skip
+    assert good.CALLS == [("partner_notification", ("5108012001", "step.completed", 9))]
+    assert host.partner_notifications(coop=coop(), action="x", details={}, audit_seq=1) == []
+    for action, message in (
+        ("test.bad", "plugin good returned list ['not', 'a mapping'] from kopflow_partner_notification; "
+                     "expected a mapping of partner code to payload"),
+        ("test.foreign", "plugin good asked to notify partner bri, which it did not register"),
+    ):  # fmt: skip
+        with pytest.raises(PluginError) as raised:
+            host.partner_notifications(coop=enrolled, action=action, details={}, audit_seq=2)
+        assert raised.value.plugin == "good" and str(raised.value) == message
+    with pytest.raises(PluginError, match="JSON cannot write: TypeError: object is not JSON"):
+        host.partner_notifications(
+            coop=enrolled, action="step.completed", details={"x": object()}, audit_seq=3
+        )
+
+
+def test_hook_kopflow_deliver() -> None:
+    """Only the plugin that registered the partner is called; its failure names it in one
+    line; a partner whose plugin cannot deliver says why without calling anything."""
+    host = load("good", entry_points=True)
+    import good  # type: ignore[import-not-found]
+
+    good.CALLS.clear()
+    host.deliver(partner="demo", key=5, action="a", coop_id="C", payload={"n": 1})
+    assert good.CALLS == [("deliver", ("demo", 5, "a", "C", {"n": 1}))]
+    with pytest.raises(PluginError) as raised:
+        host.deliver(partner="demo", key=6, action="a", coop_id="C", payload={"fail": True})
+    assert str(raised.value) == (
+        "plugin good failed in kopflow_deliver: ConnectionError: demo system down"
+    )
+    assert host.delivery_problem("demo") is None
+    assert str(host.delivery_problem("bri")) == (
+        "plugin bri asks for notifications to bri but implements no kopflow_deliver"
+    )
+    assert "unknown partner nope" in str(host.delivery_problem("nope"))
 
 
 def test_hook_kopflow_register_commands() -> None:

@@ -256,6 +256,8 @@ class LazyGroup(TranslatedGroup):
                 err=True,
             )
             ctx.exit(EXIT_BUG)
+        finally:
+            _warn_notification_failures(ctx)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, _(LAZY_COMMANDS[name][2])) for name in sorted(LAZY_COMMANDS)]
@@ -274,6 +276,26 @@ class LazyGroup(TranslatedGroup):
         """The exit codes, the same for every command (issue #12; docs/cli.md)."""
         with formatter.section(_("Exit codes")):
             formatter.write_dl([(str(code), _(meaning)) for code, meaning in EXIT_CODES])
+
+
+def _warn_notification_failures(ctx: click.Context) -> None:
+    """One stderr line per distinct after-hook failure of this command (issue #13): the change
+    is committed, and the failure was only in the log before. A bulk command's thousands of
+    equal failures are one line with their count."""
+    app = ctx.find_root().obj
+    host = getattr(app, "_plugins", None) if isinstance(app, App) else None
+    failures = getattr(host, "notify_failures", None)
+    if not failures:
+        return
+    counts: dict[str, int] = {}
+    for line in failures:
+        counts[line] = counts.get(line, 0) + 1
+    failures.clear()
+    for line, count in counts.items():
+        text = _("{error}; the change is committed", error=line)
+        if count > 1:
+            text += f" (×{count})"
+        click.echo(_("Warning") + ": " + text, err=True)
 
 
 class App:

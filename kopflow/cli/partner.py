@@ -251,7 +251,10 @@ def partner_status_cmd(app: App, partner: str | None, region: str | None, as_jso
     from kopflow.engine import PARTNER_COMPLETE
 
     data = app.engine.partner_status(partner=partner, kabupaten=region)
+    waiting = outbox_counts_table(app, partner)  # issue #13: notifications not yet delivered
     if as_json:
+        for item in data:
+            item["outbox"] = waiting.get(item["partner"], {"pending": 0, "failed": 0})
         emit_json(data)
         return
     rows: list[dict[str, Any]] = []
@@ -279,9 +282,128 @@ def partner_status_cmd(app: App, partner: str | None, region: str | None, as_jso
     ]
     title = _("Enrolled cooperatives per partner step")
     table(title + (f" — {region}" if region else ""), columns, rows, optional=("label",))
+    for code, counts in sorted(waiting.items()):
+        ok(
+            _(
+                "Notifications to {partner}: {pending} pending, {failed} failed "
+                "(kopflow partner outbox {partner})",
+                partner=code,
+                pending=counts["pending"],
+                failed=counts["failed"],
+            )
+        )
 
 
 def _warn_broken(host: Any) -> None:
     """One line on stderr per plugin that failed to load: its partners are missing."""
     for error in host.errors:
         click.echo(_("Warning") + f": {error}", err=True)
+
+
+# --- the outbox (issue #13): deliver the notifications partners asked for, list them ----------
+
+
+@partner_group.command(
+    "deliver",
+    help=N_(
+        "Deliver the notifications waiting for PARTNER (or every partner) to its system, in "
+        "the order of the audit log, through its plugin. A failed delivery is retried with "
+        "backoff; if it still fails the row is marked failed with the error and that partner's "
+        "later rows wait for the next run. Run it again at any time: nothing is lost and each "
+        "row carries its audit number as the key against duplicates."
+    ),
+)
+@click.argument("partner", required=False)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help=N_("Tries after the first per row (default: KOPFLOW_DELIVER_RETRIES, else 4)."),
+)
+@click.option(
+    "--backoff",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help=N_(
+        "Wait before the first retry, doubled for each next one, at most 60 s "
+        "(default: KOPFLOW_DELIVER_BACKOFF, else 1)."
+    ),
+)
+@json_option
+@click.pass_obj
+def partner_deliver(
+    app: App, partner: str | None, retries: int | None, backoff: float | None, as_json: bool
+) -> None:
+    """Deliver the waiting partner notifications."""
+    from kopflow.errors import PluginError
+
+    result = app.engine.deliver(partner, retries=retries, backoff=backoff)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        delivered = sum(result.delivered.values())
+        ok(_("{count} notifications delivered", count=delivered))
+    if not result.failed:
+        return
+    # Always visible (issue #13): one line per partner on stderr, at the end, and exit 6.
+    for failure in result.failed:
+        waiting = result.waiting.get(failure["partner"], 0)
+        click.echo(
+            _("Warning")
+            + ": "
+            + _(
+                "notification {key} to {partner} not delivered ({error}); {waiting} more wait "
+                "behind it; see 'kopflow partner outbox {partner} --failed'",
+                key=failure["key"],
+                partner=failure["partner"],
+                error=failure["error"],
+                waiting=waiting,
+            ),
+            err=True,
+        )
+    raise click.exceptions.Exit(PluginError.exit_code)
+
+
+@partner_group.command(
+    "outbox",
+    help=N_(
+        "The notifications for PARTNER (or every partner) not yet delivered, in the order of "
+        "the audit log: key (the audit number), cooperative, what happened, state, attempts "
+        "and the last error."
+    ),
+)
+@click.argument("partner", required=False)
+@click.option("--failed", is_flag=True, help=N_("Only the notifications whose delivery failed."))
+@click.option("--all", "everything", is_flag=True, help=N_("The delivered ones too."))
+@json_option
+@click.pass_obj
+def partner_outbox(
+    app: App, partner: str | None, failed: bool, everything: bool, as_json: bool
+) -> None:
+    """List the outbox."""
+    rows = app.engine.outbox(partner, failed=failed, everything=everything)
+    if as_json:
+        emit_json(rows)
+        return
+    states = {"pending": _("pending"), "failed": _("failed"), "delivered": _("delivered")}
+    shown = [{**r, "state": states.get(r["status"], r["status"])} for r in rows]
+    columns = [
+        ("key", N_("Key")),
+        ("partner", N_("Partner")),
+        ("coop", N_("Cooperative")),
+        ("action", N_("Change")),
+        ("state", N_("State")),
+        ("attempts", N_("Attempts")),
+        ("created_at", N_("Written")),
+        ("error", N_("Last error")),
+    ]
+    table(_("{count} notifications", count=len(rows)), columns, shown, optional=("error",))
+
+
+def outbox_counts_table(app: App, partner: str | None) -> dict[str, dict[str, int]]:
+    """The pending and failed notifications per partner, as ``partner status`` shows them."""
+    counts = app.engine.outbox_counts()
+    if partner:
+        code = app.engine.partner_code(partner)
+        counts = {c: n for c, n in counts.items() if c == code}
+    return counts

@@ -238,12 +238,14 @@ def kopflow_after_step(
     When:
         After the transaction that recorded the step has committed (in bulk commands, after
         the batch holding it commits). No database transaction is open. An exception is
-        logged with the plugin's name and never undoes the committed step; the other plugins
+        logged with the plugin's name, shown at the end of the command as one warning line
+        on stderr, and never undoes the committed step; the other plugins
         are still called.
 
     Must not:
         Expect to be called exactly once per step (a crash between the commit and this call
-        skips it: make partner systems reconcile from ``kopflow`` exports), or block for long.
+        skips it: to notify a partner's system reliably use ``kopflow_partner_notification``
+        and the outbox), or block for long.
 
     .. versionadded:: 0.1
     """
@@ -268,11 +270,91 @@ def kopflow_after_transition(
     When:
         After the transaction that recorded the transition has committed (in bulk commands,
         after the batch holding it commits). No database transaction is open. An exception is
-        logged with the plugin's name and never undoes the committed transition; the other
+        logged with the plugin's name, shown at the end of the command as one warning line
+        on stderr, and never undoes the committed transition; the other
         plugins are still called.
 
     Must not:
         Expect to be called exactly once per transition, or block for long.
+
+    .. versionadded:: 0.1
+    """
+
+
+# -------------------------------------------------------------------------------------------
+# The outbox (issue #13): notifications written with the change, delivered by `partner deliver`
+# -------------------------------------------------------------------------------------------
+
+
+@hookspec
+def kopflow_partner_notification(
+    coop: CoopView, action: str, details: Mapping[str, object], audit_seq: int
+) -> Mapping[str, Mapping[str, object]] | None:
+    """Ask for a notification to a partner about a change, written to the outbox with it.
+
+    Args:
+        coop: the cooperative after the change, as the after-hooks see it.
+        action: the audit event's action: ``"step.completed"``, ``"step.corrected"``,
+            ``"coop.transition"`` or ``"partner.enrolled"``.
+        details: the audit event's details, read-only: ``step`` and ``evidence`` for a step,
+            ``event``, ``from`` and ``to`` for a transition, ``partners`` (those just enrolled)
+            for an enrolment.
+        audit_seq: the sequence number of the audit event; it becomes the notification's
+            idempotency key.
+
+    Returns:
+        ``None`` (no notification), or a mapping of partner code to payload: one row per
+        partner, whose payload (a mapping that ``json.dumps`` can write) is handed to
+        ``kopflow_deliver`` as it was returned. Only codes of partners this plugin registered
+        are allowed. Not a ``firstresult`` hook: each plugin is asked for its own partners.
+
+    When:
+        In the transaction of the change, after its audit event is queued and before it
+        commits, for every step recorded or corrected, every transition and every enrolment
+        (bulk commands and ``--dry-run`` included; a dry run writes nothing). The row is
+        written in that transaction: a committed change always has its notification and a
+        refused one never has. A plugin that raises or returns anything else refuses the
+        change (exit 6), as a validation hook does.
+
+    Must not:
+        Call the partner or do any I/O (``kopflow_deliver`` does that, later, outside the
+        transaction), take long, or return a partner code of another plugin.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def kopflow_deliver(
+    partner: str, key: int, action: str, coop_id: str | None, payload: Mapping[str, object]
+) -> None:
+    """Deliver one outbox notification to the partner's own system.
+
+    Args:
+        partner: the partner code the notification is for (one of this plugin's).
+        key: the idempotency key, the audit sequence number of the change: the partner's
+            system must treat a second delivery with the same ``partner`` and ``key`` as the
+            same notification (it can come again after a crash).
+        action: the audit event's action, as ``kopflow_partner_notification`` received it.
+        coop_id: the cooperative's id (``None`` for a change concerning none).
+        payload: the payload ``kopflow_partner_notification`` returned, read back from the
+            outbox, read-only.
+
+    Returns:
+        Nothing: returning means delivered. Raise any exception to say it was not; its text
+        (one line) is recorded as the row's error. Not a ``firstresult`` hook: only the plugin
+        that registered ``partner`` is called.
+
+    When:
+        By ``kopflow partner deliver [PARTNER]``, for each pending or failed row in audit
+        order, at least once. No database transaction is open. A row is marked delivered in a
+        transaction of its own once this returns, so a crash re-delivers at most the row in
+        flight. A failure is retried with backoff (``--retries``, ``--backoff``); when the
+        retries are used up, the row is marked failed with the error and the partner's later
+        rows wait for the next run, so the order holds.
+
+    Must not:
+        Assume it is called exactly once per key, or write to kopflow's database.
 
     .. versionadded:: 0.1
     """

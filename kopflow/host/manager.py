@@ -10,14 +10,16 @@ from __future__ import annotations
 import difflib
 import importlib.metadata as metadata
 import inspect
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from kopflow.errors import NotFoundError, PluginError
+from kopflow.errors import KopflowError, NotFoundError, PluginError
 from kopflow.host import hookspecs
 from kopflow.host.partner_check import describe, partner_problems
 from kopflow.host.source import (
@@ -120,6 +122,9 @@ class PluginHost:
         # called once or twice per audited change (issue #5).
         self._impl_cache: dict[str, list[pluggy.HookImpl]] = {}
         self._impl_generation = -1
+        # One line per notification hook that failed during this command (plugin and error):
+        # the CLI prints them on stderr at its end (issue #13: they must not only be logged).
+        self.notify_failures: list[str] = []
 
     @property
     def manager(self) -> pluggy.PluginManager:
@@ -434,6 +439,115 @@ class PluginHost:
         kwargs = {"coop": coop, "event": event, "source": source, "dest": dest}
         self._notify("kopflow_after_transition", {**kwargs, "audit_seq": audit_seq})
 
+    # --- the outbox (issue #13) -------------------------------------------------------------
+
+    def partner_notifications(
+        self, *, coop: CoopView, action: str, details: Mapping[str, object], audit_seq: int
+    ) -> list[tuple[str, str]]:
+        """Ask every plugin which of its partners to notify of a change, and with what.
+
+        Returns:
+            (partner code, payload as JSON text) pairs, in call order; empty when none asked.
+
+        Raises:
+            PluginError: a plugin raised, returned something other than a mapping of its own
+                partners' codes to mappings, or a payload JSON cannot write: the change is
+                refused, as for a validation hook.
+        """
+        hook = "kopflow_partner_notification"
+        if not self.implements(hook):
+            return []
+        kwargs = {
+            "coop": coop,
+            "action": action,
+            "details": _frozen(details),
+            "audit_seq": audit_seq,
+        }
+        found: list[tuple[str, str]] = []
+        for impl in self._impls(hook):
+            result = self._call(impl, hook, kwargs)
+            if result is None:
+                continue
+            if not isinstance(result, Mapping) or not all(
+                isinstance(v, Mapping) for v in result.values()
+            ):
+                raise PluginError(
+                    impl.plugin_name,
+                    "plugin {plugin} returned {kind} from {hook}; expected a mapping of "
+                    "partner code to payload",
+                    kind=describe(result), hook=hook,
+                )  # fmt: skip
+            for code, payload in result.items():
+                if self._owner.get(str(code)) != impl.plugin_name:
+                    raise PluginError(
+                        impl.plugin_name,
+                        "plugin {plugin} asked to notify partner {partner}, which it did not "
+                        "register",
+                        partner=code,
+                    )  # fmt: skip
+                try:
+                    text = json.dumps(
+                        dict(payload), sort_keys=True, ensure_ascii=False, default=_json_value
+                    )
+                except (TypeError, ValueError) as exc:
+                    raise PluginError(
+                        impl.plugin_name,
+                        "plugin {plugin} returned a payload for {partner} that JSON cannot "
+                        "write: {error}",
+                        partner=code, error=one_line(exc),
+                    ) from exc  # fmt: skip
+                found.append((str(code), text))
+        return found
+
+    def delivery_problem(self, partner: str) -> KopflowError | None:
+        """Why notifications to ``partner`` cannot be delivered at all, or None: no loaded
+        plugin registered it (the broken plugin's own error if one declares it), or its plugin
+        implements no ``kopflow_deliver``."""
+        try:
+            self.partner(partner)
+        except KopflowError as exc:
+            return exc
+        owner = self._owner[partner]
+        if not any(i.plugin_name == owner for i in self._impls("kopflow_deliver")):
+            return PluginError(
+                owner,
+                "plugin {plugin} asks for notifications to {partner} but implements no "
+                "kopflow_deliver",
+                partner=partner,
+            )
+        return None
+
+    def deliver(
+        self,
+        *,
+        partner: str,
+        key: int,
+        action: str,
+        coop_id: str | None,
+        payload: Mapping[str, object],
+    ) -> None:
+        """Hand one notification to the plugin that registered ``partner`` (``kopflow_deliver``).
+
+        Raises:
+            PluginError: the plugin raised (the row's error is its one-line text), or it
+                implements no ``kopflow_deliver``, or no loaded plugin registered ``partner``.
+        """
+        hook = "kopflow_deliver"
+        problem = self.delivery_problem(partner)
+        if problem is not None:
+            raise problem
+        owner = self._owner[partner]
+        impls = [i for i in self._impls(hook) if i.plugin_name == owner]
+        kwargs = {
+            "partner": partner,
+            "key": key,
+            "action": action,
+            "coop_id": coop_id,
+            "payload": MappingProxyType(dict(payload)),
+        }
+        for impl in impls:
+            self._call(impl, hook, kwargs)
+
     def register_commands(self, cli: click.Group) -> None:
         """Let each plugin add commands to ``cli``; a failing or clobbering plugin is recorded.
 
@@ -524,6 +638,7 @@ class PluginHost:
                 self._call(impl, hook, kwargs)
             except PluginError as exc:
                 _log_failure(impl.plugin_name, hook, str(exc), exc if self._trace else None)
+                self.notify_failures.append(str(exc))
 
 
 def make_plugin_host(
@@ -615,6 +730,33 @@ def make_plugin_host(
                 )
             )
     return host
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` read-only all the way down (mappings as proxies, lists as tuples): the
+    details a notification hook sees hold the evidence the after-hooks see next."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _json_value(value: object) -> object:
+    """What ``json.dumps`` writes for the evidence types it does not know: dates as ISO text, a
+    decimal as its exact text; anything else is the plugin's mistake."""
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(value, MappingProxyType):
+        return dict(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, frozenset | set):
+        return sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _is_entry_point(loaded: LoadedPlugin) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import getpass
 import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
@@ -39,9 +39,12 @@ SPILL = 2000  # events a bulk batch queues at most before writing them (see Chan
 
 # The tables a change inserts into, in the order ``flush`` writes them (parents first).
 _PARENTS = ("actor", "coop", "coop_village")
-_CHILDREN = ("step_record", "transition", "enrollment")
+_CHILDREN = ("step_record", "transition", "enrollment", "outbox")
 
 Mark = tuple[Any, ...]
+
+# The hook that asks for outbox rows (issue #13); a bulk load reads views when it is implemented.
+NOTIFY_HOOK = "kopflow_partner_notification"
 
 
 class Context(Protocol):
@@ -393,6 +396,36 @@ class Change:
             details=details,
             at=self.now,
         )
+
+    def notify(self, work: CoopWork, action: str, details: Mapping[str, Any], seq: int) -> None:
+        """Queue the outbox rows plugins ask for about the event ``seq`` (issue #13).
+
+        Queued like the change's other rows, so they commit with it, and a refused cooperative
+        of a bulk batch (``rollback_to``) or a refused change leaves none.
+        """
+        plugins = self.plugins
+        if not plugins.implements(NOTIFY_HOOK):
+            return
+        shown = {k: v for k, v in details.items() if k != "plugins"}
+        asked = plugins.partner_notifications(
+            coop=self.view(work), action=action, details=shown, audit_seq=seq
+        )
+        for partner, payload in asked:
+            self.insert(
+                "outbox",
+                {
+                    "audit_seq": seq,
+                    "partner": partner,
+                    "coop_id": work.id,
+                    "action": action,
+                    "payload": payload,
+                    "created_at": self.now,
+                    "status": "pending",
+                    "attempts": 0,
+                    "last_error": None,
+                    "delivered_at": None,
+                },
+            )
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         """Queue a row for ``table``."""

@@ -69,6 +69,10 @@ class PartnerPipeline:
     enrolled: int
     complete: int
     steps: list[PartnerStep]
+    # Notifications to the partner about this region's cooperatives not delivered yet, and
+    # how many of them failed (issue #13: a delivery failure is visible in the report too).
+    undelivered: int = 0
+    failed: int = 0
 
 
 @dataclass
@@ -254,6 +258,7 @@ def _partners(engine: Kopflow, conn: Connection, region: str) -> list[PartnerPip
     for partner, coop_id in conn.execute(query):
         enrolled.setdefault(partner, []).append(coop_id)
     done = _latest_steps(conn, region)
+    outbox = _outbox(conn, region)
     required = engine.workflow.required_partners
     codes = sorted(
         set(engine.plugins.partners) | set(enrolled), key=lambda c: (c not in required, c)
@@ -288,9 +293,30 @@ def _partners(engine: Kopflow, conn: Connection, region: str) -> list[PartnerPip
                 len(coops),
                 complete,
                 list(steps.values()),
+                *outbox.get(code, (0, 0)),
             )
         )
     return pipelines
+
+
+def _outbox(conn: Connection, region: str) -> dict[str, tuple[int, int]]:
+    """Per partner, (not yet delivered, of which failed) notifications about the region."""
+    from sqlalchemy import func, select
+
+    from kopflow.store import tables
+
+    out_t, coop_t = tables.outbox, tables.coop
+    query = (
+        select(out_t.c.partner, out_t.c.status, func.count())
+        .join(coop_t, coop_t.c.id == out_t.c.coop_id)
+        .where(coop_t.c.kabupaten == region, out_t.c.status != "delivered")
+        .group_by(out_t.c.partner, out_t.c.status)
+    )
+    counts: dict[str, tuple[int, int]] = {}
+    for code, status, count in conn.execute(query):
+        undelivered, failed = counts.get(code, (0, 0))
+        counts[code] = (undelivered + count, failed + (count if status == "failed" else 0))
+    return counts
 
 
 def _overdue_row(engine: Kopflow, row: dict[str, Any], work: CoopWork) -> OverdueRow:

@@ -197,6 +197,18 @@ def _partner(p: PartnerPipeline) -> str:
     if slowest is not None and slowest.waiting:
         summary += " " + _("Most are waiting at: {step}.", step=slowest.label)
     out.append(_note(summary))
+    if p.undelivered:  # issue #13: notifications the partner has not received yet
+        out.append(
+            _note(
+                _(
+                    "{count} notifications to this partner not delivered yet, {failed} of them "
+                    "failed: see 'kopflow partner outbox {partner}'.",
+                    count=num(p.undelivered),
+                    failed=num(p.failed),
+                    partner=p.code,
+                )
+            )
+        )
     if p.steps:
         done, waiting = _("Step done"), _("Waiting at this step")
         segments = [Segment("done", done, PALETTE[2]), Segment("waiting", waiting, PALETTE[1])]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from kopflow import authz
 from kopflow.errors import PluginError, RefusedError
 from kopflow.i18n import Named, _, listed
+from kopflow.pipeline.change import NOTIFY_HOOK
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
@@ -47,11 +48,8 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
         return Outcome(coop_id, True, _("already enrolled"), stage=work.row["stage"])
     _check(change, work, new)
     version = change.update_coop(coop_id, work.row["version"])
-    seq = change.event(
-        "partner.enrolled",
-        coop_id,
-        {"partners": new, "coop_version": version, "plugins": change.fingerprint()},
-    )
+    details = {"partners": new, "coop_version": version, "plugins": change.fingerprint()}
+    seq = change.event("partner.enrolled", coop_id, details)
     for code in new:
         change.insert(
             "enrollment",
@@ -64,6 +62,7 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
             },
         )
     work.partners.update(new)
+    change.notify(work, "partner.enrolled", details, seq)  # the outbox row, with the change
     return Outcome(
         coop_id,
         True,
@@ -181,8 +180,9 @@ def enroll_op(partners: Sequence[str]) -> BulkOp[str]:
         change: Change, ids: list[str], _items: Mapping[str, list[str]]
     ) -> dict[str, CoopWork]:
         change.plugins.raise_if_broken()
-        if change.plugins.implements("kopflow_guard_enroll"):
-            return change.load(ids)  # a plugin's guard sees the whole cooperative
+        plugins = change.plugins
+        if plugins.implements("kopflow_guard_enroll") or plugins.implements(NOTIFY_HOOK):
+            return change.load(ids)  # a plugin's guard or notification sees the whole cooperative
         # Without a guard only the steps the partners' rules read are loaded (issue #5).
         return change.load(ids, views=False, steps=steps_read(change, partners))
 

@@ -39,6 +39,13 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "coop_village": {"officer": _INSERT, "admin": _INSERT},
     "enrollment": {"officer": _INSERT, "admin": _INSERT},
+    # Partner notifications (issue #13): written by the change they are about, marked by
+    # `partner deliver`, which a partner's staff or an admin runs.
+    "outbox": {
+        "officer": _INSERT,
+        "partner": ("INSERT", "UPDATE (status, attempts, last_error, delivered_at)"),
+        "admin": ("INSERT", "UPDATE (status, attempts, last_error, delivered_at)"),
+    },
     "step_record": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
     "transition": {"officer": _INSERT, "admin": _INSERT},
     # A step's identifiers (issue #12); a correction or an undo marks the old ones released.

@@ -191,6 +191,8 @@ def complete(
         },
     )
     work.steps[step] = StepState(version, "done", stored)
+    # In this transaction, with the step in the view: a refusal leaves no row (issue #13).
+    change.notify(work, "step.corrected" if correcting else "step.completed", details, seq)
     notify = None
     if change.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
         notify = partial(_after_step, change, work, step, evidence, seq)  # lighter than a closure

@@ -13,6 +13,7 @@ from kopflow import authz
 from kopflow.errors import InputError, RefusedError
 from kopflow.flow.machine import CoopState, Guard, fire
 from kopflow.i18n import Named, _, listed
+from kopflow.pipeline.change import NOTIFY_HOOK
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
@@ -156,6 +157,7 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
         },
     )
     work.row.update(stage=dest, previous_stage=previous)
+    change.notify(work, "coop.transition", details, seq)  # the outbox row, with the change
 
     notify = None
     if change.plugins.implements("kopflow_after_transition"):  # else nothing to keep (issue #5)
@@ -180,7 +182,10 @@ def advance_op(stage: str, event: str | None, reason: str | None) -> BulkOp[str]
         # a view (evidence, villages), so without them that is not loaded, and only the steps
         # that can hold a cooperative in ``stage`` are read (issue #5).
         plugins = change.plugins
-        if plugins.implements("kopflow_guard") or plugins.implements("kopflow_after_transition"):
+        if any(
+            plugins.implements(hook)
+            for hook in ("kopflow_guard", "kopflow_after_transition", NOTIFY_HOOK)
+        ):
             return change.load(ids)
         needed = [k for keys in required_steps(change, stage).values() for k in keys]
         return change.load(ids, views=False, steps=needed)

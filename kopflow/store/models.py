@@ -150,6 +150,31 @@ class Enrollment(SQLModel, table=True):
     audit_seq: int
 
 
+class Outbox(SQLModel, table=True):
+    """A notification a partner asked for, written in the transaction of the change it is about
+    (issue #13): a committed change always has its row, a refused one never does.
+
+    ``kopflow partner deliver`` hands the pending rows to the partner's plugin in audit order
+    and marks each one delivered in a transaction of its own; ``audit_seq`` is the idempotency
+    key the partner receives (one row per event and partner).
+    """
+
+    __tablename__ = "outbox"
+    # Delivery and the listings read one partner's rows of one status in audit order.
+    __table_args__ = (Index("ix_outbox_partner_status", "partner", "status", "audit_seq"),)
+
+    audit_seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    partner: str = Field(primary_key=True, max_length=40)
+    coop_id: str | None = Field(default=None, max_length=32)
+    action: str = Field(max_length=40)  # the audit event's action: "step.completed", ...
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON from the plugin
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=10)  # "pending", "failed" or "delivered"
+    attempts: int = 0
+    last_error: str | None = None
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class AuditEvent(SQLModel, table=True):
     """One link of the hash chain. ``body`` holds the exact canonical bytes that were hashed.
 

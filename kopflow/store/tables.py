@@ -85,6 +85,22 @@ coop = Table(
     Index("ix_coop_village", "village", unique=False),
 )
 
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("audit_seq", Integer, primary_key=True, autoincrement=False, nullable=False),
+    Column("partner", String(40), primary_key=True, nullable=False),
+    Column("coop_id", String(32), nullable=True),
+    Column("action", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_partner_status", "partner", "status", "audit_seq", unique=False),
+)
+
 workflow_def = Table(
     "workflow_def",
     metadata,

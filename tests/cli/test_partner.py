@@ -93,6 +93,7 @@ def test_status(cli_runner: KopflowRunner, coop_at_stage: Callable[..., str]) ->
             {"order": 2, "step": "pos.agent", "label": "Postal agent / logistics point active",
              "required": True, "at": 1, "done": 0},
         ],
+        "outbox": {"pending": 0, "failed": 0},  # notifications not yet delivered (issue #13)
     }]  # fmt: skip
     everyone = as_json(cli_runner("partner", "status", "--region", SAMPLE_KABUPATEN, "--json"))
     assert [p["partner"] for p in everyone] == ["bri", "pln", "pos", "telkom"]

@@ -71,3 +71,24 @@ def kopflow_register_commands(cli: click.Group) -> None:
     def demo_hello() -> None:
         """Say hello from the demo plugin."""
         click.echo("hello from demo")
+
+
+@hookimpl
+def kopflow_partner_notification(
+    coop: CoopView, action: str, details: dict[str, object], audit_seq: int
+) -> object:
+    CALLS.append(("partner_notification", (coop.id, action, audit_seq)))
+    if action == "test.bad":
+        return ["not", "a mapping"]
+    if action == "test.foreign":
+        return {"bri": {"coop": coop.id}}
+    return {"demo": {"coop": coop.id, **details}} if "demo" in coop.partners else None
+
+
+@hookimpl
+def kopflow_deliver(
+    partner: str, key: int, action: str, coop_id: str | None, payload: dict[str, object]
+) -> None:
+    CALLS.append(("deliver", (partner, key, action, coop_id, dict(payload))))
+    if payload.get("fail"):
+        raise ConnectionError("demo system down\nsecond line")
