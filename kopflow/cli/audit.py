@@ -18,7 +18,7 @@ from kopflow.cli._audit_events import event_as_shown, event_filter
 from kopflow.cli._audit_verify import checkpoint_line, read_note, require_same_log, verify_file
 from kopflow.cli._files import force_option, protected_files
 from kopflow.cli._output import emit_json, json_option, ok, table
-from kopflow.errors import AuditError, InputError
+from kopflow.errors import AuditError, InputError, KopflowError
 from kopflow.i18n import N_, _
 
 if TYPE_CHECKING:
@@ -143,7 +143,8 @@ def register(engine: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "Recompute the audit chain and report the first broken, missing, inserted or reordered "
         "event by its number (exit code 7). With --checkpoint, also prove that the history up "
         "to each checkpoint is unchanged and not cut short. With --file, check an export "
-        "without any database."
+        "without any database. With --strict, also compare the tables with the log, as "
+        "'audit reconcile' does."
     ),
 )
 @click.option(
@@ -168,7 +169,12 @@ def register(engine: Any, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     help=N_("Check this JSONL export (its manifest and checkpoint beside it), not the database."),
 )
 @click.option(
-    "--strict", is_flag=True, help=N_("Also check that every event is canonical JSON (slower).")
+    "--strict",
+    is_flag=True,
+    help=N_(
+        "Also check that every event is canonical JSON and that the tables agree with the log "
+        "(slower)."
+    ),
 )
 @json_option
 @click.pass_obj
@@ -205,6 +211,8 @@ def audit_verify(
         for path, cp in notes:
             require_same_log(path, cp, head.log_id)
         result = verify_database(conn, watch=[cp.size for _p, cp in notes], strict=strict)
+        # --strict also compares the tables with the log (issue #14), in the same snapshot.
+        reconciled = reconcile_tables(app, conn) if strict and result.ok else None
     for _path, cp in notes:
         check_checkpoint(result, cp)
     log = get_logger()
@@ -219,6 +227,8 @@ def audit_verify(
         "problem_seq": result.problem_seq,
         "problem": result.problem,
     }
+    if reconciled is not None:
+        data["reconcile"] = reconciled.as_dict()
     if as_json:
         emit_json(data)
     if not result.ok:
@@ -228,6 +238,11 @@ def audit_verify(
             seq=result.problem_seq,
             problem=result.problem,
         )
+    if reconciled is not None and not as_json:
+        for difference in reconciled.differences:
+            click.echo(difference.message)
+    if reconciled is not None:
+        _raise_if_differs(reconciled)
     log.info("audit verified", events=result.count, head_seq=result.head_seq)
     if as_json:
         return
@@ -426,3 +441,78 @@ def audit_keygen(
             vkey=load_verifier(out_public).vkey,
         )
     )
+
+
+# --- reconcile (issue #14) ----------------------------------------------------------------------
+
+
+@audit_group.command(
+    "reconcile",
+    help=N_(
+        "Replay the audit log into the state it implies (stages, versions, step records, "
+        "enrolments, identifiers, actors) and compare it with the tables: name every "
+        "difference, e.g. a stage changed in the database with no audit event (exit code 7). "
+        "'audit verify --strict' runs it too."
+    ),
+)
+@json_option
+@click.pass_obj
+def audit_reconcile(app: App, as_json: bool) -> None:
+    from kopflow.audit.chain import snapshot
+    from kopflow.store.db import resolve_url
+
+    # Like verify: only the URL, no actor; a broken plugin costs only its steps' labels.
+    with snapshot(resolve_url(app.options.get("db"))) as conn:
+        result = reconcile_tables(app, conn)
+    if as_json:
+        emit_json(result.as_dict())
+    else:
+        for difference in result.differences:
+            click.echo(difference.message)
+    _raise_if_differs(result)
+    if not as_json:
+        ok(
+            _(
+                "The tables agree with the audit log: {events} events, {coops} cooperatives, "
+                "{actors} actors.",
+                events=result.events,
+                coops=result.cooperatives,
+                actors=result.actors,
+            )
+        )
+
+
+def reconcile_tables(app: App, conn: Any) -> Any:
+    """Reconcile ``conn``'s database, naming stages and steps with the labels the user knows."""
+    from kopflow.audit.reconcile import reconcile
+    from kopflow.flow.spec import StepSpec, Workflow, find_workflow
+    from kopflow.log import get_logger
+
+    def workflows(name: str) -> Workflow | None:
+        try:
+            return find_workflow(name)
+        except KopflowError:  # a definition gone from disk: stages show as their ids
+            return None
+
+    def steps(key: str) -> StepSpec | None:
+        try:
+            return app.engine.step_spec(key)[0]
+        except KopflowError:  # a partner's step whose plugin is gone: the key is all there is
+            return None
+
+    result = reconcile(conn, workflows=workflows, steps=steps)
+    log = get_logger()
+    if result.ok:
+        log.info("audit reconciled", events=result.events, coops=result.cooperatives)
+    else:
+        log.warning("audit reconcile found differences", differences=result.total)
+    return result
+
+
+def _raise_if_differs(result: Any) -> None:
+    if not result.ok:
+        raise AuditError(
+            "the tables differ from the audit log in {count} places; the first: {first}",
+            count=result.total,
+            first=result.differences[0].message,
+        )
