@@ -303,7 +303,7 @@ class Reconciler:
             except (ValueError, AttributeError):
                 details = None
             if not isinstance(details, dict):
-                self.result.add(
+                self.result.report(
                     "event.unreadable",
                     _("event {seq} cannot be read: its body is not a JSON object", seq=seq),
                     seq=seq,
@@ -339,7 +339,7 @@ class Reconciler:
         if action == "db.grant" and role == "owner" and (known is None or not known["enabled"]):
             return  # the database owner, who is no actor, may grant (rules/roles.py)
         if known is None:
-            self.result.add(
+            self.result.report(
                 "event.actor",
                 _(
                     "event {seq} names {actor} as its actor, but no event added them",
@@ -349,7 +349,7 @@ class Reconciler:
                 seq=seq,
             )
         elif known["role"] != role:
-            self.result.add(
+            self.result.report(
                 "event.role",
                 _(
                     "event {seq} names {actor} with role {role}, but the audit log gave them role {known}",
@@ -361,7 +361,7 @@ class Reconciler:
                 seq=seq,
             )
         elif not known["enabled"]:
-            self.result.add(
+            self.result.report(
                 "event.disabled",
                 _("event {seq} names {actor}, who was disabled before it", seq=seq, actor=actor),
                 seq=seq,
@@ -404,7 +404,7 @@ class Reconciler:
         state = self.coops.get(coop_id)
         if action == "coop.registered":
             if state is not None:
-                self.result.add(
+                self.result.report(
                     "coop.registered_twice",
                     _(
                         "{coop} is registered again by event {seq} (first by event {first})",
@@ -420,7 +420,7 @@ class Reconciler:
             state.stage = wf.initial if wf is not None else None
             return
         if state is None:
-            self.result.add(
+            self.result.report(
                 "coop.unregistered",
                 _(
                     "event {seq} is about {coop}, which no earlier event registered",
@@ -437,7 +437,7 @@ class Reconciler:
         if action == "coop.transition":
             source, dest = details.get("from"), details.get("to")
             if source != state.stage:
-                self.result.add(
+                self.result.report(
                     "coop.transition_source",
                     _(
                         "event {seq} moves {coop} from stage {source}, but the audit log had it in {stage}",
@@ -470,7 +470,7 @@ class Reconciler:
             seen.add(coop_id)
             state = self.coops.get(coop_id)
             if state is None:
-                self.result.add(
+                self.result.report(
                     "coop.no_event",
                     _(
                         "{coop} is in the table, but no event registered it",
@@ -502,7 +502,7 @@ class Reconciler:
                     self._differs(coop_id, column, found, expected)
         for coop_id, state in self.coops.items():
             if coop_id not in seen:
-                self.result.add(
+                self.result.report(
                     "coop.missing",
                     _(
                         "{coop} was registered by event {seq}, but its row is missing from the table",
@@ -514,7 +514,7 @@ class Reconciler:
                 )
 
     def _differs(self, coop_id: str, column: str, found: Any, expected: Any) -> None:
-        self.result.add(
+        self.result.report(
             f"coop.{column}",
             _(
                 "{coop}: the table says {field} {found}, the audit log says {expected}",
@@ -556,7 +556,7 @@ class Reconciler:
             seen.add(name)
             known = self.actors.get(name)
             if known is None:
-                self.result.add(
+                self.result.report(
                     "actor.no_event",
                     _("actor {name} is in the table, but no event added them", name=name),
                 )
@@ -566,7 +566,7 @@ class Reconciler:
                 if isinstance(found, datetime):
                     found = utc_iso(found)
                 if found != known[column]:
-                    self.result.add(
+                    self.result.report(
                         f"actor.{column}",
                         _(
                             "actor {name}: the table says {field} {found}, the audit log says {expected}",
@@ -578,7 +578,7 @@ class Reconciler:
                     )
         for name, known in self.actors.items():
             if name not in seen:
-                self.result.add(
+                self.result.report(
                     "actor.missing",
                     _(
                         "actor {name} was added by event {seq}, but is missing from the table",
@@ -669,7 +669,7 @@ class Reconciler:
             want = (f"{step}.{f.name}", str(value).strip())
             if want not in have:
                 row = {"coop_id": coop_id, "step": step, "scope": want[0], "value": want[1]}
-                self.result.add(
+                self.result.report(
                     "identifier.missing",
                     _(
                         "{coop}: event {seq} recorded {record}, which is missing from the table",
@@ -689,7 +689,7 @@ class Reconciler:
             row = found.pop(tuple(want[k] for k in key), None)
             if row is None:
                 coop_id = str(want["coop_id"])
-                self.result.add(
+                self.result.report(
                     f"{rows.kind}.missing",
                     _(
                         "{coop}: event {seq} recorded {record}, which is missing from the table",
@@ -722,7 +722,7 @@ class Reconciler:
                     )
             if differing:
                 coop_id = str(want["coop_id"])
-                self.result.add(
+                self.result.report(
                     f"{rows.kind}.differs",
                     _(
                         "{coop}: {record} differs from event {seq}: {differences}",
@@ -740,7 +740,7 @@ class Reconciler:
     def _orphan(self, rows: _Rows, row: dict[str, Any]) -> None:
         """A row naming an event that did not write it."""
         coop_id = str(row["coop_id"])
-        self.result.add(
+        self.result.report(
             f"{rows.kind}.no_event",
             _(
                 "{coop}: {record} has no event in the audit log (it names event {seq})",
@@ -821,7 +821,7 @@ class Reconciler:
         expected: int | None,
     ) -> None:
         row = {"coop_id": coop_id, "scope": scope, "value": value, "step": step}
-        self.result.add(
+        self.result.report(
             "identifier.released_seq",
             _(
                 "{coop}: {record}: the table says {field} {found}, the audit log says {expected}",
