@@ -103,7 +103,7 @@ class ReconcileResult:
     def ok(self) -> bool:
         return self.total == 0
 
-    def add(
+    def report(
         self, kind: str, message: str, *, coop: str | None = None, seq: int | None = None
     ) -> None:
         self.total += 1
