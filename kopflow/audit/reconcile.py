@@ -171,14 +171,18 @@ class _Rows:
         self._rows = rows
         self.head: dict[str, Any] | None = next(rows, None)
 
-    def before(self, seq: int) -> Iterator[dict[str, Any]]:
+    def before(self, seq: int) -> list[dict[str, Any]]:
         """The rows naming an event before ``seq`` that no event has claimed."""
+        found: list[dict[str, Any]] = []
         while self.head is not None and self.head["audit_seq"] < seq:
-            yield self.head
+            found.append(self.head)
             self.head = next(self._rows, None)
+        return found
 
     def at(self, seq: int) -> list[dict[str, Any]]:
         """The rows naming event ``seq``."""
+        if self.head is None or self.head["audit_seq"] != seq:
+            return []  # most events write no row of a given table: the common case, made quick
         found = []
         while self.head is not None and self.head["audit_seq"] == seq:
             found.append(self.head)
@@ -186,7 +190,9 @@ class _Rows:
         return found
 
     def rest(self) -> Iterator[dict[str, Any]]:
-        return self.before(2**62)
+        while self.head is not None:
+            yield self.head
+            self.head = next(self._rows, None)
 
 
 def _stream(conn: Connection, table: str, order: str, batch: int) -> Iterator[dict[str, Any]]:
@@ -684,7 +690,10 @@ class Reconciler:
     def _match(
         self, seq: int, rows: _Rows, expected: list[dict[str, Any]], key: tuple[str, ...]
     ) -> None:
-        found = {tuple(r[k] for k in key): r for r in rows.at(seq)}
+        here = rows.at(seq)
+        if not expected and not here:
+            return
+        found = {tuple(r[k] for k in key): r for r in here}
         for want in expected:
             row = found.pop(tuple(want[k] for k in key), None)
             if row is None:
