@@ -117,7 +117,9 @@ def machine(
             """A cooperative some way along already, so later stages and partner steps are
             reached within a short sequence."""
             coop = self.register(1)
-            while self.stage(coop) != stage:
+            for _ in range(len(self.wf.main_stages())):  # bounded: a refusal cannot loop
+                if self.stage(coop) == stage:
+                    break
                 self.forward(coop)
             return coop
 
