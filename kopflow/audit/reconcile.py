@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from kopflow.audit.chain import iter_rows, utc_iso
 from kopflow.i18n import N_, Named, _
+from kopflow.text import excerpt
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -208,13 +209,15 @@ def _stream(conn: Connection, table: str, order: str, batch: int) -> Iterator[di
 
 
 def _shown(value: Any) -> str:
+    """A value as a difference quotes it: bounded and with control characters escaped, since a
+    tampered table may hold anything (kopflow.text, issue #14)."""
     if value is None:
         return "-"
     if isinstance(value, datetime):
         return utc_iso(value)
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+        return excerpt(json.dumps(value, ensure_ascii=False, sort_keys=True), 200)
+    return excerpt(value)
 
 
 def _field(name: str) -> str:
@@ -266,7 +269,9 @@ class Reconciler:
         texts = None
         if wf is not None:
             texts = next((s.label for s in wf.stages if s.id == stage), None)
-        return format(Named(str(stage), texts)) if stage is not None else "-"
+        if stage is None:
+            return "-"
+        return format(Named(str(stage), texts)) if texts else _shown(stage)
 
     def _step(self, key: str) -> str:
         spec = self._spec(key)

@@ -20,6 +20,7 @@ from kopflow.cli._files import force_option, protected_files
 from kopflow.cli._output import emit_json, json_option, ok, table
 from kopflow.errors import AuditError, InputError, KopflowError
 from kopflow.i18n import N_, _
+from kopflow.text import escape
 
 if TYPE_CHECKING:
     from kopflow.cli import App
@@ -240,7 +241,7 @@ def audit_verify(
         )
     if reconciled is not None and not as_json:
         for difference in reconciled.differences:
-            click.echo(difference.message)
+            click.echo(escape(difference.message))
     if reconciled is not None:
         _raise_if_differs(reconciled)
     log.info("audit verified", events=result.count, head_seq=result.head_seq)
@@ -468,7 +469,7 @@ def audit_reconcile(app: App, as_json: bool) -> None:
         emit_json(result.as_dict())
     else:
         for difference in result.differences:
-            click.echo(difference.message)
+            click.echo(escape(difference.message))
     _raise_if_differs(result)
     if not as_json:
         ok(
