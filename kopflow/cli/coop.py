@@ -282,9 +282,9 @@ def _print_partnerships(data: dict[str, Any] | None) -> None:
             )
         )
     if data["leads"]:
-        from kopflow.cli.lead import STATE_NAMES
+        from kopflow.cli.lead import state_name
 
-        rows = [{**x, "state": _(STATE_NAMES[x["status"]])} for x in data["leads"]]
+        rows = [{**x, "state": state_name(x["status"])} for x in data["leads"]]
         table(
             _("Partnerships"),
             [

@@ -34,6 +34,14 @@ STATE_NAMES = {
     "declined": N_("declined"),
     "lapsed": N_("lapsed"),
 }
+
+
+def state_name(status: str) -> str:
+    """A lead's state as people read it, in the language in force."""
+    msgid = STATE_NAMES.get(status, status)
+    return _(msgid)
+
+
 SHEET_COLUMNS = {
     "coop": ("coop", "koperasi", "desa", "village"),
     "partner": ("partner", "mitra"),
@@ -282,7 +290,7 @@ def lead_list(
                     x["commodity"],
                     x["quantity"],
                     x["forum_id"],
-                    _(STATE_NAMES[x["status"]]),
+                    state_name(x["status"]),
                     x["on_date"],
                     x["details"].get("number"),
                 ]  # fmt: skip
@@ -300,8 +308,7 @@ def lead_list(
 def lead_rows(title: str, leads: list[dict[str, Any]]) -> None:
     """Leads as a table (``lead list``, ``forum show``)."""
     shown = [
-        {**x, "state": _(STATE_NAMES[x["status"]]), "number": x["details"].get("number")}
-        for x in leads
+        {**x, "state": state_name(x["status"]), "number": x["details"].get("number")} for x in leads
     ]
     table(
         title,

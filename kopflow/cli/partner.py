@@ -176,7 +176,7 @@ def partner_list(app: App, as_json: bool) -> None:
             else "",
             "enroll_requires": listed([Named(k, steps.get(k)) for k in r["enroll_requires"]]),
             "source": _source(r),
-            "kind": _(KIND_LABELS[r["kind"]]) if r["kind"] in KIND_LABELS else "",
+            "kind": kind_name(r["kind"]),
         }
         for r in rows
     ]
@@ -199,6 +199,12 @@ def partner_list(app: App, as_json: bool) -> None:
         shown,
         optional=("enroll_requires", "optional_steps", "office", "for_all", "plugin", "kind"),
     )
+
+
+def kind_name(kind: str | None) -> str:
+    """A partner's kind as people read it, in the language in force."""
+    msgid = KIND_LABELS.get(kind or "", kind or "")
+    return _(msgid) if msgid else ""
 
 
 def _source(row: dict[str, Any]) -> str:
@@ -420,7 +426,7 @@ def partner_show(app: App, partner: str, region: str | None, as_json: bool) -> N
         return
     ok(f"{data['code']}  {data['name']}  ({_source(data)})")
     if data["kind"]:
-        kind = _(KIND_LABELS[data["kind"]]) if data["kind"] in KIND_LABELS else data["kind"]
+        kind = kind_name(data["kind"])
         ok(_("Kind: {kind}", kind=kind) + (f"; {data['office']}" if data["office"] else ""))
     if data["contact"]:
         ok(_("Contact: {contact}", contact=data["contact"]))

@@ -240,7 +240,7 @@ class PartnerCap(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     partner: str = Field(max_length=40)
     commodity: str = Field(max_length=40)
-    kabupaten: str = ""  # "" = every district without a cap of its own
+    kabupaten: str  # "" = every district without a cap of its own
     cap: int
     unit: str
     actor: str

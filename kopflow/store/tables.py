@@ -108,7 +108,7 @@ partner_cap = Table(
     Column("id", Integer, primary_key=True, nullable=False),
     Column("partner", String(40), nullable=False),
     Column("commodity", String(40), nullable=False),
-    Column("kabupaten", String, nullable=False, default=""),
+    Column("kabupaten", String, nullable=False),
     Column("cap", Integer, nullable=False),
     Column("unit", String, nullable=False),
     Column("actor", String, nullable=False),
