@@ -698,12 +698,18 @@ class Kopflow:
                 query = query.where(tables.coop.c.kecamatan == kecamatan)
             return [str(i) for i in conn.execute(query.order_by(tables.coop.c.id)).scalars()]
 
-    def sheet_unknown(self, refs: Sequence[str]) -> dict[str, KopflowError]:
-        """The references of a sheet that name no cooperative (or several), with the error."""
+    def forum_sheet_refs(
+        self, forum: str, refs: Sequence[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], str | KopflowError]:
+        """The cooperatives an attendance sheet's rows name, (reference, kecamatan) -> id or
+        the error: village names are looked for in the forum's kabupaten first."""
+        from kopflow.rules.partnership import forum_row
+        from kopflow.rules.partnership_reads import resolve_in_kabupaten
+
         with self.reading() as conn:
             self.actor(conn)
-            found = self.resolve_many(conn, refs)
-        return {ref: err for ref, err in found.items() if isinstance(err, KopflowError)}
+            kabupaten = forum_row(conn, forum)["kabupaten"]
+            return resolve_in_kabupaten(conn, kabupaten, refs)
 
     def forum_report(self, forum: str) -> dict[str, Any]:
         """A forum's attendance, partners, leads and conversion (``forum show``)."""

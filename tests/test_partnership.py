@@ -32,15 +32,14 @@ def district(engine: Kopflow, kabupaten: str) -> list[dict[str, Any]]:
 
 
 def sheet(path: Path, coops: list[dict[str, Any]]) -> Path:
-    """An attendance sheet naming each cooperative by its village, or by its id where two
-    villages of the kabupaten share the name (as an office's sheet would have to)."""
-    names = Counter(c["village"] for c in coops)
+    """An attendance sheet as an office writes it: each cooperative by its village and
+    kecamatan (Buleleng has two villages named Kayuputih), a representative and a role."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["coop", "name", "role"])
+        writer.writerow(["Desa", "Kecamatan", "Nama", "Jabatan"])
         for i, c in enumerate(coops):
-            ref = c["village"] if names[c["village"]] == 1 else c["id"]
-            writer.writerow([ref, f"I Wayan {i}", "ketua" if i % 2 else "manajer"])
+            role = "ketua" if i % 2 else "manajer"
+            writer.writerow([c["village"].upper(), f"Kec. {c['kecamatan']}", f"I Wayan {i}", role])
     return path
 
 
@@ -154,6 +153,22 @@ def test_a_sheet_row_naming_no_village_refuses_the_sheet(kopflow: Kopflow, tmp_p
         assert "row 22: no cooperative Desa Tidak Ada" in result.stderr
         assert "nothing was recorded" in result.stderr and "Traceback" not in result.output
     assert db_state(engine.url) == before
+
+
+def test_a_village_name_two_cooperatives_share_needs_the_kecamatan(
+    kopflow: Kopflow, tmp_path: Path
+) -> None:
+    engine = kopflow
+    coops = district(engine, BULELENG)
+    engine.forum_create(ForumInput("rakor-2025", "Rakor", "rakor", "2025-10-22", None, BULELENG))
+    twins = [c for c in coops if c["village"] == "Kayuputih"]
+    assert len(twins) == 2
+    path = tmp_path / "hadir.csv"
+    path.write_text("coop,name,role\nKayuputih,Made,ketua\n", encoding="utf-8")
+    result = cli(engine.url, "forum", "attend", "rakor-2025", "--from-file", str(path))
+    assert result.exit_code == 2
+    assert "row 2: Kayuputih names 2 cooperatives of Kabupaten Buleleng" in result.stderr
+    assert all(c["id"] in result.stderr for c in twins)
 
 
 def test_pasuruan_business_matching(kopflow: Kopflow) -> None:

@@ -33,6 +33,7 @@ SHEET_COLUMNS = {
     "coop": ("coop", "koperasi", "desa", "village", "desa/kelurahan"),
     "name": ("name", "nama", "representative", "perwakilan"),
     "role": ("role", "jabatan"),
+    "kecamatan": ("kecamatan", "kec", "kec."),
 }
 
 
@@ -171,7 +172,7 @@ def forum_attend(
         raise InputError("give exactly one of COOP, --all, --kecamatan or --from-file")
     rows: dict[str, list[int]] | None = None
     if sheet is not None:
-        items, rows = _read_attendance(app, sheet)
+        items, rows = _read_attendance(app, forum, sheet)
     elif coop:
         items = [(coop, rep_name, rep_role)]
     else:
@@ -190,15 +191,15 @@ def forum_attend(
 
 
 def _read_attendance(
-    app: App, path: Path
+    app: App, forum: str, path: Path
 ) -> tuple[list[tuple[str, str | None, str | None]], dict[str, list[int]]]:
-    """The sheet's attendees and each reference's row numbers; refuses the whole sheet, before
-    anything is written, when a row names no cooperative or an unknown role."""
+    """The sheet's attendees by cooperative id, and each id's row numbers; refuses the whole
+    sheet, before anything is written, when a row names no cooperative (or several: a
+    kecamatan column tells villages of one name apart) or an unknown role."""
     from kopflow.report.sheets import read_sheet
 
     sheet = read_sheet(path, {k: list(v) for k, v in SHEET_COLUMNS.items()})
-    numbers: dict[str, list[int]] = {}
-    items: list[tuple[str, str | None, str | None]] = []
+    wanted: list[tuple[int, tuple[str, str | None], str | None, str | None]] = []
     problems: list[str] = []
     for number, values in sheet:
         ref = values.get("coop", "")
@@ -216,12 +217,18 @@ def _read_attendance(
                 )
             )
             continue
-        numbers.setdefault(ref, []).append(number)
-        items.append((ref, values.get("name") or None, role.lower() if role else None))
-    unknown = app.engine.sheet_unknown(list(numbers))
-    for ref, err in unknown.items():
-        for number in numbers[ref]:
-            problems.append(_("row {row}: {error}", row=number, error=str(err)))
+        key = (ref, values.get("kecamatan") or None)
+        wanted.append((number, key, values.get("name") or None, role.lower() if role else None))
+    found = app.engine.forum_sheet_refs(forum, list(dict.fromkeys(w[1] for w in wanted)))
+    numbers: dict[str, list[int]] = {}
+    items: list[tuple[str, str | None, str | None]] = []
+    for number, key, name, role in wanted:
+        coop = found[key]
+        if not isinstance(coop, str):
+            problems.append(_("row {row}: {error}", row=number, error=str(coop)))
+            continue
+        numbers.setdefault(coop, []).append(number)
+        items.append((coop, name, role))
     if problems:
         problems.sort(key=_row_number)
         raise InputError(

@@ -9,10 +9,11 @@ a lead's state is its newest ``lead_record`` version, found by one grouped subqu
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from kopflow.errors import NotFoundError
+from kopflow.errors import InputError, KopflowError, NotFoundError
 from kopflow.i18n import label
 from kopflow.rules.partnership import directory, forum_row
 
@@ -342,3 +343,66 @@ def region_summary(conn: Connection, kabupaten: str) -> dict[str, Any]:
         "agreements": sum(1 for lead in leads if lead["status"] == "agreement"),
         "coops_with_agreement": len(with_agreement),
     }
+
+
+def resolve_in_kabupaten(
+    conn: Connection, kabupaten: str, refs: Sequence[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], str | KopflowError]:
+    """The cooperatives a sheet's rows name: (reference, kecamatan or None) -> id or error.
+
+    A village name is looked for in ``kabupaten`` first (two kabupaten often share one), and a
+    name two villages of the kabupaten share is told apart by the row's kecamatan; an id or a
+    name found nowhere there goes to :func:`kopflow.names.resolve_coop`, which suggests the
+    nearest names.
+    """
+    from sqlalchemy import text
+
+    from kopflow.names import resolve_coop
+
+    by_name: dict[str, list[tuple[str, str]]] = {}
+    ids: set[str] = set()
+    rows = conn.execute(
+        text(
+            "SELECT c.id, v.name, v.kecamatan FROM coop c JOIN coop_village v ON v.coop_id = c.id "
+            "WHERE c.kabupaten = :k ORDER BY c.id"
+        ),
+        {"k": kabupaten},
+    )
+    for coop_id, name, kecamatan in rows:
+        ids.add(str(coop_id))
+        by_name.setdefault(str(name).casefold(), []).append((str(coop_id), str(kecamatan)))
+    found: dict[tuple[str, str | None], str | KopflowError] = {}
+    for ref, kecamatan in refs:
+        key = ref.strip()
+        if key.upper() in ids:
+            found[(ref, kecamatan)] = key.upper()
+            continue
+        matches = by_name.get(key.casefold(), [])
+        if kecamatan:
+            wanted = _plain_kecamatan(kecamatan)
+            matches = [m for m in matches if _plain_kecamatan(m[1]) == wanted]
+        if len({m[0] for m in matches}) == 1:
+            found[(ref, kecamatan)] = matches[0][0]
+        elif matches:
+            found[(ref, kecamatan)] = InputError(
+                "{ref} names {count} cooperatives of {kabupaten}; give the kecamatan in a "
+                "kecamatan column, or the id: {candidates}",
+                ref=ref,
+                count=len(matches),
+                kabupaten=kabupaten,
+                candidates="; ".join(f"{i} (Kec. {k})" for i, k in matches[:10]),
+            )
+        else:
+            try:
+                found[(ref, kecamatan)] = resolve_coop(conn, key, kabupaten=kabupaten)
+            except KopflowError as err:
+                found[(ref, kecamatan)] = err
+    return found
+
+
+def _plain_kecamatan(name: str) -> str:
+    """A kecamatan's name as sheets differ in writing it: no "Kecamatan"/"Kec." and any case."""
+    text = " ".join(name.split()).casefold()
+    for prefix in ("kecamatan ", "kec. ", "kec "):
+        text = text.removeprefix(prefix)
+    return text
