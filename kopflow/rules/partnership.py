@@ -467,9 +467,9 @@ def attend_op(code: str) -> BulkOp[Attendee]:
         if forum is None:
             forum = change.memo["forum"] = forum_row(change.conn, code)
         sql = "SELECT coop_id FROM forum_attendance"
-        tail = f"AND forum_id = '{forum['id']}'"  # a checked code: letters, digits, - and _
+        also = ("forum_id", [forum["id"]])
         change.memo["attended"] = {
-            r[0] for r in rows_in(change.conn, sql, "coop_id", ids, tail=tail)
+            r[0] for r in rows_in(change.conn, sql, "coop_id", ids, also=also)
         }
         return change.load(ids, views=False, steps=())
 
