@@ -76,8 +76,9 @@ def test_kemitraan_numbers_in_the_page(rakor: str, tmp_path: Path) -> None:
     assert 'data-partner-leads="bulog"' in page and 'data-partner-leads="pertamina"' in page
     summary = "6 leads with partners, 2 agreements signed; 2 cooperatives"
     assert summary in page
-    kopflow(rakor, "--lang", "id", "report", "--region", REGION, "--out", str(out))
-    assert "<h2>Kemitraan</h2>" in out.read_text(encoding="utf-8")
+    in_id = tmp_path / "laporan.html"
+    kopflow(rakor, "--lang", "id", "report", "--region", REGION, "--out", str(in_id))
+    assert "<h2>Kemitraan</h2>" in in_id.read_text(encoding="utf-8")
 
 
 def test_kemitraan_in_headless_chromium(rakor: str, tmp_path: Path) -> None:
@@ -137,3 +138,8 @@ def test_exports_are_formula_safe(rakor: str, tmp_path: Path) -> None:
     kopflow(rakor, "lead", "list", "--export", str(out))
     book = load_workbook(out)
     assert book.worksheets[0].max_row == 7  # header and six leads
+    # As every output (issue #14): an existing file is replaced only with --force.
+    again = kopflow(rakor, "lead", "list", "--export", str(out), code=2)
+    assert "exists already" in again.stderr
+    kopflow(rakor, "lead", "list", "--state", "agreement", "--export", str(out), "--force")
+    assert load_workbook(out).worksheets[0].max_row == 3

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kopflow.cli import TranslatedGroup
+from kopflow.cli._files import force_option, protected_files
 from kopflow.cli._output import (
     bulk_summary,
     emit_json,
@@ -259,13 +260,14 @@ def _row_number(problem: str) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
     help=N_("Also write the attendance and leads to FILE.csv or FILE.xlsx."),
 )
+@force_option
 @json_option
 @click.pass_obj
-def forum_show(app: App, forum: str, export: Path | None, as_json: bool) -> None:
+def forum_show(app: App, forum: str, export: Path | None, force: bool, as_json: bool) -> None:
     """Show a forum."""
     data = app.engine.forum_report(forum)
     if export is not None:
-        count = _export(data, export)
+        count = _export(data, export, force=force, protected=protected_files(app.options))
         if not as_json:
             ok(_("Written: {path} ({count} rows)", path=str(export), count=count))
     if as_json:
@@ -317,7 +319,7 @@ def _lead_table(title: str, leads: list[dict[str, Any]]) -> None:
     lead_rows(title, leads)
 
 
-def _export(data: dict[str, Any], path: Path) -> int:
+def _export(data: dict[str, Any], path: Path, *, force: bool, protected: list[Path]) -> int:
     """The forum's attendance, one row per cooperative, with its leads' counts and states."""
     from kopflow.report.sheets import write_table
 
@@ -361,7 +363,7 @@ def _export(data: dict[str, Any], path: Path) -> int:
                     ", ".join(sorted({x["partner"] for x in mine})),
                 ]  # fmt: skip
             )
-    return write_table(path, header, rows)
+    return write_table(path, header, rows, force=force, protected=protected)
 
 
 @forum_group.command(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kopflow.cli import TranslatedGroup
+from kopflow.cli._files import force_option, protected_files
 from kopflow.cli._output import (
     bulk_summary,
     emit_json,
@@ -249,6 +250,7 @@ def lead_advance(
     type=click.Path(dir_okay=False, path_type=Path),
     help=N_("Also write them to FILE.csv or FILE.xlsx."),
 )
+@force_option
 @json_option
 @click.pass_obj
 def lead_list(
@@ -259,6 +261,7 @@ def lead_list(
     region: str | None,
     state: str | None,
     export: Path | None,
+    force: bool,
     as_json: bool,
 ) -> None:
     """List leads."""
@@ -296,6 +299,8 @@ def lead_list(
                 ]  # fmt: skip
                 for x in leads
             ),
+            force=force,
+            protected=protected_files(app.options),
         )
         if not as_json:
             ok(_("Written: {path} ({count} rows)", path=str(export), count=count))

@@ -6,9 +6,10 @@ CSV or XLSX an office can hand to the province, formula-safe like the audit expo
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kopflow.audit.export import safe_text
 from kopflow.errors import InputError
@@ -84,27 +85,45 @@ def _read_xlsx(path: Path) -> list[tuple[int, list[Any]]]:
         book.close()
 
 
-def write_table(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+def write_table(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    force: bool = False,
+    protected: Iterable[Path] = (),
+) -> int:
     """Write ``rows`` under ``header`` as CSV (UTF-8 with BOM) or XLSX, by ``path``'s suffix;
     text that a spreadsheet would read as a formula is written inert. Returns the rows written.
+
+    The file is written as every output kopflow writes (:func:`kopflow.store.outfile.write_file`):
+    an existing file only with ``force``, never a link or the database, whole or not at all.
     """
+    from kopflow.store.outfile import write_file
+
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise InputError("write the export as .csv or .xlsx, not {path}", path=str(path))
     safe = [[safe_text(v) if isinstance(v, str) else v for v in row] for row in rows]
-    if suffix == ".csv":
-        with path.open("w", newline="", encoding="utf-8-sig") as handle:
-            writer = csv.writer(handle)
+
+    def write(handle: IO[bytes]) -> None:
+        if suffix == ".csv":
+            text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+            writer = csv.writer(text)
             writer.writerow(header)
             writer.writerows(safe)
-        return len(safe)
-    from openpyxl import Workbook
+            text.flush()
+            text.detach()
+            return
+        from openpyxl import Workbook
 
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("kemitraan")
-    sheet.append(list(header))
-    for row in safe:
-        # A value made inert keeps its "'" and is stored as text, whatever it looks like.
-        sheet.append(row)
-    book.save(path)
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet("kemitraan")
+        sheet.append(list(header))
+        for row in safe:
+            # A value made inert keeps its "'" and is stored as text, whatever it looks like.
+            sheet.append(row)
+        book.save(handle)
+
+    write_file(path, write, force=force, protected=protected)
     return len(safe)
