@@ -255,15 +255,26 @@ def test_lead_pipeline_refusals(kopflow: Kopflow) -> None:
 
 
 def test_agreement_with_a_plugin_partner_enrols_through_the_engine(kopflow: Kopflow) -> None:
+    """--enroll goes through Kopflow.enroll, so the partner's enrolment rules apply: refused in
+    formation (the agreement stays signed), done once the cooperative is in onboarding."""
+    from engine_helpers import drive_to
+
     engine = kopflow
-    coop = district(engine, BULELENG)[0]["id"]
-    engine.lead_add(coop, "pos", "agen-pos")
-    lead = lead_id(engine, coop, "pos")
-    result = cli(engine.url, "lead", "advance", lead, "agreement", "--number", "PKS-1/POS",
-                 "--date", "2025-11-01", "--enroll")  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "enrolled with pos" in result.stdout
-    assert "pos" in engine.coop_record(coop)["partners"]
+    early, ready = (c["id"] for c in district(engine, BULELENG)[:2])
+    for coop in (early, ready):
+        engine.lead_add(coop, "pos", "agen-pos")
+    args = ("agreement", "--number", "PKS-1/POS", "--date", "2025-11-01", "--enroll")
+    refused = cli(engine.url, "lead", "advance", lead_id(engine, early, "pos"), *args)
+    assert refused.exit_code == 3, refused.output
+    assert f"{early}: lead L-" in refused.stdout and "agreement signed" in refused.stdout
+    assert "Error: " in refused.stderr
+    assert engine.lead_list(coop=early)[0]["status"] == "agreement"
+    assert "pos" not in engine.coop_record(early)["partners"]
+    drive_to(engine, ready, "onboarding")
+    done = cli(engine.url, "lead", "advance", lead_id(engine, ready, "pos"), *args)
+    assert done.exit_code == 0, done.output
+    assert "enrolled with pos" in done.stdout
+    assert "pos" in engine.coop_record(ready)["partners"]
 
 
 def test_who_may_record(sqlite_url: str) -> None:

@@ -201,9 +201,13 @@ def lead_advance(
     fields = {"number": number, "date": date, "term": term, "document": document, "reason": reason}
     outcome, partner = engine.lead_advance(lead, state, fields)
     has_plugin = partner in engine.plugins.partners
+    offer = state == "agreement" and has_plugin
+    if not as_json:
+        ok(f"{outcome.coop_id}: {outcome.message}")
     enrolled = None
-    if state == "agreement" and has_plugin and enroll:
-        # The engine's own enrolment: the same rules and audit event as 'partner enroll'.
+    if offer and enroll:
+        # The engine's own enrolment, a change of its own once the agreement is recorded: the
+        # partner's enrolment rules apply (a refusal leaves the agreement signed and says why).
         enrolled = engine.enroll(outcome.coop_id, [partner])
     if as_json:
         emit_json(
@@ -218,11 +222,9 @@ def lead_advance(
                 else {"message": enrolled.message, "audit_seq": enrolled.audit_seq},
             }
         )
-        return
-    ok(f"{outcome.coop_id}: {outcome.message}")
-    if enrolled is not None:
+    elif enrolled is not None:
         ok(f"{enrolled.coop_id}: {enrolled.message}")
-    elif state == "agreement" and has_plugin:
+    elif offer:
         ok(
             _(
                 "{partner} has onboarding steps in kopflow: enrol the cooperative with "
