@@ -267,6 +267,113 @@ class Floor:
             events += len(audit)
         return events
 
+    # --- partnership (issue #16): attendance at a forum and new leads ---------------------
+
+    def attend(self, ids: Sequence[str], forum: str) -> int:
+        """Record every cooperative of ``ids`` as attending ``forum`` (one event each), as
+        ``Kopflow.forum_attend`` does: the chunk's rows and the attendance already recorded
+        are read first; each attendee is represented by its ketua."""
+        events = 0
+        for chunk in chunks(ids, self.batch):
+            cur, seq, prev, now = self._begin()
+            at, stamp = _iso(now), self._stamp(now)
+            self._rows(cur, chunk, "kabupaten, stage")
+            marks = ", ".join("?" * len(chunk))
+            cur.execute(
+                self._q(
+                    f"SELECT coop_id FROM forum_attendance WHERE coop_id IN ({marks}) "
+                    "AND forum_id = ?"
+                ),
+                [*chunk, forum],
+            )
+            seen = {row[0] for row in cur.fetchall()}
+            rows: list[tuple[Any, ...]] = []
+            audit: list[tuple[Any, ...]] = []
+            for coop in chunk:
+                if coop in seen:
+                    continue
+                seq += 1
+                rep = f"Ketua {coop}"
+                details = {"forum": forum, "rep_name": rep, "rep_role": "ketua"}
+                prev = self._event(audit, seq, prev, at, "forum.attended", coop, details)
+                rows.append((forum, coop, rep, "ketua", self.actor, stamp, seq))
+            cur.executemany(
+                self._q(
+                    "INSERT INTO forum_attendance (forum_id, coop_id, rep_name, rep_role, "
+                    "actor, at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                ),
+                rows,
+            )
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
+    def leads(
+        self, ids: Sequence[str], partner: str, commodity: str, quantity: int, forum: str,
+    ) -> int:  # fmt: skip
+        """A new lead (interest) per cooperative of ``ids``, checked against the partner's
+        cap as ``Kopflow.lead_add_bulk`` does: rows, open leads and the cap read per chunk."""
+        events = 0
+        for chunk in chunks(ids, self.batch):
+            cur, seq, prev, now = self._begin()
+            at, stamp = _iso(now), self._stamp(now)
+            coops = self._rows(cur, chunk, "kabupaten, stage")
+            marks = ", ".join("?" * len(chunk))
+            cur.execute(
+                self._q(
+                    "SELECT l.coop_id, l.partner, l.commodity, r.status FROM lead l "
+                    "JOIN lead_record r ON r.lead_id = l.id AND r.version = "
+                    "(SELECT MAX(version) FROM lead_record WHERE lead_id = l.id) "
+                    f"WHERE l.coop_id IN ({marks})"
+                ),
+                list(chunk),
+            )
+            held = {(r[0], r[1], r[2]) for r in cur.fetchall() if r[3] in ("interest", "intent")}
+            kabupaten = coops[chunk[0]][0]
+            cur.execute(
+                self._q(
+                    "SELECT cap, unit FROM partner_cap WHERE partner = ? AND commodity = ? "
+                    "AND kabupaten IN (?, '') ORDER BY kabupaten DESC, id DESC"
+                ),
+                (partner, commodity, kabupaten),
+            )
+            cap, unit = cur.fetchone()
+            if quantity > cap:
+                raise RuntimeError("over the cap")
+            leads: list[tuple[Any, ...]] = []
+            records: list[tuple[Any, ...]] = []
+            audit: list[tuple[Any, ...]] = []
+            for coop in chunk:
+                if (coop, partner, commodity) in held:
+                    continue
+                seq += 1
+                details = {"partner": partner, "commodity": commodity, "quantity": quantity,
+                           "unit": unit, "forum": forum}  # fmt: skip
+                prev = self._event(audit, seq, prev, at, "lead.added", coop, details)
+                lead = f"L-{seq}"
+                leads.append(
+                    (lead, coop, partner, commodity, quantity, forum, self.actor, stamp, seq)
+                )
+                records.append((lead, 1, "interest", _dumps({"lead": lead, **details}), None,
+                                self.actor, stamp, seq))  # fmt: skip
+            cur.executemany(
+                self._q(
+                    "INSERT INTO lead (id, coop_id, partner, commodity, quantity, forum_id, "
+                    "actor, at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                leads,
+            )
+            cur.executemany(
+                self._q(
+                    "INSERT INTO lead_record (lead_id, version, status, details, on_date, "
+                    "actor, at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                records,
+            )
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
     def run_phase(self, phase: dict[str, Any], ids: Sequence[str], seed_of: dict[str, int],
                   limit: int | None = None) -> int:  # fmt: skip
         """One phase of ``plan["phases"]``; ``limit`` caps the cooperatives it touches."""

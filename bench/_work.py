@@ -346,6 +346,91 @@ def build(db: str, plan_path: str, target: int) -> dict[str, Any]:
     return {"events": events, "stages": stages}
 
 
+# --- partnership (issue #16): bulk attendance and bulk leads ------------------------------
+
+BENCH_KAB = "Kabupaten Bench"
+FORUM = "bench-rakor"
+LEAD = ("pertamina", "lpg-3kg", 150)  # under the seeded cap of 200 tabung a month
+
+
+def partner_template(db: str, n: int, actor: str | None = "bench") -> dict[str, Any]:
+    """``n`` cooperatives of one kabupaten (a forum's attendance is its own kabupaten's), the
+    seeded partner directory and one forum: what both sides start from. Not timed."""
+    from kopflow.engine import ForumInput
+    from kopflow.regions import CoopSeed
+
+    engine = _engine(db, actor)
+    engine.init()
+    seeds = [
+        CoopSeed(f"KDMP-B{i:06d}", BENCH_KAB, "Provinsi Bench",
+                 [(f"bench-{i}", f"Desa {i}", f"Kec {i % 40}", None)])
+        for i in range(n)
+    ]  # fmt: skip
+    engine.register(seeds, source="bench")
+    engine.partner_seed()
+    engine.forum_create(ForumInput(FORUM, "Rakor", "rakor", "2025-10-22", None, BENCH_KAB))
+    _checkpoint(db)
+    return {"coops": n}
+
+
+def partnership(db: str) -> dict[str, Any]:
+    """Every cooperative attends the forum (``forum_attend``), then gets an LPG lead
+    (``lead_add_bulk``): both through the engine's bulk path, permissions, the cap and the
+    audit chain on."""
+    engine = _engine(db, "bench" if "://" not in db else None)
+    with engine.reading() as conn:
+        from sqlalchemy import text
+
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM coop ORDER BY id"))]
+    import kopflow.rules.partnership  # noqa: F401  (start-up is the CLI section's)
+
+    engine.plugins.fingerprint()
+    attendees = [(c, f"Ketua {c}", "ketua") for c in ids]
+    rows = [(c, *LEAD, FORUM) for c in ids]
+    phases = []
+    for kind, call in (
+        ("attend", lambda: engine.forum_attend(FORUM, attendees)),
+        ("leads", lambda: engine.lead_add_bulk(rows)),
+    ):
+        start, cpu = time.perf_counter(), time.process_time()
+        result = call()
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        _refused(result, kind, "partnership")
+        phases.append({"kind": kind, "events": len(result.done), "seconds": seconds,
+                       "cpu_seconds": cpu})  # fmt: skip
+    return {
+        "events": sum(ph["events"] for ph in phases),
+        "seconds": sum(ph["seconds"] for ph in phases),
+        "cpu_seconds": sum(ph["cpu_seconds"] for ph in phases),
+        "coops": len(ids),
+        "phases": phases,
+    }
+
+
+def floor_partnership(db: str, plan_path: str) -> dict[str, Any]:
+    p = load_plan(plan_path)
+    conn = _floor_connect(db)
+    floor = _floor.Floor(conn, p)
+    ids = floor.ids_in(p["initial"])
+    phases = []
+    for kind, call in (
+        ("attend", lambda: floor.attend(ids, FORUM)),
+        ("leads", lambda: floor.leads(ids, *LEAD, FORUM)),
+    ):
+        start, cpu = time.perf_counter(), time.process_time()
+        events = call()
+        phases.append({"kind": kind, "events": events, "seconds": time.perf_counter() - start,
+                       "cpu_seconds": time.process_time() - cpu})  # fmt: skip
+    conn.close()
+    return {
+        "events": sum(ph["events"] for ph in phases),
+        "seconds": sum(ph["seconds"] for ph in phases),
+        "cpu_seconds": sum(ph["cpu_seconds"] for ph in phases),
+        "coops": len(ids),
+        "phases": phases,
+    }
+
+
 # --- checking that both sides wrote the same thing ------------------------------------------
 
 _SAME = {
@@ -360,6 +445,12 @@ _SAME = {
     "ORDER BY coop_id, partner",
     "coop_village": "SELECT region_id, coop_id, name, kecamatan, postal_code FROM coop_village "
     "ORDER BY region_id",
+    "forum_attendance": "SELECT forum_id, coop_id, rep_name, rep_role, actor, audit_seq "
+    "FROM forum_attendance ORDER BY audit_seq",
+    "lead": "SELECT id, coop_id, partner, commodity, quantity, forum_id, actor, audit_seq "
+    "FROM lead ORDER BY audit_seq",
+    "lead_record": "SELECT lead_id, version, status, details, on_date, actor, audit_seq "
+    "FROM lead_record ORDER BY audit_seq",
 }
 
 

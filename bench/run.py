@@ -34,6 +34,7 @@ FULL = {
     "cli_small": 1_000,
     "cli_runs": 7,
     "pg": (10_000, 3),
+    "partner": (10_000, 3),
 }
 QUICK = {
     "bulk": [(40, 1), (80, 1)],
@@ -44,8 +45,9 @@ QUICK = {
     "cli_small": 30,
     "cli_runs": 1,
     "pg": (30, 1),
+    "partner": (40, 1),
 }
-SECTIONS = ("import", "bulk", "verify", "cli", "pg")
+SECTIONS = ("import", "bulk", "verify", "cli", "pg", "partner")
 
 
 # --- running children ----------------------------------------------------------------------
@@ -326,6 +328,29 @@ class Bench:
         self.target(f"bulk advance PostgreSQL N={n:,} vs psycopg", rates["ratio"], ">= 0.5",
                     rates["ratio"] >= 0.5)  # fmt: skip
 
+    def section_partner(self) -> None:
+        """Issue #16: bulk attendance at a forum and bulk lead creation, N cooperatives each,
+        through the engine's bulk path, against the same writes with sqlite3."""
+        n, repeats = self.cfg["partner"]
+        template = self.path(f"partner-{n}.db")
+        if not os.path.exists(template):
+            self.say(f"registering {n:,} cooperatives of one kabupaten and a forum")
+            self.child("partner_template", template, n)
+        runs: dict[str, list[dict[str, Any]]] = {"kopflow": [], "floor": []}
+        for rep in range(repeats):
+            self.say(f"partnership SQLite N={n:,}: repeat {rep + 1}/{repeats}")
+            db = self.copy(template, "partner-kopflow.db")
+            runs["kopflow"].append(self.child("partnership", db))
+            floor_db = self.copy(template, "partner-floor.db")
+            runs["floor"].append(self.child("floor_partnership", floor_db, self.plan))
+            if self.args.check and rep == 0:
+                self.check(db, floor_db, f"partnership {n}")
+            self.drop(db, floor_db)
+        rates = _rates(runs)
+        self.results["partner"] = {str(n): rates}
+        self.target(f"bulk attendance + leads SQLite N={n:,} vs sqlite3", rates["ratio"],
+                    ">= 0.5", rates["ratio"] >= 0.5)  # fmt: skip
+
     # --- helpers -------------------------------------------------------------------------
 
     def check(self, kopflow_db: str, floor_db: str, what: str) -> None:
@@ -415,6 +440,10 @@ def table(results: dict[str, Any], targets: list[dict[str, Any]]) -> str:
             add(fmt.format(f"bulk lifecycle PostgreSQL N={int(size):,} (events/s)",
                            f"{r['kopflow_events_per_s']:,.0f}", f"{r['floor_events_per_s']:,.0f}",
                            r["ratio"], r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
+    for size, r in results.get("partner", {}).items():
+        add(fmt.format(f"bulk attendance + leads SQLite N={int(size):,} (events/s)",
+                       f"{r['kopflow_events_per_s']:,.0f}", f"{r['floor_events_per_s']:,.0f}",
+                       r["ratio"], r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
     if "import" in results:
         r = results["import"]
         add(fmt.format(f"import {r['coops']:,} cooperatives (s, fresh process)",

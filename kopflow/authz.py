@@ -145,3 +145,38 @@ def outbox_partner(actor: ActorInfo, partner: str | None, *, deliver: bool) -> s
             other=partner,
         )
     return actor.partner
+
+
+def require_region(actor: ActorInfo, kabupaten: str, what: str) -> None:
+    """Refuse a district's partnership record (a forum, its attendance, a district's cap) to
+    anyone but an admin or an officer of that kabupaten (issue #16)."""
+    require_write(actor)
+    if actor.role == "admin":
+        return
+    if actor.role != "officer" or actor.region != kabupaten:
+        raise PermissionDeniedError(
+            "{actor} ({role}) may not record {what} of {kabupaten}; an officer of "
+            "{kabupaten} or an admin records it",
+            actor=actor.name,
+            role=actor.role,
+            what=what,
+            kabupaten=kabupaten,
+        )
+
+
+def require_lead(actor: ActorInfo, kabupaten: str, coop_id: str, partner: str) -> None:
+    """Refuse a lead or agreement to anyone but an admin, an officer of the cooperative's
+    kabupaten, or the staff of the lead's own partner (issue #16)."""
+    require_write(actor)
+    if actor.role == "admin":
+        return
+    if actor.role == "partner":
+        if actor.partner != partner:
+            raise PermissionDeniedError(
+                "{actor} works for partner {own} and may not record leads with {partner}",
+                actor=actor.name,
+                own=actor.partner,
+                partner=partner,
+            )
+        return
+    require_coop(actor, kabupaten, coop_id)

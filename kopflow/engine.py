@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kopflow import authz
 from kopflow.errors import InputError, KopflowError, require_printable
@@ -21,6 +21,7 @@ from kopflow.pipeline.change import Change, Workspace, build_view, find_step, lo
 from kopflow.pipeline.driver import Progress, change_one, run_bulk
 from kopflow.pipeline.work import BulkResult, CoopWork, Outcome
 from kopflow.rules.partners import COMPLETE as PARTNER_COMPLETE
+from kopflow.rules.partnership import ForumInput, PartnerInput, parse_offer
 from kopflow.store import db
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from kopflow.rules.roles import GrantPlan
     from kopflow.rules.transfer import MoveResult
 
+T = TypeVar("T")
+
 # The demo's own database (issue #12): the file it uses unless --db names one, and the prefix
 # of its audit log's name, which marks a database as the demo's for as long as it lives.
 DEMO_DB = "kopflow-demo.db"
@@ -46,6 +49,9 @@ __all__ = [
     "DEMO_DB",
     "DEMO_LOG",
     "PARTNER_COMPLETE",
+    "ForumInput",
+    "PartnerInput",
+    "parse_offer",
     "BulkResult",
     "CoopWork",
     "Kopflow",
@@ -558,10 +564,13 @@ class Kopflow:
 
     def coop_record(self, coop_ref: str) -> dict[str, Any]:
         """One cooperative in full: row, villages, partners, steps, what is next, timeline."""
+        from kopflow.rules.partnership_reads import coop_partnerships
         from kopflow.rules.queries import coop_record
 
         with self._reading_one(coop_ref) as (conn, work):
-            return coop_record(self._ws, conn, work)
+            record = coop_record(self._ws, conn, work)
+            record["partnerships"] = coop_partnerships(conn, work.id)  # issue #16
+            return record
 
     def next_actions(self, coop_ref: str) -> dict[str, Any]:
         """What can be done now for a cooperative, and what blocks advancing it."""
@@ -605,3 +614,259 @@ class Kopflow:
                 kabupaten = resolve_kabupaten(conn, kabupaten)
             partner = self.partner_code(partner) if partner else None
             return partner_status(conn, self.plugins, partner=partner, kabupaten=kabupaten)
+
+    # --- partnership (issue #16): directory, forums, leads --------------------------------
+
+    def partner_directory(self) -> list[dict[str, Any]]:
+        """Every partner, the directory's and the plugins', marked (``partner list``)."""
+        from kopflow.rules.partnership_reads import partner_directory
+
+        with self.reading() as conn:
+            self.actor(conn)
+            return partner_directory(conn, self.plugins, self.workflow)
+
+    def directory_partner(self, name: str) -> str:
+        """The code of a directory or plugin partner that ``name`` names."""
+        from kopflow.rules.partnership_reads import resolve_partner
+
+        with self.reading() as conn:
+            return resolve_partner(conn, self.plugins, name)
+
+    def partner_add(self, partner: PartnerInput) -> int:
+        """Add a partner to the directory; returns the audit event's number."""
+        from sqlalchemy import select
+
+        from kopflow.rules.partnership import add_partner
+        from kopflow.store import tables
+
+        def run(change: Change) -> int:
+            known = set(change.conn.execute(select(tables.partner_org.c.code)).scalars())
+            return add_partner(change, partner, known=known)
+
+        return self._write(run, partner=partner.code)
+
+    def partner_seed(self) -> list[str]:
+        """Add the built-in directory's partners not yet present; returns the codes added."""
+        from sqlalchemy import select
+
+        from kopflow.rules.partnership import add_partner, seeds
+        from kopflow.store import tables
+
+        def run(change: Change) -> list[str]:
+            known = set(change.conn.execute(select(tables.partner_org.c.code)).scalars())
+            added = []
+            for partner in seeds():
+                if partner.code not in known:
+                    add_partner(change, partner, known=known)
+                    added.append(partner.code)
+            return added
+
+        return self._write(run)
+
+    def partner_cap(self, partner: str, commodity: str, cap: int, *, kabupaten: str) -> int:
+        """Set a district's own monthly cap per cooperative for a partner's commodity."""
+        from kopflow.names import resolve_kabupaten
+        from kopflow.rules.partnership import set_cap
+
+        code = self.directory_partner(partner)
+        with self.reading() as conn:
+            kabupaten = resolve_kabupaten(conn, kabupaten)
+        return self._write(
+            lambda change: set_cap(change, code, commodity, cap, kabupaten), partner=code
+        )
+
+    def partner_report(self, partner: str, *, kabupaten: str | None = None) -> dict[str, Any]:
+        """One partner: directory entry, caps, leads, agreements and enrolments by kecamatan."""
+        from kopflow.names import resolve_kabupaten
+        from kopflow.rules.partnership_reads import partner_report, resolve_partner
+
+        with self.reading() as conn:
+            self.actor(conn)
+            code = resolve_partner(conn, self.plugins, partner)
+            kabupaten = resolve_kabupaten(conn, kabupaten) if kabupaten else None
+            return partner_report(conn, self.plugins, code, kabupaten)
+
+    def forum_create(self, forum: ForumInput, *, invite: Sequence[str] = ()) -> int:
+        """Record a forum (and the partners invited); returns the audit event's number."""
+        from dataclasses import replace
+
+        from kopflow.names import resolve_kabupaten
+        from kopflow.rules.partnership import create_forum, forum_partners
+
+        with self.reading() as conn:
+            forum = replace(forum, kabupaten=resolve_kabupaten(conn, forum.kabupaten))
+        codes = [self.directory_partner(p) for p in invite]
+
+        def run(change: Change) -> int:
+            seq = create_forum(change, forum)
+            if codes:
+                change.flush()  # the forum row first: its partners refer to it
+                forum_partners(change, forum.code, codes, "invited")
+            return seq
+
+        return self._write(run, forum=forum.code)
+
+    def forum_partners(self, forum: str, partners: Sequence[str], *, present: bool) -> int:
+        """Record partners invited to a forum or present at it; 0 when none was new."""
+        from kopflow.rules.partnership import forum_partners
+
+        codes = [self.directory_partner(p) for p in partners]
+        status = "present" if present else "invited"
+        return self._write(lambda change: forum_partners(change, forum, codes, status), forum=forum)
+
+    def forum_attend(
+        self,
+        forum: str,
+        attendees: Sequence[tuple[str, str | None, str | None]],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Record cooperatives' attendance at a forum through the bulk driver: (cooperative,
+        representative's name, role) each; one audit event per cooperative."""
+        from kopflow.rules.partnership import attend_op, check_rep_role, forum_row
+
+        with self.reading() as conn:
+            self.actor(conn)
+            code = forum_row(conn, forum)["id"]
+        items = [(ref, name, check_rep_role(role)) for ref, name, role in attendees]
+        return run_bulk(self._ws, attend_op(code), items, dry_run=dry_run, progress=progress)
+
+    def forum_area(self, forum: str, *, kecamatan: str | None = None) -> list[str]:
+        """The ids of the cooperatives of a forum's kabupaten (or of one of its kecamatan)."""
+        from sqlalchemy import select
+
+        from kopflow.names import resolve_kecamatan
+        from kopflow.rules.partnership import forum_row
+        from kopflow.store import tables
+
+        with self.reading() as conn:
+            self.actor(conn)
+            row = forum_row(conn, forum)
+            query = select(tables.coop.c.id).where(tables.coop.c.kabupaten == row["kabupaten"])
+            if kecamatan:
+                kecamatan = resolve_kecamatan(conn, kecamatan, kabupaten=row["kabupaten"])
+                query = query.where(tables.coop.c.kecamatan == kecamatan)
+            return [str(i) for i in conn.execute(query.order_by(tables.coop.c.id)).scalars()]
+
+    def forum_sheet_refs(
+        self, forum: str, refs: Sequence[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], str | KopflowError]:
+        """The cooperatives an attendance sheet's rows name, (reference, kecamatan) -> id or
+        the error: village names are looked for in the forum's kabupaten first."""
+        from kopflow.rules.partnership import forum_row
+        from kopflow.rules.partnership_reads import resolve_in_kabupaten
+
+        with self.reading() as conn:
+            self.actor(conn)
+            kabupaten = forum_row(conn, forum)["kabupaten"]
+            return resolve_in_kabupaten(conn, kabupaten, refs)
+
+    def forum_report(self, forum: str) -> dict[str, Any]:
+        """A forum's attendance, partners, leads and conversion (``forum show``)."""
+        from kopflow.rules.partnership_reads import forum_report
+
+        with self.reading() as conn:
+            self.actor(conn)
+            return forum_report(conn, forum)
+
+    def forum_list(self, *, kabupaten: str | None = None) -> list[dict[str, Any]]:
+        """Forums, newest first (of one kabupaten when given)."""
+        from kopflow.names import resolve_kabupaten
+        from kopflow.rules.partnership_reads import forum_list
+
+        with self.reading() as conn:
+            self.actor(conn)
+            kabupaten = resolve_kabupaten(conn, kabupaten) if kabupaten else None
+            return forum_list(conn, kabupaten)
+
+    def lead_add(
+        self,
+        coop_ref: str,
+        partner: str,
+        commodity: str,
+        *,
+        quantity: int | None = None,
+        forum: str | None = None,
+    ) -> Outcome:
+        """Record a cooperative's interest in a partner's commodity or service (a new lead)."""
+        from kopflow.rules.partnership import add_lead, directory
+
+        code = self.directory_partner(partner)
+        plugin_codes = list(self.plugins.partners)
+
+        def apply(change: Change, work: CoopWork) -> Outcome:
+            item = (work.id, code, commodity, quantity, forum)
+            return add_lead(change, work, item, directory(change.conn), plugin_codes)
+
+        return change_one(self._ws, coop_ref, apply, partner=code)
+
+    def lead_add_bulk(
+        self,
+        rows: Sequence[tuple[str, str, str, int | None, str | None]],
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """New leads from rows of (cooperative, partner, commodity, quantity, forum); each
+        cooperative's rows are all recorded or all refused."""
+        from kopflow.rules.partnership import lead_op
+
+        codes: dict[str, str] = {}
+        for _ref, partner, *_rest in rows:
+            if partner not in codes:
+                try:
+                    codes[partner] = self.directory_partner(partner)
+                except KopflowError:
+                    codes[partner] = partner  # refused per cooperative, naming it
+        items = [(ref, codes[p], c, q, f) for ref, p, c, q, f in rows]
+        op = lead_op(list(self.plugins.partners))
+        return run_bulk(self._ws, op, items, dry_run=dry_run, progress=progress)
+
+    def lead_advance(
+        self, lead: str, to: str, fields: Mapping[str, str | None]
+    ) -> tuple[Outcome, str]:
+        """Move a lead to its next state; returns the outcome and the lead's partner."""
+        from kopflow.rules.partnership import advance_lead, lead_state
+
+        found: dict[str, str] = {}
+
+        def run(change: Change) -> Outcome:
+            row, version, status = lead_state(change.conn, lead)
+            found["partner"] = row["partner"]
+            work = change.load([row["coop_id"]], views=False, steps=())[row["coop_id"]]
+            return advance_lead(change, work, row, version, status, to, fields)
+
+        outcome = self._write(run, lead=lead)
+        return outcome, found["partner"]
+
+    def lead_list(self, **filters: str | None) -> list[dict[str, Any]]:
+        """Leads with their current state; filters: coop, partner, forum, kabupaten, status."""
+        from kopflow.names import resolve_kabupaten
+        from kopflow.rules.partnership_reads import lead_list, resolve_partner
+
+        with self.reading() as conn:
+            self.actor(conn)
+            if filters.get("coop"):
+                filters["coop"] = self.resolve(conn, str(filters["coop"]))
+            if filters.get("partner"):
+                filters["partner"] = resolve_partner(conn, self.plugins, str(filters["partner"]))
+            if filters.get("kabupaten"):
+                filters["kabupaten"] = resolve_kabupaten(conn, str(filters["kabupaten"]))
+            return lead_list(conn, **filters)
+
+    def partnership_summary(self, kabupaten: str) -> dict[str, Any]:
+        """A kabupaten's forums, leads, agreements and enrolments per partner (the report)."""
+        from kopflow.rules.partnership_reads import region_summary
+
+        with self.reading() as conn:
+            self.actor(conn)
+            return region_summary(conn, kabupaten)
+
+    def _write(self, fn: Callable[[Change], T], **context: Any) -> T:
+        """One change that names no single cooperative up front, logged once if refused."""
+        try:
+            return self._ws.write(fn)
+        except KopflowError as err:
+            self._ws.refused(err, **context)
+            raise

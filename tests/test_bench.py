@@ -31,7 +31,10 @@ def test_bench_quick_runs_every_section(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-4000:]
     report = json.loads(out.read_text(encoding="utf-8"))
     results = report["results"]
-    assert {"import", "bulk_sqlite", "verify", "cli", "pg", "checks"} <= set(results)
+    assert {"import", "bulk_sqlite", "verify", "cli", "pg", "partner", "checks"} <= set(results)
+    assert "partnership 40" in results["checks"]  # issue #16: the floor wrote the same rows
+    for size, partner in results["partner"].items():
+        assert partner["kopflow_events"] == partner["floor_events"] == 2 * int(size)
     assert report["events_per_coop"] == 26
     for what, check in results["checks"].items():
         assert check["problems"] == [], what

@@ -57,7 +57,17 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "partner": (
         "kopflow.cli.partner",
         "partner_group",
-        N_("Partner onboarding: enroll, steps, status."),
+        N_("Partners: the directory, onboarding (enroll, steps, status)."),
+    ),
+    "forum": (
+        "kopflow.cli.forum",
+        "forum_group",
+        N_("Partnership forums: create, invite, attendance, show, list."),
+    ),
+    "lead": (
+        "kopflow.cli.lead",
+        "lead_group",
+        N_("Leads with partners: interest, letter of intent, agreement."),
     ),
     "plugins": ("kopflow.cli.plugins", "plugins_group", N_("List and check installed plugins.")),
     "actor": ("kopflow.cli.actor", "actor_group", N_("Who may use kopflow, with which role.")),

@@ -141,9 +141,51 @@ def describe(
         return _("actor {name} disabled", name=details.get("name"))
     if action == "db.init":
         return _("database set up; admin {admin}", admin=details.get("admin", "-"))
+    said = _partnership(action, details)
+    if said is not None:
+        return said
     return f"{action}: " + "; ".join(
         f"{k}: {human(v)}" for k, v in details.items() if k not in ("plugins", "coop_version")
     )
+
+
+def _partnership(action: str, details: dict[str, Any]) -> str | None:
+    """Sentences for the partnership events (issue #16); None for any other action."""
+    if action == "forum.attended":
+        who = details.get("rep_name")
+        text = _("attended forum {forum}", forum=details.get("forum"))
+        if who:
+            text += " " + _(
+                "(represented by {name}, {role})", name=who, role=details.get("rep_role") or "-"
+            )
+        return text
+    if action == "lead.added":
+        quantity = details.get("quantity")
+        unit = details.get("unit")
+        amount = "" if not quantity else f" ({quantity} {unit})" if unit else f" ({quantity})"
+        text = _(
+            "interest in {commodity}{amount} from {partner}",
+            commodity=details.get("commodity"),
+            amount=amount,
+            partner=details.get("partner"),
+        )
+        if details.get("forum"):
+            text += _(", at forum {forum}", forum=details.get("forum"))
+        return text
+    if action == "lead.advanced":
+        from kopflow.cli.lead import state_name
+
+        extra = "; ".join(
+            f"{k}: {details[k]}"
+            for k in ("number", "date", "term", "document", "reason")
+            if details.get(k)
+        )
+        return _(
+            "lead {lead}: {state}",
+            lead=details.get("lead"),
+            state=state_name(str(details.get("to"))),
+        ) + (f" ({extra})" if extra else "")
+    return None
 
 
 def _changed(names: Names, step: str, changed: Any) -> str:

@@ -232,6 +232,7 @@ def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
                 missing="; ".join(nxt["reasons"]),
             )
         )
+    _print_partnerships(data.get("partnerships"))
     from kopflow.cli._history import Names, describe, timeline_sentences
 
     names = Names(engine)
@@ -267,3 +268,34 @@ def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:
         ],
         events,
     )
+
+
+def _print_partnerships(data: dict[str, Any] | None) -> None:
+    """The forums a cooperative attended and its leads with partners (issue #16)."""
+    if not data or not (data["forums"] or data["leads"]):
+        return
+    if data["forums"]:
+        ok(
+            _(
+                "Forums attended: {forums}",
+                forums="; ".join(f"{f['id']} ({f['starts']})" for f in data["forums"]),
+            )
+        )
+    if data["leads"]:
+        from kopflow.cli.lead import state_name
+
+        rows = [{**x, "state": state_name(x["status"])} for x in data["leads"]]
+        table(
+            _("Partnerships"),
+            [
+                ("id", N_("Lead")),
+                ("partner", N_("Partner")),
+                ("commodity", N_("Commodity")),
+                ("quantity", N_("Quantity")),
+                ("state", N_("State")),
+                ("on_date", N_("Date")),
+                ("number", N_("Number")),
+            ],
+            rows,
+            optional=("number", "on_date", "quantity"),
+        )

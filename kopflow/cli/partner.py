@@ -29,10 +29,22 @@ from kopflow.i18n import N_, Named, _, listed
 if TYPE_CHECKING:
     from kopflow.cli import App
 
+KIND_LABELS = {
+    "bumn": N_("BUMN"),
+    "bumd": N_("BUMD"),
+    "bank": N_("bank"),
+    "private": N_("private"),
+    "government": N_("government"),
+}
 
-@click.group("partner", cls=TranslatedGroup, help=N_("Partner onboarding: enroll, steps, status."))
+
+@click.group(
+    "partner",
+    cls=TranslatedGroup,
+    help=N_("Partners: the directory, onboarding (enroll, steps, status)."),
+)
 def partner_group() -> None:
-    """Partner onboarding: enroll, steps, status."""
+    """Partners: the directory, onboarding (enroll, steps, status)."""
 
 
 @partner_group.command(
@@ -137,8 +149,9 @@ def _read_refs(path: Path) -> list[str]:
 @partner_group.command(
     "list",
     help=N_(
-        "Every partner the installed plugins declare: code, name, plugin, and how many required "
-        "and optional steps it has."
+        "Every partner: those the installed plugins declare (with their onboarding steps) and "
+        "those of the partner directory (kopflow partner add, kopflow partner seed), together. "
+        "The Source column marks each: plugin, directory, or both."
     ),
 )
 @json_option
@@ -146,7 +159,7 @@ def _read_refs(path: Path) -> list[str]:
 def partner_list(app: App, as_json: bool) -> None:
     """List the partners."""
     _warn_broken(app.plugins)
-    rows = app.engine.partner_rows()
+    rows = app.engine.partner_directory()
     if as_json:
         emit_json(rows)
         return
@@ -162,12 +175,17 @@ def partner_list(app: App, as_json: bool) -> None:
             if r["enroll_from"]
             else "",
             "enroll_requires": listed([Named(k, steps.get(k)) for k in r["enroll_requires"]]),
+            "source": _source(r),
+            "kind": kind_name(r["kind"]),
         }
         for r in rows
     ]
     columns = [
         ("code", N_("Code")),
         ("name", N_("Partner")),
+        ("source", N_("Source")),
+        ("kind", N_("Kind")),
+        ("office", N_("Office")),
         ("plugin", N_("Plugin")),
         ("required_steps", N_("Required steps")),
         ("optional_steps", N_("Optional steps")),
@@ -179,8 +197,20 @@ def partner_list(app: App, as_json: bool) -> None:
         _("{count} partners", count=len(rows)),
         columns,
         shown,
-        optional=("enroll_requires", "plugin"),
+        optional=("enroll_requires", "optional_steps", "office", "for_all", "plugin", "kind"),
     )
+
+
+def kind_name(kind: str | None) -> str:
+    """A partner's kind as people read it, in the language in force."""
+    msgid = KIND_LABELS.get(kind or "", kind or "")
+    return _(msgid) if msgid else ""
+
+
+def _source(row: dict[str, Any]) -> str:
+    if row["plugin"] and row["in_directory"]:
+        return _("plugin + directory")
+    return _("plugin") if row["plugin"] else _("directory")
 
 
 @partner_group.command(
@@ -407,3 +437,150 @@ def outbox_counts_table(app: App, partner: str | None) -> dict[str, dict[str, in
         code = app.engine.partner_code(partner)
         counts = {c: n for c, n in counts.items() if c == code}
     return counts
+
+
+# --- the partner directory (issue #16): add, seed, cap, show ---------------------------------
+
+
+@partner_group.command(
+    "add",
+    help=N_(
+        "Add a partner to the directory: a BUMN, BUMD, bank, private buyer or government office, "
+        "with or without a plugin (a plugin's partner is linked by the same CODE). "
+        "Each --offer is COMMODITY[:UNIT[:CAP]], CAP being the monthly quantity per cooperative."
+    ),
+)
+@click.argument("code")
+@click.option("--name", required=True, help=N_("The partner's name, e.g. 'Perum Bulog'."))
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["bumn", "bumd", "bank", "private", "government"]),
+    help=N_("What kind of partner it is."),
+)
+@click.option("--office", help=N_("Its local office, e.g. 'BRI Cabang Singaraja'."))
+@click.option("--contact", help=N_("Who to contact there (name, telephone, e-mail)."))
+@click.option(
+    "--offer",
+    "offers",
+    multiple=True,
+    metavar="COMMODITY[:UNIT[:CAP]]",
+    help=N_("A commodity or service it offers, e.g. lpg-3kg:tabung:200 (repeatable)."),
+)
+@click.pass_obj
+def partner_add(
+    app: App,
+    code: str,
+    name: str,
+    kind: str,
+    office: str | None,
+    contact: str | None,
+    offers: tuple[str, ...],
+) -> None:
+    """Add a partner to the directory."""
+    from kopflow.engine import PartnerInput, parse_offer
+
+    partner = PartnerInput(
+        code=code,
+        name=name,
+        kind=kind,
+        office=office,
+        contact=contact,
+        offers=tuple(parse_offer(o) for o in offers),
+    )
+    seq = app.engine.partner_add(partner)
+    ok(_("Partner {code} added to the directory (audit #{seq}).", code=code.lower(), seq=seq))
+
+
+@partner_group.command(
+    "seed",
+    help=N_(
+        "Add the built-in directory's partners that are not there yet: the BUMN, banks and "
+        "plugin partners of the district forums kopflow knows (Bulog, Pertamina Patra Niaga, "
+        "Pupuk Indonesia, ID Food, Kimia Farma, BRI, Mandiri, BNI, Telkom, Pos, PLN)."
+    ),
+)
+@click.pass_obj
+def partner_seed(app: App) -> None:
+    """Seed the partner directory."""
+    added = app.engine.partner_seed()
+    if added:
+        ok(_("Added to the directory: {codes}.", codes=", ".join(added)))
+    else:
+        ok(_("Every built-in partner is in the directory already."))
+
+
+@partner_group.command(
+    "cap",
+    help=N_(
+        "Set a district's own monthly cap per cooperative for a partner's commodity (e.g. "
+        "pertamina lpg-3kg 150); leads over it are refused. Without one, the partner's cap for "
+        "every district applies (LPG 3 kg: 200 tabung)."
+    ),
+)
+@click.argument("partner")
+@click.argument("commodity")
+@click.argument("cap", type=click.IntRange(min=1))
+@click.option("--region", metavar="KABUPATEN", required=True, help=N_("The kabupaten/kota."))
+@click.pass_obj
+def partner_cap(app: App, partner: str, commodity: str, cap: int, region: str) -> None:
+    """Set a district's cap."""
+    seq = app.engine.partner_cap(partner, commodity, cap, kabupaten=region)
+    ok(_("Cap recorded (audit #{seq}).", seq=seq))
+
+
+@partner_group.command(
+    "show",
+    help=N_(
+        "A partner: its directory entry, offers and caps, and its leads, signed agreements and "
+        "enrolled cooperatives by kecamatan."
+    ),
+)
+@click.argument("partner")
+@click.option("--region", metavar="KABUPATEN", help=N_("Only this kabupaten/kota."))
+@json_option
+@click.pass_obj
+def partner_show(app: App, partner: str, region: str | None, as_json: bool) -> None:
+    """Show a partner and its numbers."""
+    data = app.engine.partner_report(partner, kabupaten=region)
+    if as_json:
+        emit_json(data)
+        return
+    ok(f"{data['code']}  {data['name']}  ({_source(data)})")
+    if data["kind"]:
+        kind = kind_name(data["kind"])
+        ok(_("Kind: {kind}", kind=kind) + (f"; {data['office']}" if data["office"] else ""))
+    if data["contact"]:
+        ok(_("Contact: {contact}", contact=data["contact"]))
+    if data["offers"]:
+        ok(_("Offers: {offers}", offers=", ".join(o["commodity"] for o in data["offers"])))
+    for cap in data["caps"]:
+        where = cap["kabupaten"] or _("every district")
+        ok(
+            _(
+                "Cap: {cap} {unit} of {commodity} a month per cooperative ({where})",
+                cap=cap["cap"],
+                unit=cap["unit"],
+                commodity=cap["commodity"],
+                where=where,
+            )
+        )
+    ok(
+        _(
+            "Leads: {leads}; agreements signed: {agreements}; enrolled: {enrolled}",
+            leads=data["leads"],
+            agreements=data["agreements"],
+            enrolled=data["enrolled"],
+        )
+    )
+    if data["by_kecamatan"]:
+        table(
+            _("By kecamatan"),
+            [
+                ("kecamatan", N_("Kecamatan")),
+                ("leads", N_("Leads")),
+                ("agreements", N_("Agreements")),
+                ("enrolled", N_("Enrolled")),
+            ],
+            data["by_kecamatan"],
+        )

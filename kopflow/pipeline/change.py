@@ -40,6 +40,16 @@ SPILL = 2000  # events a bulk batch queues at most before writing them (see Chan
 # The tables a change inserts into, in the order ``flush`` writes them (parents first).
 _PARENTS = ("actor", "coop", "coop_village")
 _CHILDREN = ("step_record", "transition", "enrollment", "outbox")
+# Partnership (issue #16): the directory, forums, attendance and leads, parents first.
+_PARTNERSHIP = (
+    "partner_org",
+    "partner_cap",
+    "forum",
+    "forum_partner",
+    "forum_attendance",
+    "lead",
+    "lead_record",
+)
 
 Mark = tuple[Any, ...]
 
@@ -222,7 +232,7 @@ class Change:
         # done since the mark, not a copy of the whole batch per cooperative (quadratic).
         self._undo: list[tuple[str, dict[str, Any] | None]] = []
         self.inserts: dict[str, list[dict[str, Any]]] = {
-            t: [] for t in (*_PARENTS, *_CHILDREN, "unique_value")
+            t: [] for t in (*_PARENTS, *_CHILDREN, *_PARTNERSHIP, "unique_value")
         }
         # Unique identifiers (issue #12): who holds (key, value) as this change sees it, the
         # earlier entries for rollback_to, and the (coop, step) pairs whose values go first.
@@ -497,7 +507,7 @@ class Change:
             self._update_coops()
         if self.releases:
             self._release()
-        for name in _CHILDREN:
+        for name in (*_CHILDREN, *_PARTNERSHIP):
             if self.inserts[name]:
                 insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
         if self.inserts["unique_value"]:

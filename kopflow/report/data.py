@@ -129,6 +129,9 @@ class ReportData:
     overdue: list[OverdueRow]
     audit: AuditStatus
     extra: dict[str, Any] = field(default_factory=dict)
+    # Forums, leads and agreements of the region (issue #16): rules.partnership_reads'
+    # region_summary, as it stands now (leads have no --as-of history yet).
+    partnership: dict[str, Any] = field(default_factory=dict)
 
 
 def collect(
@@ -166,6 +169,9 @@ def collect(
         late = list_coops(conn, wf, kabupaten=region, overdue=True, as_of=as_of)
         works = engine.cooperatives(conn, [r["id"] for r in late]) if late else {}
         partners = _partners(engine, conn, region)
+        from kopflow.rules.partnership_reads import region_summary
+
+        partnership = region_summary(conn, region)
     audit = _audit(engine, checkpoint, key)
     stages = _stages(engine, counts)
     overdue = [_overdue_row(engine, r, works[r["id"]]) for r in late]
@@ -181,6 +187,7 @@ def collect(
         partners=partners,
         overdue=overdue,
         audit=audit,
+        partnership=partnership,
     )
 
 

@@ -25,6 +25,7 @@ def render(engine: Kopflow, data: ReportData) -> str:
         _stages(data),
         _kecamatan(data),
         _partners(data),
+        _partnership(data),
         _overdue(data),
         _diagram(engine),
         _audit(data),
@@ -48,6 +49,7 @@ def _header(data: ReportData, title: str) -> str:
         ("stages", _("Stages")),
         ("kecamatan", _("Subdistricts")),
         ("partners", _("Partners")),
+        ("kemitraan", _("Partnerships")),
         ("overdue", _("Overdue")),
         ("workflow", _("Workflow")),
         ("audit", _("Audit trail")),
@@ -241,6 +243,84 @@ def _partner(p: PartnerPipeline) -> str:
         ]
         out.append(table(columns, rows, row_attrs="_attrs"))
     return "".join(out) + "</div>"
+
+
+def _partnership(data: ReportData) -> str:
+    """Kemitraan (issue #16): the region's forums with attendance and conversion, and per
+    partner the leads, signed agreements and enrolments, with a chart."""
+    p = data.partnership
+    heading = _("Partnerships")
+    if not p or not (p["forums"] or p["partners"]):
+        return _section(
+            "kemitraan", heading, _note(_("No forum or lead is recorded for this region yet."))
+        )
+    parts = [
+        _note(
+            _(
+                "{leads} leads with partners, {agreements} agreements signed; {coops} "
+                "cooperatives have at least one signed agreement.",
+                leads=num(p["leads"]),
+                agreements=num(p["agreements"]),
+                coops=num(p["coops_with_agreement"]),
+            )
+        )
+    ]
+    if p["partners"]:
+        open_, signed, enrolled = _("Leads not signed"), _("Agreements signed"), _("Enrolled")
+        segments = [
+            Segment("signed", signed, PALETTE[2]),
+            Segment("open", open_, PALETTE[1]),
+        ]
+        parts.append(
+            figure(
+                stacked_bars(
+                    [
+                        (
+                            r["partner"],
+                            {"signed": r["agreements"], "open": r["leads"] - r["agreements"]},
+                        )
+                        for r in p["partners"]
+                    ],
+                    segments,
+                    _("Leads and agreements per partner"),
+                    chart_id="kemitraan-chart",
+                ),
+                _("Each partner's leads in the region; the signed ones first."),
+            )
+        )
+        columns = [
+            Column("partner", _("Partner")),
+            Column("leads", _("Leads"), numeric=True),
+            Column("agreements", signed, numeric=True),
+            Column("enrolled", enrolled, numeric=True),
+        ]
+        rows = [{**r, "_attrs": attrs(data_partner_leads=r["partner"])} for r in p["partners"]]
+        parts.append(table(columns, rows, table_id="kemitraan-partners", row_attrs="_attrs"))
+    if p["forums"]:
+        columns = [
+            Column("name", _("Forum")),
+            Column("starts", _("Date")),
+            Column("attended", _("Attended"), numeric=True),
+            Column("rate", _("Attendance")),
+            Column("leads", _("Leads"), numeric=True),
+            Column("agreements", _("Agreements"), numeric=True),
+            Column("d30", _("In 30 days"), numeric=True),
+            Column("d60", _("In 60 days"), numeric=True),
+            Column("d90", _("In 90 days"), numeric=True),
+        ]
+        rows = [
+            {
+                **f,
+                "rate": f"{f['attendance_rate']:.0%}",
+                "d30": f["agreements_within"]["30"],
+                "d60": f["agreements_within"]["60"],
+                "d90": f["agreements_within"]["90"],
+                "_attrs": attrs(data_forum=f["id"], data_attended=f["attended"]),
+            }
+            for f in p["forums"]
+        ]
+        parts.append(table(columns, rows, table_id="kemitraan-forums", row_attrs="_attrs"))
+    return _section("kemitraan", heading, *parts)
 
 
 def _overdue(data: ReportData) -> str:

@@ -110,6 +110,7 @@ def render_timeline(
         head,
         f'<section id="steps"><h2>{steps}</h2>{_steps(engine, data)}</section>',
         f'<section id="missing"><h2>{still}</h2>{blocking}</section>',
+        _partnerships(data.get("partnerships")),
         f'<section id="timeline"><h2>{events}</h2>{_events(engine, data, hashes)}</section>',
         _sign_off(head_seq),
     ]
@@ -205,6 +206,46 @@ def _events(engine: Kopflow, data: dict[str, Any], hashes: dict[int, str]) -> st
         row_attrs="_attrs",
         empty=_("Nothing recorded yet."),
     )
+
+
+def _partnerships(data: dict[str, Any] | None) -> str:
+    """The forums the cooperative attended and its leads with partners (issue #16)."""
+    if not data or not (data["forums"] or data["leads"]):
+        return ""
+    parts = []
+    if data["forums"]:
+        columns = [
+            Column("id", _("Forum")),
+            Column("name", _("Name")),
+            Column("starts", _("Date")),
+            Column("rep_name", _("Representative")),
+            Column("rep_role", _("Role")),
+        ]
+        parts.append(table(columns, data["forums"]))
+    if data["leads"]:
+        from kopflow.rules.partnership import STATE_LABELS
+
+        columns = [
+            Column("id", _("Lead")),
+            Column("partner", _("Partner")),
+            Column("commodity", _("Commodity")),
+            Column("quantity", _("Quantity"), numeric=True),
+            Column("state", _("State")),
+            Column("on_date", _("Date")),
+            Column("number", _("Number")),
+        ]
+        rows = [
+            {**x, "_attrs": attrs(data_lead=x["id"]), "state": _state(STATE_LABELS, x["status"])}
+            for x in data["leads"]
+        ]
+        parts.append(table(columns, rows, row_attrs="_attrs"))
+    heading = esc(_("Partnerships"))
+    return f'<section id="kemitraan"><h2>{heading}</h2>{"".join(parts)}</section>'
+
+
+def _state(labels: dict[str, str], status: str) -> str:
+    msgid = labels.get(status, status)
+    return _(msgid)
 
 
 def _sign_off(head_seq: int) -> str:

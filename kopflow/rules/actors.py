@@ -36,11 +36,16 @@ def add_actor(
         raise InputError("--region goes with --role officer")
     if role != "partner" and partner:
         raise InputError("--partner goes with --role partner")
-    if partner:
-        workspace.plugins.partner(partner)
 
     def add(change: Change) -> int:
         authz.require_admin(change.actor, _("add actors"))
+        if partner and partner not in workspace.plugins.partners:
+            # A partner of the directory without a plugin has staff too (issue #16): they
+            # record its leads and agreements. Anything else is refused naming the plugins'.
+            from kopflow.rules.partnership import directory
+
+            if partner not in directory(change.conn):
+                workspace.plugins.partner(partner)
         table = tables.actor
         if change.conn.execute(select(table.c.name).where(table.c.name == name)).first():
             raise InputError("actor {name} exists already", name=name)

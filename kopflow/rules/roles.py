@@ -55,6 +55,15 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
         "admin": ("INSERT", "UPDATE (released_seq)"),
     },
     "workflow_def": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
+    # Partnership (issue #16): every row is added, none changed. Officers record forums and
+    # leads; a partner's staff their own leads and agreements; the directory is the Dinas'.
+    "partner_org": {"officer": _INSERT, "admin": _INSERT},
+    "partner_cap": {"officer": _INSERT, "admin": _INSERT},
+    "forum": {"officer": _INSERT, "admin": _INSERT},
+    "forum_partner": {"officer": _INSERT, "admin": _INSERT},
+    "forum_attendance": {"officer": _INSERT, "admin": _INSERT},
+    "lead": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
+    "lead_record": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
 }
 WRITERS = ("officer", "partner", "admin")
 # What `db grant` did to each login; the CLI translates them when it shows them.

@@ -237,6 +237,123 @@ class WorkflowDef(SQLModel, table=True):
     first_used_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PartnerOrg(SQLModel, table=True):
+    """A partner in the district's directory (issue #16): a BUMN, BUMD, bank, private buyer or
+    government office, with or without a plugin (a plugin's partner has the same code)."""
+
+    __tablename__ = "partner_org"
+
+    code: str = Field(primary_key=True, max_length=40)
+    name: str
+    kind: str = Field(max_length=16)  # bumn, bumd, bank, private, government
+    office: str | None = None  # the local office: "BRI Cabang Singaraja"
+    contact: str | None = None
+    # What it offers, canonical JSON: [{"commodity": "lpg-3kg", "label": ..., "unit": ...}]
+    offers: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class PartnerCap(SQLModel, table=True):
+    """A partner's monthly cap per cooperative for one commodity (LPG: 200 cylinders), for
+    every district (``kabupaten`` empty) or one district's own; the newest row wins."""
+
+    __tablename__ = "partner_cap"
+    __table_args__ = (Index("ix_partner_cap_lookup", "partner", "commodity", "kabupaten"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner: str = Field(max_length=40)
+    commodity: str = Field(max_length=40)
+    kabupaten: str  # "" = every district without a cap of its own
+    cap: int
+    unit: str
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class Forum(SQLModel, table=True):
+    """A partnership forum a district office held: rakor, business matching, kontak bisnis,
+    socialisation or seminar."""
+
+    __tablename__ = "forum"
+
+    id: str = Field(primary_key=True, max_length=40)  # the code an officer gives it
+    name: str
+    kind: str = Field(max_length=24)
+    starts: str = Field(max_length=10)  # ISO dates: a forum has days, not moments
+    ends: str = Field(max_length=10)
+    place: str | None = None
+    office: str | None = None  # the organising office
+    kabupaten: str = Field(index=True)
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class ForumPartner(SQLModel, table=True):
+    """A partner invited to a forum, or present at it (one row each)."""
+
+    __tablename__ = "forum_partner"
+
+    forum_id: str = Field(foreign_key="forum.id", primary_key=True, max_length=40)
+    partner: str = Field(primary_key=True, max_length=40)
+    status: str = Field(primary_key=True, max_length=8)  # invited, present
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class ForumAttendance(SQLModel, table=True):
+    """A cooperative that attended a forum, and who represented it."""
+
+    __tablename__ = "forum_attendance"
+
+    forum_id: str = Field(foreign_key="forum.id", primary_key=True, max_length=40)
+    coop_id: str = Field(foreign_key="coop.id", primary_key=True, index=True, max_length=32)
+    rep_name: str | None = None
+    rep_role: str | None = Field(default=None, max_length=16)  # ketua, pengurus, pengawas, manajer
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class Lead(SQLModel, table=True):
+    """A cooperative's interest in a partner's commodity or service; its states are in
+    ``lead_record``, one version per change, as a step's are."""
+
+    __tablename__ = "lead"
+    __table_args__ = (Index("ix_lead_partner", "partner", "coop_id"),)
+
+    id: str = Field(primary_key=True, max_length=24)  # "L-<audit seq of its birth>"
+    coop_id: str = Field(foreign_key="coop.id", index=True, max_length=32)
+    partner: str = Field(max_length=40)
+    commodity: str = Field(max_length=40)
+    quantity: int | None = None  # per month, in the cap's unit
+    forum_id: str | None = Field(default=None, index=True, max_length=40)
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
+class LeadRecord(SQLModel, table=True):
+    """One state of a lead: interest, intent, agreement, declined or lapsed. Nothing is updated."""
+
+    __tablename__ = "lead_record"
+    __table_args__ = (UniqueConstraint("lead_id", "version", name="uq_lead_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: str = Field(foreign_key="lead.id", max_length=24)
+    version: int
+    status: str = Field(max_length=12)
+    details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    on_date: str | None = Field(default=None, max_length=10)  # the document's date (ISO)
+    actor: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    audit_seq: int
+
+
 # --- The Core copy: kopflow/store/tables.py ----------------------------------------------------------
 
 # SQLModel's types and the Core types written for them. AutoString only differs from String on

@@ -85,6 +85,23 @@ coop = Table(
     Index("ix_coop_village", "village", unique=False),
 )
 
+forum = Table(
+    "forum",
+    metadata,
+    Column("id", String(40), primary_key=True, nullable=False),
+    Column("name", String, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("starts", String(10), nullable=False),
+    Column("ends", String(10), nullable=False),
+    Column("place", String, nullable=True),
+    Column("office", String, nullable=True),
+    Column("kabupaten", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    Index("ix_forum_kabupaten", "kabupaten", unique=False),
+)
+
 outbox = Table(
     "outbox",
     metadata,
@@ -99,6 +116,35 @@ outbox = Table(
     Column("last_error", String, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),
     Index("ix_outbox_partner_status", "partner", "status", "audit_seq", unique=False),
+)
+
+partner_cap = Table(
+    "partner_cap",
+    metadata,
+    Column("id", Integer, primary_key=True, nullable=False),
+    Column("partner", String(40), nullable=False),
+    Column("commodity", String(40), nullable=False),
+    Column("kabupaten", String, nullable=False),
+    Column("cap", Integer, nullable=False),
+    Column("unit", String, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    Index("ix_partner_cap_lookup", "partner", "commodity", "kabupaten", unique=False),
+)
+
+partner_org = Table(
+    "partner_org",
+    metadata,
+    Column("code", String(40), primary_key=True, nullable=False),
+    Column("name", String, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("office", String, nullable=True),
+    Column("contact", String, nullable=True),
+    Column("offers", Text, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
 )
 
 workflow_def = Table(
@@ -132,6 +178,47 @@ enrollment = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("audit_seq", Integer, nullable=False),
     Index("ix_enrollment_partner", "partner", unique=False),
+)
+
+forum_attendance = Table(
+    "forum_attendance",
+    metadata,
+    Column("forum_id", String(40), ForeignKey("forum.id"), primary_key=True, nullable=False),
+    Column("coop_id", String(32), ForeignKey("coop.id"), primary_key=True, nullable=False),
+    Column("rep_name", String, nullable=True),
+    Column("rep_role", String(16), nullable=True),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    Index("ix_forum_attendance_coop_id", "coop_id", unique=False),
+)
+
+forum_partner = Table(
+    "forum_partner",
+    metadata,
+    Column("forum_id", String(40), ForeignKey("forum.id"), primary_key=True, nullable=False),
+    Column("partner", String(40), primary_key=True, nullable=False),
+    Column("status", String(8), primary_key=True, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+)
+
+lead = Table(
+    "lead",
+    metadata,
+    Column("id", String(24), primary_key=True, nullable=False),
+    Column("coop_id", String(32), ForeignKey("coop.id"), nullable=False),
+    Column("partner", String(40), nullable=False),
+    Column("commodity", String(40), nullable=False),
+    Column("quantity", Integer, nullable=True),
+    Column("forum_id", String(40), nullable=True),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    Index("ix_lead_coop_id", "coop_id", unique=False),
+    Index("ix_lead_forum_id", "forum_id", unique=False),
+    Index("ix_lead_partner", "partner", "coop_id", unique=False),
 )
 
 step_record = Table(
@@ -186,4 +273,19 @@ unique_value = Table(
         sqlite_where=text("released_seq IS NULL"),
         postgresql_where=text("released_seq IS NULL"),
     ),
+)
+
+lead_record = Table(
+    "lead_record",
+    metadata,
+    Column("id", Integer, primary_key=True, nullable=False),
+    Column("lead_id", String(24), ForeignKey("lead.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("details", Text, nullable=False),
+    Column("on_date", String(10), nullable=True),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("audit_seq", Integer, nullable=False),
+    UniqueConstraint("lead_id", "version", name="uq_lead_version"),
 )
