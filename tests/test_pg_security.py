@@ -477,3 +477,41 @@ def test_migration_checks_the_current_body_format() -> None:
         "kopflow.store.migrations.versions.0004_server_enforced_rules"
     )
     assert migration.CANON_VERSION == CANON_VERSION
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_upgrade_takes_back_the_old_chain_grants(pg_url: str, backend: str) -> None:
+    """A database granted before revision 0004 loses the writers' INSERT on events and UPDATE
+    on the head by ``db upgrade`` alone, before ``db grant`` runs again."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from kopflow.store import db
+
+    url = db.resolve_url(pg_url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    login = "old_writer_" + tag()
+    with db.write_transaction(url) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        conn.execute(text(f"CREATE ROLE {login} NOLOGIN"))
+        conn.execute(text(f"GRANT INSERT ON audit_event TO {login}"))
+        conn.execute(text(f"GRANT UPDATE (seq, hash) ON chain_head TO {login}"))
+    try:
+        db.upgrade_schema(url)
+        with db.read_connection(url) as conn:
+            held = conn.execute(
+                text(
+                    "SELECT has_table_privilege(:r, 'audit_event', 'INSERT'), "
+                    "has_column_privilege(:r, 'chain_head', 'hash', 'UPDATE'), "
+                    "has_column_privilege(:r, 'chain_head', 'seq', 'UPDATE')"
+                ),
+                {"r": login},
+            ).one()
+        assert tuple(held) == (False, False, False)
+    finally:
+        drop_roles(pg_url, [login])

@@ -17,15 +17,16 @@ Everything here is PostgreSQL's; on SQLite the file's permissions are the bounda
 revision changes nothing.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -107,6 +108,13 @@ POLICIES: dict[str, tuple[str | None, str | None, str | None]] = {
         None,
     ),
     "unique_value": (_scope("unique_value"), _scope("unique_value"), _scope("unique_value")),
+    # Notifications (issue #13) are written with any change a writer may make (its scope is
+    # the change's); only a partner's own rows, or an admin, may be marked delivered.
+    "outbox": (
+        "true",
+        f"({_ADMIN} OR outbox.partner = {_PARTNER})",
+        f"({_ADMIN} OR outbox.partner = {_PARTNER})",
+    ),
     # Admins add and enable actors (column grants); an added actor names its real creator.
     "actor": ("actor.created_by = session_user", "true", "true"),
 }
@@ -230,8 +238,32 @@ def upgrade() -> None:
         return
     schema = bind.exec_driver_sql("SELECT current_schema()").scalar_one()
     quoted = bind.dialect.identifier_preparer.quote(schema)
-    for statement in [*_functions(quoted), *_policies()]:
+    for statement in [*_functions(quoted), *_policies(), *_old_grants(bind)]:
         op.execute(statement)
+
+
+def _old_grants(bind: Any) -> list[str]:
+    """Take back what an earlier ``db grant`` gave on the chain tables (INSERT on events,
+    UPDATE (seq, hash) on the head), so the upgrade alone closes the hole; ``db grant`` then
+    grants EXECUTE on the functions instead."""
+    grantees = bind.exec_driver_sql(
+        "SELECT grantee FROM information_schema.role_table_grants "
+        "WHERE table_schema = current_schema() AND table_name IN ('audit_event', 'chain_head') "
+        "AND privilege_type IN ('INSERT', 'UPDATE') AND grantee <> current_user "
+        "UNION SELECT grantee FROM information_schema.role_column_grants "
+        "WHERE table_schema = current_schema() AND table_name IN ('audit_event', 'chain_head') "
+        "AND privilege_type IN ('INSERT', 'UPDATE') AND grantee <> current_user"
+    ).scalars()
+    quote = bind.dialect.identifier_preparer.quote
+    statements = []
+    for grantee in sorted(grantees):
+        who = "PUBLIC" if grantee == "PUBLIC" else quote(grantee)
+        statements += [
+            f"REVOKE INSERT, UPDATE ON audit_event FROM {who}",
+            f"REVOKE INSERT, UPDATE ON chain_head FROM {who}",
+            f"REVOKE UPDATE (seq, hash) ON chain_head FROM {who}",
+        ]
+    return statements
 
 
 def downgrade() -> None:
