@@ -175,9 +175,14 @@ BEGIN
     -- Exactly what `audit verify` checks: the next sequence numbers, each linked to the one
     -- before, the hash of the stored body, and the body's parts around "details" made from
     -- the columns (kopflow.audit.chain.verify_events).
+    -- lag(), not p_hash[i - 1]: subscripting an array of text walks it from the start, which
+    -- made a batch of n events cost n squared.
     SELECT min(u.i) INTO bad
-    FROM unnest(p_seq, p_at, p_actor, p_role, p_action, p_coop, p_body, p_prev, p_hash)
-        WITH ORDINALITY AS u(seq, at, actor, role, action, coop, body, prev, hash, i)
+    FROM (
+        SELECT v.*, coalesce(lag(v.hash) OVER (ORDER BY v.i), head_hash) AS before
+        FROM unnest(p_seq, p_at, p_actor, p_role, p_action, p_coop, p_body, p_prev, p_hash)
+            WITH ORDINALITY AS v(seq, at, actor, role, action, coop, body, prev, hash, i)
+    ) AS u
     CROSS JOIN LATERAL (SELECT
         '{{"action":' || to_json(u.action)::text || ',"actor":' || to_json(u.actor)::text
             || ',"at":' || to_json(u.at)::text || ',"coop":'
@@ -186,8 +191,7 @@ BEGIN
             || ',"v":"{CANON_VERSION}"}}' AS tail
     ) AS x
     WHERE u.seq IS DISTINCT FROM head_seq + u.i
-       OR u.prev IS DISTINCT FROM
-            (CASE WHEN u.i = 1 THEN head_hash ELSE p_hash[(u.i - 1)::integer] END)
+       OR u.prev IS DISTINCT FROM u.before
        OR u.hash IS DISTINCT FROM encode(sha256(convert_to(u.body, 'UTF8')), 'hex')
        OR starts_with(u.body, x.head) IS NOT TRUE
        OR right(u.body, length(x.tail)) IS DISTINCT FROM x.tail;
