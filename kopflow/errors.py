@@ -158,3 +158,16 @@ def require_printable(what: str, text: str | None) -> None:
             what=what,
             char=char,
         )
+
+
+# --- a busy database (issue #14, point 1) ---------------------------------------------------
+# Kept in a block of its own: the other ordinary failures of issue #14 live elsewhere here.
+
+EXIT_BUSY = 75  # sysexits' EX_TEMPFAIL: a temporary failure, the same command may succeed later
+
+
+class BusyError(KopflowError):
+    """Another writer held a lock past ``KOPFLOW_LOCK_TIMEOUT``, or a statement ran past
+    ``KOPFLOW_STATEMENT_TIMEOUT``: nothing was written and the same command may succeed later."""
+
+    exit_code = EXIT_BUSY

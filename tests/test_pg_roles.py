@@ -139,16 +139,37 @@ def test_grants_in_the_catalog(granted: Granted) -> None:
                     assert has(role, table, "SELECT")
                     for privilege in ("DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"):
                         assert not has(role, table, privilege), (role, table, privilege)
-                assert not has(role, "audit_event", "UPDATE")
+                # Issue #14: events and the head only through the owner's functions.
                 for privilege in ("INSERT", "UPDATE"):
-                    assert not has(role, "chain_head", privilege)  # table-wide: columns only
-                may_move_head = bool(
-                    conn.execute(
-                        text("SELECT has_column_privilege(:r, :t, 'log_id', 'UPDATE')"),
-                        {"r": group_role(schema, role), "t": f"{schema}.chain_head"},
+                    assert not has(role, "audit_event", privilege)
+                    assert not has(role, "chain_head", privilege)
+                for column in ("seq", "hash", "log_id"):
+                    may_move_head = bool(
+                        conn.execute(
+                            text("SELECT has_column_privilege(:r, :t, :c, 'UPDATE')"),
+                            {
+                                "r": group_role(schema, role),
+                                "t": f"{schema}.chain_head",
+                                "c": column,
+                            },
+                        ).scalar()
+                    )
+                    assert not may_move_head, (role, column)
+                for function in ("kopflow_chain_lock()", "kopflow_chain_append"):
+                    signature = (
+                        function
+                        if function.endswith(")")
+                        else (
+                            function
+                            + "(integer[], text[], text[], text[], text[], text[], text[], "
+                            "text[], text[])"
+                        )
+                    )
+                    may_run = conn.execute(
+                        text("SELECT has_function_privilege(:r, :f, 'EXECUTE')"),
+                        {"r": group_role(schema, role), "f": f"{schema}.{signature}"},
                     ).scalar()
-                )
-                assert not may_move_head
+                    assert may_run == (role != "auditor"), (role, function)
             for table in tables:
                 for privilege in ("INSERT", "UPDATE"):
                     assert not has("auditor", table, privilege), table

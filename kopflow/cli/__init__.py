@@ -110,6 +110,7 @@ EXIT_CODES: tuple[tuple[int, str], ...] = (
         ),
     ),
     (70, N_("unexpected error, a bug to report (KOPFLOW_DEBUG=1 shows the details)")),
+    (75, N_("the database is busy: another writer held it past the time limit; try again")),
     (130, N_("interrupted (Ctrl-C); every change committed before it is whole")),
     (141, N_("the reader of the output went away (e.g. '| head'); nothing is wrong")),
 )

@@ -1,9 +1,11 @@
 """PostgreSQL roles (``kopflow db grant``): a NOLOGIN group role per kopflow role, a LOGIN role
 per actor, and exact grants on the kopflow tables of the schema in use.
 
-No role made here may UPDATE, DELETE or TRUNCATE audit events, nor change the chain head other
-than moving its ``seq`` and ``hash``. The owner of the tables is none of these roles and can
-still do anything; docs/database.md says what that leaves open.
+No role made here may write ``audit_event`` or ``chain_head`` at all: writers append through
+``kopflow_chain_append`` and lock the head through ``kopflow_chain_lock``, functions the owner
+owns that check every event on the server (migration 0004, issue #14). Row-level security
+(same migration) scopes what the writers' grants reach. The owner of the tables is none of
+these roles and can still do anything; docs/database.md says what that leaves open.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ if TYPE_CHECKING:
     from kopflow.pipeline.change import Workspace
 
 # Every group role may SELECT every kopflow table. Beyond that, per table and kopflow role:
-_HEAD = ("UPDATE (seq, hash)",)
 _INSERT = ("INSERT",)
 WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "actor": {"admin": ("INSERT", "UPDATE (enabled)")},
     "alembic_version": {},
-    "audit_event": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
-    "chain_head": {"officer": _HEAD, "partner": _HEAD, "admin": _HEAD},
+    # Only through the functions below (issue #14): a login can neither pick the actor of an
+    # event nor move the head.
+    "audit_event": {},
+    "chain_head": {},
     "coop": {
         "officer": ("INSERT", "UPDATE"),
         # A partner's step only moves the cooperative's version, never its stage.
@@ -66,6 +69,12 @@ WRITES: dict[str, dict[str, tuple[str, ...]]] = {
     "lead_record": {"officer": _INSERT, "partner": _INSERT, "admin": _INSERT},
 }
 WRITERS = ("officer", "partner", "admin")
+# The owner's SECURITY DEFINER functions (migration 0004) and who may run them.
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "kopflow_chain_lock()": WRITERS,
+    "kopflow_chain_append(integer[], text[], text[], text[], text[], text[], text[], text[], "
+    "text[])": WRITERS,
+}
 # What `db grant` did to each login; the CLI translates them when it shows them.
 ACTIONS = (
     N_("created"),
@@ -186,6 +195,9 @@ def plan_grants(conn: Connection) -> GrantPlan:
         for role, privileges in sorted(WRITES.get(table, {}).items()):
             add(f"GRANT {', '.join(privileges)} ON TABLE {quote(table)} TO {groups[role]}")
     add(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {quote(schema)} TO {writers}")
+    for function, may_run in FUNCTIONS.items():
+        add(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC, {everyone}")
+        add(f"GRANT EXECUTE ON FUNCTION {function} TO {', '.join(groups[r] for r in may_run)}")
 
     actor_t = tables.actor
     actors = conn.execute(

@@ -4,6 +4,11 @@ SQLite write transactions start with ``BEGIN IMMEDIATE`` so concurrent writers q
 database lock instead of failing with "database is locked" (deferred mode produced over 100k
 busy errors: docs/decisions.md, "Writers queue on one lock"). PostgreSQL writers serialize on
 the chain-head row lock taken in ``audit``.
+
+No writer waits for ever (issue #14): SQLite waits ``KOPFLOW_LOCK_TIMEOUT`` seconds for the
+database lock; a PostgreSQL write transaction sets ``lock_timeout`` to the same and
+``statement_timeout`` to ``KOPFLOW_STATEMENT_TIMEOUT``. Running out of either is a
+:class:`~kopflow.errors.BusyError` ("the database is busy; try again"), with nothing written.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from kopflow.errors import InputError
+from kopflow.errors import BusyError, InputError
 
 if TYPE_CHECKING:
     import sqlite3
@@ -22,6 +27,10 @@ if TYPE_CHECKING:
     from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_DB = "kopflow.db"
+# Seconds; long enough to queue behind a bulk batch (KOPFLOW_BATCH cooperatives), short enough
+# that a lock held by a forgotten psql session is reported instead of hanging the office.
+LOCK_TIMEOUT = ("KOPFLOW_LOCK_TIMEOUT", 60.0)
+STATEMENT_TIMEOUT = ("KOPFLOW_STATEMENT_TIMEOUT", 300.0)
 _READ_ONLY = "kopflow_read_only"
 _engines: dict[str, Engine] = {}
 
@@ -93,7 +102,7 @@ def _make_engine(url: str) -> Engine:
     path = url[len("sqlite:///") :]
     if path and not os.path.isdir(os.path.dirname(path) or "."):
         raise InputError("the folder for database file {path} does not exist", path=path)
-    engine = create_engine(url, connect_args={"timeout": 60})
+    engine = create_engine(url, connect_args={"timeout": timeout_seconds(LOCK_TIMEOUT)})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
@@ -112,12 +121,39 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def timeout_seconds(setting: tuple[str, float]) -> float:
+    """The seconds an environment variable (``LOCK_TIMEOUT``, ``STATEMENT_TIMEOUT``) sets."""
+    name, default = setting
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e6:  # also refuses nan and inf
+        raise InputError(
+            "{name} must be a number of seconds greater than 0, such as 60; it is {value}",
+            name=name,
+            value=value,
+        )
+    return seconds
+
+
 @contextmanager
 def write_transaction(url: str) -> Iterator[Connection]:
     """A connection inside one transaction that commits on success and rolls back on any error."""
     engine = get_engine(url)
     with _database_refusals(url), _connect(engine) as conn:
         with conn.begin():
+            if not is_sqlite(url):
+                # SET LOCAL: for this transaction only, so a pooled connection keeps no trace.
+                for name, setting in (
+                    ("lock_timeout", LOCK_TIMEOUT),
+                    ("statement_timeout", STATEMENT_TIMEOUT),
+                ):
+                    millis = max(1, round(timeout_seconds(setting) * 1000))
+                    conn.exec_driver_sql(f"SET LOCAL {name} = {millis}")
             yield conn
 
 
@@ -152,6 +188,7 @@ def _connect(engine: Engine) -> Connection:
     try:
         return engine.connect()
     except OperationalError as err:
+        _raise_if_busy(err)
         raise InputError(
             "cannot connect to {url}: {error}",
             url=engine.url.render_as_string(hide_password=True),
@@ -167,6 +204,7 @@ def _database_refusals(url: str) -> Iterator[None]:
     try:
         yield
     except DBAPIError as err:
+        _raise_if_busy(err)
         if getattr(err.orig, "sqlstate", None) != "42501":
             raise
         from sqlalchemy.engine import make_url
@@ -178,6 +216,37 @@ def _database_refusals(url: str) -> Iterator[None]:
             login=make_url(url).username or "-",
             error=str(err.orig).strip().splitlines()[0],
         ) from None
+
+
+# PostgreSQL's lock_not_available (lock_timeout, NOWAIT) and query_canceled (statement_timeout);
+# SQLite's SQLITE_BUSY and SQLITE_LOCKED.
+_PG_BUSY = {"55P03": LOCK_TIMEOUT, "57014": STATEMENT_TIMEOUT}
+_SQLITE_BUSY = (5, 6)
+
+
+def _raise_if_busy(err: Exception) -> None:
+    """Raise :class:`BusyError` when ``err`` is the database giving up waiting."""
+    orig = getattr(err, "orig", None)
+    setting = _PG_BUSY.get(getattr(orig, "sqlstate", None) or "")
+    if setting is None and (
+        getattr(orig, "sqlite_errorcode", None) in _SQLITE_BUSY or "database is locked" in str(orig)
+    ):
+        setting = LOCK_TIMEOUT
+    if setting is None:
+        return
+    name, _default = setting
+    if setting is LOCK_TIMEOUT:
+        raise BusyError(
+            "the database is busy: another change held a lock longer than {seconds} s "
+            "({name}); try again",
+            seconds=f"{timeout_seconds(setting):g}",
+            name=name,
+        ) from None
+    raise BusyError(
+        "the database is busy: a statement ran longer than {seconds} s ({name}); try again",
+        seconds=f"{timeout_seconds(setting):g}",
+        name=name,
+    ) from None
 
 
 def schema_revision(conn: Connection) -> str | None:

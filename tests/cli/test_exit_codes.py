@@ -29,6 +29,7 @@ def test_the_error_classes_use_the_listed_codes() -> None:
         errors.PluginError: 6,
         errors.AuditError: 7,
         errors.StorageError: 10,
+        errors.BusyError: 75,
     }
     assert {cls: cls.exit_code for cls in by_class} == by_class
     others = [

@@ -2,7 +2,7 @@
 partners and attendance, and leads with their versioned states.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 from kopflow.store.sqltypes import UTCDateTime
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
