@@ -172,7 +172,9 @@ class Kopflow:
 
     def view(self, work: CoopWork) -> CoopView:
         """The read-only view of a cooperative that plugin hooks receive."""
-        return build_view(work)
+        from kopflow.pipeline.change import decimal_fields
+
+        return build_view(work, decimal_fields(self.workflow, self.plugins))
 
     # --- setting up ---------------------------------------------------------------------
 

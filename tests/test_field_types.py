@@ -102,6 +102,11 @@ def test_a_decimal_round_trips_and_is_audited_as_its_exact_text(engine: Any) -> 
         "date": "2025-06-01",
         "kind": "cold",
     }
+    # Read back, a view (hooks, the read API) gives the Decimal again, not the stored text.
+    engine.complete_step("KDMP-900001", "gudang.contract", {"number": "S-1", "date": "2025-06-02"})
+    assert gudang.VIEWS[-1].evidence_of("gudang.survey")["capacity"] == Decimal("0.5")
+    (survey,) = engine.queries().partner_steps("KDMP-900001", "gudang")[:1]
+    assert survey.evidence["capacity"] == Decimal("0.5")
     # A correction that names another field keeps the decimal as it was.
     engine.complete_step("KDMP-900001", "gudang.survey", {"kind": "dry"}, reason="typo")
     again = engine.partner_steps("KDMP-900001", "gudang")["steps"][0]["evidence"]

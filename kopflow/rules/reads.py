@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
 from kopflow.errors import InputError, PermissionDeniedError
-from kopflow.pipeline.change import load_coops
+from kopflow.pipeline.change import decimal_fields, load_coops
 from kopflow.pipeline.work import LazyEvidence
 from kopflow.rules.partners import COMPLETE
 
@@ -30,6 +30,7 @@ class Reader:
 
     def __init__(self, ws: Workspace) -> None:
         self._ws = ws
+        self._decimals: dict[str, frozenset[str]] | None = None
 
     # --- the questions ---------------------------------------------------------------------
 
@@ -171,7 +172,11 @@ class Reader:
         """The cooperative as hooks see it, less what the actor may not read."""
         from kopflow.plugin import CoopView
 
-        evidence: Mapping[str, Mapping[str, Any]] = LazyEvidence(work.steps, work.rest)
+        if self._decimals is None:
+            self._decimals = decimal_fields(self._ws.workflow, self._ws.plugins)
+        evidence: Mapping[str, Mapping[str, Any]] = LazyEvidence(
+            work.steps, work.rest, self._decimals
+        )
         partners = tuple(sorted(work.partners))
         if actor.role == "partner":
             evidence = _Visible(evidence, lambda key: authz.may_read_step(actor, _partner_of(key)))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from kopflow.plugin import CoopView, FieldSpec, PartnerSpec, PluginInfo, StepSpec, hookimpl
 
 SEEN: list[Mapping[str, object]] = []  # the evidence kopflow_validate_step received
+VIEWS: list[CoopView] = []  # and the cooperative it was given
 
 PARTNER = PartnerSpec(
     code="gudang",
@@ -54,4 +55,5 @@ def kopflow_validate_step(
 ) -> list[str] | None:
     if partner == "gudang":
         SEEN.append(evidence)
+        VIEWS.append(coop)
     return None
