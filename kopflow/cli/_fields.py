@@ -90,7 +90,7 @@ def shown_value(field: FieldSpec | None, value: Any) -> str:
     """A recorded value as people read it: a choice by its label, a number with its unit."""
     if field is None:
         return human(value)
-    if field.type == "choice" and field.choice_labels:
+    if field.type == "choice" and field.choice_labels and field.choice_list is None:
         values = value if isinstance(value, list | tuple) else [value]
         return ", ".join(label(field.choice_label(str(v)), str(v)) for v in values)
     text = human(value, field.type)
@@ -113,14 +113,19 @@ def describe(field: FieldSpec) -> str:
     """One line about a field: name, type, required or optional, label and hint."""
     kind = _(_TYPES.get(field.type, field.type))
     if field.type == "choice":
+        # A plugin's own list says what its values mean; the definition's lists keep their
+        # short form here (their labels show in 'workflow show' and on the printable page).
+        own = field.choice_list is None
         names = ", ".join(
-            f"{c} ({label(field.choice_label(c))})" if field.choice_label(c) else c
+            f"{c} ({label(field.choice_label(c))})" if own and field.choice_label(c) else c
             for c in field.choices
         )
         kind = _(_SEVERAL if field.multiple else _ONE, choices=names)
     if field.unit:
         kind += ", " + _("in {unit}", unit=label(field.unit))
-    if bounds := _bounds(field):
+    # The bounds of the new decimal type and of excluded bounds, which "min"/"max" alone
+    # would misstate; other fields' messages name their bounds when a value misses them.
+    if (field.type == "decimal" or field.exclusive) and (bounds := _bounds(field)):
         kind += ", " + bounds
     need = _("required") if field.required else _("optional")
     if field.min_date:
