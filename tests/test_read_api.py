@@ -232,3 +232,23 @@ def test_a_plugin_command_reads_through_pass_queries(
     refused = runner.invoke(cli, ["--plugin", str(plugin), "counter", "stages", "Atlantis"])
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: ")
     assert refused.stderr.count("\n") == 1
+
+
+def test_the_plugin_api_stays_light() -> None:
+    """The read API adds no database to ``import kopflow.plugin``: every command that loads
+    plugins imports it, and a plugin that only validates must not pay for reads."""
+    import sys
+
+    from test_imports import imported_modules
+
+    names = imported_modules([sys.executable, "-c", "import kopflow.plugin"])
+    assert "kopflow.plugin" in names
+    heavy = (
+        "sqlalchemy",
+        "sqlmodel",
+        "psycopg",
+        "kopflow.engine",
+        "kopflow.rules",
+        "kopflow.store",
+    )
+    assert sorted(n for n in names if n.split(".")[0] in heavy or n.startswith(heavy)) == []
