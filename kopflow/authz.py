@@ -134,6 +134,17 @@ def outbox_partner(actor: ActorInfo, partner: str | None, *, deliver: bool) -> s
                 actor=actor.name,
                 role=actor.role,
             )
+    if actor.role != "partner":
+        return partner
+    if partner is not None and partner != actor.partner:
+        raise PermissionDeniedError(
+            "{actor} works for partner {partner} and may not see or deliver the notifications "
+            "of {other}",
+            actor=actor.name,
+            partner=actor.partner,
+            other=partner,
+        )
+    return actor.partner
 
 
 # --- issue #13: what an actor reads through the plugins' read API (kopflow.rules.reads) -------
@@ -163,8 +174,6 @@ def read_partner(actor: ActorInfo, partner: str | None) -> str | None:
         return partner
     if partner is not None and partner != actor.partner:
         raise PermissionDeniedError(
-            "{actor} works for partner {partner} and may not see or deliver the notifications "
-            "of {other}",
             "{actor} works for partner {partner} and may not read the records of partner {other}",
             actor=actor.name,
             partner=actor.partner,
