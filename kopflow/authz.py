@@ -180,3 +180,43 @@ def require_lead(actor: ActorInfo, kabupaten: str, coop_id: str, partner: str) -
             )
         return
     require_coop(actor, kabupaten, coop_id)
+
+
+# --- issue #13: what an actor reads through the plugins' read API (kopflow.rules.reads) -------
+# Reads, like writes, follow the role: an officer reads their own kabupaten, a partner's staff
+# the cooperatives enrolled with their partner and, of the partners' steps, their partner's
+# only (another partner's evidence, a loan amount, is not theirs to see); an auditor and an
+# admin read everything.
+
+
+def read_region(actor: ActorInfo, kabupaten: str | None) -> str | None:
+    """The kabupaten a read is limited to: the one asked for, an officer's own at most."""
+    if actor.role != "officer":
+        return kabupaten
+    if kabupaten is not None and kabupaten != actor.region:
+        raise PermissionDeniedError(
+            "{actor} is an officer of {region} and may not read cooperatives in {kabupaten}",
+            actor=actor.name,
+            region=actor.region,
+            kabupaten=kabupaten,
+        )
+    return actor.region
+
+
+def read_partner(actor: ActorInfo, partner: str | None) -> str | None:
+    """The partner a read is limited to: the one asked for, a partner's staff's own at most."""
+    if actor.role != "partner":
+        return partner
+    if partner is not None and partner != actor.partner:
+        raise PermissionDeniedError(
+            "{actor} works for partner {partner} and may not read the records of partner {other}",
+            actor=actor.name,
+            partner=actor.partner,
+            other=partner,
+        )
+    return actor.partner
+
+
+def may_read_step(actor: ActorInfo, partner: str | None) -> bool:
+    """Whether the actor sees a step's state and evidence (``partner``: the step's partner)."""
+    return actor.role != "partner" or partner is None or partner == actor.partner

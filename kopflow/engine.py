@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from kopflow.flow.spec import StepSpec, Workflow
     from kopflow.host.manager import PluginHost
-    from kopflow.plugin import CoopView
+    from kopflow.plugin import CoopView, Queries
     from kopflow.regions import CoopSeed
     from kopflow.rules.outbox import DeliveryResult
     from kopflow.rules.roles import GrantPlan
@@ -178,7 +178,9 @@ class Kopflow:
 
     def view(self, work: CoopWork) -> CoopView:
         """The read-only view of a cooperative that plugin hooks receive."""
-        return build_view(work)
+        from kopflow.pipeline.change import decimal_fields
+
+        return build_view(work, decimal_fields(self.workflow, self.plugins))
 
     # --- setting up ---------------------------------------------------------------------
 
@@ -586,6 +588,13 @@ class Kopflow:
             self.actor(conn)
             coop_id = self.resolve(conn, coop_ref)
             yield conn, load_coops(conn, [coop_id])[coop_id]
+
+    def queries(self) -> Queries:
+        """The read API plugin commands receive (``kopflow.plugin.Queries``, issue #13): the
+        reads below as plugins may ask them, with the actor's read permissions applied."""
+        from kopflow.rules.reads import Reader
+
+        return Reader(self._ws)
 
     def partner_rows(self) -> list[dict[str, Any]]:
         """Every installed partner with its steps, for ``partner list``."""

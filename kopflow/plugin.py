@@ -7,9 +7,10 @@ a plugin a database object: hooks see a read-only :class:`CoopView`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import pluggy
 
@@ -24,13 +25,18 @@ from kopflow.i18n import get_language
 
 __all__ = [
     "PLUGIN_API_VERSION",
+    "CoopDetail",
     "CoopView",
     "FieldSpec",
     "PartnerSpec",
     "PluginInfo",
+    "Queries",
+    "StepInfo",
     "StepSpec",
     "hookimpl",
     "localize",
+    "pass_queries",
+    "queries",
 ]
 
 #: The version of the hook contract. It changes only when a hook changes incompatibly; new
@@ -256,3 +262,154 @@ def localize(texts: Mapping[str, str], **params: object) -> str:
     """
     text = texts.get(get_language()) or texts.get("en") or next(iter(texts.values()), "")
     return text.format(**params) if params else text
+
+
+# -------------------------------------------------------------------------------------------
+# Issue #13: what a plugin's commands read. kopflow's data reaches a plugin only through a
+# Queries object the engine implements (kopflow.rules.reads); this module declares its shape
+# and how a command gets it, and imports nothing heavy to do so (no database at import: a
+# plugin is imported by every command that loads plugins).
+
+#: Where the CLI leaves the factory of the invocation's :class:`Queries` (``click``'s
+#: ``Context.meta``, shared by every context of one command line).
+QUERIES_KEY = "kopflow.queries"
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """One step of one cooperative, as :class:`Queries` reports it.
+
+    Args:
+        key: the full step key (``"musdesus"``, ``"pertamina.verified"``).
+        label: the step's label, ``{"id": ..., "en": ...}`` (pass it to :func:`localize`).
+        partner: the partner code of a partner's step, ``None`` for a workflow step.
+        stage: the stage a workflow step belongs to, ``None`` for a partner's step.
+        required: whether the step must be done (before advancing; for a partner's step,
+            before the onboarding with that partner is complete).
+        status: ``"done"``, ``"missing"`` (required, not done) or ``"optional"`` (not
+            required, not done); an undone step is not done.
+        version: how many versions were recorded (0: never).
+        evidence: the current evidence of a done step, read-only and typed as
+            :meth:`FieldSpec.parse` gives it (a decimal as ``Decimal``), else ``None``.
+    """
+
+    key: str
+    label: dict[str, str]
+    partner: str | None
+    stage: str | None
+    required: bool
+    status: str
+    version: int
+    evidence: Mapping[str, object] | None
+
+
+@dataclass(frozen=True)
+class CoopDetail:
+    """One cooperative with its steps: :meth:`Queries.cooperative`.
+
+    Args:
+        coop: the cooperative, as hooks see it.
+        steps: the workflow's steps of every stage in order, then the steps of each partner
+            it is enrolled with (by partner code, in the partner's order), each once.
+    """
+
+    coop: CoopView
+    steps: tuple[StepInfo, ...]
+
+
+class Queries(Protocol):
+    """Read-only questions a plugin's command may ask about kopflow's data (issue #13).
+
+    Get it with :func:`pass_queries` (or :func:`queries`). It reads as the actor running the
+    command (``--actor``, ``KOPFLOW_ACTOR``, the database login) and shows what that actor may
+    read: an officer, the cooperatives of their own kabupaten; a partner's staff, the
+    cooperatives enrolled with their partner and, of their steps, the workflow's and their
+    partner's only; an auditor or an admin, everything. Asking for what the actor may not read
+    raises kopflow's permission error (``Error: ...``, exit code 4). Names are taken as users
+    type them (``"pasuruan"`` or ``"Kabupaten Pasuruan"``, a stage's id or label, a village or
+    a cooperative id); a name that names nothing raises kopflow's error with the known ones.
+    Every answer is a snapshot: nothing it returns holds a connection, and nothing writes.
+    """
+
+    def cooperatives(
+        self,
+        *,
+        kabupaten: str | None = None,
+        kecamatan: str | None = None,
+        stage: str | None = None,
+        partner: str | None = None,
+        partner_state: str | None = None,
+    ) -> list[CoopView]:
+        """The cooperatives matching every filter given, by id, with their evidence.
+
+        Args:
+            kabupaten: a kabupaten/kota (``"Kabupaten Pasuruan"``, ``"pasuruan"``).
+            kecamatan: a kecamatan (of ``kabupaten`` when given).
+            stage: a stage id or label (``"onboarding"``).
+            partner: only cooperatives enrolled with this partner (code or name).
+            partner_state: with ``partner``: only those that stand at this step of it (its
+                short id ``"verified"`` or key ``"pertamina.verified"``), or ``"complete"``.
+                A cooperative stands at the first required step not done, as in ``kopflow
+                partner status``.
+        """
+        ...
+
+    def cooperative(self, coop: str) -> CoopDetail:
+        """One cooperative (an id or an unambiguous village name) with all its steps."""
+        ...
+
+    def partner_steps(self, coop: str, partner: str) -> tuple[StepInfo, ...]:
+        """One cooperative's steps with one partner, in the partner's order."""
+        ...
+
+    def standing(self, coop: CoopView, partner: str) -> str:
+        """Where ``coop`` stands with ``partner``: the key of the first required step not done
+        (``"pertamina.verified"``), or ``"complete"``. Reads nothing: ``coop`` knows."""
+        ...
+
+    def counts(self, *, kabupaten: str | None = None, partner: str | None = None) -> dict[str, int]:
+        """How many cooperatives: per stage id, or with ``partner`` per step key they stand at
+        (and ``"complete"``), as ``kopflow status`` and ``kopflow partner status`` count them.
+        A partner's staff count their own partner's (``partner`` may be left out)."""
+        ...
+
+
+def queries() -> Queries:
+    """The :class:`Queries` of the ``kopflow`` command running now, for a plugin's command.
+
+    Raises:
+        RuntimeError: called outside a command that ``kopflow`` runs (at import, in a hook).
+    """
+    import click  # the CLI has loaded it already; a hook-only plugin never pays for it
+
+    ctx = click.get_current_context(silent=True)
+    factory = ctx.meta.get(QUERIES_KEY) if ctx is not None else None
+    if factory is None:
+        raise RuntimeError("kopflow.plugin.queries() works only inside a command kopflow runs")
+    found: Queries = factory()
+    return found
+
+
+def pass_queries(command: Callable[Concatenate[Queries, _P], _R]) -> Callable[_P, _R]:
+    """Decorate a plugin's click command so it receives :class:`Queries` first::
+
+        @pertamina_group.command(name="allocation")
+        @click.argument("region")
+        @pass_queries
+        def allocation(kopflow: Queries, region: str) -> None:
+            for coop in kopflow.cooperatives(kabupaten=region, partner="pertamina"):
+                ...
+
+    Like ``click.pass_obj``: put it under the click decorators. The object is made when the
+    command runs, so ``--help`` and the commands of other plugins open no database.
+    """
+    import functools
+
+    @functools.wraps(command)
+    def with_queries(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        return command(queries(), *args, **kwargs)
+
+    return with_queries

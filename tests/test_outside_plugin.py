@@ -261,3 +261,61 @@ def test_the_example_plugin_own_tests_pass(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " passed" in proc.stdout and "failed" not in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_installed_example_shows_pasuruans_lpg_allocations(
+    sandbox: Sandbox, kopflow_db: str
+) -> None:
+    """Issue #13: ``kopflow pertamina allocation "Kabupaten Pasuruan"`` from the pip-installed
+    example, in a process of its own: the command reads kopflow's data through the plugin API
+    only, and caps each cooperative at Pasuruan's 200 tabung a month."""
+    from engine_helpers import drive_to
+
+    from kopflow import regions
+    from kopflow.engine import Kopflow
+    from kopflow.host.manager import make_plugin_host
+
+    # The records are made here, with the example loaded from its folder; the command runs
+    # from the installed distribution, which knows nothing of this process.
+    host = make_plugin_host(extra_modules=[str(EXAMPLE / "kopflow_pertamina")])
+    engine = Kopflow(kopflow_db, actor=ADMIN, plugins=host)
+    pasuruan = regions.seeds_from_areaid(kabupaten="Kabupaten Pasuruan", provinsi="Jawa Timur")
+    first, second = [next(pasuruan), next(pasuruan)]
+    engine.register([first, second], source="test")
+    for seed in (first, second):
+        drive_to(engine, seed.coop_id, "onboarding")
+        engine.enroll(seed.coop_id, ["pertamina"])
+    for step, evidence in [
+        ("registered", {"date": "2025-05-05"}),
+        ("verified", {"agent_name": "PT Gas Bangil", "date": "2025-05-12"}),
+        ("ddms_ratified", {"dealer_number": "SP-3514-0001", "date": "2025-05-20"}),
+        (
+            "merchant_active",
+            {"merchant_id": "MAP-1", "monthly_allocation": 250, "date": "2025-06-02"},
+        ),
+    ]:
+        engine.complete_step(first.coop_id, f"pertamina.{step}", evidence)
+    from kopflow.store import db
+
+    db.dispose_engines()
+    sandbox.install()
+    env = {**os.environ, "KOPFLOW_DB": kopflow_db, "KOPFLOW_ACTOR": ADMIN, "KOPFLOW_LANG": "en"}
+    command = [str(sandbox.python), "-c", MAIN, "pertamina", "allocation", "Kabupaten Pasuruan"]
+    shown = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True,
+                           timeout=120, check=False)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    result = json.loads(shown.stdout)
+    assert (result["region"], result["cap"], result["total"]) == ("Kabupaten Pasuruan", 200, 200)
+    rows = {row["coop"]: row for row in result["cooperatives"]}
+    assert rows[first.coop_id] | {"name": None} == {
+        "coop": first.coop_id, "name": None, "kecamatan": first.villages[0][2],
+        "standing": "complete", "recorded": 250, "allocation": 200, "capped": True,
+    }  # fmt: skip
+    assert (rows[second.coop_id]["allocation"], rows[second.coop_id]["standing"]) == (
+        0, "pertamina.registered",
+    )  # fmt: skip
+    table = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120,
+                           check=False)  # fmt: skip
+    assert table.returncode == 0 and table.stderr == ""
+    assert "Total for 2 cooperatives: 200 tabung a month." in table.stdout

@@ -69,6 +69,34 @@ def test_every_spec_parameter_is_documented(name: str) -> None:
     assert all(text.strip() for _row, text in rows)
 
 
+def generator():  # type: ignore[no-untyped-def]
+    """scripts/plugin_docs.py, which writes the FieldSpec reference from its docstring."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "plugin_docs", ROOT / "scripts" / "plugin_docs.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_fieldspec_reference_is_generated_from_its_docstring() -> None:
+    """Issue #13: docs/plugins.md says what FieldSpec's docstring says, word for word; run
+    ``.venv/bin/python scripts/plugin_docs.py`` after changing either."""
+    assert generator().rewritten(DOCS) == DOCS
+
+
+def test_every_fieldspec_parameter_has_a_docstring_entry() -> None:
+    from kopflow.plugin import FieldSpec
+
+    described = generator().args_of(FieldSpec)
+    fields = [f.name for f in dataclasses.fields(FieldSpec)]
+    assert [f for f in fields if not described.get(f, "").strip()] == []
+    assert [d for d in described if d not in fields] == []  # nothing documented that is not there
+
+
 def test_every_hook_is_documented() -> None:
     """The hooks' side of the same promise (their signatures: tests/test_hookspecs.py)."""
     from kopflow.host import hookspecs

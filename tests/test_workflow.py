@@ -208,7 +208,7 @@ def test_broken_file_reports_every_problem_with_file_and_path(tmp_path: Path) ->
         """,
     )
     f = path
-    types = "text, date, integer, rupiah, choice, reference"
+    types = "text, date, integer, rupiah, decimal, choice, reference"
     expected = [
         f"{f}: stagez: unknown key; expected one of name, version, label, roles, choices, "
         "required_partners, onboarding_stage, initial, stages, events",
@@ -327,7 +327,7 @@ def musdesus_field(kdkmp: Workflow, name: str) -> FieldSpec:
 
 
 def test_field_types_are_the_documented_ones() -> None:
-    assert FIELD_TYPES == ("text", "date", "integer", "rupiah", "choice", "reference")
+    assert FIELD_TYPES == ("text", "date", "integer", "rupiah", "decimal", "choice", "reference")
 
 
 @pytest.mark.parametrize(

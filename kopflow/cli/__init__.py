@@ -367,6 +367,12 @@ class _PluginCommands(TranslatedGroup):
         return sorted(set(LAZY_COMMANDS) | set(self.commands))
 
 
+#: kopflow.plugin.QUERIES_KEY, spelt out: importing the plugin API would load pluggy and the
+#: workflow specs for every command, ``--help`` included (tests/test_read_api.py checks both
+#: say the same).
+QUERIES_KEY = "kopflow.queries"
+
+
 def app_of(ctx: click.Context) -> App:
     """The :class:`App` of this invocation, made from the root group's options on first use.
 
@@ -376,6 +382,10 @@ def app_of(ctx: click.Context) -> App:
     root = ctx.find_root()
     if not isinstance(root.obj, App):
         root.obj = App(plugin_host=root.obj, **root.params)
+        # Issue #13: plugin commands read through kopflow.plugin.queries() (pass_queries),
+        # which finds the engine's read API here; made on use, so --help opens no database.
+        app = root.obj
+        root.meta[QUERIES_KEY] = lambda: app.engine.queries()
     return root.obj
 
 

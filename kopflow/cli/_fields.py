@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import shlex
 import textwrap
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from kopflow.cli._output import human
+from kopflow.flow.spec import decimal_text
 from kopflow.i18n import N_, _, label
 
 if TYPE_CHECKING:
@@ -19,6 +22,7 @@ _TYPES = {
     "date": N_("date YYYY-MM-DD"),
     "integer": N_("whole number"),
     "rupiah": N_("rupiah"),
+    "decimal": N_("decimal number, e.g. 0.5"),
     "choice": N_("choice"),
     "reference": N_("formatted text"),
 }
@@ -45,7 +49,54 @@ def field_json(field: FieldSpec) -> dict[str, Any]:
             data[key] = getattr(field, key)
     if field.unique:
         data["unique"] = True
+    _typed_json(field, data)
     return data
+
+
+# --- issue #13: decimals, excluded bounds, units and a plugin's choice labels ------------------
+
+
+def _typed_json(field: FieldSpec, data: dict[str, Any]) -> None:
+    for key in ("min", "max"):
+        if isinstance(data.get(key), Decimal):
+            data[key] = decimal_text(data[key])  # exact, as the evidence records it
+    if field.exclusive:
+        data["exclusive"] = field.exclusive
+    if field.unit:
+        data["unit"] = label(field.unit)
+    if field.choice_labels:
+        data["choice_labels"] = {v: label(field.choice_label(v)) for v in field.choices}
+
+
+def _bounds(field: FieldSpec) -> str:
+    """``above 0``, ``0 to 10``, ... for the description; empty without bounds."""
+    low = None if field.min is None else _number(field.min)
+    high = None if field.max is None else _number(field.max)
+    above = field.exclusive in (True, "min")
+    below = field.exclusive in (True, "max")
+    parts = []
+    if low is not None:
+        parts.append(_("above {min}", min=low) if above else _("at least {min}", min=low))
+    if high is not None:
+        parts.append(_("below {max}", max=high) if below else _("at most {max}", max=high))
+    return ", ".join(parts)
+
+
+def _number(value: int | Decimal) -> str:
+    return decimal_text(value) if isinstance(value, Decimal) else str(value)
+
+
+def shown_value(field: FieldSpec | None, value: Any) -> str:
+    """A recorded value as people read it: a choice by its label, a number with its unit."""
+    if field is None:
+        return human(value)
+    if field.type == "choice" and field.choice_labels and field.choice_list is None:
+        values = value if isinstance(value, list | tuple) else [value]
+        return ", ".join(label(field.choice_label(str(v)), str(v)) for v in values)
+    text = human(value, field.type)
+    if field.unit and text:
+        text += " " + label(field.unit)
+    return text
 
 
 def _placeholder(field: FieldSpec) -> str:
@@ -53,7 +104,7 @@ def _placeholder(field: FieldSpec) -> str:
         return "YYYY-MM-DD"
     if field.type == "choice":
         return ",".join(field.choices[:2]) if field.multiple else field.choices[0]
-    if field.type in ("integer", "rupiah"):
+    if field.type in ("integer", "rupiah", "decimal"):
         return str(field.min if field.min is not None else 0)
     return "..."
 
@@ -62,8 +113,20 @@ def describe(field: FieldSpec) -> str:
     """One line about a field: name, type, required or optional, label and hint."""
     kind = _(_TYPES.get(field.type, field.type))
     if field.type == "choice":
-        names = ", ".join(field.choices)
+        # A plugin's own list says what its values mean; the definition's lists keep their
+        # short form here (their labels show in 'workflow show' and on the printable page).
+        own = field.choice_list is None
+        names = ", ".join(
+            f"{c} ({label(field.choice_label(c))})" if own and field.choice_label(c) else c
+            for c in field.choices
+        )
         kind = _(_SEVERAL if field.multiple else _ONE, choices=names)
+    if field.unit:
+        kind += ", " + _("in {unit}", unit=label(field.unit))
+    # The bounds of the new decimal type and of excluded bounds, which "min"/"max" alone
+    # would misstate; other fields' messages name their bounds when a value misses them.
+    if (field.type == "decimal" or field.exclusive) and (bounds := _bounds(field)):
+        kind += ", " + bounds
     need = _("required") if field.required else _("optional")
     if field.min_date:
         kind += ", " + _("from {date}", date=field.min_date)

@@ -10,7 +10,7 @@ import click
 
 from kopflow.cli import TranslatedGroup
 from kopflow.cli._files import force_option, protected_files
-from kopflow.cli._output import emit_json, human, json_option, ok, progress, table
+from kopflow.cli._output import emit_json, json_option, ok, progress, table
 from kopflow.errors import InputError
 from kopflow.i18n import N_, Named, _, label
 
@@ -168,13 +168,14 @@ def coop_show(app: App, coop: str, html_out: Path | None, force: bool, as_json: 
 
 def evidence_lines(engine: Kopflow, step: str, evidence: dict[str, Any] | None) -> str:
     """A step's evidence as ``field: value`` lines, values as people read them (issue #12)."""
+    from kopflow.cli._fields import shown_value
     from kopflow.errors import KopflowError
 
     try:
-        kinds = {f.name: f.type for f in engine.step_spec(step)[0].fields}
+        fields = {f.name: f for f in engine.step_spec(step)[0].fields}
     except KopflowError:  # a step of a partner no longer installed: its records still show
-        kinds = {}
-    return "\n".join(f"{k}: {human(v, kinds.get(k))}" for k, v in (evidence or {}).items())
+        fields = {}
+    return "\n".join(f"{k}: {shown_value(fields.get(k), v)}" for k, v in (evidence or {}).items())
 
 
 def _print_show(engine: Kopflow, data: dict[str, Any]) -> None:

@@ -9,12 +9,14 @@ import datetime
 import hashlib
 import re
 import reprlib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from kopflow import i18n
 from kopflow.flow.patterns import pattern_problem
 from kopflow.flow.spec import (
+    _DECIMAL,
     _IDENT,
     _ISO_DATE,
     FIELD_TYPES,
@@ -43,8 +45,8 @@ _SCHEMAS = {
     "stage": "id!:ident label!:label sla_days:count side:false final:false steps:list",
     "step": "id!:ident label!:label role!:ident required:true after:idents fields:list",
     "field": "name!:ident type!:raw label!:label required:true hint:label choices:raw "
-    "multiple:false pattern:raw min:int max:int odd:false unique:false not_before:raw "
-    "min_date:raw min_date_unless:raw",
+    "multiple:false pattern:raw min:raw max:raw odd:false unique:false not_before:raw "
+    "min_date:raw min_date_unless:raw exclusive:raw unit:label",
     "event": "name!:ident label!:label from!:idents to!:raw reason_required:false advance:false",
 }
 _DEFAULTS: dict[str, Any] = {
@@ -53,7 +55,9 @@ _DEFAULTS: dict[str, Any] = {
 # Options that make sense for some field types only: elsewhere they are most likely a mistake.
 _OPTION_TYPES = {
     "choices": ("choice",), "multiple": ("choice",), "pattern": ("reference",),
-    "min": ("integer", "rupiah"), "max": ("integer", "rupiah"), "odd": ("integer",),
+    "min": ("integer", "rupiah", "decimal"), "max": ("integer", "rupiah", "decimal"),
+    "odd": ("integer",), "exclusive": ("integer", "rupiah", "decimal"),
+    "unit": ("integer", "rupiah", "decimal"),
     "unique": ("text", "reference", "integer"), "not_before": ("date",), "min_date": ("date",),
     "min_date_unless": ("date",),
 }  # fmt: skip
@@ -208,8 +212,14 @@ class _Builder:
                 "expressions (no backreferences or lookaround)"
             )
             self.add(_join(path, "pattern"), msgid, field=v["name"], error=excerpt(problem))
+        v["min"], v["max"] = (self._bound(v[k], _join(path, k), ftype) for k in ("min", "max"))
         if v["min"] is not None and v["max"] is not None and v["min"] > v["max"]:
             self.add(_join(path, "max"), "max is below min ({min})", min=v["min"])
+        exclusive = v["exclusive"] if v["exclusive"] is not None else False
+        if exclusive not in (True, False, "min", "max"):
+            exclusive = self._bad(
+                _join(path, "exclusive"), N_("true, false, min or max"), exclusive
+            )
         listname = listname if ftype == "choice" and listname in self.choices else None
         # On a field of another type these keys are reported above: nothing more to check.
         dated = ftype == "date"
@@ -226,10 +236,26 @@ class _Builder:
             v["hint"] or None, listname, v["unique"] and ftype in _OPTION_TYPES["unique"],
             not_before if ftype == "date" else (), min_date if ftype == "date" else None,
             unless if ftype == "date" else None,
+            exclusive or False, v["unit"] or None, self.labels.get(listname or "") or None,
         )  # fmt: skip
         if v["type"] not in FIELD_TYPES:
             self.untyped.add(id(spec))
         return spec
+
+    def _bound(self, node: object, path: str, ftype: str) -> int | Decimal | None:
+        """``min``/``max``: a whole number, or for a decimal field any exact decimal (issue #13);
+        ``0.5`` as YAML reads it (a float) counts as the digits written."""
+        if node is None or ftype not in _OPTION_TYPES["min"]:
+            return None
+        if ftype != "decimal":
+            return self._int(node, path)
+        text = repr(node) if isinstance(node, float) else node
+        if isinstance(text, int) and not isinstance(text, bool):
+            return Decimal(text)
+        if isinstance(text, str) and _DECIMAL.fullmatch(text.strip()):
+            return Decimal(text.strip().replace(",", "."))
+        self._bad(path, N_("a decimal number, e.g. 0.5"), node)
+        return None
 
     def _refs(self, node: object, path: str) -> tuple[str, ...]:
         """``not_before``: references ``step.field`` to date fields, checked once all are read."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -54,6 +55,15 @@ def sample_value(field: FieldSpec, seed: int = 0) -> Any:
         if field.odd and value % 2 == 0:
             value += 1
         return str(value)
+    if kind == "decimal":
+        # Inside the bounds, excluded ones too: the midpoint, else one past the one bound.
+        if field.min is not None and field.max is not None:
+            return str((Decimal(field.min) + field.max) / 2)
+        if field.min is not None:
+            return str(field.min + 1)
+        if field.max is not None:
+            return str(field.max - 1)
+        return "1.5"
     if kind == "choice":
         return field.choices[0] if not field.multiple else ",".join(field.choices[:2])
     if kind == "reference" and field.pattern:

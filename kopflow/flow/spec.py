@@ -12,6 +12,7 @@ import functools
 import os
 import re
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,7 +22,7 @@ from kopflow.flow.patterns import compile_pattern
 from kopflow.i18n import N_
 from kopflow.text import control_char, excerpt
 
-FIELD_TYPES = ("text", "date", "integer", "rupiah", "choice", "reference")
+FIELD_TYPES = ("text", "date", "integer", "rupiah", "decimal", "choice", "reference")
 PREVIOUS = "@previous"
 _IDENT = re.compile(r"[a-z][a-z0-9_]*")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -42,20 +43,74 @@ def _blank(value: object) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class FieldSpec:
-    """One evidence field of a step: its type, label and the checks its value must pass.
+    r"""One evidence field of a step: its type, label and the checks its value must pass.
 
-    Beyond the engine's contract: ``hint`` (an ``{"id", "en"}`` label) names the expected format
-    in error messages; ``choice_list`` names the list ``choices`` came from, for its labels.
+    docs/plugins.md's FieldSpec table is generated from the ``Args:`` below
+    (``python scripts/plugin_docs.py``) and tests/test_plugin_docs.py fails when they differ or
+    a parameter is missing: write each entry for a partner who reads nothing else.
 
-    Checks against other evidence (issue #12), run when the step is recorded:
-
-    - ``unique``: no two cooperatives may record the same value for this field (an identifier
-      of one legal entity: NIB, NPWP, an account number). The database enforces it.
-    - ``not_before``: references ``"step.field"`` (``"bri.account.date"`` for a partner's step)
-      to date fields this date may not precede, checked whichever of the two is recorded last.
-    - ``min_date``: the earliest date accepted (``YYYY-MM-DD``); ``min_date_unless`` maps
-      references to choice fields to the values that lift it (``{"musdesus.coop_model":
-      ("develop", "revitalise")}``: an existing cooperative's older deed).
+    Args:
+        name: the field's name: the key in the evidence and in ``--set name=value``; use
+            ``[a-z][a-z0-9_]*`` and never rename it once used
+        type: ``"text"``, ``"date"``, ``"integer"``, ``"rupiah"``, ``"decimal"``, ``"choice"``
+            or ``"reference"`` (the table below says what each accepts); any other refuses the
+            plugin
+        label: its display name, a label ``{"id": ..., "en": ...}``
+        required: ``True``: the step is refused without it. ``False``: it may be left out. A
+            blank value (empty or only spaces, an empty list) counts as left out, and a field
+            left out is absent from the evidence
+        choices: for ``choice``: the allowed values, a tuple of lowercase strings (a ``choice``
+            field without choices refuses the plugin; with ``choice_labels`` they may be left
+            out and are its keys, in order). A value given is stripped and lowercased before it
+            is compared
+        multiple: for ``choice``: several values may be given (``--set units=sembako,apotek``,
+            or a list in JSON); they are kept once each, in the order of ``choices``. Without
+            it a list is refused
+        pattern: for ``text`` and ``reference``: a regular expression the value must match
+            **as a whole** (a full match, after surrounding spaces are stripped), so
+            ``[0-9]{15}`` means exactly 15 digits, no ``^``/``$`` needed. Ignored for other
+            types. kopflow matches it with RE2 (``google-re2``), in time linear in the value,
+            so no pattern can hang a write: Python's syntax for classes, repetition, groups and
+            alternation, but no backreferences or lookaround, and ``\d``, ``\w``, ``\s`` are
+            ASCII only. One that RE2 refuses refuses the plugin
+        min: for ``integer``, ``rupiah`` and ``decimal``: the smallest value accepted,
+            **inclusive** unless ``exclusive`` says otherwise (``min=1`` accepts 1, refuses 0).
+            For ``decimal`` give a ``Decimal`` (``Decimal("0.5")``) or an ``int``, never a
+            float. Ignored for other types
+        max: for ``integer``, ``rupiah`` and ``decimal``: the largest value accepted,
+            **inclusive** unless ``exclusive`` says otherwise
+        odd: for ``integer`` and ``rupiah``: ``True`` accepts odd numbers only
+        hint: a label naming the expected format, shown instead of the raw pattern when a
+            value does not match ``pattern`` (*'12AB' does not have the expected format: 15
+            digits*)
+        choice_list: the name of one of the workflow definition's ``choices:`` lists the
+            values come from; a plugin leaves it ``None`` and gives ``choice_labels``
+        unique: for ``text``, ``reference`` and ``integer``: ``True`` when the value identifies
+            one legal entity (an account number): a second cooperative recording the same value
+            is refused, naming the cooperative that holds it; the database enforces it. A
+            correction replaces the value, an undo releases it
+        not_before: for ``date``: a tuple of references to date fields this date may not
+            precede, checked whichever is recorded last: ``"sk_ahu.decree_date"`` for a step of
+            the workflow definition, ``"bri.account.date"`` for a partner's step (yours
+            included). A reference to a step that is not installed is ignored
+        min_date: for ``date``: the earliest date accepted, ``"YYYY-MM-DD"`` (the KDKMP program
+            starts on ``"2025-03-27"``, Inpres 9/2025)
+        min_date_unless: for ``date``, with ``min_date``: ``{"musdesus.coop_model": ("develop",
+            "revitalise")}``, choice values of other fields that lift ``min_date`` (an existing
+            cooperative's older papers); a date whose bound is lifted is ordered
+            (``not_before``) only against other lifted dates
+        exclusive: for ``integer``, ``rupiah`` and ``decimal``: which of ``min`` and ``max``
+            the value must not equal: ``True`` both, ``"min"`` or ``"max"`` that one only,
+            ``False`` (the default) neither. ``min=0, exclusive="min"`` accepts ``0.5``,
+            refuses ``0``
+        unit: for ``integer``, ``rupiah`` and ``decimal``: a label naming the unit
+            (``{"id": "ton", "en": "tonnes"}``), shown after the value in ``kopflow coop show``
+            and the printable page, and in the field's description (``kopflow next``). It is a
+            label only: the value is stored without it
+        choice_labels: for ``choice``: the label of each value, ``{"value": {"id": ..., "en":
+            ...}}``, shown instead of the bare value in ``kopflow coop show``, the printable
+            page and the field's description; a plugin's own choice list. Every value of
+            ``choices`` needs one
     """
 
     name: str
@@ -65,8 +120,8 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     multiple: bool = False
     pattern: str | None = None
-    min: int | None = None
-    max: int | None = None
+    min: int | Decimal | None = None
+    max: int | Decimal | None = None
     odd: bool = False
     hint: dict[str, str] | None = None
     choice_list: str | None = None
@@ -74,12 +129,35 @@ class FieldSpec:
     not_before: tuple[str, ...] = ()
     min_date: str | None = None
     min_date_unless: Mapping[str, tuple[str, ...]] | None = None
+    # --- issue #13: exact decimals, bounds that exclude, units, a plugin's own choice labels ---
+    exclusive: bool | str = False
+    unit: dict[str, str] | None = None
+    choice_labels: Mapping[str, dict[str, str]] | None = None
+
+    def __post_init__(self) -> None:
+        # Choices given only as labels: the labels' keys, in order (a plugin's own list).
+        if not self.choices and self.choice_labels:
+            object.__setattr__(self, "choices", tuple(self.choice_labels))
+        elif isinstance(self.choices, list):
+            object.__setattr__(self, "choices", tuple(self.choices))
+        # A decimal field's bounds compare as Decimal, whichever way they were written.
+        if self.type == "decimal":
+            for key in ("min", "max"):
+                bound = getattr(self, key)
+                if isinstance(bound, int) and not isinstance(bound, bool):
+                    object.__setattr__(self, key, Decimal(bound))
+
+    def choice_label(self, value: str) -> dict[str, str] | None:
+        """The label of the choice ``value`` (``None``: show the value as it is)."""
+        return (self.choice_labels or {}).get(value)
 
     def text(self) -> str:
         """How messages name the field: its name (what --set takes), then its label."""
         return f"{self.name} ({i18n.label(self.label, self.name)})"
 
-    def parse(self, raw: object, *, today: datetime.date | None = None) -> str | int | list[str]:
+    def parse(
+        self, raw: object, *, today: datetime.date | None = None
+    ) -> str | int | Decimal | list[str]:
         """Turn a CLI string (or an already-typed JSON/CSV value) into the canonical value.
 
         Args:
@@ -88,7 +166,8 @@ class FieldSpec:
 
         Returns:
             ``str`` for text, reference and date (``YYYY-MM-DD``); ``int`` for integer and
-            rupiah; for choice a ``str``, or a ``list[str]`` in list order when ``multiple``.
+            rupiah; ``Decimal`` for decimal (stored and audited as :func:`decimal_text`); for
+            choice a ``str``, or a ``list[str]`` in list order when ``multiple``.
 
         Raises:
             EvidenceError: naming this field and saying how to fix the value.
@@ -154,12 +233,81 @@ def _parse_date(spec: FieldSpec, raw: object, today: datetime.date) -> str:
 def _bounded(spec: FieldSpec, value: int) -> int:
     if abs(value) > _MAX_SAFE_INT:
         _refuse(spec, "{field}: {value} is too large to record", value=value)
-    if spec.min is not None and value < spec.min:
-        _refuse(spec, "{field}: {value} is below the minimum of {min}", value=value, min=spec.min)
-    if spec.max is not None and value > spec.max:
-        _refuse(spec, "{field}: {value} is above the maximum of {max}", value=value, max=spec.max)
+    _check_bounds(spec, value)
     if spec.odd and value % 2 == 0:
         _refuse(spec, "{field}: {value} must be an odd number", value=value)
+    return value
+
+
+def _check_bounds(spec: FieldSpec, value: int | Decimal) -> None:
+    low, high = spec.min, spec.max
+    if low is not None:
+        if spec.exclusive in (True, "min") and value <= low:
+            msgid = N_("{field}: {value} must be above {min}")
+            _refuse(spec, msgid, value=_shown(value), min=_shown(low))
+        if value < low:
+            msgid = N_("{field}: {value} is below the minimum of {min}")
+            _refuse(spec, msgid, value=_shown(value), min=_shown(low))
+    if high is not None:
+        if spec.exclusive in (True, "max") and value >= high:
+            msgid = N_("{field}: {value} must be below {max}")
+            _refuse(spec, msgid, value=_shown(value), max=_shown(high))
+        if value > high:
+            msgid = N_("{field}: {value} is above the maximum of {max}")
+            _refuse(spec, msgid, value=_shown(value), max=_shown(high))
+
+
+def _shown(value: int | Decimal) -> int | str:
+    # A Decimal in a message as in the audit trail ("0.5", never "Decimal('0.5')" or "5E-1").
+    return decimal_text(value) if isinstance(value, Decimal) else value
+
+
+# --- issue #13: the decimal type --------------------------------------------------------------
+# Exact: the value is a Decimal from the digits given, never a float. A dot or a comma (the
+# Indonesian decimal mark) separates the fraction; no thousands grouping, no exponent, so
+# "1.500" is one and a half, as the field's description in `kopflow next` says.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
+_MAX_DECIMAL_DIGITS = 30  # a typing error long before any measurement needs it
+
+
+def decimal_text(value: Decimal) -> str:
+    """The one spelling of a decimal value in the evidence, the audit trail and exports.
+
+    Plain digits, no exponent, no trailing zeros after the point and no "-0": ``Decimal("0.50")``
+    -> ``"0.5"``, ``Decimal("1E+2")`` -> ``"100"``. Equal values so give equal audit bodies.
+    """
+    if value == 0:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text
+
+
+def stored(evidence: Mapping[str, object]) -> dict[str, object]:
+    """Evidence as it is stored and audited: each ``Decimal`` as its :func:`decimal_text`.
+
+    The audit trail's canonical JSON has no fractional numbers (kopflow.audit.canonical), and a
+    float would not be exact: a decimal is a JSON string.
+    """
+    return {k: decimal_text(v) if isinstance(v, Decimal) else v for k, v in evidence.items()}
+
+
+def _parse_decimal(spec: FieldSpec, raw: object, today: datetime.date) -> Decimal:
+    if isinstance(raw, Decimal):
+        value = raw
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        value = Decimal(raw)
+    else:
+        # A JSON or spreadsheet float goes through its shortest repr (0.5 -> "0.5"), the digits
+        # the person typed, never its binary expansion.
+        text = repr(raw) if isinstance(raw, float) else _text(spec, raw)
+        if not _DECIMAL.fullmatch(text):
+            msgid = N_("{field}: '{value}' is not a decimal number; write e.g. 0.5 or 0,5")
+            _refuse(spec, msgid, value=text)
+        value = Decimal(text.replace(",", "."))
+    if not value.is_finite() or len(value.as_tuple().digits) > _MAX_DECIMAL_DIGITS:
+        _refuse(spec, "{field}: {value} is too large to record", value=str(raw))
+    value = Decimal(decimal_text(value))
+    _check_bounds(spec, value)
     return value
 
 
@@ -218,9 +366,12 @@ def _parse_choice(spec: FieldSpec, raw: object, today: datetime.date) -> str | l
     return ordered if spec.multiple else ordered[0]
 
 
-_PARSERS: dict[str, Callable[[FieldSpec, Any, datetime.date], str | int | list[str]]] = {
+_PARSERS: dict[
+    str, Callable[[FieldSpec, Any, datetime.date], str | int | Decimal | list[str]]
+] = {
     "text": _parse_text, "reference": _parse_text, "date": _parse_date,
     "integer": _parse_integer, "rupiah": _parse_rupiah, "choice": _parse_choice,
+    "decimal": _parse_decimal,
 }  # fmt: skip
 STANDARD_FIELDS = (
     FieldSpec("note", "text", {"id": "Catatan", "en": "Note"}, required=False),

@@ -86,7 +86,8 @@ def kopflow_register_commands(cli: click.Group) -> None:
         cli: the click group that holds the plugins' commands, which ``kopflow`` runs as its
             own; call ``cli.add_command(...)`` or use ``@cli.group()`` / ``@cli.command()``.
             Name your commands after your partner (``kopflow bri sync``) so they cannot clash
-            with other plugins.
+            with other plugins. A command reads kopflow's data through
+            :class:`kopflow.plugin.Queries`: decorate it with ``@pass_queries`` (issue #13).
 
     Returns:
         Nothing; the return value is ignored. Not a ``firstresult`` hook.

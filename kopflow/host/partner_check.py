@@ -7,9 +7,10 @@ Pure functions over :mod:`kopflow.plugin` values, returning translated problem s
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from kopflow.flow.patterns import pattern_problem
-from kopflow.flow.spec import FIELD_TYPES
+from kopflow.flow.spec import FIELD_TYPES, FieldSpec
 from kopflow.i18n import _
 from kopflow.plugin import PartnerSpec, StepSpec
 from kopflow.text import excerpt
@@ -138,8 +139,41 @@ def _step_problems(where: str, step: StepSpec) -> list[str]:
                 _("step {step}: field {field} has a broken pattern: {error}",
                   step=where, field=field.name, error=excerpt(error))
             )  # fmt: skip
+        problems += _typed_field_problems(where, field)
         if not is_label(field.label):
             what = _("field {field}", field=field.name)
+            problems.append(
+                _("{what} of {where} needs non-empty id and en texts", what=what, where=where)
+            )
+    return problems
+
+
+def _typed_field_problems(where: str, field: FieldSpec) -> list[str]:
+    """Issue #13: a decimal's bounds are exact, a unit and choice labels are labels."""
+    problems: list[str] = []
+    for key in ("min", "max"):
+        bound = getattr(field, key)
+        if bound is not None and (
+            isinstance(bound, bool | float) or not isinstance(bound, int | Decimal)
+        ):
+            problems.append(
+                _("step {step}: field {field}: {key} must be a whole number or a Decimal, not {value}",
+                  step=where, field=field.name, key=key, value=repr(bound))
+            )  # fmt: skip
+    if field.exclusive not in (True, False, "min", "max"):
+        problems.append(
+            _("step {step}: field {field}: exclusive must be True, False, min or max",
+              step=where, field=field.name)
+        )  # fmt: skip
+    if field.unit is not None and not is_label(field.unit):
+        what = _("the unit of field {field}", field=field.name)
+        problems.append(
+            _("{what} of {where} needs non-empty id and en texts", what=what, where=where)
+        )
+    labels = field.choice_labels or {}
+    for value in field.choices if labels else ():
+        if not is_label(labels.get(value)):
+            what = _("choice {value} of field {field}", value=value, field=field.name)
             problems.append(
                 _("{what} of {where} needs non-empty id and en texts", what=what, where=where)
             )

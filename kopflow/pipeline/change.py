@@ -274,7 +274,10 @@ class Change:
 
     def view(self, work: CoopWork) -> CoopView:
         """The read-only view of a cooperative that plugin hooks receive."""
-        return build_view(work)
+        decimals = self.memo.get("decimals")
+        if decimals is None:  # once per transaction: a bulk batch builds a view per step
+            decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
+        return build_view(work, decimals)
 
     def load(
         self,
@@ -703,8 +706,17 @@ def load_coops(
     return works
 
 
-def build_view(work: CoopWork) -> CoopView:
-    """The read-only view of a cooperative that plugin hooks receive."""
+def decimal_fields(workflow: Workflow, plugins: PluginHost) -> dict[str, frozenset[str]]:
+    """The decimal fields of every step, by step key, for views to read them as ``Decimal``."""
+    steps = [(st.id, st) for stage in workflow.stages for st in stage.steps]
+    steps += [(p.key(st.id), st) for p in plugins.partners.values() for st in p.steps]
+    found = {key: frozenset(f.name for f in st.fields if f.type == "decimal") for key, st in steps}
+    return {key: names for key, names in found.items() if names}
+
+
+def build_view(work: CoopWork, decimals: Mapping[str, frozenset[str]] | None = None) -> CoopView:
+    """The read-only view of a cooperative that plugin hooks receive (``decimals``: the
+    decimal fields per step key, read back as ``Decimal``)."""
     return _coop_view_type()._build(
         id=work.id,
         name=work.row["name"],
@@ -714,7 +726,7 @@ def build_view(work: CoopWork) -> CoopView:
         stage=work.row["stage"],
         workflow=work.row["workflow"],
         partners=tuple(sorted(work.partners)),
-        evidence=LazyEvidence(work.steps, work.rest),
+        evidence=LazyEvidence(work.steps, work.rest, decimals),
     )
 
 

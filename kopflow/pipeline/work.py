@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -149,12 +150,20 @@ class LazyEvidence(Mapping[str, Mapping[str, Any]]):
     time a plugin asks about one of them or about all of them (issue #5).
     """
 
-    def __init__(self, steps: Mapping[str, StepState], rest: History | None = None) -> None:
+    def __init__(
+        self,
+        steps: Mapping[str, StepState],
+        rest: History | None = None,
+        decimals: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         # A snapshot: states are replaced, never changed, so a plain copy is enough, and
         # steps not done are skipped when read (a view is built for every step: issue #5).
         self._steps = dict(steps)
         self._rest = rest
         self._parsed: dict[str, Mapping[str, Any]] = {}
+        # Issue #13: the decimal fields per step key, stored as their exact text and read back
+        # as the Decimal FieldSpec.parse gave (kopflow.flow.spec.decimal_fields).
+        self._decimals = decimals or {}
 
     def _whole(self) -> dict[str, StepState]:
         if self._rest is not None:
@@ -177,7 +186,14 @@ class LazyEvidence(Mapping[str, Mapping[str, Any]]):
             state = self._state(key)
             if state is None or not state.done:
                 raise KeyError(key)
-            parsed = self._parsed[key] = json.loads(state.evidence_json)
+            parsed = json.loads(state.evidence_json)
+            decimal = self._decimals.get(key)
+            if decimal:
+                parsed = {
+                    k: Decimal(v) if k in decimal and isinstance(v, str) else v
+                    for k, v in parsed.items()
+                }
+            self._parsed[key] = parsed
         return parsed
 
     def __contains__(self, key: object) -> bool:

@@ -310,7 +310,12 @@ def _value(
     if spec is not None and spec.type == "choice":
         names = choices.get(spec.choice_list or "", {})
         values = value if isinstance(value, list) else [value]
-        return ", ".join(label(names.get(str(v)), str(v)) for v in values)
+        # A plugin's own labels (issue #13), else the definition's list.
+        return ", ".join(
+            label(spec.choice_label(str(v)) or names.get(str(v)), str(v)) for v in values
+        )
+    if spec is not None and spec.unit is not None and value is not None:
+        return f"{value} {label(spec.unit)}"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)

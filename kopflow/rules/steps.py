@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from kopflow import authz
 from kopflow.audit.canonical import encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
+from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
@@ -155,6 +156,7 @@ def complete(
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
     coop_version = change.update_coop(work.id, work.row["version"])
+    parsed, evidence = evidence, stored_form(evidence)  # a Decimal is recorded as its exact text
     details: dict[str, Any] = {
         "step": step,
         "version": version,
@@ -195,7 +197,7 @@ def complete(
     change.notify(work, "step.corrected" if correcting else "step.completed", details, seq)
     notify = None
     if change.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
-        notify = partial(_after_step, change, work, step, evidence, seq)  # lighter than a closure
+        notify = partial(_after_step, change, work, step, parsed, seq)  # lighter than a closure
     language = get_language()
     text = _done_text(language, correcting, step, label(spec.label, step))
     return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)

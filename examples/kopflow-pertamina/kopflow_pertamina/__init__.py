@@ -10,22 +10,32 @@ the dealer system (DDMS), merchant app active with the monthly cylinder allocati
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kopflow.plugin import (
     CoopView,
     FieldSpec,
     PartnerSpec,
     PluginInfo,
+    Queries,
     StepSpec,
     hookimpl,
     localize,
+    pass_queries,
 )
+
+if TYPE_CHECKING:
+    import click
 
 __version__ = "0.1.0"
 
 #: Allocations are set per region, 100 to 300 cylinders a month (200 was one region's starting
 #: figure); there is no national cap. Anything above this is treated as a typing error.
 MAX_PLAUSIBLE_ALLOCATION = 1000
+
+#: What a cooperative may receive in a month, whatever allocation was recorded: 200 tabung
+#: (3 kg cylinders), the cap the Pasuruan district cites (kopflow's docs/domain.md).
+MONTHLY_CAP = 200
 
 
 def _label(id_: str, en: str) -> dict[str, str]:
@@ -129,3 +139,103 @@ def kopflow_validate_step(
             value=allocation, max=MAX_PLAUSIBLE_ALLOCATION,
         )]  # fmt: skip
     return None
+
+
+@hookimpl
+def kopflow_register_commands(cli: click.Group) -> None:
+    """``kopflow pertamina allocation REGION``: the LPG each enrolled cooperative receives."""
+    import click  # only when kopflow asks for commands: importing the plugin stays cheap
+
+    @cli.group(name="pertamina")
+    def pertamina_group() -> None:
+        """Pertamina LPG sub-base tools."""
+
+    @pertamina_group.command(name="allocation")
+    @click.argument("region")
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+    @pass_queries
+    def allocation_command(kopflow: Queries, region: str, as_json: bool) -> None:
+        """The monthly LPG allocation of each cooperative of REGION enrolled with Pertamina.
+
+        REGION is a kabupaten or kota ("Kabupaten Pasuruan", "pasuruan"). Each cooperative
+        receives the allocation recorded when its merchant app went live, at most 200 tabung a
+        month; one whose merchant app is not active yet receives none.
+        """
+        rows = allocations(kopflow, region)
+        if as_json:
+            import json
+
+            click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        click.echo(render(rows))
+
+
+def allocations(kopflow: Queries, region: str) -> dict[str, Any]:
+    """The allocation of every cooperative of ``region`` enrolled with Pertamina, by id.
+
+    ``recorded`` is the monthly allocation of the ``merchant_active`` step (``None`` before it
+    is done), ``allocation`` what the cooperative receives: ``recorded`` capped at
+    :data:`MONTHLY_CAP`, or 0 before the merchant app is active.
+    """
+    coops = kopflow.cooperatives(kabupaten=region, partner="pertamina")
+    rows = []
+    for coop in coops:
+        recorded = coop.evidence_of("pertamina.merchant_active").get("monthly_allocation")
+        given = min(recorded, MONTHLY_CAP) if isinstance(recorded, int) else 0
+        rows.append({
+            "coop": coop.id,
+            "name": coop.name,
+            "kecamatan": coop.kecamatan,
+            "standing": kopflow.standing(coop, "pertamina"),
+            "recorded": recorded,
+            "allocation": given,
+            "capped": isinstance(recorded, int) and recorded > MONTHLY_CAP,
+        })  # fmt: skip
+    return {
+        "region": coops[0].kabupaten if coops else region,
+        "cap": MONTHLY_CAP,
+        "cooperatives": rows,
+        "total": sum(r["allocation"] for r in rows),
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    """The allocations as a table people read, in the user's language."""
+    rows = result["cooperatives"]
+    if not rows:
+        return localize(
+            {"id": "Tidak ada koperasi di {region} yang terdaftar dengan Pertamina.",
+             "en": "No cooperative in {region} is enrolled with Pertamina."},
+            region=result["region"],
+        )  # fmt: skip
+    steps = {PARTNER.key(s.id): localize(s.label) for s in PARTNER.steps}
+    complete = localize({"id": "selesai (aktif)", "en": "done (active)"})
+    headers = [
+        localize({"id": "koperasi", "en": "cooperative"}),
+        localize({"id": "kecamatan", "en": "kecamatan"}),
+        localize({"id": "langkah Pertamina berikutnya", "en": "next Pertamina step"}),
+        localize({"id": "tercatat", "en": "recorded"}),
+        localize({"id": "alokasi (tabung/bulan)", "en": "allocation (tabung/month)"}),
+    ]
+    table = [headers]
+    for row in rows:
+        recorded = "" if row["recorded"] is None else str(row["recorded"])
+        given = str(row["allocation"]) + (" *" if row["capped"] else "")
+        standing = complete if row["standing"] == "complete" else steps[row["standing"]]
+        table.append([row["coop"], row["kecamatan"], standing, recorded, given])
+    widths = [max(len(line[i]) for line in table) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+             for line in table]  # fmt: skip
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(localize(
+        {"id": "Jumlah {count} koperasi: {total} tabung per bulan.",
+         "en": "Total for {count} cooperatives: {total} tabung a month."},
+        count=len(rows), total=result["total"],
+    ))  # fmt: skip
+    if any(row["capped"] for row in rows):
+        lines.append(localize(
+            {"id": "* dibatasi {cap} tabung per bulan per koperasi (batas Kabupaten Pasuruan)",
+             "en": "* capped at {cap} tabung a month per cooperative (Kabupaten Pasuruan's cap)"},
+            cap=result["cap"],
+        ))  # fmt: skip
+    return "\n".join(lines)
