@@ -190,7 +190,7 @@ def test_pip_installed_partner_works_then_uninstalls_cleanly(  # type: ignore[no
     )
     partner = next(p for p in done[1].json() if p["code"] == "pertamina")
     assert (partner["plugin"], partner["required_steps"], partner["optional_steps"]) == (
-        "pertamina", 4, 0,
+        "pertamina", 4, 1,
     )  # fmt: skip
     assert done[3].stderr == (
         "Error: step Verified by Pertamina's regional office (pertamina.verified) comes after Registered as a prospective sub-base in SIMKOPDES (pertamina.registered), which is not done yet\n"
