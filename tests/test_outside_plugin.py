@@ -16,6 +16,7 @@ import importlib
 import importlib.metadata as metadata
 import json
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -255,12 +256,15 @@ def test_the_example_plugin_own_tests_pass(tmp_path: Path) -> None:
     runs them: from its folder, with the package importable but not installed."""
     env = {**os.environ, "PYTHONPATH": str(EXAMPLE), "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp",
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "--basetemp",
          str(tmp_path / "t")],
         cwd=EXAMPLE, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " passed" in proc.stdout and "failed" not in proc.stdout
+    # Every test file of the reference plugin ran (issue #13): none is skipped or uncollected.
+    ran = set(re.findall(r"^PASSED (tests/test_\w+\.py)::", proc.stdout, flags=re.MULTILINE))
+    assert ran == {f"tests/{f.name}" for f in (EXAMPLE / "tests").glob("test_*.py")}
 
 
 @pytest.mark.slow

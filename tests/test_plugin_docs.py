@@ -13,19 +13,48 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
-INCLUDED = re.findall(r"<!-- included from (\S+) .*?-->\n```python\n(.*?)```", DOCS, re.DOTALL)
+# ``<!-- included from PATH ... -->``: the block is the whole file; ``<!-- quoted from PATH
+# ... -->``: the block is a run of whole lines of the file, word for word (issue #13).
+MARKED = re.findall(r"<!-- (included|quoted) from (\S+) .*?-->\n```\w+\n(.*?)```", DOCS, re.DOTALL)
+INCLUDED = [(path, code) for kind, path, code in MARKED if kind == "included"]
+QUOTED = [(path, code) for kind, path, code in MARKED if kind == "quoted"]
+TUTORIAL = DOCS[DOCS.index("## Writing a plugin") : DOCS.index("## Logs, tracing and exit codes")]
 
 
 def test_the_includes_are_found() -> None:
     assert [path for path, _code in INCLUDED] == [
+        "examples/kopflow-pertamina/pyproject.toml",
         "examples/kopflow-pertamina/tests/conftest.py",
         "examples/kopflow-pertamina/tests/test_pertamina.py",
     ]
+    assert {path for path, _code in QUOTED} == {
+        "examples/kopflow-pertamina/kopflow_pertamina/__init__.py",
+        "examples/kopflow-pertamina/tests/test_hooks.py",
+    }
 
 
 @pytest.mark.parametrize(("path", "code"), INCLUDED, ids=[p for p, _c in INCLUDED])
 def test_included_code_is_the_file(path: str, code: str) -> None:
     assert code == (ROOT / path).read_text(encoding="utf-8")
+
+
+def _excerpt_id(path: str, code: str) -> str:
+    named = re.search(r"^(?:def|class) (\w+)|^\s*(\w+) = ", code, flags=re.MULTILINE)
+    return f"{Path(path).name}:{next(g for g in named.groups() if g) if named else 'lines'}"
+
+
+@pytest.mark.parametrize(("path", "code"), QUOTED, ids=[_excerpt_id(p, c) for p, c in QUOTED])
+def test_quoted_code_is_in_the_file(path: str, code: str) -> None:
+    """A tutorial excerpt is whole lines of the reference plugin (or its tests), unchanged:
+    edit the example and this fails until the tutorial quotes it again."""
+    assert ("\n" + code) in ("\n" + (ROOT / path).read_text(encoding="utf-8")), code
+
+
+def test_every_tutorial_code_block_says_which_file_it_quotes() -> None:
+    """The tutorial shows only the reference plugin's tested code: each Python or TOML block of
+    "Writing a plugin" and "Testing your plugin" is marked, so the tests above check it."""
+    blocks = re.findall(r"^(.*)\n```(?:python|toml)\n", TUTORIAL, flags=re.MULTILINE)
+    assert blocks and all(re.match(r"<!-- (included|quoted) from ", b) for b in blocks), blocks
 
 
 def test_every_testing_fixture_is_documented() -> None:

@@ -156,17 +156,17 @@ def kopflow_plugin_info() -> PluginInfo:
 
 @hookimpl
 def kopflow_register_partners(register: Callable[[PartnerSpec], None]) -> None:
-    """Declare Pertamina and its four steps."""
+    """Declare Pertamina and its steps."""
     register(PARTNER)
 
 
 @hookimpl
 def kopflow_validate_step(
-    coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
+    coop: CoopView, partner: str | None, step: str, evidence: Mapping[str, object]
 ) -> list[str] | None:
     """The monthly allocation is a positive number of cylinders, and plausibly sized."""
     if partner != "pertamina" or step != "merchant_active":
-        return None
+        return None  # every plugin sees every step: answer only for yours
     allocation = evidence.get("monthly_allocation")
     if not isinstance(allocation, int):
         return None  # blank optional values never reach this hook; the type is kopflow's job

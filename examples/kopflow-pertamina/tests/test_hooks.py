@@ -2,6 +2,8 @@
 rules, the dissolution guard, the worklist the after-hooks write, the outbox delivered to a
 JSON-lines sink, and the decimal and labelled-choice fields."""
 
+import json
+
 import kopflow_pertamina
 import pytest
 
@@ -104,16 +106,8 @@ def test_notifications_are_delivered_once_each_to_the_sink(cli_runner, coop, fil
     sink = files[0]
     cli_runner("step", "complete", coop, "pertamina.registered", *REGISTERED)
     cli_runner(
-        "step",
-        "complete",
-        coop,
-        "bri.qris",
-        "--set",
-        "merchant_id=Q1",
-        "--set",
-        "date=2025-05-06",
-        expect=None,
-    )  # another partner's step: not Pertamina's
+        "step", "complete", coop, "bri.qris", "--set", "nmid=ID1025", "--set", "date=2025-05-06"
+    )  # another partner's step: not for Pertamina
     cli_runner("partner", "deliver", "pertamina")
     cli_runner("partner", "deliver", "pertamina")  # nothing pending: nothing sent twice
     delivered = lines(sink)
@@ -181,3 +175,6 @@ def test_the_closing_reason_is_shown_by_its_label(cli_runner, coop):
     cli_runner("step", "complete", coop, "pertamina.closed", "--set", "reason=agent_ended",
             "--set", "date=2025-09-01")  # fmt: skip
     assert "The LPG agent ended the partnership" in cli_runner("coop", "show", coop).stdout
+    shown = cli_runner("pertamina", "allocation", "kepulauan seribu", "--json").stdout
+    (row,) = json.loads(shown)["cooperatives"]
+    assert (row["recorded"], row["allocation"]) == (200, 0)  # a closed sub-base receives none
