@@ -189,17 +189,20 @@ def kopflow_validate_step(
 
 @hookimpl
 def kopflow_guard_enroll(coop: CoopView, partner: str) -> list[str] | None:
-    """The sub-base needs a site for its cylinders: the cooperative's plot must be verified.
+    """LPG 3 kg is sold from the groceries outlet: the business plan must plan one.
 
-    ``enroll_from`` and ``enroll_requires`` above say the rest; this hook is for what they
-    cannot: here a step of a stage the cooperative may still be in.
+    ``enroll_from`` and ``enroll_requires`` check stages and steps done; what a step's evidence
+    says is for this hook.
     """
     if partner != "pertamina":
         return None  # every plugin is asked about every partner: answer only for yours
-    if not coop.is_done("land_verified"):
+    units = coop.evidence_of("business_plan").get("units")
+    if not isinstance(units, tuple) or "sembako" not in units:
         return [localize(
-            {"id": "sub-pangkalan LPG perlu tempat: selesaikan dulu langkah Verifikasi lahan",
-             "en": "an LPG sub-base needs a site: complete the step Land verified first"},
+            {"id": "LPG 3 kg dijual di gerai sembako: rencana usaha (langkah Rencana dan "
+                   "proposal usaha) harus memuat Gerai sembako",
+             "en": "LPG 3 kg is sold from the groceries outlet: the business plan (step "
+                   "Business plan and proposal) must plan a Groceries outlet"},
         )]  # fmt: skip
     return None
 

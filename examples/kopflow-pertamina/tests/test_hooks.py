@@ -50,19 +50,26 @@ def test_a_cooperative_in_formation_is_refused_with_every_reason(cli_runner, coo
     assert refused.stderr == (
         f"Error: {young} cannot be enrolled with pertamina; pertamina enrolls cooperatives from "
         "stage Consolidation (consolidation) on; it is in stage Formation (formation); "
-        "an LPG sub-base needs a site: complete the step Land verified first\n"
+        "LPG 3 kg is sold from the groceries outlet: the business plan (step Business plan and "
+        "proposal) must plan a Groceries outlet\n"
     )
 
 
-def test_enrolment_waits_for_a_verified_plot(cli_runner, coop_at_stage, verify_audit):
-    coop = coop_at_stage("consolidation")  # its land is not verified yet
+def test_enrolment_waits_for_a_business_plan_with_a_groceries_outlet(
+    cli_runner, coop_at_stage, verify_audit
+):
+    coop = coop_at_stage("consolidation")  # no business plan yet
+    cli_runner("step", "complete", coop, "assistant_assigned", "--set", "assistant_name=Sari",
+               "--set", "date=2025-04-10")  # fmt: skip
     before = len(verify_audit())
     refused = cli_runner("partner", "enroll", coop, "pertamina", expect=None)
-    assert refused.exit_code != 0
-    assert "an LPG sub-base needs a site: complete the step Land verified first" in refused.stderr
+    assert refused.exit_code != 0 and "must plan a Groceries outlet" in refused.stderr
     assert len(verify_audit()) == before  # nothing written
-    cli_runner("step", "complete", coop, "land_verified", "--set", "area_m2=750",
-            "--set", "location=Jl. Desa 1", "--set", "date=2025-04-20")  # fmt: skip
+    plan = ("step", "complete", coop, "business_plan", "--set", "date=2025-04-20")
+    cli_runner(*plan, "--set", "units=apotek")
+    refused = cli_runner("partner", "enroll", coop, "pertamina", expect=None)
+    assert "must plan a Groceries outlet" in refused.stderr
+    cli_runner(*plan, "--set", "units=apotek,sembako", "--reason", "groceries outlet added")
     cli_runner("partner", "enroll", coop, "pertamina")
 
 
