@@ -514,3 +514,317 @@ def test_upgrade_takes_back_the_old_chain_grants(pg_url: str, backend: str) -> N
         assert tuple(held) == (False, False, False)
     finally:
         drop_roles(pg_url, [login])
+
+
+# --- the outbox (issue #13): notifications only with a change the login makes ------------------
+
+OUTBOX_ROW = (
+    "INSERT INTO outbox (audit_seq, partner, coop_id, action, payload, created_at, status, "
+    "attempts) VALUES (:seq, :partner, :coop, :action, '{}', now(), :status, 0)"
+)
+
+
+def last_event(office: Office, action: str) -> tuple[int, str]:
+    with db_engine(office).reading() as conn:
+        seq, coop = conn.exec_driver_sql(
+            "SELECT seq, coop_id FROM audit_event WHERE action = %(a)s ORDER BY seq DESC LIMIT 1",
+            {"a": action},
+        ).one()
+    return int(seq), str(coop)
+
+
+def db_engine(office: Office) -> Any:
+    from kopflow.engine import Kopflow
+
+    return Kopflow(office.url)
+
+
+def test_outbox_rows_only_with_ones_own_change(office: Office) -> None:
+    """Nobody but a partner's staff (or an admin) marks a partner's notifications delivered,
+    and only their own partner's; nobody adds a notification outside a change of their own,
+    nor one already delivered; the auditor writes nothing."""
+    seq, coop = last_event(office, "partner.enrolled")  # the owner's enrolment of ours
+    run_as(office.url, office.owner, OUTBOX_ROW, seq=seq, partner="pos", coop=coop,
+           action="partner.enrolled", status="pending")  # fmt: skip
+    before = db_state(office.url)
+    deliver = "UPDATE outbox SET status = 'delivered', delivered_at = now() WHERE partner = :p"
+    # The officer has no UPDATE at all; BRI's staff reach no row of Pos (row-level security).
+    refused(office, "officer", deliver, p="pos")
+    refused(office, "auditor", deliver, p="pos")
+    assert run_as(office.url, office.logins["partner"], deliver, p="pos") == 0
+    # Nor can BRI take Pos's row over (no grant on the column).
+    refused(office, "partner", "UPDATE outbox SET partner = 'bri' WHERE partner = 'pos'")
+    for who in ATTACKERS:
+        for partner, status in (("telkom", "pending"), ("bri", "pending"), ("bri", "delivered")):
+            # An existing event of someone else's change, on a cooperative in scope.
+            refused(office, who, OUTBOX_ROW, seq=seq, partner=partner, coop=coop,
+                    action="partner.enrolled", status=status)  # fmt: skip
+    # An officer's notification about another kabupaten's cooperative.
+    refused(office, "officer", OUTBOX_ROW, seq=seq, partner="telkom", coop=office.theirs,
+            action="partner.enrolled", status="pending")  # fmt: skip
+    unchanged(office, before)
+    # Pos's own staff may mark Pos's row delivered.
+    assert run_as(office.url, office.logins["partner_pos"], deliver, p="pos") == 1
+
+
+def test_a_partners_step_still_notifies_another_partner(office: Office) -> None:
+    """Within its own change a partner's login writes the notification another partner's
+    plugin asks for (the sink's), and the officer's transition notifies too."""
+    from pathlib import Path
+
+    from kopflow.engine import Kopflow
+    from kopflow.host.manager import make_plugin_host
+
+    plugin = str(Path(__file__).parent / "plugins" / "outbox_sink.py")
+
+    def host() -> Any:
+        return make_plugin_host(extra_modules=[plugin])
+
+    Kopflow(office.url, plugins=host()).enroll(office.ours, ["sink"])
+    bri = Kopflow(office.as_login("partner"), plugins=host())
+    step = bri.complete_step(office.ours, "bri.account", account(bri))
+    officer = Kopflow(office.as_login("officer"), plugins=host())
+    moved = officer.advance(office.ours, "suspend", reason="test")
+    with db_engine(office).reading() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT audit_seq, partner, action FROM outbox WHERE audit_seq > %(s)s "
+            "ORDER BY audit_seq",
+            {"s": step.audit_seq - 1},
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (step.audit_seq, "sink", "step.completed"),
+        (moved.audit_seq, "sink", "coop.transition"),
+    ]
+
+
+# --- partnership (issue #16): forums, caps and leads in scope ---------------------------------
+
+FORUM = (
+    "INSERT INTO forum (id, name, kind, starts, ends, kabupaten, actor, at, audit_seq) "
+    "VALUES (:id, 'x', 'rakor', '2025-10-22', '2025-10-22', :kab, :actor, now(), 1)"
+)
+FORUM_PARTNER = (
+    "INSERT INTO forum_partner (forum_id, partner, status, actor, at, audit_seq) "
+    "VALUES (:forum, 'bulog', 'present', :actor, now(), 1)"
+)
+ATTENDANCE = (
+    "INSERT INTO forum_attendance (forum_id, coop_id, actor, at, audit_seq) "
+    "VALUES (:forum, :coop, :actor, now(), 1)"
+)
+CAP = (
+    "INSERT INTO partner_cap (partner, commodity, kabupaten, cap, unit, actor, at, audit_seq) "
+    "VALUES ('pertamina', 'lpg-3kg', :kab, 10, 'tabung', :actor, now(), 1)"
+)
+PARTNER_ORG = (
+    "INSERT INTO partner_org (code, name, kind, offers, actor, at, audit_seq) "
+    "VALUES ('mallory', 'Mallory', 'private', '[]', :actor, now(), 1)"
+)
+LEAD = (
+    "INSERT INTO lead (id, coop_id, partner, commodity, actor, at, audit_seq) "
+    "VALUES ('L-999999', :coop, :partner, 'kur', :actor, now(), 1)"
+)
+LEAD_RECORD = (
+    "INSERT INTO lead_record (lead_id, version, status, details, actor, at, audit_seq) "
+    "VALUES (:lead, 99, 'agreement', '{}', :actor, now(), 1)"
+)
+
+
+@pytest.fixture
+def forums(office: Office) -> dict[str, str]:
+    """A forum in each kabupaten and, on ours, a lead with Pos; on theirs, a lead with BRI."""
+    from kopflow.engine import ForumInput
+
+    owner = db_engine(office)
+    owner.partner_seed()
+    made = {}
+    for kab, code in ((BULELENG, "rakor-bll"), (JEMBRANA, "rakor-jbr")):
+        owner.forum_create(
+            ForumInput(
+                code=code,
+                name="Rakor",
+                kind="rakor",
+                starts="2025-10-22",
+                ends=None,
+                kabupaten=kab,
+                place=None,
+                office=None,
+            )  # fmt: skip
+        )
+        made[kab] = code
+    owner.lead_add(office.ours, "pos", "agen-pos")
+    owner.lead_add(office.theirs, "bri", "kur")
+    with owner.reading() as conn:
+        leads = dict(conn.exec_driver_sql("SELECT coop_id, id FROM lead").all())
+    return {
+        "ours_forum": made[BULELENG],
+        "theirs_forum": made[JEMBRANA],
+        "pos_lead": leads[office.ours],
+        "theirs_lead": leads[office.theirs],
+    }
+
+
+@pytest.mark.parametrize("who", ATTACKERS)
+def test_no_login_records_partnership_out_of_scope(
+    office: Office, forums: dict[str, str], who: str
+) -> None:
+    """The Buleleng officer records no forum, attendance, cap or lead of Jembrana; BRI's staff
+    no lead or lead record of Pos's; nobody in another login's name; the auditor nothing. Each
+    refused by PostgreSQL itself (42501), the database unchanged."""
+    before = db_state(office.url)
+    me, other = office.logins[who], office.logins["officer_jembrana"]
+    attacks: list[tuple[str, dict[str, Any]]] = [
+        # Another kabupaten's records, in one's own name.
+        (FORUM, {"id": "rakor-x", "kab": JEMBRANA, "actor": me}),
+        (FORUM_PARTNER, {"forum": forums["theirs_forum"], "actor": me}),
+        (ATTENDANCE, {"forum": forums["theirs_forum"], "coop": office.theirs, "actor": me}),
+        # A Jembrana cooperative at Buleleng's forum, and the reverse.
+        (ATTENDANCE, {"forum": forums["ours_forum"], "coop": office.theirs, "actor": me}),
+        (ATTENDANCE, {"forum": forums["theirs_forum"], "coop": office.ours, "actor": me}),
+        (CAP, {"kab": JEMBRANA, "actor": me}),
+        # A "declared" cap for no kabupaten, without the directory entry it belongs to.
+        (CAP, {"kab": "", "actor": me}),
+        (LEAD, {"coop": office.theirs, "partner": "pos", "actor": me}),
+        # Jembrana's lead is BRI's: its staff may add to it (below, Pos's they may not).
+        *(
+            [(LEAD_RECORD, {"lead": forums["theirs_lead"], "actor": me})]
+            if who != "partner"
+            else []
+        ),
+        # One's own kabupaten, in another login's name.
+        (FORUM, {"id": "rakor-y", "kab": BULELENG, "actor": other}),
+        (FORUM_PARTNER, {"forum": forums["ours_forum"], "actor": other}),
+        (ATTENDANCE, {"forum": forums["ours_forum"], "coop": office.ours, "actor": other}),
+        (CAP, {"kab": BULELENG, "actor": other}),
+        (PARTNER_ORG, {"actor": other}),
+        (LEAD, {"coop": office.ours, "partner": "bri", "actor": other}),
+        (LEAD_RECORD, {"lead": forums["pos_lead"], "actor": other}),
+    ]
+    if who == "partner":
+        attacks += [
+            # Another partner's lead on a cooperative enrolled with BRI, and its records.
+            (LEAD, {"coop": office.ours, "partner": "pos", "actor": me}),
+            (LEAD_RECORD, {"lead": forums["pos_lead"], "actor": me}),
+            # The Dinas' records: no grant at all.
+            (FORUM, {"id": "rakor-z", "kab": BULELENG, "actor": me}),
+            (CAP, {"kab": BULELENG, "actor": me}),
+            (PARTNER_ORG, {"actor": me}),
+        ]
+    for sql, params in attacks:
+        refused(office, who, sql, **params)
+    unchanged(office, before)
+
+
+def test_partnership_commands_work_as_the_logins(
+    office: Office, forums: dict[str, str], runner: CliRunner
+) -> None:
+    """``forum create``/``attend``, ``partner add``/``cap`` and ``lead add``/``advance`` as
+    the officer and BRI's staff, through the CLI; the rows name the logins."""
+    officer, bri = office.as_login("officer"), office.as_login("partner")
+    steps = [
+        (officer, "forum", "create", "bm-bll", "--name", "Business matching", "--kind",
+         "business-matching", "--date", "2025-11-01", "--region", BULELENG, "--invite", "bri"),
+        (officer, "forum", "attend", "bm-bll", office.ours, "--rep-name", "I Made",
+         "--rep-role", "ketua"),
+        (officer, "partner", "add", "koperasi-x", "--name", "Mitra X", "--kind", "private",
+         "--offer", "beras:kg:50"),
+        (officer, "partner", "cap", "pertamina", "lpg-3kg", "150", "--region", BULELENG),
+        (officer, "lead", "add", office.ours, "bulog", "beras-sphp", "--forum", "bm-bll"),
+        (bri, "lead", "add", office.ours, "bri", "agenbrilink", "--forum", "bm-bll"),
+        (bri, "lead", "add", office.theirs, "bri", "rekening"),  # a lead needs no enrolment
+    ]  # fmt: skip
+    for url, *args in steps:
+        result = run(runner, url, "--lang", "en", *args)
+        assert result.exit_code == 0, (args, result.output, result.stderr)
+    with db_engine(office).reading() as conn:
+        leads = dict(
+            conn.exec_driver_sql(
+                "SELECT partner || ':' || coop_id, id FROM lead WHERE actor <> %(o)s",
+                {"o": office.owner},
+            ).all()
+        )
+    for url, lead, args in (
+        (officer, leads[f"bulog:{office.ours}"], ("intent", "--date", "2025-11-02")),
+        (bri, leads[f"bri:{office.ours}"], ("agreement", "--number", "PKS/1", "--date",
+                                            "2025-11-03")),
+        (bri, leads[f"bri:{office.theirs}"], ("declined", "--reason", "no need")),
+    ):  # fmt: skip
+        result = run(runner, url, "--lang", "en", "lead", "advance", lead, *args)
+        assert result.exit_code == 0, (lead, result.output, result.stderr)
+    # BRI's staff are refused Pos's lead by kopflow first (exit 5), as the database would.
+    result = run(runner, bri, "--lang", "en", "lead", "advance", forums["pos_lead"], "intent")
+    assert result.exit_code == 5, result.output
+    with db_engine(office).reading() as conn:
+        actors = dict(
+            conn.exec_driver_sql(
+                "SELECT t, string_agg(DISTINCT actor, ',' ORDER BY actor) FROM ("
+                "SELECT 'forum' t, actor FROM forum UNION ALL "
+                "SELECT 'attendance', actor FROM forum_attendance UNION ALL "
+                "SELECT 'cap', actor FROM partner_cap UNION ALL "
+                "SELECT 'record', actor FROM lead_record WHERE version > 1) x "
+                "WHERE actor <> %(o)s GROUP BY t",
+                {"o": office.owner},
+            ).all()
+        )
+    me, staff = office.logins["officer"], office.logins["partner"]
+    assert actors == {
+        "forum": me,
+        "attendance": me,
+        "cap": me,
+        "record": ",".join(sorted([me, staff])),
+    }
+
+
+def test_upgrade_from_0004_keeps_a_granted_database_working(
+    office: Office, runner: CliRunner
+) -> None:
+    """A database granted at revision 0004 (the partnership tables not there yet): ``kopflow
+    db upgrade`` adds them with their policies and their grants, so the logins work at once,
+    in scope only, and a second ``db grant`` finds nothing to change on them."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    from kopflow.store import db
+
+    url = db.resolve_url(office.url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    with db.write_transaction(url) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    result = run(runner, office.url, "--lang", "en", "db", "upgrade")
+    assert result.exit_code == 0, result.output + result.stderr
+    with db_engine(office).reading() as conn:
+        secured = dict(
+            conn.exec_driver_sql(
+                "SELECT relname, relrowsecurity FROM pg_class WHERE relnamespace = "
+                "current_schema()::regnamespace AND relname = ANY(%(t)s) AND relkind = 'r'",
+                {
+                    "t": [
+                        "partner_org",
+                        "partner_cap",
+                        "forum",
+                        "forum_partner",
+                        "forum_attendance",
+                        "lead",
+                        "lead_record",
+                    ]
+                },  # fmt: skip
+            ).all()
+        )
+    assert len(secured) == 7 and all(secured.values()), secured
+    db_engine(office).partner_seed()
+    officer, bri = office.as_login("officer"), office.as_login("partner")
+    for url_, *args in (
+        (officer, "forum", "create", "rakor-bll", "--name", "Rakor", "--kind", "rakor",
+         "--date", "2025-10-22", "--region", BULELENG),
+        (bri, "lead", "add", office.ours, "bri", "kur"),
+        (office.as_login("auditor"), "forum", "list"),
+    ):  # fmt: skip
+        result = run(runner, url_, "--lang", "en", *args)
+        assert result.exit_code == 0, (args, result.output, result.stderr)
+    refused(office, "partner", LEAD, coop=office.ours, partner="pos",
+            actor=office.logins["partner"])  # fmt: skip
+    plan = db_engine(office).grant(dry_run=True)
+    assert {c.action for c in plan.logins} <= {"unchanged", "skipped"}, plan.logins
