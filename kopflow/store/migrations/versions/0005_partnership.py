@@ -9,6 +9,10 @@ attendance, caps and leads of its own kabupaten only; a partner's staff only lea
 records of their own partner; the actor column is always ``session_user``. Everyone reads.
 The owner and superusers are exempt, as in 0004.
 
+Also 0004's ``outbox`` INSERT policy, which let any writer add any row, is narrowed (the
+policy, and a deferred trigger binding each row to an event of the login's own change), and a
+database ``db grant`` has already run on gets the new tables' grants at once.
+
 Revision ID: 0005
 Revises: 0004
 """
