@@ -102,6 +102,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # CI proves the PostgreSQL half really ran (issue #4): none run, or any skipped, fails it.
+    # Under pytest-xdist the controller sees every worker's reports and judges the whole run; a
+    # worker alone may have run no PostgreSQL test.
+    if hasattr(session.config, "workerinput"):
+        return
     if os.environ.get("KOPFLOW_REQUIRE_POSTGRES") and (
         _pg_results["passed"] == 0 or _pg_results["skipped"]
     ):
