@@ -223,4 +223,4 @@ def test_reconcile_as_a_subprocess(office: Kopflow, tmp_path: Path) -> None:
     assert done.returncode == 7, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert "KDMP-900002): the table says stage" in done.stdout
-    assert done.stderr.startswith("Error: the tables differ from the audit log in 2 places")
+    assert done.stderr.startswith("Error: the tables differ from the audit log (differences: 2)")

@@ -513,7 +513,7 @@ def reconcile_tables(app: App, conn: Any) -> Any:
 def _raise_if_differs(result: Any) -> None:
     if not result.ok:
         raise AuditError(
-            "the tables differ from the audit log in {count} places; the first: {first}",
+            "the tables differ from the audit log (differences: {count}); the first: {first}",
             count=result.total,
             first=result.differences[0].message,
         )
