@@ -122,26 +122,28 @@ class ReconcileResult:
         }
 
 
+# The ``coop`` columns the log determines, compared one by one with the table's row.
+_COOP_COLUMNS = (
+    "name",
+    "village",
+    "kecamatan",
+    "kabupaten",
+    "provinsi",
+    "workflow",
+    "workflow_version",
+    "stage",
+    "stage_since",
+    "previous_stage",
+    "version",
+    "updated_at",
+    "updated_by",
+)
+
+
 class _Coop:
     """A cooperative as the log leaves it: the columns of its ``coop`` row and its villages."""
 
-    __slots__ = (
-        "name",
-        "village",
-        "kecamatan",
-        "kabupaten",
-        "provinsi",
-        "workflow",
-        "workflow_version",
-        "stage",
-        "stage_since",
-        "previous_stage",
-        "version",
-        "updated_at",
-        "updated_by",
-        "villages",
-        "registered",
-    )
+    __slots__ = (*_COOP_COLUMNS, "villages", "registered")
 
     def __init__(self, seq: int, at: str, actor: str, details: dict[str, Any]) -> None:
         villages = [tuple(str(x) for x in v) for v in details.get("villages") or []]
@@ -490,21 +492,7 @@ class Reconciler:
                     coop=coop_id,
                 )
                 continue
-            for column in (
-                "name",
-                "village",
-                "kecamatan",
-                "kabupaten",
-                "provinsi",
-                "workflow",
-                "workflow_version",
-                "stage",
-                "stage_since",
-                "previous_stage",
-                "version",
-                "updated_at",
-                "updated_by",
-            ):
+            for column in _COOP_COLUMNS:
                 found = row[column]
                 if isinstance(found, datetime):
                     found = utc_iso(found)
