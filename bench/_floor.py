@@ -19,11 +19,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
+# json.dumps's own string encoder (C), for the pieces spliced into canonical bodies: for a str
+# it returns exactly what the canonical encoder writes (ensure_ascii=False).
+_enc = json.encoder.encode_basestring
 # json.dumps with these options, built once (what a careful plain implementation does).
 _dumps = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
 ).encode
 _AUDIT_COLUMNS = "seq, at, actor, role, action, coop_id, body, prev_hash, hash"
+
+
+_STAMP = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's text of a naive UTC DateTime on SQLite
+_ADVANCE_SQL = (
+    "UPDATE coop SET stage = ?, stage_since = ?, previous_stage = ?, version = ?, "
+    "updated_at = ?, updated_by = ? WHERE id = ? AND version = ?"
+)
+_TRANSITION_SQL = (
+    "INSERT INTO transition (coop_id, event, source, dest, reason, actor, at, audit_seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_AUDIT_SQL = f"INSERT INTO audit_event ({_AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_HEAD_SQL = "UPDATE chain_head SET seq = ?, hash = ? WHERE id = 1"
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -484,3 +500,86 @@ def verify_chain(conn: sqlite3.Connection) -> tuple[int, str | None]:
     if tuple(head) != (expected - 1, prev):
         return expected - 1, "the head row does not name the last event"
     return expected - 1, None
+
+
+# --- the tight floor (issue #15): canonical bodies spliced from pre-encoded pieces ---------
+
+
+def transition_rows(
+    moves: Sequence[tuple[str, int, str, str, str]], *, actor: str, role: str, canon: str,
+    plugins_json: str, seq: int, prev: str, at: str, stamp: Any,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]], int, str]:  # fmt: skip
+    """The rows kopflow writes to advance each cooperative of ``moves`` along the main line.
+
+    ``moves`` holds (coop id, version read, event, source stage, destination stage). Each
+    audit body is spliced, in canonical (sorted-key) order, from pieces encoded once per
+    batch, and is byte for byte what ``kopflow.audit.canonical`` makes of the event's dict
+    (``run.py --check`` compares them). ``previous_stage`` is cleared, as kopflow does for a
+    main-line stage (only a side stage remembers where to resume).
+
+    Returns:
+        (coop updates, transition rows, audit rows, last seq, last hash), the updates in
+        :data:`_ADVANCE_SQL`'s parameter order.
+    """
+    sha256, enc = hashlib.sha256, _enc
+    pre = f'{{"action":"coop.transition","actor":{enc(actor)},"at":{enc(at)},"coop":'
+    role_seq = f'","role":{enc(role)},"seq":'
+    tail = f',"v":{enc(canon)}}}'
+    mids: dict[tuple[str, str, str], str] = {}
+    updates: list[tuple[Any, ...]] = []
+    moved: list[tuple[Any, ...]] = []
+    audit: list[tuple[Any, ...]] = []
+    for coop, seen, event, source, dest in moves:
+        mid = mids.get((event, source, dest))
+        if mid is None:
+            mid = mids[event, source, dest] = (
+                f',"event":{enc(event)},"from":{enc(source)},"plugins":{plugins_json},'
+                f'"to":{enc(dest)}}},"prev":"'
+            )
+        seq += 1
+        version = seen + 1
+        body = f'{pre}{enc(coop)},"details":{{"coop_version":{version}{mid}{prev}{role_seq}{seq}{tail}'
+        digest = sha256(body.encode()).hexdigest()
+        audit.append((seq, at, actor, role, "coop.transition", coop, body, prev, digest))
+        updates.append((dest, stamp, None, version, stamp, actor, coop, seen))
+        moved.append((coop, event, source, dest, None, actor, stamp, seq))
+        prev = digest
+    return updates, moved, audit, seq, prev
+
+
+def write_transitions(
+    conn: sqlite3.Connection, moves: Sequence[tuple[str, int, str, str, str]], *, actor: str,
+    role: str, canon: str, plugins_json: str,
+) -> int:  # fmt: skip
+    """Advance ``moves`` in one transaction, writing exactly the rows kopflow's advance writes.
+
+    ``moves`` holds (coop id, version read, event, source stage, destination stage); the
+    ``coop`` UPDATE is compare-and-set on that version, so the versions may be read before
+    (outside) this transaction: a cooperative changed meanwhile raises ``RuntimeError`` and
+    nothing is written. ``conn`` must be in autocommit mode (``isolation_level=None``, as
+    :func:`connect_sqlite` makes it); ``plugins_json`` is the canonical JSON of the plugin
+    fingerprint (``_dumps(plan["plugins"])``), ``canon`` the body format version.
+
+    Returns:
+        The number of audit events written (one per move).
+    """
+    cur = conn.cursor()
+    cur.execute("BEGIN IMMEDIATE")
+    try:
+        seq, prev = cur.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
+        now = datetime.now(UTC)
+        updates, moved, audit, seq, prev = transition_rows(
+            moves, actor=actor, role=role, canon=canon, plugins_json=plugins_json, seq=seq,
+            prev=prev, at=_iso(now), stamp=now.strftime(_STAMP),
+        )  # fmt: skip
+        cur.executemany(_ADVANCE_SQL, updates)
+        if cur.rowcount != len(updates):
+            raise RuntimeError("compare-and-set lost: a cooperative changed under the floor")
+        cur.executemany(_TRANSITION_SQL, moved)
+        cur.executemany(_AUDIT_SQL, audit)
+        cur.execute(_HEAD_SQL, (seq, prev))
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    return len(audit)
