@@ -538,7 +538,9 @@ def transition_rows(
             )
         seq += 1
         version = seen + 1
-        body = f'{pre}{enc(coop)},"details":{{"coop_version":{version}{mid}{prev}{role_seq}{seq}{tail}'
+        body = (
+            f'{pre}{enc(coop)},"details":{{"coop_version":{version}{mid}{prev}{role_seq}{seq}{tail}'
+        )
         digest = sha256(body.encode()).hexdigest()
         audit.append((seq, at, actor, role, "coop.transition", coop, body, prev, digest))
         updates.append((dest, stamp, None, version, stamp, actor, coop, seen))
@@ -583,3 +585,208 @@ def write_transitions(
         cur.execute("ROLLBACK")
         raise
     return len(audit)
+
+
+_COLUMNS = {
+    "step_record": "coop_id, step, version, status, evidence, reason, actor, at, audit_seq",
+    "transition": "coop_id, event, source, dest, reason, actor, at, audit_seq",
+    "enrollment": "coop_id, partner, actor, at, audit_seq",
+    "unique_value": "scope, value, coop_id, step, audit_seq",
+    "audit_event": _AUDIT_COLUMNS,
+}
+_INSERT = {
+    table: f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(cols.split(', ')))})"
+    for table, cols in _COLUMNS.items()
+}
+_COPY = {table: f"COPY {table} ({cols}) FROM STDIN" for table, cols in _COLUMNS.items()}
+_VERSION_SQL = (
+    "UPDATE coop SET version = ?, updated_at = ?, updated_by = ? WHERE id = ? AND version = ?"
+)
+
+
+class TightFloor(Floor):
+    """The fastest honest raw code for the same lifecycle (issue #15).
+
+    The same transactions, reads and rows as :class:`Floor`, with two differences that any
+    careful hand-written program would make: audit bodies are spliced from pieces encoded once
+    (per step and seed the evidence, once the plugin fingerprint, per batch the timestamp)
+    instead of encoding a nested dict per event, and on PostgreSQL the append-only tables
+    (``step_record``, ``transition``, ``enrollment``, ``audit_event``, ``unique_value``) are
+    written with ``COPY``. The ``coop`` compare-and-set UPDATEs stay ``executemany`` (on
+    psycopg a pipeline), since they must report a lost race per row.
+    """
+
+    def __init__(self, conn: Any, plan: dict[str, Any]) -> None:
+        super().__init__(conn, plan)
+        enc = _enc
+        self.plugins_json = plugins_json = _dumps(self.plugins)
+        self._role_seq = f'","role":{enc(self.role)},"seq":'
+        self._tail = f',"v":{enc(self.canon)}}}'
+        # Per step and seed: (evidence as step_record stores it, the body after coop_version).
+        self.after = {
+            key: [(stored, _step_after(key, stored, plugins_json)) for _clean, stored in per_seed]
+            for key, per_seed in self.evidence.items()
+        }
+
+    def _insert(self, cur: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if not self.pg:
+            cur.executemany(_INSERT[table], rows)
+            return
+        with cur.copy(_COPY[table]) as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+
+    def _finish(self, cur: Any, audit: list[tuple[Any, ...]], seq: int, head: str) -> None:
+        self._insert(cur, "audit_event", audit)
+        if self.pg:
+            cur.execute("UPDATE chain_head SET seq = %s, hash = %s WHERE id = 1", (seq, head))
+            self.conn.commit()
+        else:
+            cur.execute(_HEAD_SQL, (seq, head))
+            cur.execute("COMMIT")
+
+    def steps(self, keys: Sequence[str], ids: Sequence[str], seed_of: dict[str, int]) -> int:
+        events = 0
+        actor, role, role_seq, tail = self.actor, self.role, self._role_seq, self._tail
+        sha256, enc, after_of, unique = hashlib.sha256, _enc, self.after, self.unique
+        for chunk in chunks(ids, self.batch):
+            cur, seq, prev, now = self._begin()
+            at, stamp = _iso(now), self._stamp(now)
+            pre = f'{{"action":"step.completed","actor":{enc(actor)},"at":{enc(at)},"coop":'
+            versions = self._rows(cur, chunk, "version")
+            updates: list[tuple[Any, ...]] = []
+            records: list[tuple[Any, ...]] = []
+            audit: list[tuple[Any, ...]] = []
+            held: list[tuple[Any, ...]] = []
+            for coop in chunk:
+                seen = version = versions[coop][0]
+                seed = seed_of[coop]
+                head = f'{pre}{enc(coop)},"details":{{"coop_version":'
+                for key in keys:
+                    version += 1
+                    seq += 1
+                    if unique.get(key):  # its own values, so its own evidence JSON
+                        clean = self.evidence[key][seed][0]
+                        own = {f: own_value(p, w, coop) for f, p, w in unique[key]}
+                        stored = _dumps({**clean, **own})
+                        after = _step_after(key, stored, self.plugins_json)
+                        held.extend((f"{key}.{f}", v, coop, key, seq) for f, v in own.items())
+                    else:
+                        stored, after = after_of[key][seed]
+                    body = f"{head}{version}{after}{prev}{role_seq}{seq}{tail}"
+                    digest = sha256(body.encode()).hexdigest()
+                    audit.append((seq, at, actor, role, "step.completed", coop, body, prev, digest))
+                    records.append((coop, key, 1, "done", stored, None, actor, stamp, seq))
+                    prev = digest
+                updates.append((version, stamp, actor, coop, seen))
+            self._update(cur, _VERSION_SQL, updates)
+            self._insert(cur, "step_record", records)
+            self._insert(cur, "unique_value", held)
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
+    def advance(self, stage: str, event: str, dest: str, limit: int | None = None) -> int:
+        ids = self.ids_in(stage)[:limit]
+        events = 0
+        for chunk in chunks(ids, self.batch):
+            if not self.pg:
+                # The versions read before the transaction: write_transitions' UPDATE is
+                # compare-and-set on them, as kopflow's is on the version it read.
+                current = self._rows(self.conn.cursor(), chunk, "version, stage")
+                moves = [(c, current[c][0], event, stage, dest) for c in chunk
+                         if current[c][1] == stage]  # fmt: skip
+                events += write_transitions(
+                    self.conn, moves, actor=self.actor, role=self.role, canon=self.canon,
+                    plugins_json=self.plugins_json,
+                )  # fmt: skip
+                continue
+            cur, seq, prev, now = self._begin()
+            current = self._rows(cur, chunk, "version, stage")
+            moves = [(c, current[c][0], event, stage, dest) for c in chunk
+                     if current[c][1] == stage]  # fmt: skip
+            updates, moved, audit, seq, prev = transition_rows(
+                moves, actor=self.actor, role=self.role, canon=self.canon,
+                plugins_json=self.plugins_json, seq=seq, prev=prev, at=_iso(now), stamp=now,
+            )  # fmt: skip
+            self._update(cur, _ADVANCE_SQL, updates)
+            self._insert(cur, "transition", moved)
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
+    def enroll(self, ids: Sequence[str], partners: Sequence[str]) -> int:
+        events = 0
+        actor, role, role_seq, tail = self.actor, self.role, self._role_seq, self._tail
+        sha256, enc = hashlib.sha256, _enc
+        after = f',"partners":{_dumps(list(partners))},"plugins":{self.plugins_json}}},"prev":"'
+        for chunk in chunks(ids, self.batch):
+            cur, seq, prev, now = self._begin()
+            at, stamp = _iso(now), self._stamp(now)
+            pre = f'{{"action":"partner.enrolled","actor":{enc(actor)},"at":{enc(at)},"coop":'
+            versions = self._rows(cur, chunk, "version")
+            updates: list[tuple[Any, ...]] = []
+            rows: list[tuple[Any, ...]] = []
+            audit: list[tuple[Any, ...]] = []
+            for coop in chunk:
+                seen = versions[coop][0]
+                seq += 1
+                body = (f'{pre}{enc(coop)},"details":{{"coop_version":{seen + 1}{after}{prev}'
+                        f"{role_seq}{seq}{tail}")  # fmt: skip
+                digest = sha256(body.encode()).hexdigest()
+                audit.append((seq, at, actor, role, "partner.enrolled", coop, body, prev, digest))
+                updates.append((seen + 1, stamp, actor, coop, seen))
+                rows.extend((coop, code, actor, stamp, seq) for code in partners)
+                prev = digest
+            self._update(cur, _VERSION_SQL, updates)
+            self._insert(cur, "enrollment", rows)
+            self._finish(cur, audit, seq, prev)
+            events += len(audit)
+        return events
+
+
+def _step_after(key: str, stored: str, plugins_json: str) -> str:
+    """A step event's body from its ``details`` after ``coop_version`` up to the prev hash."""
+    return (
+        f',"evidence":{stored},"plugins":{plugins_json},"step":{_enc(key)},"version":1}},"prev":"'
+    )
+
+
+def verify_bare(conn: sqlite3.Connection, batch: int = 5_000) -> tuple[int, str | None]:
+    """The bare hashlib loop (issue #15): no JSON parsing, rows fetched ``batch`` at a time.
+
+    Per event, as ``kopflow.audit.chain.verify_events`` checks it: the sequence number is the
+    next one, the ``prev_hash`` column names the previous event's hash, the body's tail holds
+    that same link, its role and its sequence number (one ``endswith``), and SHA-256 of the
+    stored body bytes is the stored hash; at the end the head row names the last event.
+    kopflow also compares the body's head (action, actor, at, coop) with the columns; this
+    loop does not, so it is a little less work than kopflow's, never more.
+
+    Returns:
+        (events that hold, first problem or None).
+    """
+    sha256, enc = hashlib.sha256, _enc
+    tail = ',"v":' + enc("kopflow-audit-v1") + "}"
+    roles: dict[str, str] = {}
+    prev, expected = GENESIS, 1
+    cur = conn.execute("SELECT seq, role, body, prev_hash, hash FROM audit_event ORDER BY seq")
+    while rows := cur.fetchmany(batch):
+        for seq, role, body, prev_hash, digest in rows:
+            part = roles.get(role)
+            if part is None:
+                part = roles[role] = '","role":' + enc(role) + ',"seq":'
+            if seq != expected:
+                return expected - 1, f"event {expected} missing or out of order"
+            if prev_hash != prev or not body.endswith(f',"prev":"{prev}{part}{seq}{tail}'):
+                return seq - 1, f"event {seq} does not follow its predecessor"
+            if sha256(body.encode()).hexdigest() != digest:
+                return seq - 1, f"event {seq} was changed"
+            prev = digest
+            expected += 1
+    head = conn.execute("SELECT seq, hash FROM chain_head WHERE id = 1").fetchone()
+    if tuple(head) != (expected - 1, prev):
+        return expected - 1, "the head row does not name the last event"
+    return expected - 1, None

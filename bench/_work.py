@@ -252,21 +252,26 @@ def verify(db: str) -> dict[str, Any]:
     from kopflow.store.db import read_connection, resolve_url
 
     with read_connection(resolve_url(db)) as conn:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = verify_database(conn)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if not result.ok:
         raise SystemExit(f"kopflow verify failed: {result.problem}")
-    return {"events": result.count, "seconds": seconds}
+    return {"events": result.count, "seconds": seconds, "cpu_seconds": cpu}
 
 
 # --- the measured floor side (no kopflow import on this path) ----------------------------
 
 
-def floor_lifecycle(db: str, plan_path: str) -> dict[str, Any]:
+FLOORS = {"tight": _floor.TightFloor, "old": _floor.Floor}
+
+
+def floor_lifecycle(db: str, plan_path: str, kind: str = "tight") -> dict[str, Any]:
+    """The lifecycle written by a floor: ``tight`` (spliced bodies, COPY on PostgreSQL) or
+    ``old`` (a dict encoded per event, executemany), the floor of issues #5 to #14."""
     p = load_plan(plan_path)
     conn = _floor_connect(db)
-    floor = _floor.Floor(conn, p)
+    floor = FLOORS[kind](conn, p)
     ids = floor.ids_in(p["initial"])
     seed_of = seeds_for(ids)
     phases = []
@@ -289,21 +294,23 @@ def floor_lifecycle(db: str, plan_path: str) -> dict[str, Any]:
 def floor_import(db: str, plan_path: str, source: str, kabupaten: str | None) -> dict[str, Any]:
     p = load_plan(plan_path)
     conn = _floor.connect_sqlite(db)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     count = _floor.import_villages(conn, p, source, kabupaten)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     conn.close()
-    return {"coops": count, "seconds": seconds}
+    return {"coops": count, "seconds": seconds, "cpu_seconds": cpu}
 
 
-def floor_verify(db: str) -> dict[str, Any]:
+def floor_verify(db: str, kind: str = "bare") -> dict[str, Any]:
+    """The chain checked by ``bare`` (hashlib, no JSON) or ``old`` (json.loads per event)."""
+    check = _floor.verify_bare if kind == "bare" else _floor.verify_chain
     conn = sqlite3.connect(db)
-    start = time.perf_counter()
-    count, problem = _floor.verify_chain(conn)
-    seconds = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    count, problem = check(conn)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     if problem:
         raise SystemExit(f"floor verify failed: {problem}")
-    return {"events": count, "seconds": seconds}
+    return {"events": count, "seconds": seconds, "cpu_seconds": cpu}
 
 
 def _floor_connect(db: str) -> Any:
@@ -456,7 +463,22 @@ _SAME = {
 
 def compare(kopflow_db: str, floor_db: str) -> dict[str, Any]:
     """Row by row: the floor wrote what kopflow wrote, apart from timestamps and hashes."""
-    a, b = sqlite3.connect(kopflow_db), sqlite3.connect(floor_db)
+    return _compare(sqlite3.connect(kopflow_db), sqlite3.connect(floor_db))
+
+
+def pg_compare(server: str, kopflow_schema: str, floor_schema: str) -> dict[str, Any]:
+    """:func:`compare` on two PostgreSQL schemas (both chains verified by both loops)."""
+    import psycopg
+
+    dsn = server.replace("postgresql+psycopg://", "postgresql://")
+    with (
+        psycopg.connect(dsn, options=f"-csearch_path={kopflow_schema}") as a,
+        psycopg.connect(dsn, options=f"-csearch_path={floor_schema}") as b,
+    ):
+        return _compare(a, b)
+
+
+def _compare(a: Any, b: Any) -> dict[str, Any]:
     problems: list[str] = []
     for table, query in _SAME.items():
         rows_a, rows_b = a.execute(query).fetchall(), b.execute(query).fetchall()
@@ -467,20 +489,30 @@ def compare(kopflow_db: str, floor_db: str) -> dict[str, Any]:
         elif rows_a != rows_b:
             first = next((x, y) for x, y in zip(rows_a, rows_b, strict=True) if x != y)
             problems.append(f"{table}: first difference {first}")
-    query = "SELECT seq, actor, role, action, coop_id, body FROM audit_event ORDER BY seq"
+    # Bodies byte for byte: the floor's body must be kopflow's with only the two values that
+    # cannot agree (the moment and, through it, the previous hash) swapped for its own.
+    query = "SELECT seq, actor, role, action, coop_id, at, prev_hash, body FROM audit_event " \
+        "ORDER BY seq"  # fmt: skip
     count = 0
     for row_a, row_b in zip(a.execute(query), b.execute(query), strict=True):
-        body_a, body_b = json.loads(row_a[5]), json.loads(row_b[5])
-        for body in (body_a, body_b):
-            body.pop("at"), body.pop("prev")
-        if row_a[:5] != row_b[:5] or body_a != body_b:
+        body_a, body_b = row_a[7], row_b[7]
+        expected = body_a.replace(f'"at":"{row_a[5]}"', f'"at":"{row_b[5]}"', 1).replace(
+            f'"prev":"{row_a[6]}"', f'"prev":"{row_b[6]}"', 1
+        )
+        if row_a[:5] != row_b[:5] or body_b != expected:
             problems.append(f"audit event {row_a[0]} differs: {row_a} vs {row_b}")
             break
         count += 1
+    if count and not problems:  # and the bodies are canonical JSON, as kopflow's strict verify
+        for (body,) in b.execute("SELECT body FROM audit_event ORDER BY seq"):
+            if _floor._dumps(json.loads(body)) != body:
+                problems.append(f"floor body not canonical: {body[:200]}")
+                break
     for name, conn in (("kopflow", a), ("floor", b)):
-        _events, problem = _floor.verify_chain(conn)
-        if problem:
-            problems.append(f"{name} chain: {problem}")
+        for check in (_floor.verify_chain, _floor.verify_bare):
+            _events, problem = check(conn)
+            if problem:
+                problems.append(f"{name} chain ({check.__name__}): {problem}")
     return {"events_compared": count, "problems": problems}
 
 

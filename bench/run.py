@@ -26,15 +26,15 @@ PG_SERVER = os.environ.get("KOPFLOW_BENCH_PG", "postgresql+psycopg://postgres@12
 COUNTRY = 82_503
 
 FULL = {
-    "bulk": [(10_000, 3), (COUNTRY, 1)],  # (cooperatives, repeats)
+    "bulk": [(10_000, 5), (COUNTRY, 1)],  # (cooperatives, repeats); issue #15: 5 at 10k
     "import_region": None,  # the whole country
     "import_repeats": 3,
     "verify_events": 1_000_000,
     "verify_repeats": 3,
     "cli_small": 1_000,
     "cli_runs": 7,
-    "pg": (10_000, 3),
-    "partner": (10_000, 3),
+    "pg": (10_000, 5),
+    "partner": (10_000, 5),
 }
 QUICK = {
     "bulk": [(40, 1), (80, 1)],
@@ -47,7 +47,9 @@ QUICK = {
     "pg": (30, 1),
     "partner": (40, 1),
 }
-SECTIONS = ("import", "bulk", "verify", "cli", "pg", "partner")
+SECTIONS = ("import", "bulk", "verify", "cli", "pg", "partner", "peers", "internals")
+# Up to this size the old floors (issues #5 to #14) run beside the tight ones, for the history.
+OLD_FLOOR_MAX = 10_000
 
 
 # --- running children ----------------------------------------------------------------------
@@ -64,6 +66,8 @@ class Child:
             self.wall = time.perf_counter() - start
             proc.returncode = self.code = os.waitstatus_to_exitcode(status)
             self.rss_mb = usage.ru_maxrss / 1024  # KiB on Linux
+            # The whole process's CPU (start-up included): what the CLI lines compare.
+            self.cpu = usage.ru_utime + usage.ru_stime
             stdout.seek(0)
             self.stdout = stdout.read().decode("utf-8", "replace")
             out.seek(0, 2)
@@ -75,7 +79,7 @@ class Child:
             raise RuntimeError(f"{' '.join(self.cmd[:6])} ... failed with exit code {self.code}; "
                                f"see the log")  # fmt: skip
         data: dict[str, Any] = json.loads(self.stdout.strip().splitlines()[-1])
-        data.update(wall=self.wall, rss_mb=self.rss_mb)
+        data.update(wall=self.wall, rss_mb=self.rss_mb, process_cpu=self.cpu)
         return data
 
 
@@ -160,7 +164,8 @@ class Bench:
             child = self.run([self.kopflow, "--db", db, "coop", "import", *scope, "--json"])
             if child.code != 0:
                 raise RuntimeError(f"kopflow coop import failed with exit code {child.code}")
-            data = {**json.loads(child.stdout), "wall": child.wall, "rss_mb": child.rss_mb}
+            data = {**json.loads(child.stdout), "wall": child.wall, "rss_mb": child.rss_mb,
+                    "process_cpu": child.cpu}  # fmt: skip
             runs["kopflow"].append(data)
             if self.country is None:
                 self.child("checkpoint", db)
@@ -171,42 +176,54 @@ class Bench:
             if self.args.check and rep == 0:
                 self.check(db, floor_db, "import")
             self.drop(db, floor_db)
+        # Both sides as whole processes (start-up, reading areaid, writing): what a user runs.
         k, f = _median(runs["kopflow"], "wall"), _median(runs["floor"], "wall")
+        kc, fc = _median(runs["kopflow"], "process_cpu"), _median(runs["floor"], "process_cpu")
         self.results["import"] = {
             "coops": runs["kopflow"][0]["added"], "kopflow_s": k, "floor_s": f,
-            "ratio": k / f, "kopflow_rss_mb": _max(runs["kopflow"]),
-            "floor_rss_mb": _max(runs["floor"]), "runs": runs,
+            "kopflow_cpu_s": kc, "floor_cpu_s": fc, "ratio": kc / fc, "wall_ratio": k / f,
+            "kopflow_rss_mb": _max(runs["kopflow"]), "floor_rss_mb": _max(runs["floor"]),
+            "runs": runs,
         }  # fmt: skip
-        self.target("national import time vs plain insert", k / f, "<= 2.0", k / f <= 2.0)
+        self.target("national import CPU vs the executemany script", kc / fc, "<= 1.5",
+                    kc / fc <= 1.5)  # fmt: skip
 
     def section_bulk(self) -> None:
         out: dict[str, Any] = {}
         for n, repeats in self.cfg["bulk"]:
             template = self.template(n)
-            runs: dict[str, list[dict[str, Any]]] = {"kopflow": [], "floor": []}
+            old = n <= OLD_FLOOR_MAX
+            runs: dict[str, list[dict[str, Any]]] = {"kopflow": [], "floor": [], "old_floor": []}
             for rep in range(repeats):
                 self.say(f"bulk lifecycle SQLite N={n:,}: repeat {rep + 1}/{repeats}")
                 db = self.copy(template, "bulk-kopflow.db")
                 runs["kopflow"].append(self.child("lifecycle", db, self.plan))
                 floor_db = self.copy(template, "bulk-floor.db")
-                runs["floor"].append(self.child("floor_lifecycle", floor_db, self.plan))
+                runs["floor"].append(self.child("floor_lifecycle", floor_db, self.plan, "tight"))
+                old_db = self.copy(template, "bulk-old-floor.db") if old else ""
+                if old:
+                    runs["old_floor"].append(
+                        self.child("floor_lifecycle", old_db, self.plan, "old")
+                    )
                 if self.args.check and rep == 0 and n <= 10_000:
                     self.check(db, floor_db, f"bulk {n}")
-                self.drop(db, floor_db)
+                    if old:
+                        self.check(db, old_db, f"bulk {n} old floor")
+                self.drop(db, floor_db, *([old_db] if old else []))
             out[str(n)] = _rates(runs)
         self.results["bulk_sqlite"] = out
         sizes = [str(n) for n, _r in self.cfg["bulk"]]
         for size in sizes:
             ratio = out[size]["ratio"]
-            self.target(f"bulk advance SQLite N={int(size):,} vs sqlite3", ratio, ">= 0.5",
-                        ratio >= 0.5)  # fmt: skip
+            self.target(f"bulk lifecycle SQLite N={int(size):,} vs tight floor (CPU)", ratio,
+                        ">= 0.5", ratio >= 0.5)  # fmt: skip
         small, big = out[sizes[0]], out[sizes[-1]]
-        growth = big["kopflow_us_per_event"] / small["kopflow_us_per_event"] - 1
+        growth = big["kopflow_cpu_us_per_event"] / small["kopflow_cpu_us_per_event"] - 1
         out["per_event_growth"] = growth
-        self.target(f"per-event cost N={int(sizes[-1]):,} vs N={int(sizes[0]):,}", growth,
-                    "<= +10%", growth <= 0.10)  # fmt: skip
-        self.target(f"bulk advance peak memory N={int(sizes[-1]):,} (MB)",
-                    big["kopflow_rss_mb"], "< 150", big["kopflow_rss_mb"] < 150)  # fmt: skip
+        self.target(f"per-event CPU cost N={int(sizes[-1]):,} vs N={int(sizes[0]):,}", growth,
+                    "within 10%", abs(growth) <= 0.10)  # fmt: skip
+        self.target(f"bulk lifecycle peak memory N={int(sizes[-1]):,} (MB)",
+                    big["kopflow_rss_mb"], "< 120", big["kopflow_rss_mb"] < 120)  # fmt: skip
 
     def big_db(self) -> str:
         """82,503 cooperatives (the import) grown to 1,000,000 audit events."""
@@ -224,16 +241,19 @@ class Bench:
 
     def section_verify(self) -> None:
         db = self.big_db()
-        runs: dict[str, list[dict[str, Any]]] = {"kopflow": [], "floor": []}
+        runs: dict[str, list[dict[str, Any]]] = {"kopflow": [], "floor": [], "old_floor": []}
         for rep in range(self.cfg["verify_repeats"]):
             self.say(f"audit verify: repeat {rep + 1}")
             runs["kopflow"].append(self.child("verify", db))
-            runs["floor"].append(self.child("floor_verify", db))
+            runs["floor"].append(self.child("floor_verify", db, "bare"))
+            runs["old_floor"].append(self.child("floor_verify", db, "old"))
         rates = _rates(runs)
         cli = self.run([self.kopflow, "--db", db, "audit", "verify"])
-        rates["cli"] = {"wall": cli.wall, "rss_mb": cli.rss_mb, "exit_code": cli.code}
+        rates["cli"] = {"wall": cli.wall, "cpu": cli.cpu, "rss_mb": cli.rss_mb,
+                        "exit_code": cli.code}  # fmt: skip
         self.results["verify"] = rates
-        self.target("audit verify vs json+hashlib", rates["ratio"], ">= 0.7", rates["ratio"] >= 0.7)
+        self.target("audit verify vs the bare hashlib loop (CPU)", rates["ratio"], ">= 0.7",
+                    rates["ratio"] >= 0.7)  # fmt: skip
         self.target("audit verify peak memory (MB)", rates["kopflow_rss_mb"], "< 150 (bounded)",
                     rates["kopflow_rss_mb"] < 150)  # fmt: skip
 
@@ -257,6 +277,7 @@ class Bench:
         sets = [a for k, v in evidence.items() for a in ("--set", f"{k}={v}")]
         picks = {name: _pick(path, runs + 1) for name, path in (("big", big), ("small", small))}
         commands = {
+            "status": lambda db, p, i: ["status"],
             "show": lambda db, p, i: ["coop", "show", p["show"][i]],
             "step": lambda db, p, i: [
                 "step",
@@ -283,18 +304,23 @@ class Bench:
                         raise RuntimeError(f"{name} on {size}: exit {child.code}")
                     if i:
                         times.setdefault(f"{name}_{size}", []).append(child)
+        # CPU of each whole process (os.wait4), wall beside it; medians over the rounds.
         med = {k: statistics.median(c.wall for c in v) for k, v in times.items()}
+        cpu = {k: statistics.median(c.cpu for c in v) for k, v in times.items()}
         rss = {k: max(c.rss_mb for c in v) for k, v in times.items()}
-        base = med["sqlmodel"]
-        out: dict[str, Any] = {"median_s": med, "rss_mb": rss, "runs": runs,
-                               "big_events": self._events(big), "small_coops": n}  # fmt: skip
-        self.target("kopflow --help (ms)", med["help"] * 1000, "< 150", med["help"] < 0.150)
+        base = cpu["sqlmodel"]
+        out: dict[str, Any] = {"median_s": med, "median_cpu_s": cpu, "rss_mb": rss,
+                               "runs": runs, "big_events": self._events(big),
+                               "big_coops": self._coops(big), "small_coops": n}  # fmt: skip
+        self.target("kopflow --help (ms wall)", med["help"] * 1000, "< 100", med["help"] < 0.100)
         for name in commands:
-            ratio = med[f"{name}_big"] / base
-            flat = med[f"{name}_big"] / med[f"{name}_small"] - 1
+            ratio = cpu[f"{name}_big"] / base
+            flat = cpu[f"{name}_big"] / cpu[f"{name}_small"] - 1
             out[f"{name}_vs_sqlmodel"], out[f"{name}_growth"] = ratio, flat
-            self.target(f"{name}: time vs import sqlmodel (big db)", ratio, "< 1.3", ratio < 1.3)
-            self.target(f"{name}: big db vs {n:,} coops", flat, "within 10%", abs(flat) <= 0.10)
+            out[f"{name}_wall_vs_sqlmodel"] = med[f"{name}_big"] / med["sqlmodel"]
+            if name != "advance":  # issue #15's targets: status, coop show, step complete
+                self.target(f"{name}: CPU vs import sqlmodel (big db)", ratio, "<= 0.6",
+                            ratio <= 0.6)  # fmt: skip
         self.results["cli"] = out
 
     def section_pg(self) -> None:
@@ -305,28 +331,34 @@ class Bench:
             self.results["pg"] = {"skipped": probe["error"]}
             return
         tag = f"kb{os.getpid()}"
-        schemas = [f"{tag}_tpl", f"{tag}_k", f"{tag}_f"]
+        schemas = [f"{tag}_tpl", f"{tag}_k", f"{tag}_f", f"{tag}_o"]
         try:
             self.say(f"PostgreSQL: registering {n:,} cooperatives in a template schema")
             env = self.pg_env
             self.child("pg_template", PG_SERVER, schemas[0], n, env=env)
             plan = self.path("plan-pg.json")
             self.child("plan", _pg_url(schemas[0]), plan, env=env)
-            runs: dict[str, list[dict[str, Any]]] = {"kopflow": [], "floor": []}
+            runs: dict[str, list[dict[str, Any]]] = {"kopflow": [], "floor": [], "old_floor": []}
             for rep in range(repeats):
                 self.say(f"bulk lifecycle PostgreSQL N={n:,}: repeat {rep + 1}/{repeats}")
                 self.child("pg_clone", PG_SERVER, schemas[0], schemas[1], env=env)
                 runs["kopflow"].append(self.child("lifecycle", _pg_url(schemas[1]), plan, env=env))
-                self.child("pg_clone", PG_SERVER, schemas[0], schemas[2], env=env)
-                runs["floor"].append(
-                    self.child("floor_lifecycle", _pg_url(schemas[2]), plan, env=env)
-                )
+                for side, kind, schema in (("floor", "tight", schemas[2]),
+                                           ("old_floor", "old", schemas[3])):  # fmt: skip
+                    self.child("pg_clone", PG_SERVER, schemas[0], schema, env=env)
+                    runs[side].append(
+                        self.child("floor_lifecycle", _pg_url(schema), plan, kind, env=env)
+                    )
+                if self.args.check and rep == 0:
+                    for side, schema in (("", schemas[2]), (" old floor", schemas[3])):
+                        found = self.child("pg_compare", PG_SERVER, schemas[1], schema, env=env)
+                        self._checked(found, f"pg {n}{side}")
         finally:
             self.child("pg_drop", PG_SERVER, *schemas, env=self.pg_env)
         rates = _rates(runs)
         self.results["pg"] = {str(n): rates}
-        self.target(f"bulk advance PostgreSQL N={n:,} vs psycopg", rates["ratio"], ">= 0.5",
-                    rates["ratio"] >= 0.5)  # fmt: skip
+        self.target(f"bulk lifecycle PostgreSQL N={n:,} vs COPY floor (CPU)", rates["ratio"],
+                    ">= 0.5", rates["ratio"] >= 0.5)  # fmt: skip
 
     def section_partner(self) -> None:
         """Issue #16: bulk attendance at a forum and bulk lead creation, N cooperatives each,
@@ -348,15 +380,58 @@ class Bench:
             self.drop(db, floor_db)
         rates = _rates(runs)
         self.results["partner"] = {str(n): rates}
-        self.target(f"bulk attendance + leads SQLite N={n:,} vs sqlite3", rates["ratio"],
+        self.target(f"bulk attendance + leads SQLite N={n:,} vs sqlite3 (CPU)", rates["ratio"],
                     ">= 0.5", rates["ratio"] >= 0.5)  # fmt: skip
+
+    def _script(self, name: str) -> dict[str, Any] | None:
+        """Run ``bench/NAME.py --out FILE [--quick]`` (written beside this one) and read its
+        JSON; None, with a note in the results, when the script is not there."""
+        script = HERE / f"{name}.py"
+        if not script.exists():
+            self.say(f"{name}: bench/{name}.py is missing, section skipped")
+            self.results[name] = {"skipped": f"bench/{name}.py is missing"}
+            return None
+        out = self.path(f"{name}.json")
+        cmd = [sys.executable, str(script), "--out", out, *(["--quick"] if self.args.quick else [])]
+        self.say(f"{name}: {' '.join(cmd[1:])}")
+        child = self.run(cmd)
+        if child.code != 0:
+            raise RuntimeError(f"bench/{name}.py failed with exit code {child.code}; see the log")
+        data: dict[str, Any] = json.loads(Path(out).read_text(encoding="utf-8"))
+        return data
+
+    def section_peers(self) -> None:
+        """Issue #15: the same lifecycle by the libraries a team would pick instead."""
+        data = self._script("peers")
+        if data is None:
+            return
+        self.results["peers"] = data
+        same = data["same_rows"]["rows"]
+        kopflow = _row(same, "kopflow")
+        others = [r for r in same if r is not kopflow and _is_peer(r)]
+        lead = min((kopflow["cpu_ratio"] / r["cpu_ratio"] for r in others), default=float("inf"))
+        self.target("peers same rows: kopflow ahead of every peer (CPU, worst)", lead, "> 1.0",
+                    lead > 1.0)  # fmt: skip
+        simple = data["simple"]["rows"]
+        glue = next(r for r in simple if "transitions (shared Machine) + sqlite3" in r["name"])
+        share = _row(simple, "kopflow")["cpu_ratio"] / glue["cpu_ratio"]
+        self.target("peers simple schema: kopflow vs transitions+sqlite3 (CPU)", share,
+                    ">= 0.75", share >= 0.75)  # fmt: skip
+
+    def section_internals(self) -> None:
+        """What each reliance on a library's internals gains (issue #15 point 5)."""
+        data = self._script("internals")
+        if data is not None:
+            self.results["internals"] = data
 
     # --- helpers -------------------------------------------------------------------------
 
     def check(self, kopflow_db: str, floor_db: str, what: str) -> None:
         # In a child: the parent must stay small, since a child's peak RSS counts the
         # launching process's own (Linux carries it across fork and exec).
-        found = self.child("compare", kopflow_db, floor_db)
+        self._checked(self.child("compare", kopflow_db, floor_db), what)
+
+    def _checked(self, found: dict[str, Any], what: str) -> None:
         self.results.setdefault("checks", {})[what] = found
         if found["problems"]:
             raise RuntimeError(f"the floor did not write what kopflow wrote ({what}): "
@@ -398,6 +473,18 @@ def _pick(db: str, count: int) -> dict[str, list[str]]:
     return {"step": consolidation, "advance": legal[:count], "show": legal[count:]}
 
 
+def _row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return next(r for r in rows if r["name"] == name)
+
+
+def _is_peer(row: dict[str, Any]) -> bool:
+    """A peer library's row, not a raw-driver baseline (``"peer": false`` or a name starting
+    with "raw" or "sqlite3")."""
+    if "peer" in row:
+        return bool(row["peer"])
+    return not row["name"].lower().startswith(("raw", "sqlite3"))
+
+
 def _median(runs: list[dict[str, Any]], key: str) -> float:
     return float(statistics.median(r[key] for r in runs))
 
@@ -407,18 +494,29 @@ def _max(runs: list[dict[str, Any]]) -> float:
 
 
 def _rates(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """events/s of each side (median of the repeats) and kopflow's share of the floor's."""
+    """Events per CPU-second and per second of each side (medians of the repeats) and
+    kopflow's share of each floor's: ``ratio`` (CPU, the one a target reads) and
+    ``wall_ratio`` against the tight floor, ``old_floor_ratio`` and ``old_floor_wall_ratio``
+    against the old one."""
     out: dict[str, Any] = {"runs": runs}
-    for side in ("kopflow", "floor"):
-        rates = [r["events"] / r["seconds"] for r in runs[side]]
-        out[f"{side}_events"] = runs[side][0]["events"]
-        out[f"{side}_events_per_s"] = statistics.median(rates)
-        out[f"{side}_us_per_event"] = 1e6 / statistics.median(rates)
-        out[f"{side}_rss_mb"] = _max(runs[side])
-    if out["kopflow_events"] != out["floor_events"]:
-        raise RuntimeError(f"kopflow wrote {out['kopflow_events']} events, the floor "
-                           f"{out['floor_events']}")  # fmt: skip
-    out["ratio"] = out["kopflow_events_per_s"] / out["floor_events_per_s"]
+    for side, done in runs.items():
+        if not done:
+            continue
+        wall = statistics.median(r["events"] / r["seconds"] for r in done)
+        cpu = statistics.median(r["events"] / r["cpu_seconds"] for r in done)
+        out.update({
+            f"{side}_events": done[0]["events"], f"{side}_events_per_s": wall,
+            f"{side}_events_per_cpu_s": cpu, f"{side}_us_per_event": 1e6 / wall,
+            f"{side}_cpu_us_per_event": 1e6 / cpu, f"{side}_rss_mb": _max(done),
+        })  # fmt: skip
+        if side == "kopflow":
+            continue
+        if out["kopflow_events"] != out[f"{side}_events"]:
+            raise RuntimeError(f"kopflow wrote {out['kopflow_events']} events, the {side} "
+                               f"{out[f'{side}_events']}")  # fmt: skip
+        prefix = "" if side == "floor" else f"{side}_"
+        out[f"{prefix}ratio"] = out["kopflow_events_per_cpu_s"] / cpu
+        out[f"{prefix}wall_ratio"] = out["kopflow_events_per_s"] / wall
     return out
 
 
@@ -428,61 +526,88 @@ def _rates(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
 def table(results: dict[str, Any], targets: list[dict[str, Any]]) -> str:
     lines = []
     add = lines.append
-    add(f"{'measure':<52} {'kopflow':>14} {'floor':>14} {'ratio':>7}  peak MB k/f")
-    fmt = "{:<52} {:>14} {:>14} {:>7.2f}  {:>5.0f} / {:.0f}"
+    add(f"{'measure (events per CPU-second)':<52} {'kopflow':>11} {'floor':>11} {'CPU':>6} "
+        f"{'wall':>6}  peak MB k/f")  # fmt: skip
+    fmt = "{:<52} {:>11} {:>11} {:>6.2f} {:>6.2f}  {:>5.0f} / {:.0f}"
+
+    def rates(label: str, r: dict[str, Any], old: str) -> None:
+        add(fmt.format(label, f"{r['kopflow_events_per_cpu_s']:,.0f}",
+                       f"{r['floor_events_per_cpu_s']:,.0f}", r["ratio"], r["wall_ratio"],
+                       r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
+        if "old_floor_ratio" in r:
+            add(fmt.format(f"  against the {old}", "", f"{r['old_floor_events_per_cpu_s']:,.0f}",
+                           r["old_floor_ratio"], r["old_floor_wall_ratio"], r["kopflow_rss_mb"],
+                           r["old_floor_rss_mb"]))  # fmt: skip
+
+    old_sql = "old floor (a dict encoded per event)"
     for size, r in results.get("bulk_sqlite", {}).items():
         if size.isdigit():
-            add(fmt.format(f"bulk lifecycle SQLite N={int(size):,} (events/s)",
-                           f"{r['kopflow_events_per_s']:,.0f}", f"{r['floor_events_per_s']:,.0f}",
-                           r["ratio"], r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
+            rates(f"bulk lifecycle SQLite N={int(size):,}", r, old_sql)
     for size, r in results.get("pg", {}).items():
         if size.isdigit():
-            add(fmt.format(f"bulk lifecycle PostgreSQL N={int(size):,} (events/s)",
-                           f"{r['kopflow_events_per_s']:,.0f}", f"{r['floor_events_per_s']:,.0f}",
-                           r["ratio"], r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
+            rates(f"bulk lifecycle PostgreSQL N={int(size):,} (COPY)", r,
+                  "executemany floor")  # fmt: skip
     for size, r in results.get("partner", {}).items():
-        add(fmt.format(f"bulk attendance + leads SQLite N={int(size):,} (events/s)",
-                       f"{r['kopflow_events_per_s']:,.0f}", f"{r['floor_events_per_s']:,.0f}",
-                       r["ratio"], r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
+        rates(f"bulk attendance + leads SQLite N={int(size):,}", r, "")
     if "import" in results:
         r = results["import"]
-        add(fmt.format(f"import {r['coops']:,} cooperatives (s, fresh process)",
-                       f"{r['kopflow_s']:.2f}", f"{r['floor_s']:.2f}", r["ratio"],
-                       r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
+        add(fmt.format(f"import {r['coops']:,} cooperatives (CPU s, whole process)",
+                       f"{r['kopflow_cpu_s']:.2f}", f"{r['floor_cpu_s']:.2f}", r["ratio"],
+                       r["wall_ratio"], r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
     if "verify" in results:
         r = results["verify"]
-        add(fmt.format(f"audit verify {r['kopflow_events']:,} events (events/s)",
-                       f"{r['kopflow_events_per_s']:,.0f}", f"{r['floor_events_per_s']:,.0f}",
-                       r["ratio"], r["kopflow_rss_mb"], r["floor_rss_mb"]))  # fmt: skip
+        rates(f"audit verify {r['kopflow_events']:,} events (bare hashlib)", r,
+              "json + hashlib floor")  # fmt: skip
         cli = r["cli"]
         if cli["exit_code"] == 0:
-            add(f"{'  kopflow audit verify, whole command (s)':<52} {cli['wall']:>14.2f}")
+            add(f"{'  kopflow audit verify, whole command (s wall / CPU)':<52} "
+                f"{cli['wall']:>11.2f} {cli.get('cpu', 0):>11.2f}")  # fmt: skip
     if "cli" in results:
         r = results["cli"]
-        med, rss = r["median_s"], r["rss_mb"]
+        cpu, med, rss = r["median_cpu_s"], r["median_s"], r["rss_mb"]
         add("")
-        add(f"{'fresh-process command (median of ' + str(r['runs']) + ')':<52} "
-            f"{'big db ms':>14} {'small db ms':>14} {'/sqlmodel':>9} {'growth':>7}  peak MB")  # fmt: skip
+        add(f"{'fresh-process command (median of ' + str(r['runs']) + ')':<44} "
+            f"{'big CPU ms':>10} {'small CPU ms':>12} {'wall ms':>8} {'/sqlmodel':>9} "
+            f"{'growth':>7}  peak MB")  # fmt: skip
         baseline = 'python -c "import sqlmodel"'
-        add(f"{baseline:<52} {med['sqlmodel'] * 1000:>14.0f} "
-            f"{'':>14} {1:>9.2f} {'':>7}  {rss['sqlmodel']:.0f}")  # fmt: skip
-        add(f"{'kopflow --help':<52} {med['help'] * 1000:>14.0f} {'':>14} "
-            f"{med['help'] / med['sqlmodel']:>9.2f} {'':>7}  {rss['help']:.0f}")  # fmt: skip
-        for name, label in (("show", "kopflow coop show"), ("step", "kopflow step complete"),
+        add(f"{baseline:<44} {cpu['sqlmodel'] * 1000:>10.0f} {'':>12} "
+            f"{med['sqlmodel'] * 1000:>8.0f} {1:>9.2f} {'':>7}  {rss['sqlmodel']:.0f}")  # fmt: skip
+        add(f"{'kopflow --help':<44} {cpu['help'] * 1000:>10.0f} {'':>12} "
+            f"{med['help'] * 1000:>8.0f} {cpu['help'] / cpu['sqlmodel']:>9.2f} {'':>7}  "
+            f"{rss['help']:.0f}")  # fmt: skip
+        for name, label in (("status", "kopflow status"), ("show", "kopflow coop show"),
+                            ("step", "kopflow step complete"),
                             ("advance", "kopflow advance")):  # fmt: skip
-            add(f"{label:<52} {med[name + '_big'] * 1000:>14.0f} "
-                f"{med[name + '_small'] * 1000:>14.0f} {r[name + '_vs_sqlmodel']:>9.2f} "
-                f"{r[name + '_growth']:>+7.1%}  {rss[name + '_big']:.0f}")  # fmt: skip
-        add(
-            f"(big db: {r['big_events']:,} audit events; small db: {r['small_coops']:,} "
-            "cooperatives)"
-        )
+            add(f"{label:<44} {cpu[name + '_big'] * 1000:>10.0f} "
+                f"{cpu[name + '_small'] * 1000:>12.0f} {med[name + '_big'] * 1000:>8.0f} "
+                f"{r[name + '_vs_sqlmodel']:>9.2f} {r[name + '_growth']:>+7.1%}  "
+                f"{rss[name + '_big']:.0f}")  # fmt: skip
+        add(f"(big db: {r.get('big_coops', 0):,} cooperatives, {r['big_events']:,} audit events; "
+            f"small db: {r['small_coops']:,} cooperatives)")  # fmt: skip
+    for name in ("peers", "internals"):
+        if "skipped" in results.get(name, {}):
+            add(f"\n{name}: skipped ({results[name]['skipped']})")
+    if "rows" in results.get("peers", {}).get("simple", {}):
+        for which, label in (("simple", "the peers' simple schema"),
+                             ("same_rows", "kopflow's rows (tight floor's writer)")):  # fmt: skip
+            add("")
+            add(f"{'peers on ' + label:<52} {'events/s':>11} {'CPU ratio':>10}  peak MB")
+            for row in results["peers"][which]["rows"]:
+                add(f"{row['name']:<52} {row['events_per_s']:>11,.0f} "
+                    f"{row['cpu_ratio']:>10.2f}  {row['rss_mb']:.0f}")  # fmt: skip
+    if "lines" in results.get("internals", {}):
+        add("")
+        add(f"{'reliance on an internal':<52} {'internal CPU s':>14} {'public CPU s':>13} "
+            f"{'gain':>6}")  # fmt: skip
+        for line in results["internals"]["lines"]:
+            add(f"{line['name']:<52} {line['internal_cpu_s']:>14.3f} "
+                f"{line['public_cpu_s']:>13.3f} {line['gain']:>6.2f}")  # fmt: skip
     add("")
-    add(f"{'target':<58} {'value':>10} {'goal':>16}  met")
+    add(f"{'target (CPU ratio unless said)':<62} {'value':>10} {'goal':>12}  met")
     for t in targets:
         value = t["value"]
         shown = f"{value:+.1%}" if "%" in t["target"] else f"{value:,.2f}"
-        add(f"{t['name']:<58} {shown:>10} {t['target']:>16}  {'yes' if t['ok'] else 'NO'}")
+        add(f"{t['name']:<62} {shown:>10} {t['target']:>12}  {'yes' if t['ok'] else 'NO'}")
     return "\n".join(lines)
 
 
