@@ -503,7 +503,10 @@ def _rates(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         if not done:
             continue
         wall = statistics.median(r["events"] / r["seconds"] for r in done)
-        cpu = statistics.median(r["events"] / r["cpu_seconds"] for r in done)
+        # On PostgreSQL the server's CPU is the work's too (see _work.server_cpu): 0 on SQLite.
+        cpu = statistics.median(
+            r["events"] / (r["cpu_seconds"] + r.get("server_cpu_seconds", 0.0)) for r in done
+        )
         out.update({
             f"{side}_events": done[0]["events"], f"{side}_events_per_s": wall,
             f"{side}_events_per_cpu_s": cpu, f"{side}_us_per_event": 1e6 / wall,
