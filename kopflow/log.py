@@ -19,7 +19,8 @@ from typing import Any, TextIO
 # program's decision, never a library's).
 _settings: dict[str, bool] = {"json_lines": False, "verbose": False, "requested": False}
 _pending_context: dict[str, Any] = {}
-_state: dict[str, Any] = {"configured": False, "file": None}
+# "generation" counts configurations: a lazy logger made under an earlier one is made again.
+_state: dict[str, Any] = {"configured": False, "file": None, "generation": 0}
 
 
 def default_log_path() -> Path:
@@ -53,7 +54,7 @@ def close() -> None:
     handle = _state["file"]
     if handle is not None:
         handle.close()
-    _state.update(configured=False, file=None)
+    _state.update(configured=False, file=None, generation=_state["generation"] + 1)
 
 
 def reset() -> None:
@@ -117,8 +118,36 @@ def _ensure_configured() -> Any:
 
 
 def get_logger(**bind: Any) -> Any:
-    """A structlog logger with ``bind`` values attached."""
-    return _ensure_configured().get_logger("kopflow").bind(**bind)
+    """A structlog logger with ``bind`` values attached, structlog imported on its first line.
+
+    Every engine asks for its logger when it is made, and a read command (``status``,
+    ``coop show``) never logs: importing and configuring structlog there cost 40-70 ms of CPU
+    for nothing (issue #15). The logger is set up as the first line is written, with the
+    settings of that moment, as before.
+    """
+    return _LazyLogger(bind)
+
+
+class _LazyLogger:
+    """A structlog bound logger in waiting: ``bind`` stays lazy, any other method makes it."""
+
+    __slots__ = ("_bind", "_real", "_generation")
+
+    def __init__(self, bind: dict[str, Any]) -> None:
+        self._bind = bind
+        self._real: Any = None
+        self._generation = -1
+
+    def bind(self, **more: Any) -> _LazyLogger:
+        return _LazyLogger({**self._bind, **more})
+
+    def __getattr__(self, name: str) -> Any:
+        # info, warning, error, ...: made again after configure() or close(), so a line goes
+        # where the settings of its moment send it, as a logger made per line would.
+        if self._real is None or self._generation != _state["generation"]:
+            self._real = _ensure_configured().get_logger("kopflow").bind(**self._bind)
+            self._generation = _state["generation"]
+        return getattr(self._real, name)
 
 
 def bind_context(**values: Any) -> None:

@@ -324,9 +324,11 @@ class App:
             from kopflow.host.config import disabled_plugins
             from kopflow.host.manager import make_plugin_host
 
+            # Deferred: loaded when a command first asks about plugins (issue #15).
             self._plugins = make_plugin_host(
                 extra_modules=self.options.get("plugin") or (),
                 disabled=[*(self.options.get("disable_plugin") or ()), *disabled_plugins()],
+                defer=True,
             )
         return self._plugins
 

@@ -8,6 +8,7 @@ guard refuses, and the engine persists the result.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,9 +58,9 @@ _machines: dict[tuple[str, int, str], Machine] = {}
 _routes: dict[tuple[str, int, str], dict[tuple[str, str], str]] = {}
 
 
-def _build(workflow: Workflow) -> Machine:
-    from transitions import Machine
-
+def _declare(workflow: Workflow) -> list[dict[str, Any]]:
+    """The transitions the machine is built from: one per event and source stage, or one per
+    stage it may return to for ``@previous``. No callback anywhere, on purpose (direct_routes)."""
     main = [stage.id for stage in workflow.stages if not stage.side]
     transitions: list[dict[str, Any]] = []
     for event in workflow.events:
@@ -84,10 +85,16 @@ def _build(workflow: Workflow) -> Machine:
                         "conditions": [_check_guard],
                     }
                 )
+    return transitions
+
+
+def _build(workflow: Workflow) -> Machine:
+    from transitions import Machine
+
     return Machine(
         model=None,
         states=[stage.id for stage in workflow.stages],
-        transitions=transitions,
+        transitions=_declare(workflow),
         initial=workflow.initial,
         auto_transitions=False,
         send_event=True,
@@ -106,37 +113,34 @@ def machine_for(workflow: Workflow) -> Machine:
 def direct_routes(workflow: Workflow) -> dict[tuple[str, str], str]:
     """``(event, source) -> dest`` for the moves the machine makes with nothing but the guard.
 
-    Read from the built machine, which stays the authority on which transitions exist: a move
-    is listed only when it is the event's one candidate from that stage, its one condition is
-    the guard and no callback of the machine, the transition or a state would run. Firing it
-    is then exactly: ask the guard, and on no refusal set the stage. Everything else (several
-    candidates, as ``@previous`` has) goes through the machine. Issue #5: the machine's event
-    dispatch cost more per move than the rest of a bulk advance's work for that cooperative.
+    A move is listed when kopflow declared it as the event's one candidate from that stage with
+    the guard as its one condition (every move but ``@previous``'s: ``_declare`` gives none a
+    callback), and the built machine, asked through its public ``get_transitions``, holds
+    exactly that one transition. Firing it is then exactly: ask the guard, and on no refusal
+    set the stage. Everything else goes through the machine. Issue #5: the machine's event
+    dispatch cost more per move than the rest of a bulk advance's work for that cooperative;
+    issue #15: read from kopflow's own declaration, not from transitions' condition objects,
+    so any transitions release whose public API holds keeps it right
+    (tests/test_internals_startup.py fires every move both ways).
     """
     key = (workflow.name, workflow.version, workflow.digest)
     routes = _routes.get(key)
     if routes is None:
-        routes = _routes[key] = _direct(machine_for(workflow))
+        routes = _routes[key] = _direct(workflow, machine_for(workflow))
     return routes
 
 
-def _direct(machine: Machine) -> dict[tuple[str, str], str]:
-    hooks = (
-        machine.prepare_event, machine.before_state_change, machine.after_state_change,
-        machine.finalize_event, machine.on_exception, machine.on_final,
-    )  # fmt: skip
-    if any(hooks) or any(s.on_enter or s.on_exit for s in machine.states.values()):
-        return {}
+def _direct(workflow: Workflow, machine: Machine) -> dict[tuple[str, str], str]:
+    declared = _declare(workflow)
+    candidates = Counter((move["trigger"], move["source"]) for move in declared)
     routes: dict[tuple[str, str], str] = {}
-    for name, event in machine.events.items():
-        for source, candidates in event.transitions.items():
-            if len(candidates) != 1:
-                continue
-            (move,) = candidates
-            conditions = [(c.func, c.target) for c in move.conditions]
-            callbacks = move.prepare or move.before or move.after
-            if conditions == [(_check_guard, True)] and not callbacks and move.dest is not None:
-                routes[(name, source)] = move.dest
+    for move in declared:
+        name, source, dest = move["trigger"], move["source"], move["dest"]
+        if candidates[(name, source)] != 1 or move["conditions"] != [_check_guard]:
+            continue
+        held = machine.get_transitions(trigger=name, source=source)
+        if len(held) == 1 and held[0].dest == dest:
+            routes[(name, source)] = dest
     return routes
 
 

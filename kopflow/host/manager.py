@@ -8,11 +8,10 @@ failure names its plugin. No import-time singleton: ``make_plugin_host()`` build
 from __future__ import annotations
 
 import difflib
-import importlib.metadata as metadata
 import inspect
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -102,6 +101,11 @@ class _Manager(pluggy.PluginManager):
         return opts
 
 
+_LOADED_STATE = frozenset(
+    ("_pm", "plugins", "partners", "errors", "notes", "_owner", "_impl_cache", "_impl_generation")
+)
+
+
 class PluginHost:
     """The loaded plugins, their partners, and typed calls of every hook for the engine and CLI.
 
@@ -109,22 +113,57 @@ class PluginHost:
     :meth:`add_plugin` admits one (the ``kopflow.testing`` fixtures do that).
     """
 
+    # What loading the plugins fills in. A host from make_plugin_host(defer=True) loads them
+    # on the first use of any of these (__getattr__): `kopflow status` never needs a plugin,
+    # and finding, importing and checking them cost it ~50 ms of CPU (issue #15).
+    _pm: _Manager
+    plugins: list[LoadedPlugin]
+    partners: dict[str, PartnerSpec]
+    errors: list[PluginError]
+    notes: list[str]  # findings for check() that must not block writes
+    _owner: dict[str, str]  # partner code -> plugin name
+    # hook -> implementations in call order, valid for one manager generation: hooks are
+    # called once or twice per audited change (issue #5).
+    _impl_cache: dict[str, list[pluggy.HookImpl]]
+    _impl_generation: int
+
     def __init__(self) -> None:
-        self._pm = _Manager(ENTRY_POINT_GROUP)
-        self._pm.add_hookspecs(hookspecs)
-        self.plugins: list[LoadedPlugin] = []
-        self.partners: dict[str, PartnerSpec] = {}
-        self.errors: list[PluginError] = []
-        self.notes: list[str] = []  # findings for check() that must not block writes
-        self._owner: dict[str, str] = {}  # partner code -> plugin name
         self._trace = os.environ.get("KOPFLOW_TRACE_PLUGINS", "").strip() not in ("", "0")
-        # hook -> implementations in call order, valid for one manager generation: hooks are
-        # called once or twice per audited change (issue #5).
-        self._impl_cache: dict[str, list[pluggy.HookImpl]] = {}
-        self._impl_generation = -1
         # One line per notification hook that failed during this command (plugin and error):
         # the CLI prints them on stderr at its end (issue #13: they must not only be logged).
         self.notify_failures: list[str] = []
+        self._load: Callable[[PluginHost], None] | None = None
+        self._start()
+
+    def _start(self) -> None:
+        self._pm = _Manager(ENTRY_POINT_GROUP)
+        self._pm.add_hookspecs(hookspecs)
+        self.plugins = []
+        self.partners = {}
+        self.errors = []
+        self.notes = []
+        self._owner = {}
+        self._impl_cache = {}
+        self._impl_generation = -1
+
+    @classmethod
+    def _deferred(cls, load: Callable[[PluginHost], None]) -> PluginHost:
+        """A host whose plugins ``load`` admits when something first asks about them."""
+        host = cls.__new__(cls)
+        host._trace = os.environ.get("KOPFLOW_TRACE_PLUGINS", "").strip() not in ("", "0")
+        host.notify_failures = []
+        host._load = load
+        return host
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for an attribute not set yet: the loaded state of a deferred host.
+        load = self.__dict__.get("_load")
+        if load is None or name not in _LOADED_STATE:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self._load = None
+        self._start()
+        load(self)
+        return getattr(self, name)
 
     @property
     def manager(self) -> pluggy.PluginManager:
@@ -646,6 +685,7 @@ def make_plugin_host(
     extra_modules: Sequence[str] = (),
     load_entry_points: bool | None = None,
     disabled: Sequence[str] = (),
+    defer: bool = False,
 ) -> PluginHost:
     """Build a :class:`PluginHost`: entry points sorted by name, then extra modules in order.
 
@@ -658,19 +698,48 @@ def make_plugin_host(
         disabled: plugin names not to load (``--disable-plugin``, a setting); the names in
             ``KOPFLOW_DISABLE_PLUGINS`` (comma-separated) are added. A disabled entry point is
             never imported, so a plugin that breaks at import can be switched off.
+        defer: find and import the plugins only when something first asks about them (the
+            CLI's choice: ``kopflow status`` and ``coop show`` of stage steps never do, and
+            loading them cost ~50 ms of CPU, issue #15). The settings are read now either way.
 
     Returns:
         The host. Nothing is raised for a broken plugin: see :attr:`PluginHost.errors`.
     """
+    extra = list(extra_modules)
+    env = {k: os.environ.get(k) for k in _PLUGIN_SETTINGS}
+
+    def load(host: PluginHost) -> None:
+        _load_plugins(host, extra, load_entry_points, list(disabled), env)
+
+    if defer:
+        return PluginHost._deferred(load)
     host = PluginHost()
-    deny = set(split_names([*disabled, os.environ.get("KOPFLOW_DISABLE_PLUGINS", "")]))
+    load(host)
+    return host
+
+
+# Environment variables that choose plugins, read when the host is made.
+_PLUGIN_SETTINGS = ("KOPFLOW_DISABLE_PLUGINS", "KOPFLOW_LOAD_PLUGINS", "KOPFLOW_PLUGINS")
+
+
+def _load_plugins(
+    host: PluginHost,
+    extra_modules: Sequence[str],
+    load_entry_points: bool | None,
+    disabled: Sequence[str],
+    env: Mapping[str, str | None],
+) -> None:
+    """What make_plugin_host() promises, done on the host's first use."""
+    import importlib.metadata as metadata
+
+    deny = set(split_names([*disabled, env["KOPFLOW_DISABLE_PLUGINS"] or ""]))
     allow: set[str] | None = None
     if load_entry_points is False:
         allow = set()
-    elif load_entry_points is None and "KOPFLOW_LOAD_PLUGINS" in os.environ:
-        allow = set(split_names([os.environ["KOPFLOW_LOAD_PLUGINS"]]))
+    elif load_entry_points is None and env["KOPFLOW_LOAD_PLUGINS"] is not None:
+        allow = set(split_names([env["KOPFLOW_LOAD_PLUGINS"]]))
     given = [("--plugin", m) for m in split_names(extra_modules)]
-    given += [("KOPFLOW_PLUGINS", m) for m in split_names([os.environ.get("KOPFLOW_PLUGINS", "")])]
+    given += [("KOPFLOW_PLUGINS", m) for m in split_names([env["KOPFLOW_PLUGINS"] or ""])]
     # A plugin given by path or module name that is also installed: the given copy is the one
     # being developed, so it wins and the entry point is not even imported (issue #13).
     given_modules = {module_name(spec).split(".")[0]: f"{origin} {spec}" for origin, spec in given}
@@ -729,7 +798,6 @@ def make_plugin_host(
                     plugin=unknown,
                 )
             )
-    return host
 
 
 def _frozen(value: Any) -> Any:

@@ -7,7 +7,6 @@ plugin's own identity and API version; ``plugin_manager`` records the outcome pe
 from __future__ import annotations
 
 import importlib
-import importlib.metadata as metadata
 import importlib.util
 import os
 import sys
@@ -68,6 +67,8 @@ def import_module(spec: str) -> object:
 def dist_version(plugin: object) -> str | None:
     """The version of the installed distribution shipping the plugin's top-level package."""
     top = getattr(plugin, "__name__", "").split(".")[0]
+    import importlib.metadata as metadata  # ~25 ms: only when a plugin's version is asked
+
     for dist in metadata.packages_distributions().get(top, []):
         try:
             return metadata.version(dist)

@@ -271,7 +271,6 @@ unique_value = Table(
         "value",
         unique=True,
         sqlite_where=text("released_seq IS NULL"),
-        postgresql_where=text("released_seq IS NULL"),
     ),
 )
 
