@@ -30,6 +30,8 @@ def kopflow_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("KOPFLOW_LANG", "en")
     monkeypatch.setenv("KOPFLOW_LOG", str(tmp_path / "kopflow.log"))
+    # Parsed workflow definitions are cached there (kopflow.flow.load): not in the user's home.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
     from kopflow import i18n
 
