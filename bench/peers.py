@@ -162,6 +162,12 @@ def child_peer(table: str, key: str, db: str, n: int, plan_path: str) -> dict[st
     _name, decider_key, writer, batching, _mods = PEERS[key]
     decider = _peers_lib.DECIDERS[decider_key]()
     batch = {"batch": _peers_lib.BATCH, "all": n, "one": 1}[batching]
+    # Imports are start-up, not the job: the writer's layer is imported before the clock, as
+    # kopflow's write path is.
+    if writer in ("core", "orm"):
+        import sqlalchemy.orm  # noqa: F401
+    if writer == "orm":
+        import sqlmodel  # noqa: F401
     if table == "simple":
         import _peers_simple as side
 
@@ -200,6 +206,8 @@ def _child_kopflow(db: str, n: int, plan_path: str) -> dict[str, Any]:
 
     machine_for(engine.workflow)
     engine.plugins.fingerprint()
+    with engine.reading():  # SQLAlchemy imported, the engine made and the schema checked
+        pass
 
     def run() -> int:
         events = 0
