@@ -67,14 +67,14 @@ TABLES = ("simple", "same_rows")
 
 FOOTNOTES = {
     "simple": [
-        "Peers write objects(id, state, version) + audit(seq, obj, event, src, dst, body,",
-        "prev, hash); kopflow writes its own schema (coop, transition, audit_event with",
-        "its canonical body, chain_head): it cannot write another.",
+        "Peers write objects(id, state, version) + audit(seq, obj, event, src, dst,",
+        "body, prev, hash); kopflow writes its own schema (coop, transition, audit_event",
+        "with its canonical body, chain_head): it cannot write another.",
     ],
     "same_rows": [
         "Every peer writes kopflow's rows into a kopflow database: the sqlite3 peers",
-        "through the tight floor's _floor.write_transitions, SQLAlchemy Core with its own",
-        "constructs, SQLModel with ORM models; each checked equal to kopflow's run.",
+        "through the tight floor's _floor.write_transitions, SQLAlchemy Core with its",
+        "own constructs, SQLModel with ORM models; each checked equal to kopflow's run.",
     ],
 }
 
@@ -411,10 +411,21 @@ def render(results: dict[str, Any]) -> str:
                 f"{ratio:>8}{row['rss_mb']:>9.0f}"
             )
         lines += [f"  {note}" for note in FOOTNOTES[table]]
-        lines.append(
-            "  CPU x: events per CPU-second (inside the child, the measured part) over raw "
-        )
-        lines.append("  sqlite3 batched's. events/s is wall clock. Peak MB: the child's max RSS.")
+        lines.append("  CPU x: events per CPU-second (inside the child, the measured part) over")
+        lines.append("  raw sqlite3 batched's; events/s is wall clock; peak MB: the child's RSS.")
+        bind = [
+            f"{r['key']} {r['bind_cpu_seconds']:.2f} of {r['cpu_seconds']:.2f}"
+            for r in results[table]["rows"]
+            if r["status"] == "ok" and r.get("bind_cpu_seconds", 0) > 0.1 * r["cpu_seconds"]
+        ]
+        if bind:
+            text = "  CPU s binding the loaded objects to the library (in the clock): "
+            for part in bind:
+                if len(text) + len(part) + 2 > 80:
+                    lines.append(text.rstrip())
+                    text = "    "
+                text += part + "; "
+            lines.append(text.rstrip("; "))
         lines.append("")
     return "\n".join(lines)
 
