@@ -341,7 +341,8 @@ class Peers:
         kopflow_db = None
         for key in order:
             name, _decider, writer, _batching, modules = PEERS[key]
-            row: dict[str, Any] = {"name": name, "key": key}
+            # "peer": a library a team would pick instead (run.py's targets), not a raw baseline.
+            row: dict[str, Any] = {"name": name, "key": key, "peer": not key.startswith("raw")}
             if any(importlib.util.find_spec(m) is None for m in modules):
                 rows.append({**row, "status": MISSING})
                 continue
