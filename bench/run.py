@@ -406,13 +406,14 @@ class Bench:
         if data is None:
             return
         self.results["peers"] = data
-        same = data["same_rows"]["rows"]
+        # A peer whose library is not installed has a status and no figures: not measured.
+        same = _measured(data["same_rows"]["rows"])
         kopflow = _row(same, "kopflow")
         others = [r for r in same if r is not kopflow and _is_peer(r)]
         lead = min((kopflow["cpu_ratio"] / r["cpu_ratio"] for r in others), default=float("inf"))
         self.target("peers same rows: kopflow ahead of every peer (CPU, worst)", lead, "> 1.0",
                     lead > 1.0)  # fmt: skip
-        simple = data["simple"]["rows"]
+        simple = _measured(data["simple"]["rows"])
         glue = next(r for r in simple if "transitions (shared Machine) + sqlite3" in r["name"])
         share = _row(simple, "kopflow")["cpu_ratio"] / glue["cpu_ratio"]
         self.target("peers simple schema: kopflow vs transitions+sqlite3 (CPU)", share,
@@ -475,6 +476,10 @@ def _pick(db: str, count: int) -> dict[str, list[str]]:
 
 def _row(rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next(r for r in rows if r["name"] == name)
+
+
+def _measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r.get("status", "ok") == "ok"]
 
 
 def _is_peer(row: dict[str, Any]) -> bool:
@@ -596,6 +601,9 @@ def table(results: dict[str, Any], targets: list[dict[str, Any]]) -> str:
             add("")
             add(f"{'peers on ' + label:<52} {'events/s':>11} {'CPU ratio':>10}  peak MB")
             for row in results["peers"][which]["rows"]:
+                if row.get("status", "ok") != "ok":
+                    add(f"{row['name']:<52} {row['status']}")
+                    continue
                 add(f"{row['name']:<52} {row['events_per_s']:>11,.0f} "
                     f"{row['cpu_ratio']:>10.2f}  {row['rss_mb']:.0f}")  # fmt: skip
     if "lines" in results.get("internals", {}):
