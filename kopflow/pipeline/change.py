@@ -227,6 +227,7 @@ class Change:
         # What the rules derive once per transaction from the definition and the plugins.
         self.memo: dict[str, Any] = {}
         self._fingerprint: dict[str, str] | None = None
+        self._fingerprint_text: dict[str, str] | None = None
         self.coop_updates: dict[str, dict[str, Any]] = {}
         # Each update_coop's prior state (None: none pending), so rollback_to costs what was
         # done since the mark, not a copy of the whole batch per cooperative (quadratic).
@@ -399,8 +400,18 @@ class Change:
 
     # --- what the rules queue -----------------------------------------------------------
 
-    def event(self, action: str, coop_id: str | None, details: dict[str, Any]) -> int:
-        """Append the audit event of a change; returns its sequence number."""
+    def event(
+        self,
+        action: str,
+        coop_id: str | None,
+        details: dict[str, Any],
+        encoded: Mapping[str, str] | None = None,
+    ) -> int:
+        """Append the audit event of a change; returns its sequence number.
+
+        ``encoded``: the canonical text of members of ``details`` already encoded
+        (:func:`~kopflow.audit.canonical.checked_text`), spliced into the body as they are.
+        """
         return self.chain.append(
             actor=self.actor.name,
             role=self.actor.role,
@@ -408,7 +419,22 @@ class Change:
             coop_id=coop_id,
             details=details,
             at=self.now,
+            encoded=encoded,
         )
+
+    def encoded_fingerprint(self) -> dict[str, str]:
+        """``{"plugins": text}``: the fingerprint's canonical text, for :meth:`event`'s
+        ``encoded``; encoded once per transaction (every event records it)."""
+        found = self._fingerprint_text
+        if found is None:
+            from kopflow.audit.canonical import checked_text
+
+            try:
+                found = {"plugins": checked_text(self.fingerprint())}
+            except ValueError:
+                found = {}  # then the event itself refuses it, naming the place
+            self._fingerprint_text = found
+        return found
 
     def notify(self, work: CoopWork, action: str, details: Mapping[str, Any], seq: int) -> None:
         """Queue the outbox rows plugins ask for about the event ``seq`` (issue #13).

@@ -49,7 +49,7 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
     _check(change, work, new)
     version = change.update_coop(coop_id, work.row["version"])
     details = {"partners": new, "coop_version": version, "plugins": change.fingerprint()}
-    seq = change.event("partner.enrolled", coop_id, details)
+    seq = change.event("partner.enrolled", coop_id, details, change.encoded_fingerprint())
     for code in new:
         change.insert(
             "enrollment",

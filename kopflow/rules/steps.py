@@ -12,7 +12,7 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
-from kopflow.audit.canonical import encode_checked
+from kopflow.audit.canonical import checked_text, encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
@@ -173,11 +173,21 @@ def complete(
             for name in sorted(set(previous) | set(evidence))
             if previous.get(name) != evidence.get(name)
         }  # fmt: skip
-    seq = change.event("step.corrected" if correcting else "step.completed", work.id, details)
+    # The evidence is checked and encoded once, for the record and the event (issue #15); a
+    # value the audit log cannot hold is refused by the event, naming its place.
+    try:
+        stored: str | None = checked_text(evidence)
+    except ValueError:
+        stored = None
+    encoded = change.encoded_fingerprint()
+    if stored is not None:
+        encoded = {**encoded, "evidence": stored}
+    seq = change.event(
+        "step.corrected" if correcting else "step.completed", work.id, details, encoded
+    )
     _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
-    # The event has just checked ``evidence`` as canonical JSON: encode it without checking
-    # again (the same bytes as ``evidence_json``; issue #5).
-    stored = encode_checked(evidence)
+    if stored is None:  # not reached: the event has refused it
+        stored = encode_checked(evidence)
     change.insert(
         "step_record",
         {

@@ -142,7 +142,7 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     }
     if reason:
         details["reason"] = reason
-    seq = change.event("coop.transition", work.id, details)
+    seq = change.event("coop.transition", work.id, details, change.encoded_fingerprint())
     change.insert(
         "transition",
         {
