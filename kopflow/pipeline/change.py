@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kopflow import authz
@@ -226,12 +226,14 @@ class Change:
         self._specs: dict[str, tuple[StepSpec, str | None, str | None]] = {}
         # What the rules derive once per transaction from the definition and the plugins.
         self.memo: dict[str, Any] = {}
+        self._implements: dict[str, bool] = {}
         self._fingerprint: dict[str, str] | None = None
         self._fingerprint_text: dict[str, str] | None = None
         self.coop_updates: dict[str, dict[str, Any]] = {}
         # Each update_coop's prior state (None: none pending), so rollback_to costs what was
         # done since the mark, not a copy of the whole batch per cooperative (quadratic).
         self._undo: list[tuple[str, dict[str, Any] | None]] = []
+        self._undone: set[str] = set()  # cooperatives with an _undo entry since the newest mark
         self.inserts: dict[str, list[dict[str, Any]]] = {
             t: [] for t in (*_PARENTS, *_CHILDREN, *_PARTNERSHIP, "unique_value")
         }
@@ -279,6 +281,23 @@ class Change:
         if decimals is None:  # once per transaction: a bulk batch builds a view per step
             decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
         return build_view(work, decimals)
+
+    def implements(self, hook: str) -> bool:
+        """Whether a plugin implements ``hook``, asked once per transaction (the plugins do not
+        change during one): a bulk batch asks for every row (issue #15)."""
+        found = self._implements.get(hook)
+        if found is None:
+            found = self._implements[hook] = self.plugins.implements(hook)
+        return found
+
+    def view_maker(self, work: CoopWork) -> Callable[[], CoopView]:
+        """Views of ``work`` for hooks called while its row and partners stay as they are (a
+        bulk completion's steps of one cooperative): the fields are built once, and each view
+        gets its own snapshot of the evidence, as :meth:`view` gives it (issue #15)."""
+        decimals = self.memo.get("decimals")
+        if decimals is None:
+            decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
+        return partial(_view_from, _coop_view_type(), view_fields(work), work, decimals)
 
     def load(
         self,
@@ -436,18 +455,27 @@ class Change:
             self._fingerprint_text = found
         return found
 
-    def notify(self, work: CoopWork, action: str, details: Mapping[str, Any], seq: int) -> None:
+    def notify(
+        self,
+        work: CoopWork,
+        action: str,
+        details: Mapping[str, Any],
+        seq: int,
+        view: Callable[[], CoopView] | None = None,
+    ) -> None:
         """Queue the outbox rows plugins ask for about the event ``seq`` (issue #13).
 
         Queued like the change's other rows, so they commit with it, and a refused cooperative
         of a bulk batch (``rollback_to``) or a refused change leaves none.
         """
-        plugins = self.plugins
-        if not plugins.implements(NOTIFY_HOOK):
+        if not self.implements(NOTIFY_HOOK):
             return
         shown = {k: v for k, v in details.items() if k != "plugins"}
-        asked = plugins.partner_notifications(
-            coop=self.view(work), action=action, details=shown, audit_seq=seq
+        asked = self.plugins.partner_notifications(
+            coop=view() if view is not None else self.view(work),
+            action=action,
+            details=shown,
+            audit_seq=seq,
         )
         for partner, payload in asked:
             self.insert(
@@ -477,7 +505,12 @@ class Change:
         against the version first read.
         """
         pending = self.coop_updates.get(coop_id)
-        self._undo.append((coop_id, None if pending is None else dict(pending)))
+        if coop_id not in self._undone:
+            # The state before the first update since the newest mark is all rollback_to
+            # needs: later ones of the same cooperative are undone with it (a bulk completion
+            # updates one per step: copying it each time cost more than the update).
+            self._undone.add(coop_id)
+            self._undo.append((coop_id, None if pending is None else dict(pending)))
         if pending is None:
             pending = self.coop_updates[coop_id] = {"b_id": coop_id, "b_version": seen_version}
         pending.update(values)
@@ -488,6 +521,7 @@ class Change:
 
     def mark(self) -> Mark:
         """A point to return to if the cooperative being worked on is refused."""
+        self._undone.clear()
         return (
             self.chain.mark(),
             {k: len(v) for k, v in self.inserts.items()},
@@ -506,6 +540,7 @@ class Change:
             pair, holder = self._owner_log.pop()
             self._owners[pair] = holder
         del self.releases[release_count:]
+        self._undone.clear()
         while len(self._undo) > undo_count:
             coop_id, before = self._undo.pop()
             if before is None:
@@ -546,6 +581,7 @@ class Change:
             rows.clear()
         self.coop_updates.clear()
         self._undo.clear()
+        self._undone.clear()
         self._owner_log.clear()
         self.releases.clear()
 
@@ -743,17 +779,31 @@ def decimal_fields(workflow: Workflow, plugins: PluginHost) -> dict[str, frozens
 def build_view(work: CoopWork, decimals: Mapping[str, frozenset[str]] | None = None) -> CoopView:
     """The read-only view of a cooperative that plugin hooks receive (``decimals``: the
     decimal fields per step key, read back as ``Decimal``)."""
-    return _coop_view_type()._build(
-        id=work.id,
-        name=work.row["name"],
-        kabupaten=work.row["kabupaten"],
-        kecamatan=work.row["kecamatan"],
-        villages=tuple(work.villages),
-        stage=work.row["stage"],
-        workflow=work.row["workflow"],
-        partners=tuple(sorted(work.partners)),
-        evidence=LazyEvidence(work.steps, work.rest, decimals),
-    )
+    return _view_from(_coop_view_type(), view_fields(work), work, decimals)
+
+
+def view_fields(work: CoopWork) -> dict[str, Any]:
+    """The fields of ``work``'s view but its evidence, as ``CoopView`` holds them."""
+    row = work.row
+    return {
+        "id": work.id,
+        "name": row["name"],
+        "kabupaten": row["kabupaten"],
+        "kecamatan": row["kecamatan"],
+        "villages": tuple(work.villages),
+        "stage": row["stage"],
+        "workflow": row["workflow"],
+        "partners": tuple(sorted(work.partners)),
+    }
+
+
+def _view_from(
+    cls: type[CoopView],
+    fields: dict[str, Any],
+    work: CoopWork,
+    decimals: Mapping[str, frozenset[str]] | None,
+) -> CoopView:
+    return cls._build(evidence=LazyEvidence(work.steps, work.rest, decimals), **fields)
 
 
 @cache
