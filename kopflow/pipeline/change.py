@@ -53,6 +53,21 @@ _PARTNERSHIP = (
 
 Mark = tuple[Any, ...]
 
+# The columns of a cooperative's row that bulk changes read (issue #15: its timestamps were
+# most of reading whole rows, and no rule of a bulk change reads them): what the rules, the
+# version check and plugins' views read.
+BULK_COLUMNS = (
+    "id",
+    "name",
+    "kecamatan",
+    "kabupaten",
+    "workflow",
+    "workflow_version",
+    "stage",
+    "previous_stage",
+    "version",
+)
+
 # The hook that asks for outbox rows (issue #13); a bulk load reads views when it is implemented.
 NOTIFY_HOOK = "kopflow_partner_notification"
 
@@ -306,6 +321,7 @@ class Change:
         views: bool = True,
         steps: Collection[str] | None = None,
         lazy_rest: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> dict[str, CoopWork]:
         """The cooperatives a change works on (see :func:`load_coops`). With ``lazy_rest`` the
         steps not named in ``steps`` are read when a plugin's view first asks, as they stood
@@ -318,6 +334,7 @@ class Change:
             steps=steps,
             rest_as_of=rest_as_of,
             reading=self.workspace.reading,
+            columns=columns,
         )
 
     def resolve(self, ref: str) -> str:
@@ -726,6 +743,7 @@ def load_coops(
     steps: Collection[str] | None = None,
     rest_as_of: int | None = None,
     reading: Callable[[], AbstractContextManager[Connection]] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> dict[str, CoopWork]:
     """Rows, current step states, partners and villages of some cooperatives, in four queries.
 
@@ -735,13 +753,14 @@ def load_coops(
     that reads only those. With ``rest_as_of`` (the chain's head when the change began) the
     other steps' states are read when first asked for, as they stood then, by a plugin's view,
     which so sees what a full load would have shown it; ``reading`` opens a connection for that
-    if the change's own has closed by then.
+    if the change's own has closed by then. ``columns`` names the only columns of the rows
+    read (:data:`BULK_COLUMNS` for bulk changes); None reads whole rows.
     """
     from kopflow.store import tables
     from kopflow.store.rows import rows_in, table_rows_in
 
     works: dict[str, CoopWork] = {}
-    for row in table_rows_in(conn, tables.coop, "id", coop_ids):
+    for row in table_rows_in(conn, tables.coop, "id", coop_ids, columns):
         works[row["id"]] = CoopWork(row, {}, set())
     # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every step
     # version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).

@@ -16,6 +16,7 @@ from kopflow.audit.canonical import checked_text, encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
+from kopflow.pipeline.change import BULK_COLUMNS
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
 from kopflow.rules import evidence as contradictions
@@ -375,9 +376,9 @@ def _load_for_steps(
     are many: with such hooks everything is read here."""
     _prefetch_owners(change, items)
     if change.plugins.implements("kopflow_after_step"):
-        return change.load(ids)
+        return change.load(ids, columns=BULK_COLUMNS)
     needed = _steps_read(change, (item for rows in items.values() for item in rows))
-    return change.load(ids, steps=needed, lazy_rest=True)
+    return change.load(ids, steps=needed, lazy_rest=True, columns=BULK_COLUMNS)
 
 
 def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> None:

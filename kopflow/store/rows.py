@@ -152,20 +152,28 @@ def rows_in(
 
 
 def table_rows_in(
-    conn: Connection, table: Table, column: str, values: Sequence[Any]
+    conn: Connection,
+    table: Table,
+    column: str,
+    values: Sequence[Any],
+    columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Whole rows of ``table`` whose ``column`` is in ``values``, as :func:`rows_in` reads them,
+    """Rows of ``table`` whose ``column`` is in ``values``, as :func:`rows_in` reads them,
     each a dictionary of the values SQLAlchemy would return (column types' result processors
     applied): a bulk batch's cooperatives without SQLAlchemy's row objects (issue #5).
+
+    ``columns`` names the only columns read (issue #15: a bulk step reads no timestamps);
+    None reads whole rows.
     """
     quote = conn.dialect.identifier_preparer.quote
-    keys = [c.key for c in table.c]
+    cols = list(table.c) if columns is None else [table.c[key] for key in columns]
+    keys = [c.key for c in cols]
     procs = [
         (c.key, proc)
-        for c in table.c
+        for c in cols
         if (proc := c.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None))
     ]
-    names = ", ".join(quote(c.name) for c in table.c)
+    names = ", ".join(quote(c.name) for c in cols)
     found = rows_in(conn, f"SELECT {names} FROM {quote(table.name)}", quote(column), values)
     # Once per distinct stored value: a batch of cooperatives changed together shares its
     # timestamps, and parsing them was most of building a row. Only immutable values are
