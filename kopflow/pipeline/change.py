@@ -53,6 +53,11 @@ _PARTNERSHIP = (
 
 Mark = tuple[Any, ...]
 
+# Append-only tables a bulk batch fills with PostgreSQL's COPY where the login may (issue #15),
+# from this many rows queued on.
+COPY_TABLES = ("step_record", "transition", "enrollment")
+COPY_AT_LEAST = 64
+
 # The columns of a cooperative's row that bulk changes read (issue #15: its timestamps were
 # most of reading whole rows, and no rule of a bulk change reads them): what the rules, the
 # version check and plugins' views read.
@@ -588,9 +593,11 @@ class Change:
             self._update_coops()
         if self.releases:
             self._release()
+        copy = self._copyable()
         for name in (*_CHILDREN, *_PARTNERSHIP):
             if self.inserts[name]:
-                insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
+                table = tables.metadata.tables[name]
+                insert_dicts(self.conn, table, self.inserts[name], copy=name in copy)
         if self.inserts["unique_value"]:
             self._claim_values()
         self.chain.flush()
@@ -601,6 +608,21 @@ class Change:
         self._undone.clear()
         self._owner_log.clear()
         self.releases.clear()
+
+    def _copyable(self) -> frozenset[str]:
+        """The append-only tables of bulk batches this change writes with ``COPY`` (issue #15):
+        on PostgreSQL where the login may (:func:`~kopflow.store.rows.copyable`), asked once per
+        transaction, and only for a batch big enough to gain from it."""
+        if self.conn.dialect.name == "sqlite":
+            return frozenset()
+        if sum(len(self.inserts[name]) for name in COPY_TABLES) < COPY_AT_LEAST:
+            return frozenset()  # a single change: one more query would cost more than it saves
+        found: frozenset[str] | None = self.memo.get("copyable")
+        if found is None:
+            from kopflow.store.rows import copyable
+
+            found = self.memo["copyable"] = copyable(self.conn, COPY_TABLES)
+        return found
 
     def _claim_values(self) -> None:
         """Insert the identifiers claimed; the primary key refuses one another cooperative

@@ -89,8 +89,55 @@ def insert_many(
     conn.exec_driver_sql(sql, _processed(conn, table, keys, rows))
 
 
-def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """:func:`insert_many` for rows given as dictionaries, in order.
+def copy_many(
+    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """:func:`insert_many` with PostgreSQL's ``COPY FROM`` (issue #15: about twice as fast for
+    the append-only tables of a bulk batch). Only for a table :func:`copyable` names: the
+    server refuses COPY FROM into a table whose row-level security applies to the login.
+
+    Errors are SQLAlchemy's, as from any statement, so ``db`` reports them alike.
+    """
+    if not rows:
+        return
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"
+    values = _processed(conn, table, keys, rows)
+    driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+    try:
+        with driver.cursor() as cursor, cursor.copy(sql) as copy:
+            for row in values:
+                copy.write_row(row)
+    except psycopg.Error as err:
+        raise DBAPIError.instance(sql, None, err, psycopg.Error) from err
+
+
+def copyable(conn: Connection, names: Sequence[str]) -> frozenset[str]:
+    """The tables of ``names`` this login may fill with ``COPY FROM`` (none on SQLite).
+
+    PostgreSQL refuses ``COPY FROM`` into a table with row-level security that applies to the
+    login ("COPY FROM not supported with row-level security"): migrations 0004 and 0005 turn
+    it on for the logins ``kopflow db grant`` makes, so for them it stays INSERT, checked row
+    by row by the policies. The owner and a superuser, which the policies do not bind, may.
+    """
+    if conn.dialect.name != "postgresql" or not names:
+        return frozenset()
+    found = conn.exec_driver_sql(
+        "SELECT t FROM unnest(%s::text[]) AS t "
+        "WHERE NOT row_security_active(t) AND has_table_privilege(t, 'INSERT')",
+        (list(names),),
+    ).scalars()
+    return frozenset(str(name) for name in found)
+
+
+def insert_dicts(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, copy: bool = False
+) -> None:
+    """:func:`insert_many` for rows given as dictionaries, in order (with ``copy``,
+    :func:`copy_many`: only for a table :func:`copyable` names).
 
     As SQLAlchemy's ``insert()``, a column left out gets its scalar Python default.
     """
@@ -100,12 +147,16 @@ def insert_dicts(conn: Connection, table: Table, rows: Sequence[dict[str, Any]])
         end = start + 1
         while end < len(rows) and tuple(rows[end]) == keys:
             end += 1
-        _insert_group(conn, table, keys, rows[start:end])
+        _insert_group(conn, table, keys, rows[start:end], copy)
         start = end
 
 
 def _insert_group(
-    conn: Connection, table: Table, keys: tuple[str, ...], rows: Sequence[dict[str, Any]]
+    conn: Connection,
+    table: Table,
+    keys: tuple[str, ...],
+    rows: Sequence[dict[str, Any]],
+    copy: bool = False,
 ) -> None:
     extra = [(c.key, c.default) for c in table.c if c.key not in keys and c.default is not None]
     if any(not default.is_scalar for _key, default in extra):
@@ -121,7 +172,7 @@ def _insert_group(
     else:
         get = itemgetter(*keys)
         values = [get(row) + fixed for row in rows] if fixed else [get(row) for row in rows]
-    insert_many(conn, table, names, values)
+    (copy_many if copy else insert_many)(conn, table, names, values)
 
 
 def rows_in(
