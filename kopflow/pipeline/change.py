@@ -546,7 +546,9 @@ class Change:
         self._undone.clear()
         return (
             self.chain.mark(),
-            {k: len(v) for k, v in self.inserts.items()},
+            # One count per table, in the tables' fixed order: taken for every cooperative of
+            # a bulk batch, so without a dictionary per cooperative (issue #15).
+            tuple(map(len, self.inserts.values())),
             len(self._undo),
             len(self._owner_log),
             len(self.releases),
@@ -556,8 +558,8 @@ class Change:
         """Forget everything queued since ``mark``."""
         chain_mark, counts, undo_count, owner_count, release_count = mark
         self.chain.rollback_to(chain_mark)
-        for table, count in counts.items():
-            del self.inserts[table][count:]
+        for rows, count in zip(self.inserts.values(), counts, strict=True):
+            del rows[count:]
         while len(self._owner_log) > owner_count:
             pair, holder = self._owner_log.pop()
             self._owners[pair] = holder
@@ -663,10 +665,12 @@ class Change:
         from kopflow.store import tables
         from kopflow.store.rows import update_many
 
-        # Group by the set of columns changed: executemany needs one statement shape.
+        # Group by the columns changed, in the order they were set (the rules set them in a
+        # fixed order, so sorting each cooperative's was work for nothing): executemany needs
+        # one statement shape.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for params in self.coop_updates.values():
-            groups.setdefault(tuple(sorted(params)), []).append(params)
+            groups.setdefault(tuple(params), []).append(params)
         for keys, rows in groups.items():
             values = [k for k in keys if not k.startswith("b_")]
             changed = update_many(
