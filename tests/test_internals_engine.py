@@ -7,7 +7,9 @@ silently slower or wrong.
 * ``object.__new__`` on the frozen dataclass ``CoopView`` (``CoopView._build``, used by
   ``kopflow.pipeline.change.build_view``), skipping its ``__init__``;
 * the cyclic garbage collector paused around each write transaction
-  (``kopflow.pipeline.change._gc_paused``).
+  (``kopflow.pipeline.change._gc_paused``);
+* ``json.encoder.encode_basestring`` (undocumented), which writes the strings of audit bodies
+  spliced from parts (``kopflow.audit.canonical.object_text``, ``ChainWriter._spliced``).
 
 What each gains is measured by ``bench/internals.py``; here only what it must keep doing.
 """
@@ -90,6 +92,20 @@ def test_one_shot_encoder_is_reusable() -> None:
     encode = canonical._one_shot()
     first = [encode(v) for v in SAMPLES]
     assert [encode(v) for v in SAMPLES] == first
+
+
+STRINGS = [s for s in SAMPLES if isinstance(s, str)] + ["", "a\u2028b", "\ud7ff\ue000", "😀"]
+
+
+@pytest.mark.parametrize("text", STRINGS, ids=range(len(STRINGS)))
+def test_encode_basestring_writes_strings_as_the_encoder_does(text: str) -> None:
+    """Spliced audit bodies (canonical.object_text, chain._spliced) encode strings with
+    json.encoder.encode_basestring, a module attribute json does not document."""
+    assert json.encoder.encode_basestring(text) == canonical._ENCODER.encode(text), (
+        "json.encoder.encode_basestring no longer writes a string as the canonical encoder "
+        "does: spliced audit bodies would differ from canonical_bytes; encode with "
+        "canonical.checked_text instead"
+    )
 
 
 # --- object.__new__ on the frozen CoopView -----------------------------------------------------
