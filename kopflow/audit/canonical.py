@@ -39,11 +39,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]  # c_make_encoder: CPython's private C encoder, not in typeshed
 from typing import Any
 
-__all__ = ["CANON_VERSION", "MAX_SAFE_INT", "canonical_bytes", "encode_checked"]
+__all__ = [
+    "CANON_VERSION",
+    "MAX_SAFE_INT",
+    "canonical_bytes",
+    "checked_text",
+    "encode_checked",
+    "object_text",
+]
 
 CANON_VERSION = "kopflow-audit-v1"
 MAX_SAFE_INT = 2**53 - 1
@@ -139,6 +146,72 @@ def encode_checked(obj: object) -> str:
     """The canonical text of a value :func:`canonical_bytes` has accepted, without checking it
     again (the same characters as its bytes, decoded). Only for values already checked."""
     return _encode(obj)
+
+
+def checked_text(obj: object) -> str:
+    """The canonical text of ``obj`` after the check :func:`canonical_bytes` makes (the same
+    ``ValueError`` for a value outside the subset), for a piece that a larger value will hold:
+    encoded once, spliced by :func:`object_text` (issue #15: evidence was encoded twice).
+
+    Lone surrogates are not looked for here: encoding the whole to UTF-8 finds them.
+    """
+    try:
+        _check(obj)
+    except _Refused as exc:
+        raise ValueError(f"{_format_path(exc.path[::-1])}: {exc.reason}") from None
+    except RecursionError:
+        raise ValueError("$: nested too deeply, or contains itself") from None
+    return _encode(obj)
+
+
+# Per tuple of member names as a caller builds them: (name, encoded name and ':') in code
+# point order. A few shapes of event details, built in a fixed order, are most of them.
+_PLANS: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+
+
+def object_text(members: Mapping[str, object], encoded: Mapping[str, str]) -> str:
+    """The canonical text of the object ``members``, taking the text of each member named in
+    ``encoded`` from there (already :func:`checked_text`) instead of encoding it again.
+
+    The same characters as ``canonical_bytes(members)`` decoded, for the same refusals
+    (``ValueError``): names sorted by code point, each value as :func:`checked_text` gives it.
+    Scalars are encoded here directly, which is most of an audit event's members.
+    """
+    names = tuple(members)
+    plan = _PLANS.get(names)
+    if plan is None:
+        for name in names:
+            if type(name) is not str or not name.isascii():
+                checked_text({name: None})  # raises, naming the key
+        plan = [(name, encode_basestring(name) + ":") for name in sorted(members)]
+        if len(_PLANS) < 1024:  # shapes are few; a caller inventing names is not cached
+            _PLANS[names] = plan
+    parts = []
+    for name, key in plan:
+        text = encoded.get(name)
+        if text is None:
+            value: Any = members[name]
+            t = type(value)
+            if t is str:
+                text = encode_basestring(value)
+            elif t is int and _MIN_SAFE_INT <= value <= MAX_SAFE_INT:
+                text = int.__repr__(value)
+            elif value is None:
+                text = "null"
+            else:
+                try:
+                    text = checked_text(value)
+                except ValueError as err:
+                    # The path from the object itself, as canonical_bytes(members) names it.
+                    raise ValueError(_nested(name, str(err))) from None
+        parts.append(key + text)
+    return "{" + ",".join(parts) + "}"
+
+
+def _nested(name: str, message: str) -> str:
+    """``message`` of a refused member ``name``, its ``$`` path moved under the member."""
+    inner = message[1:] if message.startswith("$") else ": " + message
+    return _format_path([name]) + inner
 
 
 def _check(obj: Any) -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from hashlib import sha256
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
-from kopflow.audit.canonical import CANON_VERSION, canonical_bytes
+from kopflow.audit.canonical import CANON_VERSION, canonical_bytes, object_text
 from kopflow.errors import AuditError
 from kopflow.i18n import _
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from kopflow.audit.checkpoint import Checkpoint
 
 GENESIS_HASH = "0" * 64
+_HEX = re.compile("[0-9a-f]*")
+_V_TAIL = ',"v":' + encode_basestring(CANON_VERSION) + "}"  # the body's last member
 
 # A row as verify reads it: seq, at, actor, role, action, coop_id, body, prev_hash, hash.
 Row = tuple[int, str, str, str, str, "str | None", str, str, str]
@@ -67,6 +71,10 @@ class ChainWriter:
         self.hash: str = row[1]
         self._rows: list[tuple[Any, ...]] = []  # in COLUMNS order
         self._at: tuple[datetime | None, str] = (None, "")  # a unit stamps all its events alike
+        # The spliced body's fixed parts per (actor, role, action, at): see _spliced.
+        self._parts: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+        # The previous hash is spliced in as it is, so only when it needs no escaping.
+        self._hex_head = _HEX.fullmatch(self.hash) is not None
 
     def append(
         self,
@@ -77,33 +85,88 @@ class ChainWriter:
         coop_id: str | None,
         details: Mapping[str, Any],
         at: datetime,
+        encoded: Mapping[str, str] | None = None,
     ) -> int:
-        """Add one event after the current head and return its sequence number."""
+        """Add one event after the current head and return its sequence number.
+
+        ``encoded`` gives the canonical text of some members of ``details`` already encoded
+        (:func:`~kopflow.audit.canonical.checked_text`): the body is then spliced from parts,
+        the same bytes as the whole event's ``canonical_bytes`` (issue #15).
+        """
         seq = self.seq + 1
         if self._at[0] is at:
             at_text = self._at[1]
         else:
             at_text = utc_iso(at)
             self._at = (at, at_text)
-        body = canonical_bytes(
-            {
-                "v": CANON_VERSION,
-                "seq": seq,
-                "at": at_text,
-                "actor": actor,
-                "role": role,
-                "action": action,
-                "coop": coop_id,
-                "details": details,
-                "prev": self.hash,
-            }
-        )
-        digest = hashlib.sha256(body).hexdigest()
-        self._rows.append(
-            (seq, at_text, actor, role, action, coop_id, body.decode("utf-8"), self.hash, digest)
-        )
-        self.seq, self.hash = seq, digest
+        spliced = None
+        if encoded is not None:
+            spliced = self._spliced(seq, at_text, actor, role, action, coop_id, details, encoded)
+        if spliced is None:
+            body = canonical_bytes(
+                {
+                    "v": CANON_VERSION,
+                    "seq": seq,
+                    "at": at_text,
+                    "actor": actor,
+                    "role": role,
+                    "action": action,
+                    "coop": coop_id,
+                    "details": details,
+                    "prev": self.hash,
+                }
+            )
+            text = body.decode("utf-8")
+        else:
+            text, body = spliced
+        digest = sha256(body).hexdigest()
+        self._rows.append((seq, at_text, actor, role, action, coop_id, text, self.hash, digest))
+        self.seq, self.hash, self._hex_head = seq, digest, True
         return seq
+
+    def _spliced(
+        self,
+        seq: int,
+        at_text: str,
+        actor: str,
+        role: str,
+        action: str,
+        coop_id: str | None,
+        details: Mapping[str, Any],
+        encoded: Mapping[str, str],
+    ) -> tuple[str, bytes] | None:
+        """The body's text and bytes from pre-encoded parts, or None to let the whole event be
+        encoded (and refused, naming the place) when some part is not canonical."""
+        if not self._hex_head:
+            return None  # a head hash as a database edit left it: encoded as a whole
+        key = (actor, role, action, at_text)
+        parts = self._parts.get(key)
+        if parts is None:
+            if not all(type(v) is str for v in key):
+                return None
+            # The members in code point order: action, actor, at, coop, details, prev, role,
+            # seq, v; the fixed ones encoded once per transaction.
+            head = (
+                f'{{"action":{encode_basestring(action)},"actor":{encode_basestring(actor)},'
+                f'"at":{encode_basestring(at_text)},"coop":'
+            )
+            tail = f',"role":{encode_basestring(role)},"seq":'
+            parts = self._parts[key] = (head, tail)
+        if coop_id is None:
+            coop = "null"
+        elif type(coop_id) is str:
+            coop = encode_basestring(coop_id)
+        else:
+            return None
+        try:
+            inner = object_text(details, encoded)
+        except (ValueError, TypeError):
+            return None
+        text = f'{parts[0]}{coop},"details":{inner},"prev":"{self.hash}"{parts[1]}{seq}{_V_TAIL}'
+        try:
+            return text, text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: the whole event's encoding names it
+            return None
 
     @property
     def pending(self) -> int:
@@ -117,6 +180,7 @@ class ChainWriter:
     def rollback_to(self, mark: tuple[int, str, int]) -> None:
         """Forget the events appended since ``mark`` (they were never written)."""
         self.seq, self.hash, count = mark
+        self._hex_head = _HEX.fullmatch(self.hash) is not None
         del self._rows[count:]
 
     def flush(self) -> None:

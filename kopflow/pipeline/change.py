@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kopflow import authz
@@ -52,6 +52,26 @@ _PARTNERSHIP = (
 )
 
 Mark = tuple[Any, ...]
+
+# Append-only tables a bulk batch fills with PostgreSQL's COPY where the login may (issue #15),
+# from this many rows queued on.
+COPY_TABLES = ("step_record", "transition", "enrollment")
+COPY_AT_LEAST = 64
+
+# The columns of a cooperative's row that bulk changes read (issue #15: its timestamps were
+# most of reading whole rows, and no rule of a bulk change reads them): what the rules, the
+# version check and plugins' views read.
+BULK_COLUMNS = (
+    "id",
+    "name",
+    "kecamatan",
+    "kabupaten",
+    "workflow",
+    "workflow_version",
+    "stage",
+    "previous_stage",
+    "version",
+)
 
 # The hook that asks for outbox rows (issue #13); a bulk load reads views when it is implemented.
 NOTIFY_HOOK = "kopflow_partner_notification"
@@ -226,11 +246,14 @@ class Change:
         self._specs: dict[str, tuple[StepSpec, str | None, str | None]] = {}
         # What the rules derive once per transaction from the definition and the plugins.
         self.memo: dict[str, Any] = {}
+        self._implements: dict[str, bool] = {}
         self._fingerprint: dict[str, str] | None = None
+        self._fingerprint_text: dict[str, str] | None = None
         self.coop_updates: dict[str, dict[str, Any]] = {}
         # Each update_coop's prior state (None: none pending), so rollback_to costs what was
         # done since the mark, not a copy of the whole batch per cooperative (quadratic).
         self._undo: list[tuple[str, dict[str, Any] | None]] = []
+        self._undone: set[str] = set()  # cooperatives with an _undo entry since the newest mark
         self.inserts: dict[str, list[dict[str, Any]]] = {
             t: [] for t in (*_PARENTS, *_CHILDREN, *_PARTNERSHIP, "unique_value")
         }
@@ -279,6 +302,23 @@ class Change:
             decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
         return build_view(work, decimals)
 
+    def implements(self, hook: str) -> bool:
+        """Whether a plugin implements ``hook``, asked once per transaction (the plugins do not
+        change during one): a bulk batch asks for every row (issue #15)."""
+        found = self._implements.get(hook)
+        if found is None:
+            found = self._implements[hook] = self.plugins.implements(hook)
+        return found
+
+    def view_maker(self, work: CoopWork) -> Callable[[], CoopView]:
+        """Views of ``work`` for hooks called while its row and partners stay as they are (a
+        bulk completion's steps of one cooperative): the fields are built once, and each view
+        gets its own snapshot of the evidence, as :meth:`view` gives it (issue #15)."""
+        decimals = self.memo.get("decimals")
+        if decimals is None:
+            decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
+        return partial(_view_from, _coop_view_type(), view_fields(work), work, decimals)
+
     def load(
         self,
         coop_ids: Sequence[str],
@@ -286,6 +326,7 @@ class Change:
         views: bool = True,
         steps: Collection[str] | None = None,
         lazy_rest: bool = False,
+        columns: Sequence[str] | None = None,
     ) -> dict[str, CoopWork]:
         """The cooperatives a change works on (see :func:`load_coops`). With ``lazy_rest`` the
         steps not named in ``steps`` are read when a plugin's view first asks, as they stood
@@ -298,6 +339,7 @@ class Change:
             steps=steps,
             rest_as_of=rest_as_of,
             reading=self.workspace.reading,
+            columns=columns,
         )
 
     def resolve(self, ref: str) -> str:
@@ -399,8 +441,18 @@ class Change:
 
     # --- what the rules queue -----------------------------------------------------------
 
-    def event(self, action: str, coop_id: str | None, details: dict[str, Any]) -> int:
-        """Append the audit event of a change; returns its sequence number."""
+    def event(
+        self,
+        action: str,
+        coop_id: str | None,
+        details: dict[str, Any],
+        encoded: Mapping[str, str] | None = None,
+    ) -> int:
+        """Append the audit event of a change; returns its sequence number.
+
+        ``encoded``: the canonical text of members of ``details`` already encoded
+        (:func:`~kopflow.audit.canonical.checked_text`), spliced into the body as they are.
+        """
         return self.chain.append(
             actor=self.actor.name,
             role=self.actor.role,
@@ -408,20 +460,44 @@ class Change:
             coop_id=coop_id,
             details=details,
             at=self.now,
+            encoded=encoded,
         )
 
-    def notify(self, work: CoopWork, action: str, details: Mapping[str, Any], seq: int) -> None:
+    def encoded_fingerprint(self) -> dict[str, str]:
+        """``{"plugins": text}``: the fingerprint's canonical text, for :meth:`event`'s
+        ``encoded``; encoded once per transaction (every event records it)."""
+        found = self._fingerprint_text
+        if found is None:
+            from kopflow.audit.canonical import checked_text
+
+            try:
+                found = {"plugins": checked_text(self.fingerprint())}
+            except ValueError:
+                found = {}  # then the event itself refuses it, naming the place
+            self._fingerprint_text = found
+        return found
+
+    def notify(
+        self,
+        work: CoopWork,
+        action: str,
+        details: Mapping[str, Any],
+        seq: int,
+        view: Callable[[], CoopView] | None = None,
+    ) -> None:
         """Queue the outbox rows plugins ask for about the event ``seq`` (issue #13).
 
         Queued like the change's other rows, so they commit with it, and a refused cooperative
         of a bulk batch (``rollback_to``) or a refused change leaves none.
         """
-        plugins = self.plugins
-        if not plugins.implements(NOTIFY_HOOK):
+        if not self.implements(NOTIFY_HOOK):
             return
         shown = {k: v for k, v in details.items() if k != "plugins"}
-        asked = plugins.partner_notifications(
-            coop=self.view(work), action=action, details=shown, audit_seq=seq
+        asked = self.plugins.partner_notifications(
+            coop=view() if view is not None else self.view(work),
+            action=action,
+            details=shown,
+            audit_seq=seq,
         )
         for partner, payload in asked:
             self.insert(
@@ -451,7 +527,12 @@ class Change:
         against the version first read.
         """
         pending = self.coop_updates.get(coop_id)
-        self._undo.append((coop_id, None if pending is None else dict(pending)))
+        if coop_id not in self._undone:
+            # The state before the first update since the newest mark is all rollback_to
+            # needs: later ones of the same cooperative are undone with it (a bulk completion
+            # updates one per step: copying it each time cost more than the update).
+            self._undone.add(coop_id)
+            self._undo.append((coop_id, None if pending is None else dict(pending)))
         if pending is None:
             pending = self.coop_updates[coop_id] = {"b_id": coop_id, "b_version": seen_version}
         pending.update(values)
@@ -462,9 +543,12 @@ class Change:
 
     def mark(self) -> Mark:
         """A point to return to if the cooperative being worked on is refused."""
+        self._undone.clear()
         return (
             self.chain.mark(),
-            {k: len(v) for k, v in self.inserts.items()},
+            # One count per table, in the tables' fixed order: taken for every cooperative of
+            # a bulk batch, so without a dictionary per cooperative (issue #15).
+            tuple(map(len, self.inserts.values())),
             len(self._undo),
             len(self._owner_log),
             len(self.releases),
@@ -474,12 +558,13 @@ class Change:
         """Forget everything queued since ``mark``."""
         chain_mark, counts, undo_count, owner_count, release_count = mark
         self.chain.rollback_to(chain_mark)
-        for table, count in counts.items():
-            del self.inserts[table][count:]
+        for rows, count in zip(self.inserts.values(), counts, strict=True):
+            del rows[count:]
         while len(self._owner_log) > owner_count:
             pair, holder = self._owner_log.pop()
             self._owners[pair] = holder
         del self.releases[release_count:]
+        self._undone.clear()
         while len(self._undo) > undo_count:
             coop_id, before = self._undo.pop()
             if before is None:
@@ -510,9 +595,11 @@ class Change:
             self._update_coops()
         if self.releases:
             self._release()
+        copy = self._copyable()
         for name in (*_CHILDREN, *_PARTNERSHIP):
             if self.inserts[name]:
-                insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
+                table = tables.metadata.tables[name]
+                insert_dicts(self.conn, table, self.inserts[name], copy=name in copy)
         if self.inserts["unique_value"]:
             self._claim_values()
         self.chain.flush()
@@ -520,8 +607,24 @@ class Change:
             rows.clear()
         self.coop_updates.clear()
         self._undo.clear()
+        self._undone.clear()
         self._owner_log.clear()
         self.releases.clear()
+
+    def _copyable(self) -> frozenset[str]:
+        """The append-only tables of bulk batches this change writes with ``COPY`` (issue #15):
+        on PostgreSQL where the login may (:func:`~kopflow.store.rows.copyable`), asked once per
+        transaction, and only for a batch big enough to gain from it."""
+        if self.conn.dialect.name == "sqlite":
+            return frozenset()
+        if sum(len(self.inserts[name]) for name in COPY_TABLES) < COPY_AT_LEAST:
+            return frozenset()  # a single change: one more query would cost more than it saves
+        found: frozenset[str] | None = self.memo.get("copyable")
+        if found is None:
+            from kopflow.store.rows import copyable
+
+            found = self.memo["copyable"] = copyable(self.conn, COPY_TABLES)
+        return found
 
     def _claim_values(self) -> None:
         """Insert the identifiers claimed; the primary key refuses one another cooperative
@@ -562,10 +665,12 @@ class Change:
         from kopflow.store import tables
         from kopflow.store.rows import update_many
 
-        # Group by the set of columns changed: executemany needs one statement shape.
+        # Group by the columns changed, in the order they were set (the rules set them in a
+        # fixed order, so sorting each cooperative's was work for nothing): executemany needs
+        # one statement shape.
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for params in self.coop_updates.values():
-            groups.setdefault(tuple(sorted(params)), []).append(params)
+            groups.setdefault(tuple(params), []).append(params)
         for keys, rows in groups.items():
             values = [k for k in keys if not k.startswith("b_")]
             changed = update_many(
@@ -664,6 +769,7 @@ def load_coops(
     steps: Collection[str] | None = None,
     rest_as_of: int | None = None,
     reading: Callable[[], AbstractContextManager[Connection]] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> dict[str, CoopWork]:
     """Rows, current step states, partners and villages of some cooperatives, in four queries.
 
@@ -673,13 +779,14 @@ def load_coops(
     that reads only those. With ``rest_as_of`` (the chain's head when the change began) the
     other steps' states are read when first asked for, as they stood then, by a plugin's view,
     which so sees what a full load would have shown it; ``reading`` opens a connection for that
-    if the change's own has closed by then.
+    if the change's own has closed by then. ``columns`` names the only columns of the rows
+    read (:data:`BULK_COLUMNS` for bulk changes); None reads whole rows.
     """
     from kopflow.store import tables
     from kopflow.store.rows import rows_in, table_rows_in
 
     works: dict[str, CoopWork] = {}
-    for row in table_rows_in(conn, tables.coop, "id", coop_ids):
+    for row in table_rows_in(conn, tables.coop, "id", coop_ids, columns):
         works[row["id"]] = CoopWork(row, {}, set())
     # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every step
     # version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
@@ -717,17 +824,31 @@ def decimal_fields(workflow: Workflow, plugins: PluginHost) -> dict[str, frozens
 def build_view(work: CoopWork, decimals: Mapping[str, frozenset[str]] | None = None) -> CoopView:
     """The read-only view of a cooperative that plugin hooks receive (``decimals``: the
     decimal fields per step key, read back as ``Decimal``)."""
-    return _coop_view_type()._build(
-        id=work.id,
-        name=work.row["name"],
-        kabupaten=work.row["kabupaten"],
-        kecamatan=work.row["kecamatan"],
-        villages=tuple(work.villages),
-        stage=work.row["stage"],
-        workflow=work.row["workflow"],
-        partners=tuple(sorted(work.partners)),
-        evidence=LazyEvidence(work.steps, work.rest, decimals),
-    )
+    return _view_from(_coop_view_type(), view_fields(work), work, decimals)
+
+
+def view_fields(work: CoopWork) -> dict[str, Any]:
+    """The fields of ``work``'s view but its evidence, as ``CoopView`` holds them."""
+    row = work.row
+    return {
+        "id": work.id,
+        "name": row["name"],
+        "kabupaten": row["kabupaten"],
+        "kecamatan": row["kecamatan"],
+        "villages": tuple(work.villages),
+        "stage": row["stage"],
+        "workflow": row["workflow"],
+        "partners": tuple(sorted(work.partners)),
+    }
+
+
+def _view_from(
+    cls: type[CoopView],
+    fields: dict[str, Any],
+    work: CoopWork,
+    decimals: Mapping[str, frozenset[str]] | None,
+) -> CoopView:
+    return cls._build(evidence=LazyEvidence(work.steps, work.rest, decimals), **fields)
 
 
 @cache

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from kopflow import authz
 from kopflow.errors import PluginError, RefusedError
 from kopflow.i18n import Named, _, listed
-from kopflow.pipeline.change import NOTIFY_HOOK
+from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
@@ -49,7 +49,7 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
     _check(change, work, new)
     version = change.update_coop(coop_id, work.row["version"])
     details = {"partners": new, "coop_version": version, "plugins": change.fingerprint()}
-    seq = change.event("partner.enrolled", coop_id, details)
+    seq = change.event("partner.enrolled", coop_id, details, change.encoded_fingerprint())
     for code in new:
         change.insert(
             "enrollment",
@@ -182,9 +182,11 @@ def enroll_op(partners: Sequence[str]) -> BulkOp[str]:
         change.plugins.raise_if_broken()
         plugins = change.plugins
         if plugins.implements("kopflow_guard_enroll") or plugins.implements(NOTIFY_HOOK):
-            return change.load(ids)  # a plugin's guard or notification sees the whole cooperative
+            # A plugin's guard or notification sees the whole cooperative.
+            return change.load(ids, columns=BULK_COLUMNS)
         # Without a guard only the steps the partners' rules read are loaded (issue #5).
-        return change.load(ids, views=False, steps=steps_read(change, partners))
+        steps = steps_read(change, partners)
+        return change.load(ids, views=False, steps=steps, columns=BULK_COLUMNS)
 
     return BulkOp(
         name="partner.enroll",

@@ -12,10 +12,11 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
-from kopflow.audit.canonical import encode_checked
+from kopflow.audit.canonical import checked_text, encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
+from kopflow.pipeline.change import BULK_COLUMNS
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
 from kopflow.rules import evidence as contradictions
@@ -42,42 +43,58 @@ def _check_place(
     """Refuse a step the cooperative cannot take now: wrong stage, not enrolled, out of order."""
     wf = change.workflow
     current = work.row["stage"]
-    if wf.stage(current).side:
-        raise RefusedError(
-            "{coop} is {stage}; resume it before recording steps",
-            coop=work.id,
-            stage=_stage(wf, current),
-        )
-    if partner is not None:
-        if partner not in work.partners:
+    # What depends on the step and the stage alone is checked once per transaction for each
+    # pair that passes (issue #15); a refusal names the cooperative, so it is not kept.
+    placed: set[tuple[str, str]] = change.memo.setdefault("placed", set())
+    if (step, current) in placed:
+        if partner is not None and partner not in work.partners:
+            raise _not_enrolled(work, partner)
+    else:
+        if wf.stage(current).side:
             raise RefusedError(
-                "{coop} is not enrolled with {partner}; run 'kopflow partner enroll {coop} {partner}'",
-                coop=work.id,
-                partner=partner,
-            )
-        if wf.main_index(current) < wf.main_index(wf.onboarding_stage):
-            raise RefusedError(
-                "partner steps start in stage {onboarding}; {coop} is in {stage}",
-                onboarding=_stage(wf, wf.onboarding_stage),
+                "{coop} is {stage}; resume it before recording steps",
                 coop=work.id,
                 stage=_stage(wf, current),
             )
-    elif stage is not None and wf.main_index(stage) > wf.main_index(current):
-        raise RefusedError(
-            "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
-            "finish the current stage first",
-            step=_step(change, step, spec),
-            step_stage=_stage(wf, stage),
-            coop=work.id,
-            stage=_stage(wf, current),
-        )
-    missing = [key for key in _after_keys(spec, partner) if not work.is_done(key)]
+        if partner is not None:
+            if partner not in work.partners:
+                raise _not_enrolled(work, partner)
+            if wf.main_index(current) < wf.main_index(wf.onboarding_stage):
+                raise RefusedError(
+                    "partner steps start in stage {onboarding}; {coop} is in {stage}",
+                    onboarding=_stage(wf, wf.onboarding_stage),
+                    coop=work.id,
+                    stage=_stage(wf, current),
+                )
+        elif stage is not None and wf.main_index(stage) > wf.main_index(current):
+            raise RefusedError(
+                "step {step} belongs to stage {step_stage}; {coop} is in {stage}: "
+                "finish the current stage first",
+                step=_step(change, step, spec),
+                step_stage=_stage(wf, stage),
+                coop=work.id,
+                stage=_stage(wf, current),
+            )
+        placed.add((step, current))
+    after: dict[str, list[str]] = change.memo.setdefault("after", {})
+    keys = after.get(step)
+    if keys is None:
+        keys = after[step] = _after_keys(spec, partner)
+    missing = [key for key in keys if not work.is_done(key)]
     if missing:
         raise RefusedError(
             "step {step} comes after {missing}, which is not done yet",
             step=_step(change, step, spec),
             missing=listed([_step(change, key) for key in missing]),
         )
+
+
+def _not_enrolled(work: CoopWork, partner: str) -> RefusedError:
+    return RefusedError(
+        "{coop} is not enrolled with {partner}; run 'kopflow partner enroll {coop} {partner}'",
+        coop=work.id,
+        partner=partner,
+    )
 
 
 def _after_keys(spec: StepSpec, partner: str | None) -> list[str]:
@@ -100,20 +117,44 @@ def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
     return keys
 
 
+class Visit:
+    """What completing a cooperative's steps works out once for all its rows of a call rather
+    than once per row (issue #15): that it runs this version of the definition, and the
+    fields of the views its hooks get (its row and partners stay as they are meanwhile).
+
+    Each row still gets its own checks that depend on the row, and each hook its own view
+    with its own snapshot of the evidence, holding the rows recorded before it.
+    """
+
+    __slots__ = ("view", "version_checked")
+
+    def __init__(self, change: Change, work: CoopWork) -> None:
+        self.view = change.view_maker(work)
+        self.version_checked = False
+
+
 def _permitted(
-    change: Change, work: CoopWork, step: str
+    change: Change, work: CoopWork, step: str, visit: Visit | None = None
 ) -> tuple[StepSpec, str | None, str | None]:
     """The step's spec, partner and stage, once the actor may touch it on this cooperative."""
     spec, partner, stage = change.step_spec(step)
-    change.check_version(work)
-    authz.require_step(
-        change.actor,
-        step=step,
-        step_role=spec.role,
-        partner=partner,
-        kabupaten=work.row["kabupaten"],
-        coop_id=work.id,
-    )
+    if visit is None or not visit.version_checked:
+        change.check_version(work)
+        if visit is not None:
+            visit.version_checked = True
+    # Allowed once, allowed for every cooperative of the kabupaten: the actor is the change's.
+    allowed = change.memo.setdefault("permitted", set())
+    key = (step, work.row["kabupaten"])
+    if key not in allowed:
+        authz.require_step(
+            change.actor,
+            step=step,
+            step_role=spec.role,
+            partner=partner,
+            kabupaten=work.row["kabupaten"],
+            coop_id=work.id,
+        )
+        allowed.add(key)
     return spec, partner, stage
 
 
@@ -123,9 +164,11 @@ def complete(
     step: str,
     raw: Mapping[str, Any],
     reason: str | None,
+    visit: Visit | None = None,
 ) -> Outcome:
-    """Validate and queue one step's evidence for one cooperative."""
-    spec, partner, stage = _permitted(change, work, step)
+    """Validate and queue one step's evidence for one cooperative (``visit``: what a bulk
+    completion has worked out for the cooperative already)."""
+    spec, partner, stage = _permitted(change, work, step, visit)
     # Every plugin validates every step, a workflow step too: a broken one refuses all of them
     # (issue #13: its validation would silently be off).
     change.plugins.raise_if_broken()
@@ -149,8 +192,9 @@ def complete(
     problems += contradictions.check(change, work, step, spec, evidence)
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
+    view = visit.view if visit is not None else partial(change.view, work)
     reasons = change.plugins.validate_step(
-        coop=change.view(work), partner=partner, step=spec.id, evidence=dict(evidence)
+        coop=view(), partner=partner, step=spec.id, evidence=dict(evidence)
     )
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
@@ -173,11 +217,21 @@ def complete(
             for name in sorted(set(previous) | set(evidence))
             if previous.get(name) != evidence.get(name)
         }  # fmt: skip
-    seq = change.event("step.corrected" if correcting else "step.completed", work.id, details)
+    # The evidence is checked and encoded once, for the record and the event (issue #15); a
+    # value the audit log cannot hold is refused by the event, naming its place.
+    try:
+        stored: str | None = checked_text(evidence)
+    except ValueError:
+        stored = None
+    encoded = change.encoded_fingerprint()
+    if stored is not None:
+        encoded = {**encoded, "evidence": stored}
+    seq = change.event(
+        "step.corrected" if correcting else "step.completed", work.id, details, encoded
+    )
     _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
-    # The event has just checked ``evidence`` as canonical JSON: encode it without checking
-    # again (the same bytes as ``evidence_json``; issue #5).
-    stored = encode_checked(evidence)
+    if stored is None:  # not reached: the event has refused it
+        stored = encode_checked(evidence)
     change.insert(
         "step_record",
         {
@@ -194,9 +248,9 @@ def complete(
     )
     work.steps[step] = StepState(version, "done", stored)
     # In this transaction, with the step in the view: a refusal leaves no row (issue #13).
-    change.notify(work, "step.corrected" if correcting else "step.completed", details, seq)
+    change.notify(work, "step.corrected" if correcting else "step.completed", details, seq, view)
     notify = None
-    if change.plugins.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
+    if change.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
         notify = partial(_after_step, change, work, step, parsed, seq)  # lighter than a closure
     language = get_language()
     text = _done_text(language, correcting, step, label(spec.label, step))
@@ -303,9 +357,10 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
 def _complete_all(change: Change, work: CoopWork, items: list[StepItem]) -> list[Outcome]:
     """One cooperative's rows of a bulk completion: all recorded, or the first refusal."""
     outcomes: list[Outcome] = []
+    visit = Visit(change, work)
     for _ref, step, raw in items:
         try:
-            outcomes.append(complete(change, work, step, raw, None))
+            outcomes.append(complete(change, work, step, raw, None, visit))
         except KopflowError as err:
             # Name the step: an evidence error alone ("date: ...") does not say which row.
             raise Refusal(err, f"{step}: ", step=step) from err
@@ -321,9 +376,9 @@ def _load_for_steps(
     are many: with such hooks everything is read here."""
     _prefetch_owners(change, items)
     if change.plugins.implements("kopflow_after_step"):
-        return change.load(ids)
+        return change.load(ids, columns=BULK_COLUMNS)
     needed = _steps_read(change, (item for rows in items.values() for item in rows))
-    return change.load(ids, steps=needed, lazy_rest=True)
+    return change.load(ids, steps=needed, lazy_rest=True, columns=BULK_COLUMNS)
 
 
 def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> None:

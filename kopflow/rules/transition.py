@@ -13,7 +13,7 @@ from kopflow import authz
 from kopflow.errors import InputError, RefusedError
 from kopflow.flow.machine import CoopState, Guard, fire
 from kopflow.i18n import Named, _, listed
-from kopflow.pipeline.change import NOTIFY_HOOK
+from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
@@ -142,7 +142,7 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     }
     if reason:
         details["reason"] = reason
-    seq = change.event("coop.transition", work.id, details)
+    seq = change.event("coop.transition", work.id, details, change.encoded_fingerprint())
     change.insert(
         "transition",
         {
@@ -186,9 +186,9 @@ def advance_op(stage: str, event: str | None, reason: str | None) -> BulkOp[str]
             plugins.implements(hook)
             for hook in ("kopflow_guard", "kopflow_after_transition", NOTIFY_HOOK)
         ):
-            return change.load(ids)
+            return change.load(ids, columns=BULK_COLUMNS)
         needed = [k for keys in required_steps(change, stage).values() for k in keys]
-        return change.load(ids, views=False, steps=needed)
+        return change.load(ids, views=False, steps=needed, columns=BULK_COLUMNS)
 
     return BulkOp(
         name="coop.advance",
