@@ -124,13 +124,7 @@ def canonical_bytes(obj: object) -> bytes:
         ValueError: ``obj`` is outside the subset; the message starts with the JSON path of
             the first offending value, e.g. ``$.payload.items[2].price: float 1.5 ...``.
     """
-    try:
-        _check(obj)
-    except _Refused as exc:
-        raise ValueError(f"{_format_path(exc.path[::-1])}: {exc.reason}") from None
-    except RecursionError:
-        raise ValueError("$: nested too deeply, or contains itself") from None
-    text = _encode(obj)
+    text = checked_text(obj)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
