@@ -447,11 +447,14 @@ class Change:
         coop_id: str | None,
         details: dict[str, Any],
         encoded: Mapping[str, str] | None = None,
+        text: str | None = None,
     ) -> int:
         """Append the audit event of a change; returns its sequence number.
 
         ``encoded``: the canonical text of members of ``details`` already encoded
-        (:func:`~kopflow.audit.canonical.checked_text`), spliced into the body as they are.
+        (:func:`~kopflow.audit.canonical.checked_text`), spliced into the body as they are;
+        ``text`` (with ``encoded``): the canonical text of the whole ``details``
+        (:meth:`~kopflow.audit.chain.ChainWriter.append`'s ``details_text``).
         """
         return self.chain.append(
             actor=self.actor.name,
@@ -461,6 +464,7 @@ class Change:
             details=details,
             at=self.now,
             encoded=encoded,
+            details_text=text,
         )
 
     def encoded_fingerprint(self) -> dict[str, str]:
