@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from functools import cache, partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kopflow import authz
@@ -538,7 +539,18 @@ class Change:
             self._undone.add(coop_id)
             self._undo.append((coop_id, None if pending is None else dict(pending)))
         if pending is None:
-            pending = self.coop_updates[coop_id] = {"b_id": coop_id, "b_version": seen_version}
+            # The first update of the cooperative (a bulk advance's only one): built at once,
+            # its keys in the order the updates below would give them.
+            version = seen_version + 1
+            self.coop_updates[coop_id] = {
+                "b_id": coop_id,
+                "b_version": seen_version,
+                **values,
+                "version": version,
+                "updated_at": self.now,
+                "updated_by": self.actor.name,
+            }
+            return int(version)
         pending.update(values)
         pending["version"] = pending.get("version", seen_version) + 1
         pending["updated_at"] = self.now
@@ -677,12 +689,9 @@ class Change:
             groups.setdefault(tuple(params), []).append(params)
         for keys, rows in groups.items():
             values = [k for k in keys if not k.startswith("b_")]
+            get = itemgetter(*values, "b_id", "b_version")  # two keys at least: a tuple
             changed = update_many(
-                self.conn,
-                tables.coop,
-                values,
-                ["id", "version"],
-                [(*(p[k] for k in values), p["b_id"], p["b_version"]) for p in rows],
+                self.conn, tables.coop, values, ["id", "version"], [get(p) for p in rows]
             )
             if changed != len(rows):
                 self._raise_conflict(rows)
