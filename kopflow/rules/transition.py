@@ -23,6 +23,7 @@ from kopflow.pipeline.work import Outcome
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from kopflow.host.manager import PluginHost
     from kopflow.pipeline.change import Change, Context, Workspace
     from kopflow.pipeline.work import CoopWork
 
@@ -126,6 +127,7 @@ class _Move:
 class _Plan:
     """What :func:`fire_one` derives once per transaction (``Change.memo``)."""
 
+    plugins: PluginHost
     after_hook: bool
     notify_hook: bool
     fingerprint: dict[str, str]
@@ -144,6 +146,7 @@ def _plan(change: Change) -> _Plan:
     plan: _Plan | None = change.memo.get("transition")
     if plan is None:
         plan = change.memo["transition"] = _Plan(
+            plugins=change.plugins,
             after_hook=change.implements("kopflow_after_transition"),
             notify_hook=change.implements(NOTIFY_HOOK),
             fingerprint=change.fingerprint(),
@@ -218,7 +221,8 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     row = work.row
     change.check_version(work)
     authz.require_coop(change.actor, row["kabupaten"], work.id)
-    change.plugins.raise_if_broken()
+    plan = _plan(change)
+    plan.plugins.raise_if_broken()
     source = row["stage"]
     if event is None:
         forward = wf.advance_event(source)
@@ -231,7 +235,6 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
                 possible=possible,
             )
         event = forward.name
-    plan = _plan(change)
     move = plan.moves.get((event, source))
     if move is None:
         move = plan.moves[(event, source)] = _move(change, event, source)
@@ -265,7 +268,8 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     }
     if reason:
         details["reason"] = reason
-    message, tail = _done(plan, event, source, dest, reason)
+    found = plan.done.get((event, source, dest, reason))
+    message, tail = found if found is not None else _done(plan, event, source, dest, reason)
     text = None
     if tail is not None and -MAX_SAFE_INT <= version <= MAX_SAFE_INT:
         text = '{"coop_version":' + int.__repr__(version) + tail
