@@ -258,6 +258,10 @@ class Change:
         self.inserts: dict[str, list[dict[str, Any]]] = {
             t: [] for t in (*_PARENTS, *_CHILDREN, *_PARTNERSHIP, "unique_value")
         }
+        # The table list of each row queued, in order: a mark is its length and rollback_to
+        # pops the rows queued since, so marking (once per cooperative of a bulk batch) does
+        # not count every table's rows (issue #15).
+        self._queued: list[list[dict[str, Any]]] = []
         # Unique identifiers (issue #12): who holds (key, value) as this change sees it, the
         # earlier entries for rollback_to, and the (coop, step) pairs whose values go first.
         self._owners: dict[tuple[str, str], str | None] = {}
@@ -523,7 +527,9 @@ class Change:
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         """Queue a row for ``table``."""
-        self.inserts[table].append(row)
+        rows = self.inserts[table]
+        rows.append(row)
+        self._queued.append(rows)
 
     def update_coop(self, coop_id: str, seen_version: int, **values: Any) -> int:
         """Queue a compare-and-set update of a cooperative; returns its new version.
@@ -562,9 +568,7 @@ class Change:
         self._undone.clear()
         return (
             self.chain.mark(),
-            # One count per table, in the tables' fixed order: taken for every cooperative of
-            # a bulk batch, so without a dictionary per cooperative (issue #15).
-            tuple(map(len, self.inserts.values())),
+            len(self._queued),
             len(self._undo),
             len(self._owner_log),
             len(self.releases),
@@ -572,10 +576,11 @@ class Change:
 
     def rollback_to(self, mark: Mark) -> None:
         """Forget everything queued since ``mark``."""
-        chain_mark, counts, undo_count, owner_count, release_count = mark
+        chain_mark, queued_count, undo_count, owner_count, release_count = mark
         self.chain.rollback_to(chain_mark)
-        for rows, count in zip(self.inserts.values(), counts, strict=True):
-            del rows[count:]
+        queued = self._queued
+        while len(queued) > queued_count:
+            queued.pop().pop()  # the newest row queued is the last of its table's
         while len(self._owner_log) > owner_count:
             pair, holder = self._owner_log.pop()
             self._owners[pair] = holder
@@ -621,6 +626,7 @@ class Change:
         self.chain.flush()
         for rows in self.inserts.values():
             rows.clear()
+        self._queued.clear()
         self.coop_updates.clear()
         self._undo.clear()
         self._undone.clear()

@@ -112,7 +112,7 @@ class _Move:
     advance fires the same move for every cooperative (issue #15: the guard, the machine and
     the audit details cost more per cooperative than writing it)."""
 
-    label: str | None  # the event's label; None also for an unknown event
+    label: dict[str, str] | None  # the event's label; None for an unknown event
     reason_required: bool
     # The destination when the machine's move is direct (machine.direct_routes): the guard
     # is its only condition. None: the machine decides (``@previous``) or refuses.
