@@ -86,12 +86,16 @@ class ChainWriter:
         details: Mapping[str, Any],
         at: datetime,
         encoded: Mapping[str, str] | None = None,
+        details_text: str | None = None,
     ) -> int:
         """Add one event after the current head and return its sequence number.
 
         ``encoded`` gives the canonical text of some members of ``details`` already encoded
         (:func:`~kopflow.audit.canonical.checked_text`): the body is then spliced from parts,
-        the same bytes as the whole event's ``canonical_bytes`` (issue #15).
+        the same bytes as the whole event's ``canonical_bytes`` (issue #15). ``details_text``
+        (with ``encoded``) is the canonical text of ``details`` as a whole, built by a caller
+        that knows its shape (a transition's): spliced in as it is, ``details`` only encoded
+        if the body cannot be spliced (a lone surrogate), so that the refusal names the place.
         """
         seq = self.seq + 1
         if self._at[0] is at:
@@ -101,7 +105,9 @@ class ChainWriter:
             self._at = (at, at_text)
         spliced = None
         if encoded is not None:
-            spliced = self._spliced(seq, at_text, actor, role, action, coop_id, details, encoded)
+            spliced = self._spliced(
+                seq, at_text, actor, role, action, coop_id, details, encoded, details_text
+            )
         if spliced is None:
             body = canonical_bytes(
                 {
@@ -134,6 +140,7 @@ class ChainWriter:
         coop_id: str | None,
         details: Mapping[str, Any],
         encoded: Mapping[str, str],
+        details_text: str | None = None,
     ) -> tuple[str, bytes] | None:
         """The body's text and bytes from pre-encoded parts, or None to let the whole event be
         encoded (and refused, naming the place) when some part is not canonical."""
@@ -158,10 +165,13 @@ class ChainWriter:
             coop = encode_basestring(coop_id)
         else:
             return None
-        try:
-            inner = object_text(details, encoded)
-        except (ValueError, TypeError):
-            return None
+        if details_text is not None:
+            inner = details_text
+        else:
+            try:
+                inner = object_text(details, encoded)
+            except (ValueError, TypeError):
+                return None
         text = f'{parts[0]}{coop},"details":{inner},"prev":"{self.hash}"{parts[1]}{seq}{_V_TAIL}'
         try:
             return text, text.encode("utf-8")

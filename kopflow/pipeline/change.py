@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime
 from functools import cache, partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from kopflow import authz
@@ -257,6 +258,10 @@ class Change:
         self.inserts: dict[str, list[dict[str, Any]]] = {
             t: [] for t in (*_PARENTS, *_CHILDREN, *_PARTNERSHIP, "unique_value")
         }
+        # The table list of each row queued, in order: a mark is its length and rollback_to
+        # pops the rows queued since, so marking (once per cooperative of a bulk batch) does
+        # not count every table's rows (issue #15).
+        self._queued: list[list[dict[str, Any]]] = []
         # Unique identifiers (issue #12): who holds (key, value) as this change sees it, the
         # earlier entries for rollback_to, and the (coop, step) pairs whose values go first.
         self._owners: dict[tuple[str, str], str | None] = {}
@@ -447,11 +452,14 @@ class Change:
         coop_id: str | None,
         details: dict[str, Any],
         encoded: Mapping[str, str] | None = None,
+        text: str | None = None,
     ) -> int:
         """Append the audit event of a change; returns its sequence number.
 
         ``encoded``: the canonical text of members of ``details`` already encoded
-        (:func:`~kopflow.audit.canonical.checked_text`), spliced into the body as they are.
+        (:func:`~kopflow.audit.canonical.checked_text`), spliced into the body as they are;
+        ``text`` (with ``encoded``): the canonical text of the whole ``details``
+        (:meth:`~kopflow.audit.chain.ChainWriter.append`'s ``details_text``).
         """
         return self.chain.append(
             actor=self.actor.name,
@@ -461,6 +469,7 @@ class Change:
             details=details,
             at=self.now,
             encoded=encoded,
+            details_text=text,
         )
 
     def encoded_fingerprint(self) -> dict[str, str]:
@@ -518,7 +527,9 @@ class Change:
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         """Queue a row for ``table``."""
-        self.inserts[table].append(row)
+        rows = self.inserts[table]
+        rows.append(row)
+        self._queued.append(rows)
 
     def update_coop(self, coop_id: str, seen_version: int, **values: Any) -> int:
         """Queue a compare-and-set update of a cooperative; returns its new version.
@@ -534,7 +545,18 @@ class Change:
             self._undone.add(coop_id)
             self._undo.append((coop_id, None if pending is None else dict(pending)))
         if pending is None:
-            pending = self.coop_updates[coop_id] = {"b_id": coop_id, "b_version": seen_version}
+            # The first update of the cooperative (a bulk advance's only one): built at once,
+            # its keys in the order the updates below would give them.
+            version = seen_version + 1
+            self.coop_updates[coop_id] = {
+                "b_id": coop_id,
+                "b_version": seen_version,
+                **values,
+                "version": version,
+                "updated_at": self.now,
+                "updated_by": self.actor.name,
+            }
+            return int(version)
         pending.update(values)
         pending["version"] = pending.get("version", seen_version) + 1
         pending["updated_at"] = self.now
@@ -546,9 +568,7 @@ class Change:
         self._undone.clear()
         return (
             self.chain.mark(),
-            # One count per table, in the tables' fixed order: taken for every cooperative of
-            # a bulk batch, so without a dictionary per cooperative (issue #15).
-            tuple(map(len, self.inserts.values())),
+            len(self._queued),
             len(self._undo),
             len(self._owner_log),
             len(self.releases),
@@ -556,10 +576,11 @@ class Change:
 
     def rollback_to(self, mark: Mark) -> None:
         """Forget everything queued since ``mark``."""
-        chain_mark, counts, undo_count, owner_count, release_count = mark
+        chain_mark, queued_count, undo_count, owner_count, release_count = mark
         self.chain.rollback_to(chain_mark)
-        for rows, count in zip(self.inserts.values(), counts, strict=True):
-            del rows[count:]
+        queued = self._queued
+        while len(queued) > queued_count:
+            queued.pop().pop()  # the newest row queued is the last of its table's
         while len(self._owner_log) > owner_count:
             pair, holder = self._owner_log.pop()
             self._owners[pair] = holder
@@ -605,6 +626,7 @@ class Change:
         self.chain.flush()
         for rows in self.inserts.values():
             rows.clear()
+        self._queued.clear()
         self.coop_updates.clear()
         self._undo.clear()
         self._undone.clear()
@@ -673,12 +695,9 @@ class Change:
             groups.setdefault(tuple(params), []).append(params)
         for keys, rows in groups.items():
             values = [k for k in keys if not k.startswith("b_")]
+            get = itemgetter(*values, "b_id", "b_version")  # two keys at least: a tuple
             changed = update_many(
-                self.conn,
-                tables.coop,
-                values,
-                ["id", "version"],
-                [(*(p[k] for k in values), p["b_id"], p["b_version"]) for p in rows],
+                self.conn, tables.coop, values, ["id", "version"], [get(p) for p in rows]
             )
             if changed != len(rows):
                 self._raise_conflict(rows)

@@ -155,20 +155,22 @@ def run_bulk(
             ids = list(per_coop)
             works = op.load(change, ids, per_coop) if op.load else change.load(ids)
             outcomes: list[Outcome] = []
+            # Looked up once per chunk, not per cooperative (issue #15).
+            keep, apply, mark_, spill = op.keep, op.apply, change.mark, change.spill
             for coop_id, payloads in per_coop.items():
                 work = works.get(coop_id)
-                if work is None or (op.keep is not None and not op.keep(work)):
+                if work is None or (keep is not None and not keep(work)):
                     continue  # changed or removed by someone else since it was selected
-                mark = change.mark()
+                mark = mark_()
                 try:
-                    done = op.apply(change, work, payloads)
+                    done = apply(change, work, payloads)
                 except (KopflowError, Refusal) as err:
                     change.rollback_to(mark)
                     refs = tuple(named.get(coop_id, ()))
                     _refuse(workspace, op, result, coop_id, err, work.row["stage"], refs)
                     continue
-                outcomes.extend(done)
-                change.spill()  # between cooperatives: bounded memory (issue #5)
+                outcomes += done
+                spill()  # between cooperatives: bounded memory (issue #5)
             return outcomes
 
         done = workspace.write(change_chunk, dry_run=dry_run)

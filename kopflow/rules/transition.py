@@ -7,11 +7,14 @@ missing; the :class:`~kopflow.pipeline.change.Change` records the move with its 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
+from kopflow.audit.canonical import MAX_SAFE_INT
 from kopflow.errors import InputError, RefusedError
-from kopflow.flow.machine import CoopState, Guard, fire
+from kopflow.flow.machine import CoopState, Guard, direct_routes, fire
 from kopflow.i18n import Named, _, listed
 from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK
 from kopflow.pipeline.driver import BulkOp
@@ -20,6 +23,7 @@ from kopflow.pipeline.work import Outcome
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from kopflow.host.manager import PluginHost
     from kopflow.pipeline.change import Change, Context, Workspace
     from kopflow.pipeline.work import CoopWork
 
@@ -89,7 +93,7 @@ def _guard(change: Change, work: CoopWork) -> Guard:
         at, to = wf.main_index(source), wf.main_index(dest)
         if at >= 0 and to > at:
             reasons = missing_for(change, work, source)
-        if change.plugins.implements("kopflow_guard"):  # the view costs (issue #5)
+        if change.implements("kopflow_guard"):  # the view costs (issue #5)
             reasons += change.plugins.guard(
                 coop=change.view(work), event=event, source=source, dest=dest
             )
@@ -98,13 +102,128 @@ def _guard(change: Change, work: CoopWork) -> Guard:
     return guard
 
 
+# What ``previous_stage`` becomes on entering a stage (see fire_one).
+_KEEP, _FROM, _CLEAR = 0, 1, 2
+
+
+@dataclass(slots=True)
+class _Move:
+    """One (event, source stage) of this transaction's transitions, derived once: a bulk
+    advance fires the same move for every cooperative (issue #15: the guard, the machine and
+    the audit details cost more per cooperative than writing it)."""
+
+    label: dict[str, str] | None  # the event's label; None for an unknown event
+    reason_required: bool
+    # The destination when the machine's move is direct (machine.direct_routes): the guard
+    # is its only condition. None: the machine decides (``@previous``) or refuses.
+    dest: str | None
+    # Whether the guard can refuse at all: always (a plugin guards, or the stage's required
+    # steps or partners), or only for a cooperative with partners (the onboarding stage).
+    guard_always: bool
+    guard_partners: bool
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What :func:`fire_one` derives once per transaction (``Change.memo``)."""
+
+    plugins: PluginHost
+    after_hook: bool
+    notify_hook: bool
+    fingerprint: dict[str, str]
+    encoded: dict[str, str]
+    moves: dict[tuple[str, str], _Move] = field(default_factory=dict)
+    # Per destination: what ``previous_stage`` becomes (_KEEP, _FROM or _CLEAR).
+    previous: dict[str, int] = field(default_factory=dict)
+    # Per (event, source, dest, reason): the outcome's message and the audit details' text
+    # after the version (None: built from the dictionary instead).
+    done: dict[tuple[str, str, str, str | None], tuple[str, str | None]] = field(
+        default_factory=dict
+    )
+
+
+def _plan(change: Change) -> _Plan:
+    plan: _Plan | None = change.memo.get("transition")
+    if plan is None:
+        plan = change.memo["transition"] = _Plan(
+            plugins=change.plugins,
+            after_hook=change.implements("kopflow_after_transition"),
+            notify_hook=change.implements(NOTIFY_HOOK),
+            fingerprint=change.fingerprint(),
+            encoded=change.encoded_fingerprint(),
+        )
+    return plan
+
+
+def _move(change: Change, event: str, source: str) -> _Move:
+    wf = change.workflow
+    spec = wf.event(event)
+    dest = direct_routes(wf).get((event, source))
+    guard_always = guard_partners = change.implements("kopflow_guard")
+    if dest is not None and not guard_always:
+        at, to = wf.main_index(source), wf.main_index(dest)
+        if at >= 0 and to > at:  # as the guard asks missing_for (see _guard)
+            required = required_steps(change, source)
+            onboarding = source == wf.onboarding_stage
+            guard_always = bool(required[None]) or (onboarding and bool(wf.required_partners))
+            guard_partners = guard_always or onboarding
+    return _Move(
+        label=spec.label if spec is not None else None,
+        reason_required=spec is not None and spec.reason_required,
+        dest=dest,
+        guard_always=dest is None or guard_always,
+        guard_partners=guard_partners,
+    )
+
+
+def _previous(change: Change, plan: _Plan, dest: str) -> int:
+    found = plan.previous.get(dest)
+    if found is None:
+        dest_spec = change.workflow.stage(dest)
+        if dest_spec.side and not dest_spec.final:
+            found = _FROM  # suspended: remember where to resume
+        elif dest_spec.final:
+            found = _KEEP
+        else:
+            found = _CLEAR
+        plan.previous[dest] = found
+    return found
+
+
+def _done(
+    plan: _Plan, event: str, source: str, dest: str, reason: str | None
+) -> tuple[str, str | None]:
+    """The outcome's message and the transition details' canonical text after the version:
+    members in code point order (coop_version, event, from, plugins, reason, to), each as
+    canonical_bytes encodes it; None when the fingerprint is not canonical (the event then
+    refuses it, naming the place)."""
+    key = (event, source, dest, reason)
+    found = plan.done.get(key)
+    if found is None:
+        # Interned: a national bulk run holds one per cooperative (issue #5: memory).
+        message = sys.intern(f"{source} -> {dest}")
+        tail = None
+        fingerprint = plan.encoded.get("plugins")
+        texts = all(type(v) is str for v in (event, source, dest))
+        if fingerprint is not None and texts and (not reason or type(reason) is str):
+            said = f',"reason":{encode_basestring(reason)}' if reason else ""
+            tail = (
+                f',"event":{encode_basestring(event)},"from":{encode_basestring(source)},'
+                f'"plugins":{fingerprint}{said},"to":{encode_basestring(dest)}}}'
+            )
+        found = plan.done[key] = (message, tail)
+    return found
+
+
 def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | None) -> Outcome:
     """Fire an event for one cooperative and queue the change with its audit event."""
     wf = change.workflow
+    row = work.row
     change.check_version(work)
-    authz.require_coop(change.actor, work.row["kabupaten"], work.id)
-    change.plugins.raise_if_broken()
-    source = work.row["stage"]
+    authz.require_coop(change.actor, row["kabupaten"], work.id)
+    plan = _plan(change)
+    plan.plugins.raise_if_broken()
+    source = row["stage"]
     if event is None:
         forward = wf.advance_event(source)
         if forward is None:
@@ -116,33 +235,45 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
                 possible=possible,
             )
         event = forward.name
-    spec = wf.event(event)
-    if spec is not None and spec.reason_required and not (reason and reason.strip()):
+    move = plan.moves.get((event, source))
+    if move is None:
+        move = plan.moves[(event, source)] = _move(change, event, source)
+    if move.reason_required and not (reason and reason.strip()):
         raise InputError(
-            "event {event} needs a reason: add --reason TEXT", event=Named(event, spec.label)
+            "event {event} needs a reason: add --reason TEXT", event=Named(event, move.label)
         )
-    state = CoopState(source, work.row["previous_stage"], _guard(change, work))
-    dest = fire(wf, state, event)
-    dest_spec = wf.stage(dest)
-    if dest_spec.side and not dest_spec.final:
-        previous = source  # suspended: remember where to resume
-    elif dest_spec.final:
-        previous = work.row["previous_stage"]
-    else:
+    dest = move.dest
+    if dest is None or move.guard_always or (move.guard_partners and work.partners):
+        state = CoopState(source, row["previous_stage"], _guard(change, work))
+        dest = fire(wf, state, event)
+    # else: the machine's direct move with a guard that has nothing to refuse (see _move).
+    keeps = plan.previous.get(dest)
+    if keeps is None:
+        keeps = _previous(change, plan, dest)
+    if keeps == _CLEAR:
         previous = None
+    elif keeps == _FROM:
+        previous = source
+    else:
+        previous = row["previous_stage"]
     version = change.update_coop(
-        work.id, work.row["version"], stage=dest, stage_since=change.now, previous_stage=previous
+        work.id, row["version"], stage=dest, stage_since=change.now, previous_stage=previous
     )
     details: dict[str, Any] = {
         "event": event,
         "from": source,
         "to": dest,
         "coop_version": version,
-        "plugins": change.fingerprint(),
+        "plugins": plan.fingerprint,
     }
     if reason:
         details["reason"] = reason
-    seq = change.event("coop.transition", work.id, details, change.encoded_fingerprint())
+    found = plan.done.get((event, source, dest, reason))
+    message, tail = found if found is not None else _done(plan, event, source, dest, reason)
+    text = None
+    if tail is not None and -MAX_SAFE_INT <= version <= MAX_SAFE_INT:
+        text = '{"coop_version":' + int.__repr__(version) + tail
+    seq = change.event("coop.transition", work.id, details, plan.encoded, text)
     change.insert(
         "transition",
         {
@@ -156,19 +287,20 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
             "audit_seq": seq,
         },
     )
-    work.row.update(stage=dest, previous_stage=previous)
-    change.notify(work, "coop.transition", details, seq)  # the outbox row, with the change
+    row["stage"] = dest
+    row["previous_stage"] = previous
+    if plan.notify_hook:  # the outbox row, with the change
+        change.notify(work, "coop.transition", details, seq)
 
     notify = None
-    if change.plugins.implements("kopflow_after_transition"):  # else nothing to keep (issue #5)
+    if plan.after_hook:  # else nothing to keep (issue #5)
 
         def notify() -> None:
             change.plugins.after_transition(
                 coop=change.view(work), event=event, source=source, dest=dest, audit_seq=seq
             )
 
-    # Interned: a national bulk run holds one per cooperative (issue #5: memory).
-    return Outcome(work.id, True, sys.intern(f"{source} -> {dest}"), seq, dest, after=notify)
+    return Outcome(work.id, True, message, seq, dest, after=notify)
 
 
 def advance_op(stage: str, event: str | None, reason: str | None) -> BulkOp[str]:
