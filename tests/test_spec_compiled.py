@@ -67,3 +67,22 @@ def test_blank_values_are_absent_and_required_ones_missing() -> None:
     out, problems = step.parse({"a": "  ", "b": ""}, today=TODAY)
     assert out == {}
     assert [str(p) for p in problems] == ["step L: 2 required fields are missing: a (L), b (L)"]
+
+
+@pytest.mark.parametrize(
+    "pattern", ["[0-9]+", "[0-9]{3}", "[0-9]{2,4}", "[0-9]{2,}", "[0-9]{1,3}x", "[0-9a-z]{3}"]
+)
+def test_digit_patterns_match_as_re2_does(pattern: str) -> None:
+    """Digit-only identifier patterns skip RE2 when they accept: never with another answer."""
+    from kopflow.flow.patterns import compile_pattern
+
+    matcher = compile_pattern(pattern)
+    field = FieldSpec("a", "reference", LABEL, required=False, pattern=pattern)
+    step = StepSpec("s", LABEL, "admin", fields=(field,))
+    values = ["1", "12", "123", "1234", "12345", "a1", "\u0661\u0662\u0663", "12 3", " 123 "]
+    for value in [*values, "123x", "abc", "0" * 40]:
+        out, problems = step.parse({"a": value}, today=TODAY)
+        if matcher.fullmatch(value.strip()):
+            assert (out, problems) == ({"a": value.strip()}, []), (pattern, value)
+        else:
+            assert out == {} and [str(p) for p in problems] == [_alone(field, value)[1]], value
