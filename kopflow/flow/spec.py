@@ -498,6 +498,12 @@ class StepSpec:
         return frozenset(f.name for f in self.fields)
 
     @functools.cached_property
+    def has_decimal(self) -> bool:
+        """Whether a field is a ``decimal``: only then does parsed evidence hold a ``Decimal``
+        (:func:`stored` has something to change)."""
+        return any(f.type == "decimal" for f in self.fields)
+
+    @functools.cached_property
     def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled], ...]:
         # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15).
         return tuple((f.name, f, _compile(f)) for f in self.fields)

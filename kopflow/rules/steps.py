@@ -126,11 +126,12 @@ class Visit:
     with its own snapshot of the evidence, holding the rows recorded before it.
     """
 
-    __slots__ = ("view", "version_checked")
+    __slots__ = ("plugins", "view", "version_checked")
 
     def __init__(self, change: Change, work: CoopWork) -> None:
         self.view = change.view_maker(work)
         self.version_checked = False
+        self.plugins = change.plugins  # the same host for the whole change
 
 
 def _permitted(
@@ -169,9 +170,10 @@ def complete(
     """Validate and queue one step's evidence for one cooperative (``visit``: what a bulk
     completion has worked out for the cooperative already)."""
     spec, partner, stage = _permitted(change, work, step, visit)
+    plugins = visit.plugins if visit is not None else change.plugins
     # Every plugin validates every step, a workflow step too: a broken one refuses all of them
     # (issue #13: its validation would silently be off).
-    change.plugins.raise_if_broken()
+    plugins.raise_if_broken()
     _check_place(change, work, step, spec, partner, stage)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done
@@ -193,14 +195,15 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    reasons = change.plugins.validate_step(
+    reasons = plugins.validate_step(
         coop=view(), partner=partner, step=spec.id, evidence=dict(evidence)
     )
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
     coop_version = change.update_coop(work.id, work.row["version"])
-    parsed, evidence = evidence, stored_form(evidence)  # a Decimal is recorded as its exact text
+    # A Decimal is recorded as its exact text; only a decimal field's value is one.
+    parsed, evidence = evidence, stored_form(evidence) if spec.has_decimal else dict(evidence)
     details: dict[str, Any] = {
         "step": step,
         "version": version,
