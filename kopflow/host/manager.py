@@ -429,10 +429,11 @@ class PluginHost:
         Raises:
             PluginError: a plugin raised or returned something other than a list of reasons.
         """
-        if not self.implements("kopflow_validate_step"):
+        impls = self._impls("kopflow_validate_step")  # asked once: a bulk run asks per step
+        if not impls:
             return []
         kwargs = {"coop": coop, "partner": partner, "step": step, "evidence": _read_only(evidence)}
-        return self._ask("kopflow_validate_step", kwargs)
+        return self._ask("kopflow_validate_step", kwargs, impls)
 
     def guard(self, *, coop: CoopView, event: str, source: str, dest: str) -> list[str]:
         """Ask every plugin for reasons to refuse this transition (``kopflow_guard``).
@@ -647,17 +648,20 @@ class PluginHost:
         if self._trace:
             _logger().info("plugin hook", plugin=impl.plugin_name, hook=hook)
         try:
-            return impl.function(*[kwargs[a] for a in impl.argnames])
+            return impl.function(*map(kwargs.__getitem__, impl.argnames))
         except Exception as exc:
             raise PluginError(
                 impl.plugin_name, "plugin {plugin} failed in {hook}: {error}",
                 hook=hook, error=one_line(exc),
             ) from exc  # fmt: skip
 
-    def _ask(self, hook: str, kwargs: dict[str, Any]) -> list[str]:
+    def _ask(
+        self, hook: str, kwargs: dict[str, Any], impls: list[pluggy.HookImpl] | None = None
+    ) -> list[str]:
         reasons: list[str] = []
-        for impl in self._impls(hook):
-            result = self._call(impl, hook, kwargs)
+        call = self._call
+        for impl in self._impls(hook) if impls is None else impls:
+            result = call(impl, hook, kwargs)
             if result is None:
                 continue
             if not isinstance(result, list | tuple) or not all(

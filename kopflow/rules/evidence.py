@@ -100,18 +100,25 @@ def unique_pairs(
     change: Change, step: str, spec: StepSpec, evidence: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
     """The (key, value) identifiers ``evidence`` of ``step`` holds alone."""
+    fields = _unique_fields(change, step, spec)
+    if not fields:  # most steps: asked for every row of a bulk completion, twice (issue #15)
+        return []
     return [
         (f"{step}.{f.name}", str(evidence[f.name]).strip())
-        for f in _unique_fields(change, step, spec)
+        for f in fields
         if evidence.get(f.name) not in (None, "")
     ]
 
 
 def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec, ...]:
     # Asked for every row of a bulk completion, and most steps have none (issue #5).
-    found: tuple[FieldSpec, ...] | None = change.memo.get(key := f"unique:{step}")
+    # Keyed by the step alone in a dict of their own: no key text built per row (issue #15).
+    memo: dict[str, tuple[FieldSpec, ...]] | None = change.memo.get("unique")
+    if memo is None:
+        memo = change.memo["unique"] = {}
+    found = memo.get(step)
     if found is None:
-        found = change.memo[key] = tuple(f for f in spec.fields if f.unique)
+        found = memo[step] = tuple(f for f in spec.fields if f.unique)
     return found
 
 
@@ -120,12 +127,15 @@ def _plan(
 ) -> tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]:
     """What ``check`` looks at for ``step``, worked out once per transaction: the fields with
     an earliest date, the date rules, whether any field is unique."""
-    key = f"plan:{step}"
-    found: tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool] | None = change.memo.get(key)
+    memo: dict[str, tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]] | None
+    memo = change.memo.get("plan")
+    if memo is None:
+        memo = change.memo["plan"] = {}
+    found = memo.get(step)
     if found is None:
         bounded = tuple(f for f in spec.fields if f.min_date)
         rules = tuple(_index(change)[0].get(step, ()))
-        found = change.memo[key] = (bounded, rules, bool(_unique_fields(change, step, spec)))
+        found = memo[step] = (bounded, rules, bool(_unique_fields(change, step, spec)))
     return found
 
 

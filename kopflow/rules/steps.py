@@ -7,9 +7,9 @@ event and never commits. Bulk completion is a :class:`~kopflow.pipeline.driver.B
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kopflow import authz
 from kopflow.audit.canonical import checked_text, encode_checked
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 # its raw evidence. The driver takes the rows themselves, so a national run builds no second
 # tuple per row (issue #5: memory).
 StepItem = tuple[str, str, Mapping[str, Any]]
+_T = TypeVar("_T")
 
 
 def _check_place(
@@ -45,7 +46,7 @@ def _check_place(
     current = work.row["stage"]
     # What depends on the step and the stage alone is checked once per transaction for each
     # pair that passes (issue #15); a refusal names the cooperative, so it is not kept.
-    placed: set[tuple[str, str]] = change.memo.setdefault("placed", set())
+    placed: set[tuple[str, str]] = _memo(change, "placed", set)
     if (step, current) in placed:
         if partner is not None and partner not in work.partners:
             raise _not_enrolled(work, partner)
@@ -76,7 +77,7 @@ def _check_place(
                 stage=_stage(wf, current),
             )
         placed.add((step, current))
-    after: dict[str, list[str]] = change.memo.setdefault("after", {})
+    after: dict[str, list[str]] = _memo(change, "after", dict)
     keys = after.get(step)
     if keys is None:
         keys = after[step] = _after_keys(spec, partner)
@@ -87,6 +88,15 @@ def _check_place(
             step=_step(change, step, spec),
             missing=listed([_step(change, key) for key in missing]),
         )
+
+
+def _memo(change: Change, key: str, empty: Callable[[], _T]) -> _T:
+    """``change.memo[key]``, made empty on first use: ``setdefault`` would build (and drop) an
+    empty container per bulk row."""
+    found: _T | None = change.memo.get(key)
+    if found is None:
+        found = change.memo[key] = empty()
+    return found
 
 
 def _not_enrolled(work: CoopWork, partner: str) -> RefusedError:
@@ -126,11 +136,12 @@ class Visit:
     with its own snapshot of the evidence, holding the rows recorded before it.
     """
 
-    __slots__ = ("view", "version_checked")
+    __slots__ = ("plugins", "view", "version_checked")
 
     def __init__(self, change: Change, work: CoopWork) -> None:
         self.view = change.view_maker(work)
         self.version_checked = False
+        self.plugins = change.plugins  # the same host for the whole change
 
 
 def _permitted(
@@ -143,7 +154,7 @@ def _permitted(
         if visit is not None:
             visit.version_checked = True
     # Allowed once, allowed for every cooperative of the kabupaten: the actor is the change's.
-    allowed = change.memo.setdefault("permitted", set())
+    allowed: set[tuple[str, str]] = _memo(change, "permitted", set)
     key = (step, work.row["kabupaten"])
     if key not in allowed:
         authz.require_step(
@@ -169,9 +180,10 @@ def complete(
     """Validate and queue one step's evidence for one cooperative (``visit``: what a bulk
     completion has worked out for the cooperative already)."""
     spec, partner, stage = _permitted(change, work, step, visit)
+    plugins = visit.plugins if visit is not None else change.plugins
     # Every plugin validates every step, a workflow step too: a broken one refuses all of them
     # (issue #13: its validation would silently be off).
-    change.plugins.raise_if_broken()
+    plugins.raise_if_broken()
     _check_place(change, work, step, spec, partner, stage)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done
@@ -193,14 +205,15 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    reasons = change.plugins.validate_step(
+    reasons = plugins.validate_step(
         coop=view(), partner=partner, step=spec.id, evidence=dict(evidence)
     )
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
     coop_version = change.update_coop(work.id, work.row["version"])
-    parsed, evidence = evidence, stored_form(evidence)  # a Decimal is recorded as its exact text
+    # A Decimal is recorded as its exact text; only a decimal field's value is one.
+    parsed, evidence = evidence, stored_form(evidence) if spec.has_decimal else dict(evidence)
     details: dict[str, Any] = {
         "step": step,
         "version": version,
