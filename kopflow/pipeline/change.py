@@ -302,10 +302,13 @@ class Change:
 
     def view(self, work: CoopWork) -> CoopView:
         """The read-only view of a cooperative that plugin hooks receive."""
-        decimals = self.memo.get("decimals")
+        return build_view(work, self._decimals())
+
+    def _decimals(self) -> dict[str, frozenset[str]]:
+        decimals: dict[str, frozenset[str]] | None = self.memo.get("decimals")
         if decimals is None:  # once per transaction: a bulk batch builds a view per step
             decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
-        return build_view(work, decimals)
+        return decimals
 
     def implements(self, hook: str) -> bool:
         """Whether a plugin implements ``hook``, asked once per transaction (the plugins do not
@@ -319,10 +322,7 @@ class Change:
         """Views of ``work`` for hooks called while its row and partners stay as they are (a
         bulk completion's steps of one cooperative): the fields are built once, and each view
         gets its own snapshot of the evidence, as :meth:`view` gives it (issue #15)."""
-        decimals = self.memo.get("decimals")
-        if decimals is None:
-            decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
-        return partial(_view_from, _coop_view_type(), view_fields(work), work, decimals)
+        return partial(_view_from, _coop_view_type(), view_fields(work), work, self._decimals())
 
     def load(
         self,
