@@ -132,6 +132,11 @@ class Kopflow:
     def step_spec(self, step: str) -> tuple[StepSpec, str | None, str | None]:
         """(spec, partner code or None, stage id or None) of a step name like ``nib``,
         ``bri.account`` or a step's label."""
+        if "." not in step and self.workflow.step(step) is not None:
+            # A stage's step by its key names itself (resolve_step): resolving among the
+            # partners' steps too would load every plugin, which a stage step never needs
+            # (issue #15: `coop show` and the timeline ask for each step they list).
+            return find_step(self._ws, step)
         return find_step(self._ws, self.step_name(step))
 
     # --- names: what a user types, to what the workflow calls it (kopflow.names, issue #12) ---

@@ -14,7 +14,6 @@ from kopflow.i18n import _, label
 
 if TYPE_CHECKING:
     from kopflow.engine import Kopflow
-    from kopflow.flow.spec import StepSpec
 
 
 class Names:
@@ -40,16 +39,10 @@ class Names:
         text = self._events.get(name)
         return f"{text} ({name})" if text and text != name else name
 
-    def _spec(self, key: str) -> StepSpec:
-        # A stage's step is the workflow's: asking the engine would load every plugin to look
-        # among their steps too, which a timeline of stage steps never needs (issue #15).
-        spec = self.engine.workflow.step(key) if "." not in key else None
-        return spec or self.engine.step_spec(key)[0]
-
     def step(self, key: str) -> str:
         """The step's label, its key (what a user types) in brackets."""
         try:
-            spec = self._spec(key)
+            spec = self.engine.step_spec(key)[0]
         except KopflowError:  # a partner's step whose plugin is gone: the key is all there is
             return key
         return f"{label(spec.label, key)} ({key})"
@@ -57,7 +50,7 @@ class Names:
     def kinds(self, key: str) -> dict[str, str]:
         """Each evidence field's type (to show a rupiah amount as one)."""
         try:
-            return {f.name: f.type for f in self._spec(key).fields}
+            return {f.name: f.type for f in self.engine.step_spec(key)[0].fields}
         except KopflowError:
             return {}
 

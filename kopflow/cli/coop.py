@@ -171,11 +171,8 @@ def evidence_lines(engine: Kopflow, step: str, evidence: dict[str, Any] | None) 
     from kopflow.cli._fields import shown_value
     from kopflow.errors import KopflowError
 
-    # A stage's step is the workflow's: asking the engine would load every plugin to look
-    # among their steps too, which `coop show` otherwise never needs (issue #15).
-    spec = engine.workflow.step(step) if "." not in step else None
     try:
-        fields = {f.name: f for f in (spec or engine.step_spec(step)[0]).fields}
+        fields = {f.name: f for f in engine.step_spec(step)[0].fields}
     except KopflowError:  # a step of a partner no longer installed: its records still show
         fields = {}
     return "\n".join(f"{k}: {shown_value(fields.get(k), v)}" for k, v in (evidence or {}).items())
