@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
 from json.encoder import encode_basestring
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from kopflow.audit.canonical import CANON_VERSION, canonical_bytes, object_text
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 GENESIS_HASH = "0" * 64
 _HEX = re.compile("[0-9a-f]*")
 _V_TAIL = ',"v":' + encode_basestring(CANON_VERSION) + "}"  # the body's last member
+_NO_PARTS: Mapping[str, str] = MappingProxyType({})  # no member of the details pre-encoded
 
 # A row as verify reads it: seq, at, actor, role, action, coop_id, body, prev_hash, hash.
 Row = tuple[int, str, str, str, str, "str | None", str, str, str]
@@ -90,9 +92,9 @@ class ChainWriter:
     ) -> int:
         """Add one event after the current head and return its sequence number.
 
-        ``encoded`` gives the canonical text of some members of ``details`` already encoded
-        (:func:`~kopflow.audit.canonical.checked_text`): the body is then spliced from parts,
-        the same bytes as the whole event's ``canonical_bytes`` (issue #15). ``details_text``
+        The body is spliced from parts, the same bytes as the whole event's
+        ``canonical_bytes`` (issue #15); ``encoded`` gives the canonical text of some members of
+        ``details`` already encoded (:func:`~kopflow.audit.canonical.checked_text`). ``details_text``
         (with ``encoded``) is the canonical text of ``details`` as a whole, built by a caller
         that knows its shape (a transition's): spliced in as it is, ``details`` only encoded
         if the body cannot be spliced (a lone surrogate), so that the refusal names the place.
@@ -103,11 +105,11 @@ class ChainWriter:
         else:
             at_text = utc_iso(at)
             self._at = (at, at_text)
-        spliced = None
-        if encoded is not None:
-            spliced = self._spliced(
-                seq, at_text, actor, role, action, coop_id, details, encoded, details_text
-            )
+        # Every body is spliced (object_text encodes scalar members directly, checking them as
+        # canonical_bytes would); the whole event is encoded only when splicing gives up.
+        spliced = self._spliced(
+            seq, at_text, actor, role, action, coop_id, details, encoded or _NO_PARTS, details_text
+        )
         if spliced is None:
             body = canonical_bytes(
                 {
