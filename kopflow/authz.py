@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kopflow.errors import PermissionDeniedError
+from kopflow.i18n import _
 
 ROLES = ("officer", "partner", "auditor", "admin")
 # Workflow step roles an officer of the Dinas records on behalf of others (the Business
@@ -149,7 +150,10 @@ def outbox_partner(actor: ActorInfo, partner: str | None, *, deliver: bool) -> s
 
 def require_region(actor: ActorInfo, kabupaten: str, what: str) -> None:
     """Refuse a district's partnership record (a forum, its attendance, a district's cap) to
-    anyone but an admin or an officer of that kabupaten (issue #16)."""
+    anyone but an admin or an officer of that kabupaten (issue #16).
+
+    ``what`` is the record's name untranslated (``N_``): translated only for a refusal, as a
+    bulk call checks every row."""
     require_write(actor)
     if actor.role == "admin":
         return
@@ -159,7 +163,7 @@ def require_region(actor: ActorInfo, kabupaten: str, what: str) -> None:
             "{kabupaten} or an admin records it",
             actor=actor.name,
             role=actor.role,
-            what=what,
+            what=_(what),
             kabupaten=kabupaten,
         )
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from db_helpers import db_state
 
+from kopflow import i18n
 from kopflow.engine import ForumInput, Kopflow
 from kopflow.errors import InputError, PermissionDeniedError, RefusedError
 from kopflow.regions import seeds_from_areaid
@@ -288,8 +289,17 @@ def test_who_may_record(sqlite_url: str) -> None:
     admin.add_actor("bulog1", role="partner", partner="bulog")
     admin.add_actor("audit1", role="auditor")
     forum = ForumInput("rakor", "Rakor", "rakor", "2025-10-22", None, BULELENG)
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(PermissionDeniedError) as refused_forum:
         Kopflow(sqlite_url, actor="made").forum_create(forum)
+    # The record is named in the user's language (translated only when refused).
+    assert "may not record a forum of Kabupaten Buleleng" in str(refused_forum.value)
+    i18n.set_language("id")
+    try:
+        with pytest.raises(PermissionDeniedError) as refused_forum:
+            Kopflow(sqlite_url, actor="made").forum_create(forum)
+        assert "tidak boleh mencatat forum Kabupaten Buleleng" in str(refused_forum.value)
+    finally:
+        i18n.set_language("en")
     with pytest.raises(PermissionDeniedError):
         Kopflow(sqlite_url, actor="audit1").forum_create(forum)
     Kopflow(sqlite_url, actor="ketut").forum_create(forum)

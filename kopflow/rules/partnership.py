@@ -18,6 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
+from kopflow.audit.canonical import checked_text
 from kopflow.errors import InputError, NotFoundError, PermissionDeniedError, RefusedError
 from kopflow.i18n import N_, _
 from kopflow.pipeline.driver import BulkOp
@@ -55,8 +56,10 @@ _CODE = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
 def canonical(value: Any) -> str:
-    """JSON as stored in the text columns: sorted keys, no spaces, Indonesian text as is."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """JSON as stored in the text columns: the audit body's canonical form (sorted keys, no
+    spaces, Indonesian text as is). Every value stored so is in its change's audit event too,
+    so the subset it allows is the audit's own."""
+    return checked_text(value)
 
 
 def parse_date(value: str, what: str, today: date) -> str:
@@ -248,7 +251,7 @@ def directory(conn: Connection) -> dict[str, dict[str, Any]]:
 
 def set_cap(change: Change, partner: str, commodity: str, cap: int, kabupaten: str) -> int:
     """Queue a district's own monthly cap per cooperative for a partner's commodity."""
-    authz.require_region(change.actor, kabupaten, _("a partner's cap"))
+    authz.require_region(change.actor, kabupaten, N_("a partner's cap"))
     entry = directory(change.conn).get(partner)
     if entry is None:
         raise NotFoundError(
@@ -328,7 +331,7 @@ def create_forum(change: Change, forum: ForumInput) -> int:
 
     from kopflow.store import tables
 
-    authz.require_region(change.actor, forum.kabupaten, _("a forum"))
+    authz.require_region(change.actor, forum.kabupaten, N_("a forum"))
     code = forum.code.strip().lower()
     if not _CODE.fullmatch(code):
         raise InputError(
@@ -409,7 +412,7 @@ def forum_partners(change: Change, code: str, partners: Sequence[str], status: s
     from kopflow.store import tables
 
     forum = forum_row(change.conn, code)
-    authz.require_region(change.actor, forum["kabupaten"], _("a forum"))
+    authz.require_region(change.actor, forum["kabupaten"], N_("a forum"))
     table = tables.forum_partner
     have = set(
         change.conn.execute(
@@ -476,7 +479,7 @@ def attend_op(code: str) -> BulkOp[Attendee]:
     def apply(change: Change, work: CoopWork, items: list[Attendee]) -> list[Outcome]:
         forum = change.memo["forum"]
         kabupaten = work.row["kabupaten"]
-        authz.require_region(change.actor, kabupaten, _("attendance"))
+        authz.require_region(change.actor, kabupaten, N_("attendance"))
         if kabupaten != forum["kabupaten"]:
             raise RefusedError(
                 "{coop} is in {kabupaten}; forum {forum} is of {region}",
