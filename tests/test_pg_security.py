@@ -575,6 +575,41 @@ def test_upgrade_takes_back_the_old_chain_grants(pg_url: str, backend: str) -> N
         drop_roles(pg_url, [login])
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_downgrade_from_0006_puts_back_the_0004_append_function(pg_url: str, backend: str) -> None:
+    """``alembic downgrade 0005`` leaves the append function exactly as revision 0004 made it
+    (owner, grants and all: it is replaced in place), and the upgrade brings 0006's back."""
+    import importlib
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from kopflow.engine import Kopflow
+    from kopflow.store import db
+
+    url = db.resolve_url(pg_url)
+    Kopflow(pg_url).init()
+    config = Config()
+    config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    source = text(
+        "SELECT prosrc FROM pg_proc WHERE proname = 'kopflow_chain_append' "
+        "AND pronamespace = current_schema()::regnamespace"
+    )
+    older = importlib.import_module("kopflow.store.migrations.versions.0004_server_enforced_rules")
+    with db.write_transaction(url) as conn:
+        newest = conn.execute(source).scalar_one()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+        made_by_0004 = older._functions(schema)[1]
+        assert conn.execute(source).scalar_one() in made_by_0004
+        command.upgrade(config, "head")
+        assert conn.execute(source).scalar_one() == newest
+    assert "lag(v.hash)" in made_by_0004 and "lag(" not in newest
+
+
 # --- the outbox (issue #13): notifications only with a change the login makes ------------------
 
 OUTBOX_ROW = (
