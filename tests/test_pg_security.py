@@ -112,7 +112,12 @@ def unchanged(office: Office, before: dict[str, Any]) -> None:
 
 
 def forged_event(
-    office: Office, *, actor: str, role: str, prev: str | None = None
+    office: Office,
+    *,
+    actor: str,
+    role: str,
+    prev: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The next audit event, computed exactly as kopflow computes it, in ``actor``'s name."""
     import hashlib
@@ -134,7 +139,7 @@ def forged_event(
             "role": role,
             "action": "actor.added",
             "coop": None,
-            "details": {"name": "mallory"},
+            "details": {"name": "mallory"} if details is None else details,
             "prev": link,
         }
     )
@@ -293,6 +298,60 @@ def test_a_writer_cannot_fork_the_chain_in_its_own_name(office: Office) -> None:
             run_as(office.url, me, APPEND, **event)
         assert err.value.orig.sqlstate == "23514", str(err.value.orig)  # type: ignore[union-attr]
     unchanged(office, before)
+
+
+def rehashed(event: dict[str, Any], body: str) -> dict[str, Any]:
+    """``event`` with ``body`` in place of its own, hashed and linked as kopflow would."""
+    import hashlib
+
+    return {**event, "body": [body], "hash": [hashlib.sha256(body.encode()).hexdigest()]}
+
+
+def test_the_append_function_refuses_a_body_that_is_not_json(office: Office) -> None:
+    """A body that continues the chain (hash, link, the parts around ``details``) but whose
+    ``details`` is not JSON: refused (22P02), nothing written."""
+    before = db_state(office.url)
+    me = office.logins["officer"]
+    event = forged_event(office, actor=me, role="officer")
+    for broken in ('"name":mallory', '"name":"mallory",', '"name" "mallory"'):
+        body = event["body"][0].replace('"name":"mallory"', broken)
+        with pytest.raises(DBAPIError) as err:
+            run_as(office.url, me, APPEND, **rehashed(event, body))
+        assert err.value.orig.sqlstate == "22P02", str(err.value.orig)  # type: ignore[union-attr]
+    unchanged(office, before)
+
+
+def test_the_append_function_refuses_arrays_of_another_length_or_shape(office: Office) -> None:
+    """Arrays that do not line up event by event (one longer, one numbered from 0, one of two
+    dimensions) are refused (22023) before anything is checked or written."""
+    before = db_state(office.url)
+    me = office.logins["officer"]
+    event = forged_event(office, actor=me, role="officer")
+    (digest,), (seq,) = event["hash"], event["seq"]
+    # Strings are array literals to the server's CAST.
+    for wrong in (
+        {"hash": [digest, "0" * 64]},
+        {"hash": "[0:0]={" + digest + "}"},
+        {"seq": "{{" + str(seq) + "}}"},
+    ):
+        with pytest.raises(DBAPIError) as err:
+            run_as(office.url, me, APPEND, **{**event, **wrong})
+        assert err.value.orig.sqlstate == "22023", str(err.value.orig)  # type: ignore[union-attr]
+    unchanged(office, before)
+
+
+def test_the_append_function_takes_a_nul_character_as_kopflow_encodes_it(office: Office) -> None:
+    """U+0000 in a string is ``\\u0000`` in a canonical body: JSON, and appended (revision
+    0006 validates bodies as ``json``; ``jsonb`` refused it, kopflow's own event included)."""
+    me = office.logins["officer"]
+    event = forged_event(office, actor=me, role="officer", details={"name": "mal\x00lory"})
+    assert "\\u0000" in event["body"][0]
+    assert run_as(office.url, me, APPEND, **event) == 1
+    from kopflow.audit.chain import snapshot, verify_database
+    from kopflow.store import db
+
+    with snapshot(db.resolve_url(office.url)) as conn:
+        assert verify_database(conn, strict=True).ok
 
 
 # --- kopflow's own work still runs as the logins ----------------------------------------------
@@ -467,15 +526,15 @@ def test_a_bad_timeout_setting_is_named(
 
 
 def test_migration_checks_the_current_body_format() -> None:
-    """The append function hard-codes the body format version of its revision."""
+    """The append function hard-codes the body format version of its revision: the newest
+    revision that writes it (0006), and 0004, which a downgrade writes back."""
     import importlib
 
     from kopflow.audit.canonical import CANON_VERSION
 
-    migration = importlib.import_module(
-        "kopflow.store.migrations.versions.0004_server_enforced_rules"
-    )
-    assert migration.CANON_VERSION == CANON_VERSION
+    for name in ("0004_server_enforced_rules", "0006_cheaper_chain_append"):
+        migration = importlib.import_module(f"kopflow.store.migrations.versions.{name}")
+        assert migration.CANON_VERSION == CANON_VERSION, name
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
@@ -514,6 +573,41 @@ def test_upgrade_takes_back_the_old_chain_grants(pg_url: str, backend: str) -> N
         assert tuple(held) == (False, False, False)
     finally:
         drop_roles(pg_url, [login])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_downgrade_from_0006_puts_back_the_0004_append_function(pg_url: str, backend: str) -> None:
+    """``alembic downgrade 0005`` leaves the append function exactly as revision 0004 made it
+    (owner, grants and all: it is replaced in place), and the upgrade brings 0006's back."""
+    import importlib
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from kopflow.engine import Kopflow
+    from kopflow.store import db
+
+    url = db.resolve_url(pg_url)
+    Kopflow(pg_url).init()
+    config = Config()
+    config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    source = text(
+        "SELECT prosrc FROM pg_proc WHERE proname = 'kopflow_chain_append' "
+        "AND pronamespace = current_schema()::regnamespace"
+    )
+    older = importlib.import_module("kopflow.store.migrations.versions.0004_server_enforced_rules")
+    with db.write_transaction(url) as conn:
+        newest = conn.execute(source).scalar_one()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+        made_by_0004 = older._functions(schema)[1]
+        assert conn.execute(source).scalar_one() in made_by_0004
+        command.upgrade(config, "head")
+        assert conn.execute(source).scalar_one() == newest
+    assert "lag(v.hash)" in made_by_0004 and "lag(" not in newest
 
 
 # --- the outbox (issue #13): notifications only with a change the login makes ------------------
