@@ -405,8 +405,13 @@ class Change:
             return
         sql = "SELECT scope, value, coop_id FROM unique_value"
         values = sorted({value for _key, value in wanted})
+        # The scopes too, so the read is probes of the (scope, value) index of held values:
+        # by value alone PostgreSQL scanned every held row against the whole array, a bulk
+        # chunk's cost growing with the rows held times the values asked (issue #15: 10 s of
+        # server CPU in a 260,000-event lifecycle, bench/run.py --only pg).
+        scopes = ("scope", sorted({key for key, _value in wanted}))
         held = "AND released_seq IS NULL"
-        for key, value, coop_id in rows_in(self.conn, sql, "value", values, tail=held):
+        for key, value, coop_id in rows_in(self.conn, sql, "value", values, also=scopes, tail=held):
             if (key, value) in wanted:
                 self._owners[(key, value)] = coop_id
         for pair in wanted:
