@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache, partial
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kopflow import authz
-from kopflow.audit.canonical import checked_text, encode_checked
+from kopflow.audit.canonical import MAX_SAFE_INT, checked_text, encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 # its raw evidence. The driver takes the rows themselves, so a national run builds no second
 # tuple per row (issue #5: memory).
 StepItem = tuple[str, str, Mapping[str, Any]]
+# What a step's outcome message and the text of its audit details depend on besides the row:
+# the step, whether it corrects, the reason and the language.
+_DoneKey = tuple[str, bool, str | None, str]
 _T = TypeVar("_T")
 
 
@@ -230,6 +234,10 @@ def complete(
             for name in sorted(set(previous) | set(evidence))
             if previous.get(name) != evidence.get(name)
         }  # fmt: skip
+    key = (step, correcting, reason, get_language())
+    done: dict[_DoneKey, tuple[str, str | None]] = _memo(change, "done", dict)
+    found = done.get(key)
+    message, tail = found if found is not None else _done(change, key, spec)
     # The evidence is checked and encoded once, for the record and the event (issue #15); a
     # value the audit log cannot hold is refused by the event, naming its place.
     try:
@@ -237,10 +245,17 @@ def complete(
     except ValueError:
         stored = None
     encoded = change.encoded_fingerprint()
+    text = None
     if stored is not None:
-        encoded = {**encoded, "evidence": stored}
+        if tail is not None and version <= MAX_SAFE_INT and coop_version <= MAX_SAFE_INT:
+            text = (
+                f'{{"coop_version":{int.__repr__(coop_version)},"evidence":{stored}'
+                f"{tail}{int.__repr__(version)}}}"
+            )
+        else:
+            encoded = {**encoded, "evidence": stored}
     seq = change.event(
-        "step.corrected" if correcting else "step.completed", work.id, details, encoded
+        "step.corrected" if correcting else "step.completed", work.id, details, encoded, text
     )
     _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
     if stored is None:  # not reached: the event has refused it
@@ -265,9 +280,28 @@ def complete(
     notify = None
     if change.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
         notify = partial(_after_step, change, work, step, parsed, seq)  # lighter than a closure
-    language = get_language()
-    text = _done_text(language, correcting, step, label(spec.label, step))
-    return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
+    return Outcome(work.id, True, message, seq, work.row["stage"], notify)
+
+
+def _done(change: Change, key: _DoneKey, spec: StepSpec) -> tuple[str, str | None]:
+    """The outcome's message and the step details' canonical text after the evidence up to the
+    version's value, for ``key`` (step, correcting, reason, language), worked out once per
+    transaction: members in code point order (coop_version, evidence, plugins, reason, step,
+    version), each as canonical_bytes encodes it. The text is None for a correction (its
+    ``changed`` comes first) or a fingerprint that is not canonical (the event then refuses
+    it, naming the place): the details are then encoded as a whole.
+    """
+    step, correcting, reason, language = key
+    fingerprint = change.encoded_fingerprint().get("plugins")
+    tail = None
+    if not correcting and fingerprint is not None and (not reason or type(reason) is str):
+        said = f',"reason":{encode_basestring(reason)}' if reason else ""
+        tail = f',"plugins":{fingerprint}{said},"step":{encode_basestring(step)},"version":'
+    found = change.memo["done"][key] = (
+        _done_text(language, correcting, step, label(spec.label, step)),
+        tail,
+    )
+    return found
 
 
 def _hold_identifiers(
