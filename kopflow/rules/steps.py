@@ -120,7 +120,8 @@ def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
     """The steps whose state ``complete`` reads for these rows: each row's own step and the
     steps it comes after. An unknown step is refused when its row comes up."""
     keys: set[str] = set()
-    for _ref, step, _raw in items:
+    # Each step once: a chunk's rows name a handful of steps thousands of times.
+    for step in {step for _ref, step, _raw in items}:
         keys.add(step)
         try:
             spec, partner, _stage = change.step_spec(step)
