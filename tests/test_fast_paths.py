@@ -111,15 +111,15 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
     from datetime import UTC, datetime, timedelta, timezone
 
     from kopflow.store import db, tables
-    from kopflow.store.rows import insert_dicts
+    from kopflow.store.rows import insert_many
 
     table = tables.actor
     moments = [datetime(2025, 7, 21, 8, 30, 1, 123456, tzinfo=UTC),
                datetime(2025, 7, 21, 15, 30, 1, tzinfo=timezone(timedelta(hours=7)))]  # fmt: skip
     columns = ("name", "role", "region", "partner", "enabled", "created_at", "created_by")
 
-    def row(name: str, at: datetime) -> dict[str, Any]:
-        return dict(zip(columns, (name, "officer", None, None, True, at, "t"), strict=True))
+    def row(name: str, at: datetime) -> tuple[Any, ...]:
+        return (name, "officer", None, None, True, at, "t")
 
     with db.write_transaction(kopflow.url) as conn:
         bind = table.c.created_at.type.bind_processor(conn.dialect)  # type: ignore[attr-defined]
@@ -127,9 +127,9 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
         sql = f"INSERT INTO actor ({', '.join(columns)}) VALUES ({', '.join([mark] * 7)})"
         for i, at in enumerate(moments):
             plain = row(f"plain{i}", bind(at) if bind else at)
-            conn.exec_driver_sql(sql, tuple(plain.values()))
+            conn.exec_driver_sql(sql, plain)
         bulk = [row(f"bulk{i}", at) for i, at in enumerate(moments)]
-        insert_dicts(conn, table, bulk)  # type: ignore[arg-type]
+        insert_many(conn, table, columns, bulk)
     with db.read_connection(kopflow.url) as conn:
         stored = dict(conn.exec_driver_sql("SELECT name, created_at FROM actor").fetchall())
     for i in range(len(moments)):

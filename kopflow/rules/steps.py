@@ -17,7 +17,7 @@ from kopflow.audit.canonical import MAX_SAFE_INT, checked_text, encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
-from kopflow.pipeline.change import BULK_COLUMNS
+from kopflow.pipeline.change import BULK_COLUMNS, STEP_RECORD
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
 from kopflow.rules import evidence as contradictions
@@ -261,20 +261,8 @@ def complete(
     _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
     if stored is None:  # not reached: the event has refused it
         stored = encode_checked(evidence)
-    change.insert(
-        "step_record",
-        {
-            "coop_id": work.id,
-            "step": step,
-            "version": version,
-            "status": "done",
-            "evidence": stored,
-            "reason": reason,
-            "actor": change.actor.name,
-            "at": change.now,
-            "audit_seq": seq,
-        },
-    )
+    record = (work.id, step, version, "done", stored, reason, change.actor.name, change.now, seq)
+    change.insert_row("step_record", STEP_RECORD, record)
     work.steps[step] = StepState(version, "done", stored)
     # In this transaction, with the step in the view: a refusal leaves no row (issue #13).
     change.notify(work, "step.corrected" if correcting else "step.completed", details, seq, view)
@@ -383,20 +371,8 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
         work.id,
         {"step": step, "version": version, "reason": reason, "coop_version": coop_version},
     )
-    change.insert(
-        "step_record",
-        {
-            "coop_id": work.id,
-            "step": step,
-            "version": version,
-            "status": "undone",
-            "evidence": "{}",
-            "reason": reason,
-            "actor": change.actor.name,
-            "at": change.now,
-            "audit_seq": seq,
-        },
-    )
+    record = (work.id, step, version, "undone", "{}", reason, change.actor.name, change.now, seq)
+    change.insert_row("step_record", STEP_RECORD, record)
     change.release(work.id, step, contradictions.held(change, step, spec, work), seq)
     work.steps[step] = StepState(version, "undone", "{}")
     return Outcome(work.id, True, _("undid {step}", step=_step(change, step, spec)), seq, current)

@@ -16,7 +16,7 @@ from kopflow.audit.canonical import MAX_SAFE_INT
 from kopflow.errors import InputError, RefusedError
 from kopflow.flow.machine import CoopState, Guard, direct_routes, fire
 from kopflow.i18n import Named, _, listed
-from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK
+from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK, TRANSITION
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
@@ -274,19 +274,8 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     if tail is not None and -MAX_SAFE_INT <= version <= MAX_SAFE_INT:
         text = '{"coop_version":' + int.__repr__(version) + tail
     seq = change.event("coop.transition", work.id, details, plan.encoded, text)
-    change.insert(
-        "transition",
-        {
-            "coop_id": work.id,
-            "event": event,
-            "source": source,
-            "dest": dest,
-            "reason": reason,
-            "actor": change.actor.name,
-            "at": change.now,
-            "audit_seq": seq,
-        },
-    )
+    moved = (work.id, event, source, dest, reason, change.actor.name, change.now, seq)
+    change.insert_row("transition", TRANSITION, moved)
     row["stage"] = dest
     row["previous_stage"] = previous
     if plan.notify_hook:  # the outbox row, with the change

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import decimal
 from collections.abc import Callable, Sequence
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -133,45 +132,42 @@ def copyable(conn: Connection, names: Sequence[str]) -> frozenset[str]:
     return frozenset(str(name) for name in found)
 
 
-def insert_dicts(
-    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], *, copy: bool = False
+def insert_runs(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[tuple[Any, ...]],
+    runs: Sequence[tuple[int, tuple[str, ...]]],
+    *,
+    copy: bool = False,
 ) -> None:
-    """:func:`insert_many` for rows given as dictionaries, in order (with ``copy``,
+    """:func:`insert_many` for ``rows`` in order, in ``runs`` of the same columns: (index of
+    the run's first row, its columns), the first run starting at row 0 (with ``copy``,
     :func:`copy_many`: only for a table :func:`copyable` names).
 
     As SQLAlchemy's ``insert()``, a column left out gets its scalar Python default.
     """
-    start = 0
-    while start < len(rows):
-        keys = tuple(rows[start])
-        end = start + 1
-        while end < len(rows) and tuple(rows[end]) == keys:
-            end += 1
-        _insert_group(conn, table, keys, rows[start:end], copy)
-        start = end
+    ends = [start for start, _columns in runs[1:]] + [len(rows)]
+    for (start, keys), end in zip(runs, ends, strict=True):
+        _insert_group(conn, table, keys, rows[start:end] if len(runs) > 1 else rows, copy)
 
 
 def _insert_group(
     conn: Connection,
     table: Table,
     keys: tuple[str, ...],
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[tuple[Any, ...]],
     copy: bool = False,
 ) -> None:
     extra = [(c.key, c.default) for c in table.c if c.key not in keys and c.default is not None]
     if any(not default.is_scalar for _key, default in extra):
         from sqlalchemy import insert
 
-        conn.execute(insert(table), list(rows))
+        conn.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in rows])
         return
     scalar = cast("list[tuple[str, ColumnDefault]]", extra)  # what is_scalar promises
     fixed = tuple(default.arg for _key, default in scalar)
     names = [*keys, *(key for key, _default in scalar)]
-    if len(keys) == 1:
-        values = [(row[keys[0]], *fixed) for row in rows]
-    else:
-        get = itemgetter(*keys)
-        values = [get(row) + fixed for row in rows] if fixed else [get(row) for row in rows]
+    values = [row + fixed for row in rows] if fixed else rows
     (copy_many if copy else insert_many)(conn, table, names, values)
 
 
