@@ -160,19 +160,19 @@ def view_line(quick: bool) -> dict[str, Any]:
     if build is None:
         raise SystemExit("bench/internals.py: kopflow.plugin.CoopView._build is gone")
     evidence = {"nib": {"nib": "1234567890123", "date": "2025-05-01"}}
-    kwargs = dict(
+    fields = dict(
         id="KDMP-000001", name="Koperasi Desa Merah Putih Banjar", kabupaten="Kabupaten Buleleng",
         kecamatan="Banjar", villages=("5108010001",), stage="formation", workflow="kdkmp",
-        partners=("bri", "pos"), evidence=evidence,
+        partners=("bri", "pos"),
     )  # fmt: skip
-    if build(**kwargs) != view_type(**kwargs):
+    if build(fields, evidence) != view_type(**fields, evidence=evidence):
         raise SystemExit("bench/internals.py: CoopView._build and CoopView(...) differ")
     count = 20_000 if quick else 200_000
     repeat = 3 if quick else 7
     return line(
         "coopview-new",
-        cpu_median(lambda: [build(**kwargs) for _ in range(count)], repeat),
-        cpu_median(lambda: [view_type(**kwargs) for _ in range(count)], repeat),
+        cpu_median(lambda: [build(fields, evidence) for _ in range(count)], repeat),
+        cpu_median(lambda: [view_type(**fields, evidence=evidence) for _ in range(count)], repeat),
     )
 
 

@@ -889,7 +889,7 @@ def _view_from(
     work: CoopWork,
     decimals: Mapping[str, frozenset[str]] | None,
 ) -> CoopView:
-    return cls._build(evidence=LazyEvidence(work.steps, work.rest, decimals), **fields)
+    return cls._build(fields, LazyEvidence(work.steps, work.rest, decimals))
 
 
 @cache
