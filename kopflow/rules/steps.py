@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache, partial
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kopflow import authz
 from kopflow.audit.canonical import MAX_SAFE_INT, checked_text, encode_checked
@@ -198,7 +198,8 @@ def complete(
             step=_step(change, step, spec),
             coop=work.id,
         )
-    given = dict(raw)
+    # Parsing only reads what it is given: the caller's own dictionary needs no copy.
+    given = cast("dict[str, Any]", raw) if type(raw) is dict else dict(raw)
     previous: dict[str, Any] = {}
     if correcting:
         # A correction names only what changes; the rest of the current version carries over
@@ -210,9 +211,9 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    reasons = plugins.validate_step(
-        coop=view(), partner=partner, step=spec.id, evidence=dict(evidence)
-    )
+    # The parsed evidence is the hooks' own: nothing changes it after (the record and the
+    # after-step hook get copies).
+    reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=evidence)
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
