@@ -341,6 +341,7 @@ class Change:
         steps: Collection[str] | None = None,
         lazy_rest: bool = False,
         columns: Sequence[str] | None = None,
+        partners: bool = True,
     ) -> dict[str, CoopWork]:
         """The cooperatives a change works on (see :func:`load_coops`). With ``lazy_rest`` the
         steps not named in ``steps`` are read when a plugin's view first asks, as they stood
@@ -354,6 +355,7 @@ class Change:
             rest_as_of=rest_as_of,
             reading=self.workspace.reading,
             columns=columns,
+            partners=partners,
         )
 
     def resolve(self, ref: str) -> str:
@@ -811,6 +813,7 @@ def load_coops(
     rest_as_of: int | None = None,
     reading: Callable[[], AbstractContextManager[Connection]] | None = None,
     columns: Sequence[str] | None = None,
+    partners: bool = True,
 ) -> dict[str, CoopWork]:
     """Rows, current step states, partners and villages of some cooperatives, in four queries.
 
@@ -821,7 +824,9 @@ def load_coops(
     other steps' states are read when first asked for, as they stood then, by a plugin's view,
     which so sees what a full load would have shown it; ``reading`` opens a connection for that
     if the change's own has closed by then. ``columns`` names the only columns of the rows
-    read (:data:`BULK_COLUMNS` for bulk changes); None reads whole rows.
+    read (:data:`BULK_COLUMNS` for bulk changes); None reads whole rows. ``partners=False``
+    leaves the partners out (each cooperative's set empty), for a change no rule of which reads
+    them (``views=False`` too).
     """
     from kopflow.store import tables
     from kopflow.store.rows import rows_in, table_rows_in
@@ -843,9 +848,10 @@ def load_coops(
         loaded = frozenset(steps)
         for coop_id, work in works.items():
             work.rest = History(reading, conn, coop_id, rest_as_of, loaded)
-    partners = "SELECT coop_id, partner FROM enrollment"
-    for coop_id, partner in rows_in(conn, partners, "coop_id", ids):
-        works[coop_id].partners.add(partner)
+    if partners:
+        enrolled = "SELECT coop_id, partner FROM enrollment"
+        for coop_id, partner in rows_in(conn, enrolled, "coop_id", ids):
+            works[coop_id].partners.add(partner)
     if views:
         villages = "SELECT coop_id, region_id FROM coop_village"
         order = "ORDER BY coop_id, region_id"
