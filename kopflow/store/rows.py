@@ -28,27 +28,32 @@ def param_mark(conn: Connection) -> str:
 
 def _processed(
     conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> list[tuple[Any, ...]]:
+) -> Sequence[Sequence[Any]]:
     """Rows with each column's bind processor applied (once per distinct value object)."""
     procs = []
     for index, key in enumerate(keys):
         proc = table.c[key].type.bind_processor(conn.dialect)
         if proc is not None:
             procs.append((index, proc))
-    out = [row if type(row) is tuple else tuple(row) for row in rows]  # executemany wants tuples
+    if not procs or not rows:
+        return rows
     adapt = _driver_adapter(conn)
+    # Column by column: a processed column is replaced whole, and the rows rebuilt once
+    # (a bulk batch's step records carry one timestamp, processed once, in 40,000 rows).
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
     for index, proc in procs:
+        values = columns[index]
         # Once per distinct value, by identity: equal datetimes in different time zones are
         # stored differently. Every value is alive in ``rows``, so no id is reused meanwhile.
-        memo: dict[int, Any] = {}
-        for value in {id(row[index]): row[index] for row in rows}.values():
-            memo[id(value)] = None if value is None else adapt(proc(value))
+        memo = {
+            id(value): None if value is None else adapt(proc(value))
+            for value in dict(zip(map(id, values), values, strict=True)).values()
+        }
         if len(memo) == 1:  # typically the unit's one timestamp
-            (only,) = memo.values()
-            out = [(*row[:index], only, *row[index + 1 :]) for row in out]
+            columns[index] = (*memo.values(),) * len(values)
         else:
-            out = [(*row[:index], memo[id(row[index])], *row[index + 1 :]) for row in out]
-    return out
+            columns[index] = [memo[id(value)] for value in values]
+    return list(zip(*columns, strict=True))
 
 
 def _driver_adapter(conn: Connection) -> Callable[[Any], Any]:
