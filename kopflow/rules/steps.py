@@ -7,10 +7,10 @@ event and never commits. Bulk completion is a :class:`~kopflow.pipeline.driver.B
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from kopflow import authz
 from kopflow.audit.canonical import MAX_SAFE_INT, checked_text, encode_checked
@@ -34,7 +34,32 @@ StepItem = tuple[str, str, Mapping[str, Any]]
 # What a step's outcome message and the text of its audit details depend on besides the row:
 # the step, whether it corrects, the reason and the language.
 _DoneKey = tuple[str, bool, str | None, str]
-_T = TypeVar("_T")
+
+
+class _Memos:
+    """What step completion works out once per transaction rather than per row (issue #15),
+    in one object a bulk visit holds, so that a row looks none of it up in ``Change.memo``.
+
+    ``placed``: the (step, stage) pairs that passed the checks depending on them alone (a
+    refusal names the cooperative, so it is not kept); ``after``: each step's full 'after'
+    keys; ``permitted``: the (step, kabupaten) pairs the actor may complete; ``done``: see
+    :func:`_done`.
+    """
+
+    __slots__ = ("after", "done", "permitted", "placed")
+
+    def __init__(self) -> None:
+        self.placed: set[tuple[str, str]] = set()
+        self.after: dict[str, list[str]] = {}
+        self.permitted: set[tuple[str, str]] = set()
+        self.done: dict[_DoneKey, tuple[str, str | None]] = {}
+
+
+def _memos(change: Change) -> _Memos:
+    found: _Memos | None = change.memo.get("steps")
+    if found is None:
+        found = change.memo["steps"] = _Memos()
+    return found
 
 
 def _check_place(
@@ -44,13 +69,12 @@ def _check_place(
     spec: StepSpec,
     partner: str | None,
     stage: str | None,
+    memos: _Memos,
 ) -> None:
     """Refuse a step the cooperative cannot take now: wrong stage, not enrolled, out of order."""
     wf = change.workflow
     current = work.row["stage"]
-    # What depends on the step and the stage alone is checked once per transaction for each
-    # pair that passes (issue #15); a refusal names the cooperative, so it is not kept.
-    placed: set[tuple[str, str]] = _memo(change, "placed", set)
+    placed = memos.placed
     if (step, current) in placed:
         if partner is not None and partner not in work.partners:
             raise _not_enrolled(work, partner)
@@ -81,7 +105,7 @@ def _check_place(
                 stage=_stage(wf, current),
             )
         placed.add((step, current))
-    after: dict[str, list[str]] = _memo(change, "after", dict)
+    after = memos.after
     keys = after.get(step)
     if keys is None:
         keys = after[step] = _after_keys(spec, partner)
@@ -92,15 +116,6 @@ def _check_place(
             step=_step(change, step, spec),
             missing=listed([_step(change, key) for key in missing]),
         )
-
-
-def _memo(change: Change, key: str, empty: Callable[[], _T]) -> _T:
-    """``change.memo[key]``, made empty on first use: ``setdefault`` would build (and drop) an
-    empty container per bulk row."""
-    found: _T | None = change.memo.get(key)
-    if found is None:
-        found = change.memo[key] = empty()
-    return found
 
 
 def _not_enrolled(work: CoopWork, partner: str) -> RefusedError:
@@ -141,12 +156,13 @@ class Visit:
     with its own snapshot of the evidence, holding the rows recorded before it.
     """
 
-    __slots__ = ("plugins", "view", "version_checked")
+    __slots__ = ("memos", "plugins", "view", "version_checked")
 
     def __init__(self, change: Change, work: CoopWork) -> None:
         self.view = change.view_maker(work)
         self.version_checked = False
         self.plugins = change.plugins  # the same host for the whole change
+        self.memos = _memos(change)
 
 
 def _permitted(
@@ -159,7 +175,7 @@ def _permitted(
         if visit is not None:
             visit.version_checked = True
     # Allowed once, allowed for every cooperative of the kabupaten: the actor is the change's.
-    allowed: set[tuple[str, str]] = _memo(change, "permitted", set)
+    allowed = visit.memos.permitted if visit is not None else _memos(change).permitted
     key = (step, work.row["kabupaten"])
     if key not in allowed:
         authz.require_step(
@@ -185,11 +201,14 @@ def complete(
     """Validate and queue one step's evidence for one cooperative (``visit``: what a bulk
     completion has worked out for the cooperative already)."""
     spec, partner, stage = _permitted(change, work, step, visit)
-    plugins = visit.plugins if visit is not None else change.plugins
+    if visit is not None:
+        plugins, memos = visit.plugins, visit.memos
+    else:
+        plugins, memos = change.plugins, _memos(change)
     # Every plugin validates every step, a workflow step too: a broken one refuses all of them
     # (issue #13: its validation would silently be off).
     plugins.raise_if_broken()
-    _check_place(change, work, step, spec, partner, stage)
+    _check_place(change, work, step, spec, partner, stage, memos)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done
     if correcting and not reason:
@@ -237,9 +256,8 @@ def complete(
             if previous.get(name) != evidence.get(name)
         }  # fmt: skip
     key = (step, correcting, reason, get_language())
-    done: dict[_DoneKey, tuple[str, str | None]] = _memo(change, "done", dict)
-    found = done.get(key)
-    message, tail = found if found is not None else _done(change, key, spec)
+    found = memos.done.get(key)
+    message, tail = found if found is not None else _done(change, key, spec, memos)
     # The evidence is checked and encoded once, for the record and the event (issue #15); a
     # value the audit log cannot hold is refused by the event, naming its place.
     try:
@@ -273,7 +291,7 @@ def complete(
     return Outcome(work.id, True, message, seq, work.row["stage"], notify)
 
 
-def _done(change: Change, key: _DoneKey, spec: StepSpec) -> tuple[str, str | None]:
+def _done(change: Change, key: _DoneKey, spec: StepSpec, memos: _Memos) -> tuple[str, str | None]:
     """The outcome's message and the step details' canonical text after the evidence up to the
     version's value, for ``key`` (step, correcting, reason, language), worked out once per
     transaction: members in code point order (coop_version, evidence, plugins, reason, step,
@@ -287,7 +305,7 @@ def _done(change: Change, key: _DoneKey, spec: StepSpec) -> tuple[str, str | Non
     if not correcting and fingerprint is not None and (not reason or type(reason) is str):
         said = f',"reason":{encode_basestring(reason)}' if reason else ""
         tail = f',"plugins":{fingerprint}{said},"step":{encode_basestring(step)},"version":'
-    found = change.memo["done"][key] = (
+    found = memos.done[key] = (
         _done_text(language, correcting, step, label(spec.label, step)),
         tail,
     )
