@@ -10,14 +10,14 @@ import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
 from json.encoder import encode_basestring
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
 from kopflow.audit.canonical import MAX_SAFE_INT, checked_text, encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
-from kopflow.pipeline.change import BULK_COLUMNS, STEP_RECORD
+from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK, STEP_RECORD
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
 from kopflow.rules import evidence as contradictions
@@ -43,22 +43,36 @@ class _Memos:
     ``placed``: the (step, stage) pairs that passed the checks depending on them alone (a
     refusal names the cooperative, so it is not kept); ``after``: each step's full 'after'
     keys; ``permitted``: the (step, kabupaten) pairs the actor may complete; ``done``: see
-    :func:`_done`.
+    :func:`_done`; the plugin fingerprint every event records, and its canonical text; whether
+    a plugin asks for outbox rows or after-step calls.
     """
 
-    __slots__ = ("after", "done", "permitted", "placed")
+    __slots__ = (
+        "after",
+        "after_hook",
+        "done",
+        "encoded",
+        "fingerprint",
+        "notify_hook",
+        "permitted",
+        "placed",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, change: Change) -> None:
         self.placed: set[tuple[str, str]] = set()
         self.after: dict[str, list[str]] = {}
         self.permitted: set[tuple[str, str]] = set()
         self.done: dict[_DoneKey, tuple[str, str | None]] = {}
+        self.fingerprint = change.fingerprint()
+        self.encoded = change.encoded_fingerprint()
+        self.notify_hook = change.implements(NOTIFY_HOOK)
+        self.after_hook = change.implements("kopflow_after_step")
 
 
 def _memos(change: Change) -> _Memos:
     found: _Memos | None = change.memo.get("steps")
     if found is None:
-        found = change.memo["steps"] = _Memos()
+        found = change.memo["steps"] = _Memos(change)
     return found
 
 
@@ -218,7 +232,7 @@ def complete(
             coop=work.id,
         )
     # Parsing only reads what it is given: the caller's own dictionary needs no copy.
-    given = cast("dict[str, Any]", raw) if type(raw) is dict else dict(raw)
+    given = raw if isinstance(raw, dict) else dict(raw)
     previous: dict[str, Any] = {}
     if correcting:
         # A correction names only what changes; the rest of the current version carries over
@@ -244,7 +258,7 @@ def complete(
         "version": version,
         "evidence": evidence,
         "coop_version": coop_version,
-        "plugins": change.fingerprint(),
+        "plugins": memos.fingerprint,
     }
     if reason:
         details["reason"] = reason
@@ -264,7 +278,7 @@ def complete(
         stored: str | None = checked_text(evidence)
     except ValueError:
         stored = None
-    encoded = change.encoded_fingerprint()
+    encoded = memos.encoded
     text = None
     if stored is not None:
         if tail is not None and version <= MAX_SAFE_INT and coop_version <= MAX_SAFE_INT:
@@ -284,9 +298,11 @@ def complete(
     change.insert_row("step_record", STEP_RECORD, record)
     work.steps[step] = StepState(version, "done", stored)
     # In this transaction, with the step in the view: a refusal leaves no row (issue #13).
-    change.notify(work, "step.corrected" if correcting else "step.completed", details, seq, view)
+    if memos.notify_hook:
+        action = "step.corrected" if correcting else "step.completed"
+        change.notify(work, action, details, seq, view)
     notify = None
-    if change.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
+    if memos.after_hook:  # else nothing to keep (issue #5)
         notify = partial(_after_step, change, work, step, parsed, seq)  # lighter than a closure
     return Outcome(work.id, True, message, seq, work.row["stage"], notify)
 
@@ -300,7 +316,7 @@ def _done(change: Change, key: _DoneKey, spec: StepSpec, memos: _Memos) -> tuple
     it, naming the place): the details are then encoded as a whole.
     """
     step, correcting, reason, language = key
-    fingerprint = change.encoded_fingerprint().get("plugins")
+    fingerprint = memos.encoded.get("plugins")
     tail = None
     if not correcting and fingerprint is not None and (not reason or type(reason) is str):
         said = f',"reason":{encode_basestring(reason)}' if reason else ""
