@@ -108,6 +108,12 @@ def unique_pairs(
     ]
 
 
+def holds_identifiers(change: Change, step: str, spec: StepSpec) -> bool:
+    """Whether evidence of ``step`` can hold identifiers (a field is unique): for most steps
+    :func:`unique_pairs` has nothing to find, and a bulk run asks once per step, not per row."""
+    return bool(_unique_fields(change, step, spec))
+
+
 def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec, ...]:
     # Asked for every row of a bulk completion, and most steps have none (issue #5).
     # Keyed by the step alone in a dict of their own: no key text built per row (issue #15).

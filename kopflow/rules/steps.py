@@ -62,7 +62,7 @@ class _Memos:
         self.placed: set[tuple[str, str]] = set()
         self.after: dict[str, list[str]] = {}
         self.permitted: set[tuple[str, str]] = set()
-        self.done: dict[_DoneKey, tuple[str, str | None]] = {}
+        self.done: dict[_DoneKey, tuple[str, str | None, bool]] = {}
         self.fingerprint = change.fingerprint()
         self.encoded = change.encoded_fingerprint()
         self.notify_hook = change.implements(NOTIFY_HOOK)
@@ -271,7 +271,7 @@ def complete(
         }  # fmt: skip
     key = (step, correcting, reason, get_language())
     found = memos.done.get(key)
-    message, tail = found if found is not None else _done(change, key, spec, memos)
+    message, tail, holds = found if found is not None else _done(change, key, spec, memos)
     # The evidence is checked and encoded once, for the record and the event (issue #15); a
     # value the audit log cannot hold is refused by the event, naming its place.
     try:
@@ -291,7 +291,8 @@ def complete(
     seq = change.event(
         "step.corrected" if correcting else "step.completed", work.id, details, encoded, text
     )
-    _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
+    if holds:
+        _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
     if stored is None:  # not reached: the event has refused it
         stored = encode_checked(evidence)
     record = (work.id, step, version, "done", stored, reason, change.actor.name, change.now, seq)
@@ -307,11 +308,15 @@ def complete(
     return Outcome(work.id, True, message, seq, work.row["stage"], notify)
 
 
-def _done(change: Change, key: _DoneKey, spec: StepSpec, memos: _Memos) -> tuple[str, str | None]:
-    """The outcome's message and the step details' canonical text after the evidence up to the
-    version's value, for ``key`` (step, correcting, reason, language), worked out once per
-    transaction: members in code point order (coop_version, evidence, plugins, reason, step,
-    version), each as canonical_bytes encodes it. The text is None for a correction (its
+def _done(
+    change: Change, key: _DoneKey, spec: StepSpec, memos: _Memos
+) -> tuple[str, str | None, bool]:
+    """The outcome's message, the step details' canonical text after the evidence up to the
+    version's value, and whether identifiers are held or released, for ``key`` (step,
+    correcting, reason, language), worked out once per transaction.
+
+    The text has the members in code point order (coop_version, evidence, plugins, reason,
+    step, version), each as canonical_bytes encodes it; it is None for a correction (its
     ``changed`` comes first) or a fingerprint that is not canonical (the event then refuses
     it, naming the place): the details are then encoded as a whole.
     """
@@ -324,6 +329,7 @@ def _done(change: Change, key: _DoneKey, spec: StepSpec, memos: _Memos) -> tuple
     found = memos.done[key] = (
         _done_text(language, correcting, step, label(spec.label, step)),
         tail,
+        correcting or contradictions.holds_identifiers(change, step, spec),
     )
     return found
 
@@ -442,14 +448,19 @@ def _load_for_steps(
 
 def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> None:
     """Who holds the chunk's unique identifiers, in one query, not one per row (issue #12)."""
+    holding: dict[str, StepSpec] = {}  # the chunk's steps whose evidence holds identifiers
+    for step in {step for rows in items.values() for _ref, step, _raw in rows}:
+        try:
+            spec = change.step_spec(step)[0]
+        except KopflowError:
+            continue  # refused when its row comes up
+        if contradictions.holds_identifiers(change, step, spec):
+            holding[step] = spec
     pairs: list[tuple[str, str]] = []
     for rows in items.values():
         for _ref, step, raw in rows:
-            try:
-                spec = change.step_spec(step)[0]
-            except KopflowError:
-                continue  # refused when its row comes up
-            pairs.extend(contradictions.unique_pairs(change, step, spec, raw))
+            if step in holding:
+                pairs.extend(contradictions.unique_pairs(change, step, holding[step], raw))
     change.prefetch_owners(pairs)
 
 
