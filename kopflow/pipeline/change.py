@@ -573,11 +573,12 @@ class Change:
                 "updated_by": self.actor.name,
             }
             return int(version)
-        pending.update(values)
-        pending["version"] = pending.get("version", seen_version) + 1
-        pending["updated_at"] = self.now
-        pending["updated_by"] = self.actor.name
-        return int(pending["version"])
+        # The first update set the version, the time and the actor, the same for the whole
+        # change: only the values and the version change (a bulk completion's every step).
+        if values:
+            pending.update(values)
+        version = pending["version"] = pending["version"] + 1
+        return int(version)
 
     def mark(self) -> Mark:
         """A point to return to if the cooperative being worked on is refused."""
