@@ -13,8 +13,10 @@ alternative it replaces, and the gain (public / internal; above 1 the internal p
 * ``coopview-new``: ``CoopView._build`` (``object.__new__`` on the frozen dataclass) vs its
   constructor, with the same arguments (equal views, checked);
 * ``gc-paused``: the collector paused per transaction (``kopflow.pipeline.change._gc_paused``) vs
-  left on, over a bulk completion of every formation step for 2,000 cooperatives (each in a
-  fresh process on a copy of the same database);
+  left on, over the bulk lifecycle of ``run.py --only bulk`` for 2,000 cooperatives, its
+  measured part (each in a fresh process on a copy of the same database). A bulk command's
+  process holds its input and results meanwhile, which every full collection walks again: on
+  a fresh process completing one stage the pause gained nothing, on the lifecycle 8-14%;
 * ``direct-routes``: ``kopflow.flow.machine.fire`` taking the direct route vs firing the event
   through the transitions machine, the same moves.
 
@@ -158,19 +160,19 @@ def view_line(quick: bool) -> dict[str, Any]:
     if build is None:
         raise SystemExit("bench/internals.py: kopflow.plugin.CoopView._build is gone")
     evidence = {"nib": {"nib": "1234567890123", "date": "2025-05-01"}}
-    kwargs = dict(
+    fields = dict(
         id="KDMP-000001", name="Koperasi Desa Merah Putih Banjar", kabupaten="Kabupaten Buleleng",
         kecamatan="Banjar", villages=("5108010001",), stage="formation", workflow="kdkmp",
-        partners=("bri", "pos"), evidence=evidence,
+        partners=("bri", "pos"),
     )  # fmt: skip
-    if build(**kwargs) != view_type(**kwargs):
+    if build(fields, evidence) != view_type(**fields, evidence=evidence):
         raise SystemExit("bench/internals.py: CoopView._build and CoopView(...) differ")
     count = 20_000 if quick else 200_000
     repeat = 3 if quick else 7
     return line(
         "coopview-new",
-        cpu_median(lambda: [build(**kwargs) for _ in range(count)], repeat),
-        cpu_median(lambda: [view_type(**kwargs) for _ in range(count)], repeat),
+        cpu_median(lambda: [build(fields, evidence) for _ in range(count)], repeat),
+        cpu_median(lambda: [view_type(**fields, evidence=evidence) for _ in range(count)], repeat),
     )
 
 
@@ -178,53 +180,46 @@ def view_line(quick: bool) -> dict[str, Any]:
 
 _GC_CHILD = """
 import contextlib, sys
-from kopflow.engine import Kopflow
-from kopflow.flow.samples import sample_evidence
-from kopflow.log import configure
+sys.path.insert(0, sys.argv[4])
 import kopflow.pipeline.change as change
-if sys.argv[2] == "public":
+if sys.argv[3] == "public":
     change._gc_paused = contextlib.nullcontext  # the collector stays on
-configure()
-engine = Kopflow(sys.argv[1], actor="bench")
-with engine.reading() as conn:
-    ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM coop ORDER BY id")]
-steps = engine.workflow.stage("formation").steps
-rows = [(c, s.id, sample_evidence(s, i % 10)) for i, c in enumerate(ids) for s in steps]
-result = engine.complete_steps_bulk(rows)
-assert not result.refused, result.refused[:3]
+import _work
+print(_work.lifecycle(sys.argv[1], sys.argv[2])["cpu_seconds"])
 """
+
+
+def child_timed(argv: list[str], env: dict[str, str]) -> float:
+    """The CPU seconds a child prints as its last line: the measured part alone, since the
+    child's start-up (imports, plugins) would otherwise dilute what it gains."""
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench/internals.py: {argv[1:3]} exited with {done.returncode}")
+    return float(done.stdout.split()[-1])
 
 
 def gc_line(quick: bool) -> dict[str, Any]:
     need("kopflow.pipeline.change", "_gc_paused")
-    from itertools import islice
-
-    from kopflow.engine import Kopflow
-    from kopflow.log import configure
-    from kopflow.regions import seeds_from_areaid
-    from kopflow.store.db import dispose_engines
+    here = str(Path(__file__).resolve().parent)
+    sys.path.insert(0, here)
+    import _work
 
     coops = 300 if quick else 2_000
     repeat = 1 if quick else 3
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "KOPFLOW_LOG": str(Path(folder) / "kopflow.log")}
         os.environ["KOPFLOW_LOG"] = env["KOPFLOW_LOG"]
-        template = str(Path(folder) / "template.db")
-        configure()
-        engine = Kopflow(template, actor="bench")
-        engine.init()
-        engine.register(islice(seeds_from_areaid(), coops), source="areaid:bench")
-        dispose_engines()
-        import sqlite3
-
-        with sqlite3.connect(template) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        template, plan = str(Path(folder) / "template.db"), str(Path(folder) / "plan.json")
+        _work.register(template, coops)
+        _work.plan(template, plan)
+        _work.checkpoint(template)
         runs: dict[str, list[float]] = {"internal": [], "public": []}
         for _ in range(repeat):
             for way in runs:
                 db = str(Path(folder) / f"{way}.db")
                 shutil.copyfile(template, db)
-                runs[way].append(child_cpu([sys.executable, "-c", _GC_CHILD, db, way], env))
+                argv = [sys.executable, "-c", _GC_CHILD, db, plan, way, here]
+                runs[way].append(child_timed(argv, env))
                 os.remove(db)
     return line("gc-paused", statistics.median(runs["internal"]), statistics.median(runs["public"]))
 

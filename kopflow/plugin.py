@@ -158,35 +158,19 @@ class CoopView:
 
     @classmethod
     def _build(
-        cls,
-        id: str,  # noqa: A002 -- the field's name
-        name: str,
-        kabupaten: str,
-        kecamatan: str,
-        villages: tuple[str, ...],
-        stage: str,
-        workflow: str,
-        partners: tuple[str, ...],
-        evidence: Mapping[str, Mapping[str, object]],
+        cls, fields: Mapping[str, object], evidence: Mapping[str, Mapping[str, object]]
     ) -> CoopView:
-        """The view ``CoopView(...)`` builds from tuples, for the engine only.
+        """The view ``CoopView(**fields, evidence=evidence)`` builds, for the engine only.
 
         A bulk batch builds one per step (issue #5), and a frozen dataclass's ``__init__`` sets
         every field through ``object.__setattr__``; this sets them at once, as
-        ``__post_init__`` would leave them. The engine passes tuples already.
+        ``__post_init__`` would leave them. The engine passes every other field, ``villages``
+        and ``partners`` as tuples already, in one mapping it builds once per cooperative.
         """
         view = object.__new__(cls)
-        view.__dict__.update(
-            id=id,
-            name=name,
-            kabupaten=kabupaten,
-            kecamatan=kecamatan,
-            villages=villages,
-            stage=stage,
-            workflow=workflow,
-            partners=partners,
-            evidence=_ReadOnlyEvidence(evidence),
-        )
+        state = view.__dict__
+        state.update(fields)
+        state["evidence"] = _ReadOnlyEvidence(evidence)
         return view
 
     def is_done(self, step_id: str) -> bool:

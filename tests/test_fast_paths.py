@@ -104,6 +104,26 @@ def test_bulk_advance_reading_only_the_guards_steps_refuses_as_one_by_one(
     assert sorted(o.coop_id for o in result.done) == coops[3:]
 
 
+def test_bulk_advance_before_onboarding_refuses_as_one_by_one(kopflow: Kopflow) -> None:
+    """Out of formation a bulk advance reads no partners and checks the required steps once,
+    without the machine, for a cooperative that has them all: one that lacks some is refused
+    word for word as ``advance`` refuses it, and the others move."""
+    kopflow.register(seeds(3), source="test")
+    coops = [f"KDMP-90000{i}" for i in range(1, 4)]
+    steps = [s for s in kopflow.workflow.stage("formation").steps if s.required]
+    for coop in coops[1:]:
+        finish(kopflow, coop, "formation")
+    for step in steps[:2]:
+        kopflow.complete_step(coops[0], step.id, sample_evidence(step, 1))
+    expected = _single_refusals(kopflow, coops[:1])
+    assert "missing steps of" in expected[coops[0]]
+
+    result = kopflow.advance_bulk(stage="formation")
+    assert {o.coop_id: o.message for o in result.refused} == expected
+    assert sorted(o.coop_id for o in result.done) == coops[1:]
+    assert {o.stage for o in result.done} == {"legal"}
+
+
 def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: Kopflow) -> None:
     """The bulk writer hands the driver each distinct timestamp already adapted (sqlite3 would
     adapt it again for every row); what is stored is what the driver stores for the value as
@@ -111,15 +131,15 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
     from datetime import UTC, datetime, timedelta, timezone
 
     from kopflow.store import db, tables
-    from kopflow.store.rows import insert_dicts
+    from kopflow.store.rows import insert_many
 
     table = tables.actor
     moments = [datetime(2025, 7, 21, 8, 30, 1, 123456, tzinfo=UTC),
                datetime(2025, 7, 21, 15, 30, 1, tzinfo=timezone(timedelta(hours=7)))]  # fmt: skip
     columns = ("name", "role", "region", "partner", "enabled", "created_at", "created_by")
 
-    def row(name: str, at: datetime) -> dict[str, Any]:
-        return dict(zip(columns, (name, "officer", None, None, True, at, "t"), strict=True))
+    def row(name: str, at: datetime) -> tuple[Any, ...]:
+        return (name, "officer", None, None, True, at, "t")
 
     with db.write_transaction(kopflow.url) as conn:
         bind = table.c.created_at.type.bind_processor(conn.dialect)  # type: ignore[attr-defined]
@@ -127,9 +147,9 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
         sql = f"INSERT INTO actor ({', '.join(columns)}) VALUES ({', '.join([mark] * 7)})"
         for i, at in enumerate(moments):
             plain = row(f"plain{i}", bind(at) if bind else at)
-            conn.exec_driver_sql(sql, tuple(plain.values()))
+            conn.exec_driver_sql(sql, plain)
         bulk = [row(f"bulk{i}", at) for i, at in enumerate(moments)]
-        insert_dicts(conn, table, bulk)  # type: ignore[arg-type]
+        insert_many(conn, table, columns, bulk)
     with db.read_connection(kopflow.url) as conn:
         stored = dict(conn.exec_driver_sql("SELECT name, created_at FROM actor").fetchall())
     for i in range(len(moments)):

@@ -54,6 +54,12 @@ _PARTNERSHIP = (
 
 Mark = tuple[Any, ...]
 
+# The columns of the rows the bulk hot paths queue (Change.insert_row), one tuple each.
+STEP_RECORD = ("coop_id", "step", "version", "status", "evidence", "reason", "actor", "at",
+               "audit_seq")  # fmt: skip
+TRANSITION = ("coop_id", "event", "source", "dest", "reason", "actor", "at", "audit_seq")
+_CLAIM = ("scope", "value", "coop_id", "step", "audit_seq")
+
 # Append-only tables a bulk batch fills with PostgreSQL's COPY where the login may (issue #15),
 # from this many rows queued on.
 COPY_TABLES = ("step_record", "transition", "enrollment")
@@ -255,13 +261,16 @@ class Change:
         # done since the mark, not a copy of the whole batch per cooperative (quadratic).
         self._undo: list[tuple[str, dict[str, Any] | None]] = []
         self._undone: set[str] = set()  # cooperatives with an _undo entry since the newest mark
-        self.inserts: dict[str, list[dict[str, Any]]] = {
-            t: [] for t in (*_PARENTS, *_CHILDREN, *_PARTNERSHIP, "unique_value")
-        }
+        # Rows queued per table as tuples, and the runs of them with the same columns: (index
+        # of the run's first row, the columns). A bulk batch queues tens of thousands of rows
+        # of one shape: a tuple per row, not a dictionary turned into one at the flush (#15).
+        names = (*_PARENTS, *_CHILDREN, *_PARTNERSHIP, "unique_value")
+        self.inserts: dict[str, list[tuple[Any, ...]]] = {t: [] for t in names}
+        self._runs: dict[str, list[tuple[int, tuple[str, ...]]]] = {t: [] for t in names}
         # The table list of each row queued, in order: a mark is its length and rollback_to
         # pops the rows queued since, so marking (once per cooperative of a bulk batch) does
         # not count every table's rows (issue #15).
-        self._queued: list[list[dict[str, Any]]] = []
+        self._queued: list[list[tuple[Any, ...]]] = []
         # Unique identifiers (issue #12): who holds (key, value) as this change sees it, the
         # earlier entries for rollback_to, and the (coop, step) pairs whose values go first.
         self._owners: dict[tuple[str, str], str | None] = {}
@@ -332,6 +341,7 @@ class Change:
         steps: Collection[str] | None = None,
         lazy_rest: bool = False,
         columns: Sequence[str] | None = None,
+        partners: bool = True,
     ) -> dict[str, CoopWork]:
         """The cooperatives a change works on (see :func:`load_coops`). With ``lazy_rest`` the
         steps not named in ``steps`` are read when a plugin's view first asks, as they stood
@@ -345,6 +355,7 @@ class Change:
             rest_as_of=rest_as_of,
             reading=self.workspace.reading,
             columns=columns,
+            partners=partners,
         )
 
     def resolve(self, ref: str) -> str:
@@ -435,10 +446,7 @@ class Change:
     def claim(self, coop_id: str, step: str, key: str, value: str, seq: int) -> None:
         """Queue ``coop_id``'s hold on an identifier, recorded by the step event ``seq``."""
         self._set_owner((key, value), coop_id)
-        self.insert(
-            "unique_value",
-            {"scope": key, "value": value, "coop_id": coop_id, "step": step, "audit_seq": seq},
-        )
+        self.insert_row("unique_value", _CLAIM, (key, value, coop_id, step, seq))
 
     def release(self, coop_id: str, step: str, held: Iterable[tuple[str, str]], seq: int) -> None:
         """Queue the release, by the event ``seq``, of the identifiers ``coop_id`` holds
@@ -532,8 +540,16 @@ class Change:
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         """Queue a row for ``table``."""
+        self.insert_row(table, tuple(row), tuple(row.values()))
+
+    def insert_row(self, table: str, columns: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        """Queue a row for ``table``: ``values`` of ``columns`` (for a bulk hot path, the same
+        ``columns`` object for every row)."""
         rows = self.inserts[table]
-        rows.append(row)
+        runs = self._runs[table]
+        if not runs or runs[-1][1] != columns:
+            runs.append((len(rows), columns))
+        rows.append(values)
         self._queued.append(rows)
 
     def update_coop(self, coop_id: str, seen_version: int, **values: Any) -> int:
@@ -562,11 +578,12 @@ class Change:
                 "updated_by": self.actor.name,
             }
             return int(version)
-        pending.update(values)
-        pending["version"] = pending.get("version", seen_version) + 1
-        pending["updated_at"] = self.now
-        pending["updated_by"] = self.actor.name
-        return int(pending["version"])
+        # The first update set the version, the time and the actor, the same for the whole
+        # change: only the values and the version change (a bulk completion's every step).
+        if values:
+            pending.update(values)
+        version = pending["version"] = pending["version"] + 1
+        return int(version)
 
     def mark(self) -> Mark:
         """A point to return to if the cooperative being worked on is refused."""
@@ -586,6 +603,9 @@ class Change:
         queued = self._queued
         while len(queued) > queued_count:
             queued.pop().pop()  # the newest row queued is the last of its table's
+        for name, runs in self._runs.items():  # a refusal: rare, so every table's
+            while runs and runs[-1][0] >= len(self.inserts[name]):
+                runs.pop()
         while len(self._owner_log) > owner_count:
             pair, holder = self._owner_log.pop()
             self._owners[pair] = holder
@@ -610,13 +630,14 @@ class Change:
     def flush(self) -> None:
         """Write all queued rows and events; a lost compare-and-set fails the whole change."""
         from kopflow.store import tables
-        from kopflow.store.rows import insert_dicts
+        from kopflow.store.rows import insert_runs
 
         # Driver-level executemany (issue #5): SQLAlchemy's per-row parameter handling cost
         # more than the inserts themselves; the stored values are the same.
         for name in _PARENTS:
             if self.inserts[name]:
-                insert_dicts(self.conn, tables.metadata.tables[name], self.inserts[name])
+                table = tables.metadata.tables[name]
+                insert_runs(self.conn, table, self.inserts[name], self._runs[name])
         if self.coop_updates:
             self._update_coops()
         if self.releases:
@@ -625,12 +646,15 @@ class Change:
         for name in (*_CHILDREN, *_PARTNERSHIP):
             if self.inserts[name]:
                 table = tables.metadata.tables[name]
-                insert_dicts(self.conn, table, self.inserts[name], copy=name in copy)
+                rows, runs = self.inserts[name], self._runs[name]
+                insert_runs(self.conn, table, rows, runs, copy=name in copy)
         if self.inserts["unique_value"]:
             self._claim_values()
         self.chain.flush()
         for rows in self.inserts.values():
             rows.clear()
+        for runs in self._runs.values():
+            runs.clear()
         self._queued.clear()
         self.coop_updates.clear()
         self._undo.clear()
@@ -660,10 +684,11 @@ class Change:
         from sqlalchemy.exc import IntegrityError
 
         from kopflow.store import tables
-        from kopflow.store.rows import insert_dicts
+        from kopflow.store.rows import insert_runs
 
         try:
-            insert_dicts(self.conn, tables.unique_value, self.inserts["unique_value"])
+            rows, runs = self.inserts["unique_value"], self._runs["unique_value"]
+            insert_runs(self.conn, tables.unique_value, rows, runs)
         except IntegrityError:
             raise ConflictError(
                 "an identifier being recorded was recorded for another cooperative meanwhile; "
@@ -794,6 +819,7 @@ def load_coops(
     rest_as_of: int | None = None,
     reading: Callable[[], AbstractContextManager[Connection]] | None = None,
     columns: Sequence[str] | None = None,
+    partners: bool = True,
 ) -> dict[str, CoopWork]:
     """Rows, current step states, partners and villages of some cooperatives, in four queries.
 
@@ -804,7 +830,9 @@ def load_coops(
     other steps' states are read when first asked for, as they stood then, by a plugin's view,
     which so sees what a full load would have shown it; ``reading`` opens a connection for that
     if the change's own has closed by then. ``columns`` names the only columns of the rows
-    read (:data:`BULK_COLUMNS` for bulk changes); None reads whole rows.
+    read (:data:`BULK_COLUMNS` for bulk changes); None reads whole rows. ``partners=False``
+    leaves the partners out (each cooperative's set empty), for a change no rule of which reads
+    them (``views=False`` too).
     """
     from kopflow.store import tables
     from kopflow.store.rows import rows_in, table_rows_in
@@ -826,9 +854,10 @@ def load_coops(
         loaded = frozenset(steps)
         for coop_id, work in works.items():
             work.rest = History(reading, conn, coop_id, rest_as_of, loaded)
-    partners = "SELECT coop_id, partner FROM enrollment"
-    for coop_id, partner in rows_in(conn, partners, "coop_id", ids):
-        works[coop_id].partners.add(partner)
+    if partners:
+        enrolled = "SELECT coop_id, partner FROM enrollment"
+        for coop_id, partner in rows_in(conn, enrolled, "coop_id", ids):
+            works[coop_id].partners.add(partner)
     if views:
         villages = "SELECT coop_id, region_id FROM coop_village"
         order = "ORDER BY coop_id, region_id"
@@ -872,7 +901,7 @@ def _view_from(
     work: CoopWork,
     decimals: Mapping[str, frozenset[str]] | None,
 ) -> CoopView:
-    return cls._build(evidence=LazyEvidence(work.steps, work.rest, decimals), **fields)
+    return cls._build(fields, LazyEvidence(work.steps, work.rest, decimals))
 
 
 @cache

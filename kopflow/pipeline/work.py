@@ -80,10 +80,20 @@ class StepState:
     version: int
     status: str
     evidence_json: str
+    # The evidence parsed, once: a bulk completion's date rules read another step's evidence
+    # for each row that compares with it (issue #15). Never changed: readers get a Mapping.
+    parsed: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def done(self) -> bool:
         return self.status == "done"
+
+    def evidence(self) -> Mapping[str, Any]:
+        """The evidence as ``evidence_json`` holds it (parsed on first use)."""
+        parsed = self.parsed
+        if parsed is None:
+            parsed = self.parsed = json.loads(self.evidence_json)
+        return parsed
 
 
 def newest_states(rows: Iterable[Sequence[Any]]) -> dict[str, dict[str, StepState]]:

@@ -8,7 +8,6 @@ module only knows how to check each kind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -83,8 +82,7 @@ def evidence_of(work: CoopWork, step: str) -> Mapping[str, Any]:
         state = work.rest().get(step)
     if state is None or not state.done or not state.evidence_json:
         return {}
-    parsed: Mapping[str, Any] = json.loads(state.evidence_json)
-    return parsed
+    return state.evidence()
 
 
 def _field_spec(change: Change, step: str, field: str) -> tuple[StepSpec, FieldSpec] | None:
@@ -108,6 +106,12 @@ def unique_pairs(
         for f in fields
         if evidence.get(f.name) not in (None, "")
     ]
+
+
+def holds_identifiers(change: Change, step: str, spec: StepSpec) -> bool:
+    """Whether evidence of ``step`` can hold identifiers (a field is unique): for most steps
+    :func:`unique_pairs` has nothing to find, and a bulk run asks once per step, not per row."""
+    return bool(_unique_fields(change, step, spec))
 
 
 def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec, ...]:

@@ -181,17 +181,17 @@ class Reader:
         if actor.role == "partner":
             evidence = _Visible(evidence, lambda key: authz.may_read_step(actor, _partner_of(key)))
             partners = tuple(p for p in partners if p == actor.partner)
-        return CoopView._build(
-            id=work.id,
-            name=work.row["name"],
-            kabupaten=work.row["kabupaten"],
-            kecamatan=work.row["kecamatan"],
-            villages=tuple(work.villages),
-            stage=work.row["stage"],
-            workflow=work.row["workflow"],
-            partners=partners,
-            evidence=evidence,
-        )
+        fields = {
+            "id": work.id,
+            "name": work.row["name"],
+            "kabupaten": work.row["kabupaten"],
+            "kecamatan": work.row["kecamatan"],
+            "villages": tuple(work.villages),
+            "stage": work.row["stage"],
+            "workflow": work.row["workflow"],
+            "partners": partners,
+        }
+        return CoopView._build(fields, evidence)
 
 
 def _partner_of(key: str) -> str | None:

@@ -7,16 +7,17 @@ event and never commits. Bulk completion is a :class:`~kopflow.pipeline.driver.B
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from json.encoder import encode_basestring
+from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
-from kopflow.audit.canonical import checked_text, encode_checked
+from kopflow.audit.canonical import MAX_SAFE_INT, checked_text, encode_checked
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
-from kopflow.pipeline.change import BULK_COLUMNS
+from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK, STEP_RECORD
 from kopflow.pipeline.driver import BulkOp, Refusal
 from kopflow.pipeline.work import Outcome, StepState
 from kopflow.rules import evidence as contradictions
@@ -30,7 +31,49 @@ if TYPE_CHECKING:
 # its raw evidence. The driver takes the rows themselves, so a national run builds no second
 # tuple per row (issue #5: memory).
 StepItem = tuple[str, str, Mapping[str, Any]]
-_T = TypeVar("_T")
+# What a step's outcome message and the text of its audit details depend on besides the row:
+# the step, whether it corrects, the reason and the language.
+_DoneKey = tuple[str, bool, str | None, str]
+
+
+class _Memos:
+    """What step completion works out once per transaction rather than per row (issue #15),
+    in one object a bulk visit holds, so that a row looks none of it up in ``Change.memo``.
+
+    ``placed``: the (step, stage) pairs that passed the checks depending on them alone (a
+    refusal names the cooperative, so it is not kept); ``after``: each step's full 'after'
+    keys; ``permitted``: the (step, kabupaten) pairs the actor may complete; ``done``: see
+    :func:`_done`; the plugin fingerprint every event records, and its canonical text; whether
+    a plugin asks for outbox rows or after-step calls.
+    """
+
+    __slots__ = (
+        "after",
+        "after_hook",
+        "done",
+        "encoded",
+        "fingerprint",
+        "notify_hook",
+        "permitted",
+        "placed",
+    )
+
+    def __init__(self, change: Change) -> None:
+        self.placed: set[tuple[str, str]] = set()
+        self.after: dict[str, list[str]] = {}
+        self.permitted: set[tuple[str, str]] = set()
+        self.done: dict[_DoneKey, tuple[str, str | None, bool]] = {}
+        self.fingerprint = change.fingerprint()
+        self.encoded = change.encoded_fingerprint()
+        self.notify_hook = change.implements(NOTIFY_HOOK)
+        self.after_hook = change.implements("kopflow_after_step")
+
+
+def _memos(change: Change) -> _Memos:
+    found: _Memos | None = change.memo.get("steps")
+    if found is None:
+        found = change.memo["steps"] = _Memos(change)
+    return found
 
 
 def _check_place(
@@ -40,13 +83,12 @@ def _check_place(
     spec: StepSpec,
     partner: str | None,
     stage: str | None,
+    memos: _Memos,
 ) -> None:
     """Refuse a step the cooperative cannot take now: wrong stage, not enrolled, out of order."""
     wf = change.workflow
     current = work.row["stage"]
-    # What depends on the step and the stage alone is checked once per transaction for each
-    # pair that passes (issue #15); a refusal names the cooperative, so it is not kept.
-    placed: set[tuple[str, str]] = _memo(change, "placed", set)
+    placed = memos.placed
     if (step, current) in placed:
         if partner is not None and partner not in work.partners:
             raise _not_enrolled(work, partner)
@@ -77,7 +119,7 @@ def _check_place(
                 stage=_stage(wf, current),
             )
         placed.add((step, current))
-    after: dict[str, list[str]] = _memo(change, "after", dict)
+    after = memos.after
     keys = after.get(step)
     if keys is None:
         keys = after[step] = _after_keys(spec, partner)
@@ -88,15 +130,6 @@ def _check_place(
             step=_step(change, step, spec),
             missing=listed([_step(change, key) for key in missing]),
         )
-
-
-def _memo(change: Change, key: str, empty: Callable[[], _T]) -> _T:
-    """``change.memo[key]``, made empty on first use: ``setdefault`` would build (and drop) an
-    empty container per bulk row."""
-    found: _T | None = change.memo.get(key)
-    if found is None:
-        found = change.memo[key] = empty()
-    return found
 
 
 def _not_enrolled(work: CoopWork, partner: str) -> RefusedError:
@@ -116,7 +149,8 @@ def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
     """The steps whose state ``complete`` reads for these rows: each row's own step and the
     steps it comes after. An unknown step is refused when its row comes up."""
     keys: set[str] = set()
-    for _ref, step, _raw in items:
+    # Each step once: a chunk's rows name a handful of steps thousands of times.
+    for step in {step for _ref, step, _raw in items}:
         keys.add(step)
         try:
             spec, partner, _stage = change.step_spec(step)
@@ -136,12 +170,13 @@ class Visit:
     with its own snapshot of the evidence, holding the rows recorded before it.
     """
 
-    __slots__ = ("plugins", "view", "version_checked")
+    __slots__ = ("memos", "plugins", "view", "version_checked")
 
     def __init__(self, change: Change, work: CoopWork) -> None:
         self.view = change.view_maker(work)
         self.version_checked = False
         self.plugins = change.plugins  # the same host for the whole change
+        self.memos = _memos(change)
 
 
 def _permitted(
@@ -154,7 +189,7 @@ def _permitted(
         if visit is not None:
             visit.version_checked = True
     # Allowed once, allowed for every cooperative of the kabupaten: the actor is the change's.
-    allowed: set[tuple[str, str]] = _memo(change, "permitted", set)
+    allowed = visit.memos.permitted if visit is not None else _memos(change).permitted
     key = (step, work.row["kabupaten"])
     if key not in allowed:
         authz.require_step(
@@ -180,11 +215,14 @@ def complete(
     """Validate and queue one step's evidence for one cooperative (``visit``: what a bulk
     completion has worked out for the cooperative already)."""
     spec, partner, stage = _permitted(change, work, step, visit)
-    plugins = visit.plugins if visit is not None else change.plugins
+    if visit is not None:
+        plugins, memos = visit.plugins, visit.memos
+    else:
+        plugins, memos = change.plugins, _memos(change)
     # Every plugin validates every step, a workflow step too: a broken one refuses all of them
     # (issue #13: its validation would silently be off).
     plugins.raise_if_broken()
-    _check_place(change, work, step, spec, partner, stage)
+    _check_place(change, work, step, spec, partner, stage, memos)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done
     if correcting and not reason:
@@ -193,7 +231,8 @@ def complete(
             step=_step(change, step, spec),
             coop=work.id,
         )
-    given = dict(raw)
+    # Parsing only reads what it is given: the caller's own dictionary needs no copy.
+    given = raw if isinstance(raw, dict) else dict(raw)
     previous: dict[str, Any] = {}
     if correcting:
         # A correction names only what changes; the rest of the current version carries over
@@ -205,9 +244,9 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    reasons = plugins.validate_step(
-        coop=view(), partner=partner, step=spec.id, evidence=dict(evidence)
-    )
+    # The parsed evidence is the hooks' own: nothing changes it after (the record and the
+    # after-step hook get copies).
+    reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=evidence)
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
@@ -219,7 +258,7 @@ def complete(
         "version": version,
         "evidence": evidence,
         "coop_version": coop_version,
-        "plugins": change.fingerprint(),
+        "plugins": memos.fingerprint,
     }
     if reason:
         details["reason"] = reason
@@ -230,44 +269,69 @@ def complete(
             for name in sorted(set(previous) | set(evidence))
             if previous.get(name) != evidence.get(name)
         }  # fmt: skip
+    key = (step, correcting, reason, get_language())
+    found = memos.done.get(key)
+    message, tail, holds = found if found is not None else _done(change, key, spec, memos)
     # The evidence is checked and encoded once, for the record and the event (issue #15); a
     # value the audit log cannot hold is refused by the event, naming its place.
     try:
         stored: str | None = checked_text(evidence)
     except ValueError:
         stored = None
-    encoded = change.encoded_fingerprint()
+    encoded = memos.encoded
+    text = None
     if stored is not None:
-        encoded = {**encoded, "evidence": stored}
+        if tail is not None and version <= MAX_SAFE_INT and coop_version <= MAX_SAFE_INT:
+            text = (
+                f'{{"coop_version":{int.__repr__(coop_version)},"evidence":{stored}'
+                f"{tail}{int.__repr__(version)}}}"
+            )
+        else:
+            encoded = {**encoded, "evidence": stored}
     seq = change.event(
-        "step.corrected" if correcting else "step.completed", work.id, details, encoded
+        "step.corrected" if correcting else "step.completed", work.id, details, encoded, text
     )
-    _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
+    if holds:
+        _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
     if stored is None:  # not reached: the event has refused it
         stored = encode_checked(evidence)
-    change.insert(
-        "step_record",
-        {
-            "coop_id": work.id,
-            "step": step,
-            "version": version,
-            "status": "done",
-            "evidence": stored,
-            "reason": reason,
-            "actor": change.actor.name,
-            "at": change.now,
-            "audit_seq": seq,
-        },
-    )
+    record = (work.id, step, version, "done", stored, reason, change.actor.name, change.now, seq)
+    change.insert_row("step_record", STEP_RECORD, record)
     work.steps[step] = StepState(version, "done", stored)
     # In this transaction, with the step in the view: a refusal leaves no row (issue #13).
-    change.notify(work, "step.corrected" if correcting else "step.completed", details, seq, view)
+    if memos.notify_hook:
+        action = "step.corrected" if correcting else "step.completed"
+        change.notify(work, action, details, seq, view)
     notify = None
-    if change.implements("kopflow_after_step"):  # else nothing to keep (issue #5)
+    if memos.after_hook:  # else nothing to keep (issue #5)
         notify = partial(_after_step, change, work, step, parsed, seq)  # lighter than a closure
-    language = get_language()
-    text = _done_text(language, correcting, step, label(spec.label, step))
-    return Outcome(work.id, True, text, seq, work.row["stage"], after=notify)
+    return Outcome(work.id, True, message, seq, work.row["stage"], notify)
+
+
+def _done(
+    change: Change, key: _DoneKey, spec: StepSpec, memos: _Memos
+) -> tuple[str, str | None, bool]:
+    """The outcome's message, the step details' canonical text after the evidence up to the
+    version's value, and whether identifiers are held or released, for ``key`` (step,
+    correcting, reason, language), worked out once per transaction.
+
+    The text has the members in code point order (coop_version, evidence, plugins, reason,
+    step, version), each as canonical_bytes encodes it; it is None for a correction (its
+    ``changed`` comes first) or a fingerprint that is not canonical (the event then refuses
+    it, naming the place): the details are then encoded as a whole.
+    """
+    step, correcting, reason, language = key
+    fingerprint = memos.encoded.get("plugins")
+    tail = None
+    if not correcting and fingerprint is not None and (not reason or type(reason) is str):
+        said = f',"reason":{encode_basestring(reason)}' if reason else ""
+        tail = f',"plugins":{fingerprint}{said},"step":{encode_basestring(step)},"version":'
+    found = memos.done[key] = (
+        _done_text(language, correcting, step, label(spec.label, step)),
+        tail,
+        correcting or contradictions.holds_identifiers(change, step, spec),
+    )
+    return found
 
 
 def _hold_identifiers(
@@ -348,20 +412,8 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
         work.id,
         {"step": step, "version": version, "reason": reason, "coop_version": coop_version},
     )
-    change.insert(
-        "step_record",
-        {
-            "coop_id": work.id,
-            "step": step,
-            "version": version,
-            "status": "undone",
-            "evidence": "{}",
-            "reason": reason,
-            "actor": change.actor.name,
-            "at": change.now,
-            "audit_seq": seq,
-        },
-    )
+    record = (work.id, step, version, "undone", "{}", reason, change.actor.name, change.now, seq)
+    change.insert_row("step_record", STEP_RECORD, record)
     change.release(work.id, step, contradictions.held(change, step, spec, work), seq)
     work.steps[step] = StepState(version, "undone", "{}")
     return Outcome(work.id, True, _("undid {step}", step=_step(change, step, spec)), seq, current)
@@ -396,14 +448,19 @@ def _load_for_steps(
 
 def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> None:
     """Who holds the chunk's unique identifiers, in one query, not one per row (issue #12)."""
+    holding: dict[str, StepSpec] = {}  # the chunk's steps whose evidence holds identifiers
+    for step in {step for rows in items.values() for _ref, step, _raw in rows}:
+        try:
+            spec = change.step_spec(step)[0]
+        except KopflowError:
+            continue  # refused when its row comes up
+        if contradictions.holds_identifiers(change, step, spec):
+            holding[step] = spec
     pairs: list[tuple[str, str]] = []
     for rows in items.values():
         for _ref, step, raw in rows:
-            try:
-                spec = change.step_spec(step)[0]
-            except KopflowError:
-                continue  # refused when its row comes up
-            pairs.extend(contradictions.unique_pairs(change, step, spec, raw))
+            if step in holding:
+                pairs.extend(contradictions.unique_pairs(change, step, holding[step], raw))
     change.prefetch_owners(pairs)
 
 

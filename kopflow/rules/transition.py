@@ -16,13 +16,14 @@ from kopflow.audit.canonical import MAX_SAFE_INT
 from kopflow.errors import InputError, RefusedError
 from kopflow.flow.machine import CoopState, Guard, direct_routes, fire
 from kopflow.i18n import Named, _, listed
-from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK
+from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK, TRANSITION
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from kopflow.flow.spec import Workflow
     from kopflow.host.manager import PluginHost
     from kopflow.pipeline.change import Change, Context, Workspace
     from kopflow.pipeline.work import CoopWork
@@ -47,40 +48,54 @@ def missing_for(context: Context, work: CoopWork, source: str) -> list[str]:
     wf = context.workflow
     reasons: list[str] = []
     required = required_steps(context, source)
-    labels = {s.id: s.label for s in wf.stage(source).steps}
-    missing = [Named(key, labels.get(key)) for key in required[None] if not work.is_done(key)]
+    missing, partners, unmet = _unmet(context, work, source, required)
     if missing:
+        labels = {s.id: s.label for s in wf.stage(source).steps}
         reasons.append(
             _(
                 "missing steps of {stage}: {steps}",
                 stage=_stage(wf, source),
-                steps=listed(missing),
+                steps=listed([Named(key, labels.get(key)) for key in missing]),
             )
         )
+    for code in partners:
+        reasons.append(_("not enrolled with required partner {partner}", partner=code))
+    for code, todo in unmet:
+        if todo is None:  # uninstalled or switched off (issue #3): its steps are unknown
+            reasons.append(
+                _("partner {partner} is not installed; its steps cannot be checked", partner=code)
+            )
+            continue
+        partner = context.plugins.partners[code]
+        labels = {partner.key(s.id): s.label for s in partner.steps}
+        reasons.append(
+            _(
+                "missing steps of partner {partner}: {steps}",
+                partner=code,
+                steps=listed([Named(key, labels.get(key)) for key in todo]),
+            )
+        )
+    return reasons
+
+
+def _unmet(
+    context: Context, work: CoopWork, source: str, required: Mapping[str | None, list[str]]
+) -> tuple[list[str], list[str], list[tuple[str, list[str] | None]]]:
+    """What :func:`missing_for` finds missing, before it is put in words: the stage's steps
+    not done, the required partners not enrolled with, and per enrolled partner (in code
+    order) its required steps not done (None: its plugin is not installed)."""
+    wf = context.workflow
+    missing = [key for key in required[None] if not work.is_done(key)]
+    partners: list[str] = []
+    unmet: list[tuple[str, list[str] | None]] = []
     if source == wf.onboarding_stage:
-        for code in wf.required_partners:
-            if code not in work.partners:
-                reasons.append(_("not enrolled with required partner {partner}", partner=code))
+        partners = [code for code in wf.required_partners if code not in work.partners]
         for code in sorted(work.partners):
             keys = required.get(code)
-            if keys is None:  # uninstalled or switched off (issue #3): its steps are unknown
-                reasons.append(
-                    _("partner {partner} is not installed; its steps cannot be checked",
-                      partner=code)
-                )  # fmt: skip
-                continue
-            todo = [key for key in keys if not work.is_done(key)]
-            if todo:
-                partner = context.plugins.partners[code]
-                labels = {partner.key(s.id): s.label for s in partner.steps}
-                reasons.append(
-                    _(
-                        "missing steps of partner {partner}: {steps}",
-                        partner=code,
-                        steps=listed([Named(key, labels.get(key)) for key in todo]),
-                    )
-                )
-    return reasons
+            todo = None if keys is None else [key for key in keys if not work.is_done(key)]
+            if todo is None or todo:
+                unmet.append((code, todo))
+    return missing, partners, unmet
 
 
 def _guard(change: Change, work: CoopWork) -> Guard:
@@ -88,10 +103,7 @@ def _guard(change: Change, work: CoopWork) -> Guard:
 
     def guard(state: CoopState, event: str, source: str, dest: str) -> list[str]:
         reasons: list[str] = []
-        # Only forward moves along the main line need the stage's steps; suspending,
-        # resuming and dissolving do not (plugins may still refuse them below).
-        at, to = wf.main_index(source), wf.main_index(dest)
-        if at >= 0 and to > at:
+        if _forward(wf, source, dest):
             reasons = missing_for(change, work, source)
         if change.implements("kopflow_guard"):  # the view costs (issue #5)
             reasons += change.plugins.guard(
@@ -100,6 +112,14 @@ def _guard(change: Change, work: CoopWork) -> Guard:
         return reasons
 
     return guard
+
+
+def _forward(wf: Workflow, source: str, dest: str) -> bool:
+    """Whether a move is forward along the main line: only such a move needs the stage's
+    steps (and partners); suspending, resuming and dissolving do not (plugins may still
+    refuse them)."""
+    at, to = wf.main_index(source), wf.main_index(dest)
+    return at >= 0 and to > at
 
 
 # What ``previous_stage`` becomes on entering a stage (see fire_one).
@@ -117,10 +137,11 @@ class _Move:
     # The destination when the machine's move is direct (machine.direct_routes): the guard
     # is its only condition. None: the machine decides (``@previous``) or refuses.
     dest: str | None
-    # Whether the guard can refuse at all: always (a plugin guards, or the stage's required
-    # steps or partners), or only for a cooperative with partners (the onboarding stage).
-    guard_always: bool
-    guard_partners: bool
+    # A plugin guards every move: the guard is always asked.
+    plugin_guard: bool
+    # The required steps of a forward direct move (required_steps), which the guard checks
+    # through missing_for; None when the move is not forward (nothing to check).
+    required: dict[str | None, list[str]] | None
 
 
 @dataclass(slots=True)
@@ -159,21 +180,25 @@ def _move(change: Change, event: str, source: str) -> _Move:
     wf = change.workflow
     spec = wf.event(event)
     dest = direct_routes(wf).get((event, source))
-    guard_always = guard_partners = change.implements("kopflow_guard")
-    if dest is not None and not guard_always:
-        at, to = wf.main_index(source), wf.main_index(dest)
-        if at >= 0 and to > at:  # as the guard asks missing_for (see _guard)
-            required = required_steps(change, source)
-            onboarding = source == wf.onboarding_stage
-            guard_always = bool(required[None]) or (onboarding and bool(wf.required_partners))
-            guard_partners = guard_always or onboarding
+    forward = dest is not None and _forward(wf, source, dest)
     return _Move(
         label=spec.label if spec is not None else None,
         reason_required=spec is not None and spec.reason_required,
         dest=dest,
-        guard_always=dest is None or guard_always,
-        guard_partners=guard_partners,
+        plugin_guard=change.implements("kopflow_guard"),
+        required=required_steps(change, source) if forward else None,
     )
+
+
+def _may_refuse(change: Change, move: _Move, work: CoopWork, source: str) -> bool:
+    """Whether the guard of a direct move could refuse ``work``: then the move goes through
+    :func:`~kopflow.flow.machine.fire`, whose guard says why; else its destination is taken
+    as it is (what the guard checks, checked once, without its words)."""
+    if move.plugin_guard:
+        return True
+    if move.required is None:
+        return False
+    return any(_unmet(change, work, source, move.required))
 
 
 def _previous(change: Change, plan: _Plan, dest: str) -> int:
@@ -243,10 +268,10 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
             "event {event} needs a reason: add --reason TEXT", event=Named(event, move.label)
         )
     dest = move.dest
-    if dest is None or move.guard_always or (move.guard_partners and work.partners):
+    if dest is None or _may_refuse(change, move, work, source):
         state = CoopState(source, row["previous_stage"], _guard(change, work))
         dest = fire(wf, state, event)
-    # else: the machine's direct move with a guard that has nothing to refuse (see _move).
+    # else: the machine's direct move with a guard that has nothing to refuse.
     keeps = plan.previous.get(dest)
     if keeps is None:
         keeps = _previous(change, plan, dest)
@@ -274,19 +299,8 @@ def fire_one(change: Change, work: CoopWork, event: str | None, reason: str | No
     if tail is not None and -MAX_SAFE_INT <= version <= MAX_SAFE_INT:
         text = '{"coop_version":' + int.__repr__(version) + tail
     seq = change.event("coop.transition", work.id, details, plan.encoded, text)
-    change.insert(
-        "transition",
-        {
-            "coop_id": work.id,
-            "event": event,
-            "source": source,
-            "dest": dest,
-            "reason": reason,
-            "actor": change.actor.name,
-            "at": change.now,
-            "audit_seq": seq,
-        },
-    )
+    moved = (work.id, event, source, dest, reason, change.actor.name, change.now, seq)
+    change.insert_row("transition", TRANSITION, moved)
     row["stage"] = dest
     row["previous_stage"] = previous
     if plan.notify_hook:  # the outbox row, with the change
@@ -320,7 +334,9 @@ def advance_op(stage: str, event: str | None, reason: str | None) -> BulkOp[str]
         ):
             return change.load(ids, columns=BULK_COLUMNS)
         needed = [k for keys in required_steps(change, stage).values() for k in keys]
-        return change.load(ids, views=False, steps=needed, columns=BULK_COLUMNS)
+        # The guard reads the partners only of a cooperative leaving the onboarding stage.
+        partners = stage == change.workflow.onboarding_stage
+        return change.load(ids, views=False, steps=needed, columns=BULK_COLUMNS, partners=partners)
 
     return BulkOp(
         name="coop.advance",
