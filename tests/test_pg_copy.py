@@ -25,6 +25,7 @@ TABLES = {
     "step_record": "coop_id, step, version, status, evidence, reason, actor, audit_seq",
     "transition": "coop_id, event, source, dest, reason, actor, audit_seq",
     "enrollment": "coop_id, partner, actor, audit_seq",
+    "unique_value": "scope, value, coop_id, step, audit_seq, released_seq",
 }
 
 
@@ -158,3 +159,49 @@ def test_a_login_bound_by_row_security_inserts(pg_url: str, copies: list[str]) -
         db.dispose_engines()
     finally:
         drop_roles(pg_url, [officer])
+
+
+def test_an_identifier_held_behind_kopflows_back_refuses_the_copied_batch(
+    pg_url: str, copies: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The primary key of held identifiers is the database's own guarantee: a value another
+    cooperative holds, unseen by kopflow's check (a writer that bypassed the chain lock),
+    refuses the whole batch through COPY as through INSERT, and nothing of it is written."""
+    from sqlalchemy import text
+
+    from kopflow.errors import ConflictError
+    from kopflow.pipeline.change import Change
+
+    engine = Kopflow(pg_url)
+    engine.init()
+    engine.register(seeds(3), source="test")
+    coops = ["KDMP-900001", "KDMP-900002", "KDMP-900003"]
+    stage = engine.workflow.stage("formation")
+    rows = [
+        (coop, step.id, sample_evidence(step, i))
+        for i, coop in enumerate(coops)
+        for step in stage.steps
+        if step.required
+    ]
+    taken = next(
+        ev["decree_number"] for coop, key, ev in rows if coop == coops[1] and key == "sk_ahu"
+    )
+    with db.write_transaction(pg_url) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO unique_value (scope, value, coop_id, step, audit_seq) "
+                "VALUES ('sk_ahu.decree_number', :value, 'KDMP-900001', 'sk_ahu', 1)"
+            ),
+            {"value": taken},
+        )
+    with db.read_connection(pg_url) as conn:
+        head = conn.execute(text("SELECT seq FROM chain_head")).scalar_one()
+    monkeypatch.setattr(Change, "owner", lambda self, key, value: None)  # the check blinded
+    with pytest.raises(ConflictError, match="another cooperative meanwhile"):
+        engine.complete_steps_bulk(rows)
+    assert "unique_value" in copies
+    with db.read_connection(pg_url) as conn:
+        assert conn.execute(text("SELECT count(*) FROM step_record")).scalar_one() == 0
+        assert conn.execute(text("SELECT seq FROM chain_head")).scalar_one() == head
+        assert conn.execute(text("SELECT count(*) FROM unique_value")).scalar_one() == 1
+    db.dispose_engines()

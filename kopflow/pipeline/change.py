@@ -60,9 +60,10 @@ STEP_RECORD = ("coop_id", "step", "version", "status", "evidence", "reason", "ac
 TRANSITION = ("coop_id", "event", "source", "dest", "reason", "actor", "at", "audit_seq")
 _CLAIM = ("scope", "value", "coop_id", "step", "audit_seq")
 
-# Append-only tables a bulk batch fills with PostgreSQL's COPY where the login may (issue #15),
-# from this many rows queued on.
-COPY_TABLES = ("step_record", "transition", "enrollment")
+# Tables a bulk batch appends to with PostgreSQL's COPY where the login may (issue #15), from
+# this many rows queued on. unique_value's rows are later marked released, never moved: COPY
+# appends them as INSERT would, and its unique violation is INSERT's (see _claim_values).
+COPY_TABLES = ("step_record", "transition", "enrollment", "unique_value")
 COPY_AT_LEAST = 64
 
 # The columns of a cooperative's row that bulk changes read (issue #15: its timestamps were
@@ -649,7 +650,7 @@ class Change:
                 rows, runs = self.inserts[name], self._runs[name]
                 insert_runs(self.conn, table, rows, runs, copy=name in copy)
         if self.inserts["unique_value"]:
-            self._claim_values()
+            self._claim_values(copy="unique_value" in copy)
         self.chain.flush()
         for rows in self.inserts.values():
             rows.clear()
@@ -677,7 +678,7 @@ class Change:
             found = self.memo["copyable"] = copyable(self.conn, COPY_TABLES)
         return found
 
-    def _claim_values(self) -> None:
+    def _claim_values(self, copy: bool) -> None:
         """Insert the identifiers claimed; the primary key refuses one another cooperative
         holds. ``owner`` has checked them under the chain lock, so this is the database's own
         guarantee, met only by a writer that bypassed the lock: the whole change is refused."""
@@ -688,8 +689,8 @@ class Change:
 
         try:
             rows, runs = self.inserts["unique_value"], self._runs["unique_value"]
-            insert_runs(self.conn, tables.unique_value, rows, runs)
-        except IntegrityError:
+            insert_runs(self.conn, tables.unique_value, rows, runs, copy=copy)
+        except IntegrityError:  # COPY's unique violation too (copy_many raises SQLAlchemy's)
             raise ConflictError(
                 "an identifier being recorded was recorded for another cooperative meanwhile; "
                 "look again and retry"
