@@ -529,9 +529,13 @@ class StepSpec:
         return any(f.type == "decimal" for f in self.fields)
 
     @functools.cached_property
-    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled], ...]:
-        # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15).
-        return tuple((f.name, f, _compile(f)) for f in self.fields)
+    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled, bool], ...]:
+        # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15);
+        # and whether it is text that takes any value (parse() then takes printable text itself).
+        return tuple(
+            (f.name, f, _compile(f), f.type in ("text", "reference") and f.pattern is None)
+            for f in self.fields
+        )
 
     def validate(
         self, raw: dict[str, object], *, today: datetime.date | None = None
@@ -572,12 +576,19 @@ class StepSpec:
         out: dict[str, object] = {}
         missing: list[FieldSpec] = []
         get = raw.get
-        for name, spec, parse in self._compiled:
+        for name, spec, parse, plain in self._compiled:
             value = get(name)
             if value is None:
                 if spec.required:
                     missing.append(spec)
                 continue
+            if plain and type(value) is str and value.isprintable():
+                # The compiled parser's own result for printable text, without its call: most
+                # fields of a step (a note, a name) are such text.
+                text = value.strip()
+                if text:
+                    out[name] = text
+                    continue
             try:
                 # FieldSpec.parse: blank is absent, then control characters, then the type
                 parsed = parse(value, today)
