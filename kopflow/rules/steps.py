@@ -297,7 +297,9 @@ def complete(
         stored = encode_checked(evidence)
     record = (work.id, step, version, "done", stored, reason, change.actor.name, change.now, seq)
     change.insert_row("step_record", STEP_RECORD, record)
-    work.steps[step] = StepState(version, "done", stored)
+    # With its evidence as parsed from ``stored`` (equal values): a later row's date rule
+    # reading it parses no JSON (issue #15). Nothing changes ``evidence`` after this.
+    work.steps[step] = StepState(version, "done", stored, evidence)
     # In this transaction, with the step in the view: a refusal leaves no row (issue #13).
     if memos.notify_hook:
         action = "step.corrected" if correcting else "step.completed"
