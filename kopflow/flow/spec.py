@@ -529,6 +529,11 @@ class StepSpec:
         return any(f.type == "decimal" for f in self.fields)
 
     @functools.cached_property
+    def has_list(self) -> bool:
+        """Whether a field takes several choices: only then does parsed evidence hold a list."""
+        return any(f.multiple for f in self.fields)
+
+    @functools.cached_property
     def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled, bool], ...]:
         # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15);
         # and whether it is text that takes any value (parse() then takes printable text itself).

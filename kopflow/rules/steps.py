@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
 from json.encoder import encode_basestring
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
@@ -245,8 +246,10 @@ def complete(
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
     # The parsed evidence is the hooks' own: nothing changes it after (the record and the
-    # after-step hook get copies).
-    reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=evidence)
+    # after-step hook get copies). Without a list in it, its read-only view is all a hook
+    # needs (the host then looks through no value for one).
+    shown = evidence if spec.has_list else MappingProxyType(evidence)
+    reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=shown)
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
