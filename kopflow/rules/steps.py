@@ -245,9 +245,9 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    # The parsed evidence is the hooks' own: nothing changes it after (the record and the
-    # after-step hook get copies). Without a list in it, its read-only view is all a hook
-    # needs (the host then looks through no value for one).
+    # The hooks see the parsed evidence read-only and nothing changes it after (the
+    # after-step hook gets a copy), so the record and the event share it. Without a list in
+    # it, its read-only view is all a hook needs (the host then looks through no value for one).
     shown = evidence if spec.has_list else MappingProxyType(evidence)
     reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=shown)
     if reasons:
@@ -255,7 +255,7 @@ def complete(
     version = (existing.version if existing else 0) + 1
     coop_version = change.update_coop(work.id, work.row["version"])
     # A Decimal is recorded as its exact text; only a decimal field's value is one.
-    parsed, evidence = evidence, stored_form(evidence) if spec.has_decimal else dict(evidence)
+    parsed, evidence = evidence, stored_form(evidence) if spec.has_decimal else evidence
     details: dict[str, Any] = {
         "step": step,
         "version": version,
