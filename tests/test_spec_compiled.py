@@ -25,6 +25,9 @@ FIELDS = (
     FieldSpec("r", "rupiah", LABEL, required=False),
     FieldSpec("x", "decimal", LABEL, required=False, min=0, exclusive="min"),
     FieldSpec("c", "choice", LABEL, required=False, choices=("a", "b")),
+    FieldSpec("o", "integer", LABEL, required=False, min=1, max=9999999999999999, odd=True),
+    FieldSpec("s", "rupiah", LABEL, required=False, min=10, max=1000, exclusive=True),
+    FieldSpec("m", "choice", LABEL, required=False, choices=("a", "b", "c"), multiple=True),
 )
 VALUES: list[Any] = [
     "", "  ", "\x0b", None, [], "abc", "  abc  ", "a\x1bb", "a\u202eb", "a\x85b", "a\u00a0b",
@@ -32,6 +35,8 @@ VALUES: list[Any] = [
     " 2025-07-21 ", "2025-13-01", "2025-02-30", "0000-01-01", "2025-08-02", "20250721",
     "2025-W01-1", "42", "0", "101", "Rp 1.500.000", "1,5", "0.5", "b", "A", "c", 7, 7.5,
     True, datetime.date(2025, 7, 1), Decimal("0.50"), ["a"], ("b", "a"), {"k": 1},
+    "007", "10", "1000", "999", "+3", "-3", "\u00b2", "\u0661\u0662", "9999999999999999999",
+    " B ", "a,b", "c, A", "b,,a,b", "a,x", "A\u200b",
 ]  # fmt: skip
 
 

@@ -437,7 +437,32 @@ def _fast_str(spec: FieldSpec) -> Callable[[str, datetime.date], object] | None:
         return lambda text, today: text if fullmatch(text) else _BLANK
     if spec.type == "date":
         return _fast_date
+    if spec.type in ("integer", "rupiah"):
+        return partial(_fast_whole, spec)
+    if spec.type == "choice":
+        return partial(_fast_choices if spec.multiple else _fast_choice, spec)
     return None
+
+
+def _fast_whole(spec: FieldSpec, text: str, today: datetime.date) -> object:
+    # Plain ASCII digits are a whole number and a rupiah amount alike, and both parsers bound
+    # int(text) as _bounded does here (refusing with its words); anything else is theirs.
+    return _bounded(spec, int(text)) if text.isascii() and text.isdigit() else _BLANK
+
+
+def _fast_choice(spec: FieldSpec, text: str, today: datetime.date) -> object:
+    value = text.lower()  # _parse_choice strips and lowercases the one value given
+    return value if value in spec.choices else _BLANK
+
+
+def _fast_choices(spec: FieldSpec, text: str, today: datetime.date) -> object:
+    # "sembako,apotek": each value stripped and lowercased, blanks skipped, kept once each in
+    # the order of the choices, as _parse_choice keeps them; an unknown or no value is its own.
+    picked = {item.strip().lower() for item in text.split(",")}
+    picked.discard("")
+    if not picked or not picked.issubset(spec.choices):
+        return _BLANK
+    return [choice for choice in spec.choices if choice in picked]
 
 
 def _same(text: str, today: datetime.date) -> object:
@@ -504,9 +529,18 @@ class StepSpec:
         return any(f.type == "decimal" for f in self.fields)
 
     @functools.cached_property
-    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled], ...]:
-        # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15).
-        return tuple((f.name, f, _compile(f)) for f in self.fields)
+    def has_list(self) -> bool:
+        """Whether a field takes several choices: only then does parsed evidence hold a list."""
+        return any(f.multiple for f in self.fields)
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled, bool], ...]:
+        # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15);
+        # and whether it is text that takes any value (parse() then takes printable text itself).
+        return tuple(
+            (f.name, f, _compile(f), f.type in ("text", "reference") and f.pattern is None)
+            for f in self.fields
+        )
 
     def validate(
         self, raw: dict[str, object], *, today: datetime.date | None = None
@@ -547,12 +581,19 @@ class StepSpec:
         out: dict[str, object] = {}
         missing: list[FieldSpec] = []
         get = raw.get
-        for name, spec, parse in self._compiled:
+        for name, spec, parse, plain in self._compiled:
             value = get(name)
             if value is None:
                 if spec.required:
                     missing.append(spec)
                 continue
+            if plain and type(value) is str and value.isprintable():
+                # The compiled parser's own result for printable text, without its call: most
+                # fields of a step (a note, a name) are such text.
+                text = value.strip()
+                if text:
+                    out[name] = text
+                    continue
             try:
                 # FieldSpec.parse: blank is absent, then control characters, then the type
                 parsed = parse(value, today)
@@ -637,9 +678,17 @@ class Workflow:
             "unknown stage '{stage}'; stages: {stages}", stage=stage_id, stages=valid
         )
 
+    @functools.cached_property
+    def _step_by_id(self) -> dict[str, StepSpec]:
+        found: dict[str, StepSpec] = {}
+        for stage in self.stages:
+            for step in stage.steps:
+                found.setdefault(step.id, step)  # the first, as a search in order finds it
+        return found
+
     def step(self, step_id: str) -> StepSpec | None:
         """The built-in step ``step_id`` (partner steps are the engine's business), or ``None``."""
-        return next((st for s in self.stages for st in s.steps if st.id == step_id), None)
+        return self._step_by_id.get(step_id)  # asked per row by bulk enrolment and reads
 
     def stage_of_step(self, step_id: str) -> StageSpec | None:
         """The stage holding the built-in step ``step_id``, or ``None``."""

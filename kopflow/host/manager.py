@@ -646,22 +646,31 @@ class PluginHost:
     def _call(self, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> object:
         """Call one implementation with the arguments it asks for; name the plugin on failure."""
         if self._trace:
-            _logger().info("plugin hook", plugin=impl.plugin_name, hook=hook)
+            _trace_call(impl, hook)
         try:
             return impl.function(*map(kwargs.__getitem__, impl.argnames))
         except Exception as exc:
-            raise PluginError(
-                impl.plugin_name, "plugin {plugin} failed in {hook}: {error}",
-                hook=hook, error=one_line(exc),
-            ) from exc  # fmt: skip
+            raise _failed(impl, hook, exc) from exc
 
     def _ask(
         self, hook: str, kwargs: dict[str, Any], impls: list[pluggy.HookImpl] | None = None
     ) -> list[str]:
         reasons: list[str] = []
-        call = self._call
+        trace = self._trace
+        names: tuple[str, ...] = ()
+        args: list[Any] = []
         for impl in self._impls(hook) if impls is None else impls:
-            result = call(impl, hook, kwargs)
+            # _call's work, inline: a bulk run asks every plugin per step (issue #15), and
+            # the implementations of a hook mostly ask for the same arguments, taken once.
+            if impl.argnames != names:
+                names = impl.argnames
+                args = [kwargs[name] for name in names]
+            if trace:
+                _trace_call(impl, hook)
+            try:
+                result = impl.function(*args)
+            except Exception as exc:
+                raise _failed(impl, hook, exc) from exc
             if result is None:
                 continue
             if not isinstance(result, list | tuple) or not all(
@@ -682,6 +691,17 @@ class PluginHost:
             except PluginError as exc:
                 _log_failure(impl.plugin_name, hook, str(exc), exc if self._trace else None)
                 self.notify_failures.append(str(exc))
+
+
+def _trace_call(impl: pluggy.HookImpl, hook: str) -> None:
+    _logger().info("plugin hook", plugin=impl.plugin_name, hook=hook)
+
+
+def _failed(impl: pluggy.HookImpl, hook: str, exc: Exception) -> PluginError:
+    return PluginError(
+        impl.plugin_name, "plugin {plugin} failed in {hook}: {error}",
+        hook=hook, error=one_line(exc),
+    )  # fmt: skip
 
 
 def make_plugin_host(

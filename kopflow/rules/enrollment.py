@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from kopflow import authz
 from kopflow.errors import PluginError, RefusedError
-from kopflow.i18n import Named, _, listed
+from kopflow.i18n import Named, _, get_language, listed
 from kopflow.pipeline.change import BULK_COLUMNS, NOTIFY_HOOK
 from kopflow.pipeline.driver import BulkOp
 from kopflow.pipeline.work import Outcome
@@ -24,6 +24,31 @@ if TYPE_CHECKING:
     from kopflow.pipeline.change import Change, Context, Workspace
     from kopflow.pipeline.work import CoopWork
     from kopflow.plugin import PartnerSpec
+
+_ENROLLMENT = ("coop_id", "partner", "actor", "at", "audit_seq")  # one row's columns
+
+
+class _Memos:
+    """What enrolment works out once per transaction rather than per cooperative (issue #15):
+    each partner's own rules once checked against the workflow (``start``: the stage it
+    enrols from, ``required``: the steps it requires; a plugin's rules that do not fit are
+    never kept, so they raise for every cooperative); whether a plugin guards enrolments;
+    the outcome messages, per partners and language."""
+
+    __slots__ = ("guarded", "messages", "required", "start")
+
+    def __init__(self, change: Change) -> None:
+        self.start: dict[str, str] = {}
+        self.required: dict[str, tuple[str, ...]] = {}
+        self.guarded = change.plugins.implements("kopflow_guard_enroll")
+        self.messages: dict[tuple[tuple[str, ...], str], str] = {}
+
+
+def _memos(change: Change) -> _Memos:
+    found: _Memos | None = change.memo.get("enroll")
+    if found is None:
+        found = change.memo["enroll"] = _Memos(change)
+    return found
 
 
 def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
@@ -46,39 +71,31 @@ def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:
             new.append(code)
     if not new:
         return Outcome(coop_id, True, _("already enrolled"), stage=work.row["stage"])
-    _check(change, work, new)
+    memos = _memos(change)
+    _check(change, work, new, memos)
     version = change.update_coop(coop_id, work.row["version"])
     details = {"partners": new, "coop_version": version, "plugins": change.fingerprint()}
     seq = change.event("partner.enrolled", coop_id, details, change.encoded_fingerprint())
+    actor, now = change.actor.name, change.now
     for code in new:
-        change.insert(
-            "enrollment",
-            {
-                "coop_id": coop_id,
-                "partner": code,
-                "actor": change.actor.name,
-                "at": change.now,
-                "audit_seq": seq,
-            },
-        )
+        change.insert_row("enrollment", _ENROLLMENT, (coop_id, code, actor, now, seq))
     work.partners.update(new)
     change.notify(work, "partner.enrolled", details, seq)  # the outbox row, with the change
-    return Outcome(
-        coop_id,
-        True,
-        _("enrolled with {partners}", partners=", ".join(new)),
-        seq,
-        work.row["stage"],
-    )
+    # The same few texts for every cooperative of a bulk enrolment.
+    key = (tuple(new), get_language())
+    message = memos.messages.get(key)
+    if message is None:
+        message = memos.messages[key] = _("enrolled with {partners}", partners=", ".join(new))
+    return Outcome(coop_id, True, message, seq, work.row["stage"])
 
 
-def _check(change: Change, work: CoopWork, partners: list[str]) -> None:
+def _check(change: Change, work: CoopWork, partners: list[str], memos: _Memos) -> None:
     """Refuse the enrolment if any partner's rules or any plugin's guard give a reason."""
     refused: list[str] = []
     reasons: list[str] = []
     for code in partners:
-        found = partner_rules(change, work, change.plugins.partner(code))
-        if change.plugins.implements("kopflow_guard_enroll"):  # the view costs (issue #5)
+        found = partner_rules(change, work, change.plugins.partner(code), memos)
+        if memos.guarded:  # the view costs (issue #5)
             guard = change.plugins.guard_enroll(coop=change.view(work), partner=code)
             # The engine's reasons name the partner; a plugin's need not, so with several
             # partners each of its reasons says which one it is about.
@@ -95,16 +112,18 @@ def _check(change: Change, work: CoopWork, partners: list[str]) -> None:
         )
 
 
-def partner_rules(context: Context, work: CoopWork, spec: PartnerSpec) -> list[str]:
+def partner_rules(change: Change, work: CoopWork, spec: PartnerSpec, memos: _Memos) -> list[str]:
     """The reasons ``spec``'s own enrolment rules give to refuse ``work`` (none: allowed).
 
     A suspended cooperative is judged by the stage it will resume in. A cooperative before
     the stage is refused for that alone; the steps are checked once it is there.
     """
-    wf = context.workflow
+    wf = change.workflow
     reasons: list[str] = []
     if spec.enroll_from is not None:
-        start = _main_stage(context, spec)
+        start = memos.start.get(spec.code)
+        if start is None:
+            start = memos.start[spec.code] = _main_stage(change, spec)
         current = work.row["stage"]
         if wf.stage(current).side and work.row["previous_stage"]:
             current = work.row["previous_stage"]
@@ -119,7 +138,10 @@ def partner_rules(context: Context, work: CoopWork, spec: PartnerSpec) -> list[s
                     stage=_stage(wf, current),
                 )
             ]
-    missing = [key for key in _required_steps(context, spec) if not work.is_done(key)]
+    required = memos.required.get(spec.code)
+    if required is None:
+        required = memos.required[spec.code] = _required_steps(change, spec)
+    missing = [key for key in required if not work.is_done(key)]
     if missing:
         reasons.append(
             _(

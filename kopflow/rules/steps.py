@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache, partial
 from json.encoder import encode_basestring
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
@@ -244,15 +245,17 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    # The parsed evidence is the hooks' own: nothing changes it after (the record and the
-    # after-step hook get copies).
-    reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=evidence)
+    # The hooks see the parsed evidence read-only and nothing changes it after (the
+    # after-step hook gets a copy), so the record and the event share it. Without a list in
+    # it, its read-only view is all a hook needs (the host then looks through no value for one).
+    shown = evidence if spec.has_list else MappingProxyType(evidence)
+    reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=shown)
     if reasons:
         raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
     version = (existing.version if existing else 0) + 1
     coop_version = change.update_coop(work.id, work.row["version"])
     # A Decimal is recorded as its exact text; only a decimal field's value is one.
-    parsed, evidence = evidence, stored_form(evidence) if spec.has_decimal else dict(evidence)
+    parsed, evidence = evidence, stored_form(evidence) if spec.has_decimal else evidence
     details: dict[str, Any] = {
         "step": step,
         "version": version,
@@ -297,7 +300,9 @@ def complete(
         stored = encode_checked(evidence)
     record = (work.id, step, version, "done", stored, reason, change.actor.name, change.now, seq)
     change.insert_row("step_record", STEP_RECORD, record)
-    work.steps[step] = StepState(version, "done", stored)
+    # With its evidence as parsed from ``stored`` (equal values): a later row's date rule
+    # reading it parses no JSON (issue #15). Nothing changes ``evidence`` after this.
+    work.steps[step] = StepState(version, "done", stored, evidence)
     # In this transaction, with the step in the view: a refusal leaves no row (issue #13).
     if memos.notify_hook:
         action = "step.corrected" if correcting else "step.completed"
