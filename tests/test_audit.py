@@ -123,6 +123,21 @@ def edited_actor_column(raw: Raw) -> None:
     raw.put(8, actor="someone-else")
 
 
+# Events 2 to 6 are one change (the registration): the same action, actor and timestamp, a
+# cooperative each, so verify builds their common part once (issue #15). A column edited to
+# its neighbour's value, or to any other, is still found.
+def edited_coop_column_in_a_run(raw: Raw) -> None:
+    raw.put(4, coop_id=raw.event(3)["coop_id"])
+
+
+def edited_action_column_in_a_run(raw: Raw) -> None:
+    raw.put(4, action="coop.deregistered")
+
+
+def edited_time_column_in_a_run(raw: Raw) -> None:
+    raw.put(4, at=raw.event(8)["at"])
+
+
 def edited_time_rehashed(raw: Raw) -> None:
     at = raw.event(8)["at"]
     edit_body(raw, 8, at, "2024-01-01T00:00:00.000000Z", rehash=True)
@@ -176,6 +191,9 @@ CASES = {
     "edited-detail": Case(edited_detail, 8, "hash does not match"),
     "edited-detail-rehashed": Case(edited_detail_rehashed, 8, "event 8 was changed after"),
     "edited-actor-column": Case(edited_actor_column, 8, "actor column"),
+    "edited-coop-column-in-a-run": Case(edited_coop_column_in_a_run, 4, "coop_id column"),
+    "edited-action-column-in-a-run": Case(edited_action_column_in_a_run, 4, "action column"),
+    "edited-time-column-in-a-run": Case(edited_time_column_in_a_run, 4, "at column"),
     "edited-time-rehashed": Case(edited_time_rehashed, 8, "event 8 was changed after"),
     "edited-prev-hash-column": Case(edited_prev_column, 8, "event 8"),
     "deleted": Case(deleted, 8, "event 8 is missing"),

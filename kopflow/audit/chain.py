@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 GENESIS_HASH = "0" * 64
 _HEX = re.compile("[0-9a-f]*")
 _V_TAIL = ',"v":' + encode_basestring(CANON_VERSION) + "}"  # the body's last member
+_UNSET = object()
 _NO_PARTS: Mapping[str, str] = MappingProxyType({})  # no member of the details pre-encoded
 
 # A row as verify reads it: seq, at, actor, role, action, coop_id, body, prev_hash, hash.
@@ -494,33 +495,37 @@ def verify_events(
     sha256 = hashlib.sha256
     enc = encode_basestring
     tail = ',"v":' + enc(CANON_VERSION) + "}"
-    # Encoded pieces repeat (a few actors, actions and roles): build each once.
-    heads: dict[tuple[str, str], str] = {}
+    # Encoded pieces repeat, so each is built once per run of events sharing it (issue #15:
+    # per event this loop is most of `audit verify`'s own work): the events of one change
+    # share its action, actor and timestamp (the body's head up to "coop"), a cooperative's
+    # events in it are adjacent (the head up to "details"), and roles are few.
     roles: dict[str, str] = {}
+    run: tuple[str, str, str] | None = None
+    head = start = ""
+    coop: object = _UNSET  # the cooperative ``start`` was built for
     expected = 1
     prev = before = GENESIS_HASH  # hashes of the last two events that verified
     for row in rows:
         seq, at, actor, role, action, coop_id, body, prev_hash, digest = row
-        head = heads.get((action, actor))
-        if head is None:
-            if len(heads) > 10_000:
-                heads.clear()
-            head = heads[action, actor] = (
-                '{"action":' + enc(action) + ',"actor":' + enc(actor) + ',"at":'
-            )
+        if run is None or at != run[2] or action != run[0] or actor != run[1]:
+            run = (action, actor, at)
+            head = f'{{"action":{enc(action)},"actor":{enc(actor)},"at":{enc(at)},"coop":'
+            coop = _UNSET
+        if coop_id != coop:
+            coop = coop_id
+            start = f'{head}{"null" if coop_id is None else enc(coop_id)},"details":{{'
         role_part = roles.get(role)
         if role_part is None:
             role_part = roles[role] = '","role":' + enc(role) + ',"seq":'
         if (
             seq != expected
             or prev_hash != prev
-            or not body.startswith(
-                f'{head}{enc(at)},"coop":{"null" if coop_id is None else enc(coop_id)},"details":{{'
-            )
+            or not body.startswith(start)
             or not body.endswith(f',"prev":"{prev}{role_part}{seq}{tail}')
             or sha256(body.encode("utf-8")).hexdigest() != digest
             or (strict and not is_canonical(body))
         ):
+            result.count = expected - 1
             problem_seq, problem = explain(row, expected=expected, prev=prev, before=before)
             result.fail(problem_seq, problem)
             if seq == expected and problem_seq == seq - 1:  # the previous event is to blame
@@ -530,12 +535,11 @@ def verify_events(
             else:
                 result.head_seq, result.head_hash = result.count, prev
             return result
-        if seq in watched:
+        if watched and seq in watched:
             hash_at[seq] = digest
         before, prev = prev, digest
         expected += 1
-        result.count += 1
-    result.head_seq = expected - 1
+    result.count = result.head_seq = expected - 1
     result.head_hash = prev
     return result
 
