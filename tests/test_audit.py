@@ -134,6 +134,10 @@ def edited_action_column_in_a_run(raw: Raw) -> None:
     raw.put(4, action="coop.deregistered")
 
 
+def edited_role_column_in_a_run(raw: Raw) -> None:
+    raw.put(4, role="auditor")
+
+
 def edited_time_column_in_a_run(raw: Raw) -> None:
     raw.put(4, at=raw.event(8)["at"])
 
@@ -194,6 +198,7 @@ CASES = {
     "edited-coop-column-in-a-run": Case(edited_coop_column_in_a_run, 4, "coop_id column"),
     "edited-action-column-in-a-run": Case(edited_action_column_in_a_run, 4, "action column"),
     "edited-time-column-in-a-run": Case(edited_time_column_in_a_run, 4, "at column"),
+    "edited-role-column-in-a-run": Case(edited_role_column_in_a_run, 4, "role column"),
     "edited-time-rehashed": Case(edited_time_rehashed, 8, "event 8 was changed after"),
     "edited-prev-hash-column": Case(edited_prev_column, 8, "event 8"),
     "deleted": Case(deleted, 8, "event 8 is missing"),

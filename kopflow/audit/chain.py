@@ -9,6 +9,7 @@ It never changes an event once written, and never decides what a change is (the 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 import uuid
@@ -284,8 +285,14 @@ def iter_rows(conn: Connection, batch: int = 5_000) -> Iterator[Row]:
     """Stream every event in sequence order with bounded memory (``batch`` rows at a time).
 
     Reads through the driver's own cursor (a server-side cursor on PostgreSQL): building
-    SQLAlchemy rows would cost more than verifying them.
+    SQLAlchemy rows would cost more than verifying them. The rows of each batch are handed on
+    by ``itertools.chain``, not by a generator resumed per row (issue #15: 9% of verify's CPU).
     """
+    return itertools.chain.from_iterable(_batches(conn, batch))
+
+
+def _batches(conn: Connection, batch: int) -> Iterator[list[Row]]:
+    """The rows of :func:`iter_rows`, ``batch`` at a time; the cursor closed at the end."""
     raw: Any = conn.connection.dbapi_connection
     sql = f"SELECT {COLUMNS} FROM audit_event ORDER BY seq"
     sqlite = conn.dialect.name == "sqlite"
@@ -307,7 +314,7 @@ def iter_rows(conn: Connection, batch: int = 5_000) -> Iterator[Row]:
             if not rows:
                 return
             last = rows[-1][0]
-            yield from rows
+            yield rows
     finally:
         cursor.close()
 
@@ -497,26 +504,24 @@ def verify_events(
     tail = ',"v":' + enc(CANON_VERSION) + "}"
     # Encoded pieces repeat, so each is built once per run of events sharing it (issue #15:
     # per event this loop is most of `audit verify`'s own work): the events of one change
-    # share its action, actor and timestamp (the body's head up to "coop"), a cooperative's
-    # events in it are adjacent (the head up to "details"), and roles are few.
-    roles: dict[str, str] = {}
-    run: tuple[str, str, str] | None = None
-    head = start = ""
+    # share its action, actor, role and timestamp (the body's head up to "coop", and the
+    # role's part of its tail), and a cooperative's events in it are adjacent (the head up
+    # to "details"). Every column is still compared with its run's on every event.
+    run: tuple[str, str, str, str] | None = None
+    head = start = role_part = ""
     coop: object = _UNSET  # the cooperative ``start`` was built for
     expected = 1
     prev = before = GENESIS_HASH  # hashes of the last two events that verified
     for row in rows:
         seq, at, actor, role, action, coop_id, body, prev_hash, digest = row
-        if run is None or at != run[2] or action != run[0] or actor != run[1]:
-            run = (action, actor, at)
+        if run is None or at != run[2] or action != run[0] or actor != run[1] or role != run[3]:
+            run = (action, actor, at, role)
             head = f'{{"action":{enc(action)},"actor":{enc(actor)},"at":{enc(at)},"coop":'
+            role_part = '","role":' + enc(role) + ',"seq":'
             coop = _UNSET
         if coop_id != coop:
             coop = coop_id
             start = f'{head}{"null" if coop_id is None else enc(coop_id)},"details":{{'
-        role_part = roles.get(role)
-        if role_part is None:
-            role_part = roles[role] = '","role":' + enc(role) + ',"seq":'
         if (
             seq != expected
             or prev_hash != prev
