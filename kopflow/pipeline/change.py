@@ -315,10 +315,17 @@ class Change:
         return build_view(work, self._decimals())
 
     def _decimals(self) -> dict[str, frozenset[str]]:
-        decimals: dict[str, frozenset[str]] | None = self.memo.get("decimals")
-        if decimals is None:  # once per transaction: a bulk batch builds a view per step
-            decimals = self.memo["decimals"] = decimal_fields(self.workflow, self.plugins)
-        return decimals
+        # Once per transaction: a bulk batch builds a view per step.
+        return self.memoized("decimals", lambda: decimal_fields(self.workflow, self.plugins))
+
+    def memoized(self, key: str, make: Callable[[], T]) -> T:
+        """``memo[key]``, made by ``make()`` on first use: what a rule works out once per
+        transaction from the definition and the plugins (``setdefault`` would make it anew,
+        and drop it, on every call). ``make`` never returns None (None is "not made yet")."""
+        found: T | None = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = make()
+        return found
 
     def implements(self, hook: str) -> bool:
         """Whether a plugin implements ``hook``, asked once per transaction (the plugins do not
@@ -671,12 +678,9 @@ class Change:
             return frozenset()
         if sum(len(self.inserts[name]) for name in COPY_TABLES) < COPY_AT_LEAST:
             return frozenset()  # a single change: one more query would cost more than it saves
-        found: frozenset[str] | None = self.memo.get("copyable")
-        if found is None:
-            from kopflow.store.rows import copyable
+        from kopflow.store.rows import copyable
 
-            found = self.memo["copyable"] = copyable(self.conn, COPY_TABLES)
-        return found
+        return self.memoized("copyable", lambda: copyable(self.conn, COPY_TABLES))
 
     def _claim_values(self, copy: bool) -> None:
         """Insert the identifiers claimed; the primary key refuses one another cooperative

@@ -10,6 +10,7 @@ the workflow steps that must be done) and then every plugin's ``kopflow_guard_en
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 from kopflow import authz
@@ -45,10 +46,7 @@ class _Memos:
 
 
 def _memos(change: Change) -> _Memos:
-    found: _Memos | None = change.memo.get("enroll")
-    if found is None:
-        found = change.memo["enroll"] = _Memos(change)
-    return found
+    return change.memoized("enroll", partial(_Memos, change))
 
 
 def enroll(change: Change, work: CoopWork, partners: Sequence[str]) -> Outcome:

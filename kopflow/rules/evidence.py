@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kopflow.errors import EvidenceError, KopflowError
@@ -48,27 +49,28 @@ def _all_steps(change: Change) -> Iterable[tuple[str, StepSpec]]:
             yield f"{code}.{step.id}", step
 
 
-def _index(change: Change) -> tuple[dict[str, list[DateRule]], dict[str, set[str]]]:
+_Index = tuple[dict[str, list[DateRule]], dict[str, set[str]]]
+
+
+def _index(change: Change) -> _Index:
     """Per step key: its date rules, and the other steps whose evidence its checks read."""
-    found = change.memo.get("evidence_rules")
-    if found is None:
-        rules: dict[str, list[DateRule]] = {}
-        reads: dict[str, set[str]] = {}
-        for key, step in _all_steps(change):
-            for field in step.fields:
-                for ref in field.not_before:
-                    other, other_field = split_ref(ref)
-                    rules.setdefault(key, []).append(DateRule(field.name, other, other_field, True))
-                    rules.setdefault(other, []).append(
-                        DateRule(other_field, key, field.name, False)
-                    )
-                    reads.setdefault(key, set()).add(other)
-                    reads.setdefault(other, set()).add(key)
-                for ref in field.min_date_unless or {}:
-                    reads.setdefault(key, set()).add(split_ref(ref)[0])
-        found = change.memo["evidence_rules"] = (rules, reads)
-    rules_, reads_ = found
-    return rules_, reads_
+    return change.memoized("evidence_rules", partial(_build_index, change))
+
+
+def _build_index(change: Change) -> _Index:
+    rules: dict[str, list[DateRule]] = {}
+    reads: dict[str, set[str]] = {}
+    for key, step in _all_steps(change):
+        for field in step.fields:
+            for ref in field.not_before:
+                other, other_field = split_ref(ref)
+                rules.setdefault(key, []).append(DateRule(field.name, other, other_field, True))
+                rules.setdefault(other, []).append(DateRule(other_field, key, field.name, False))
+                reads.setdefault(key, set()).add(other)
+                reads.setdefault(other, set()).add(key)
+            for ref in field.min_date_unless or {}:
+                reads.setdefault(key, set()).add(split_ref(ref)[0])
+    return rules, reads
 
 
 def steps_read(change: Change, step: str) -> set[str]:
@@ -117,9 +119,7 @@ def holds_identifiers(change: Change, step: str, spec: StepSpec) -> bool:
 def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec, ...]:
     # Asked for every row of a bulk completion, and most steps have none (issue #5).
     # Keyed by the step alone in a dict of their own: no key text built per row (issue #15).
-    memo: dict[str, tuple[FieldSpec, ...]] | None = change.memo.get("unique")
-    if memo is None:
-        memo = change.memo["unique"] = {}
+    memo: dict[str, tuple[FieldSpec, ...]] = change.memoized("unique", dict)
     found = memo.get(step)
     if found is None:
         found = memo[step] = tuple(f for f in spec.fields if f.unique)
@@ -131,10 +131,8 @@ def _plan(
 ) -> tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]:
     """What ``check`` looks at for ``step``, worked out once per transaction: the fields with
     an earliest date, the date rules, whether any field is unique."""
-    memo: dict[str, tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]] | None
-    memo = change.memo.get("plan")
-    if memo is None:
-        memo = change.memo["plan"] = {}
+    memo: dict[str, tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]]
+    memo = change.memoized("plan", dict)
     found = memo.get(step)
     if found is None:
         bounded = tuple(f for f in spec.fields if f.min_date)

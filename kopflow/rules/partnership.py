@@ -466,9 +466,7 @@ def attend_op(code: str) -> BulkOp[Attendee]:
     ) -> dict[str, CoopWork]:
         from kopflow.store.rows import rows_in
 
-        forum = change.memo.get("forum")
-        if forum is None:
-            forum = change.memo["forum"] = forum_row(change.conn, code)
+        forum = change.memoized("forum", lambda: forum_row(change.conn, code))
         sql = "SELECT coop_id FROM forum_attendance"
         also = ("forum_id", [forum["id"]])
         change.memo["attended"] = {
@@ -670,8 +668,7 @@ def lead_op(plugin_partners: Sequence[str]) -> BulkOp[NewLead]:
     def load(
         change: Change, ids: list[str], _items: Mapping[str, list[NewLead]]
     ) -> dict[str, CoopWork]:
-        if "directory" not in change.memo:
-            change.memo["directory"] = directory(change.conn)
+        change.memoized("directory", lambda: directory(change.conn))
         _prefetch_leads(change, ids)
         return change.load(ids, views=False, steps=())
 

@@ -71,10 +71,7 @@ class _Memos:
 
 
 def _memos(change: Change) -> _Memos:
-    found: _Memos | None = change.memo.get("steps")
-    if found is None:
-        found = change.memo["steps"] = _Memos(change)
-    return found
+    return change.memoized("steps", partial(_Memos, change))
 
 
 def _check_place(

@@ -164,16 +164,16 @@ class _Plan:
 
 
 def _plan(change: Change) -> _Plan:
-    plan: _Plan | None = change.memo.get("transition")
-    if plan is None:
-        plan = change.memo["transition"] = _Plan(
+    return change.memoized(
+        "transition",
+        lambda: _Plan(
             plugins=change.plugins,
             after_hook=change.implements("kopflow_after_transition"),
             notify_hook=change.implements(NOTIFY_HOOK),
             fingerprint=change.fingerprint(),
             encoded=change.encoded_fingerprint(),
-        )
-    return plan
+        ),
+    )
 
 
 def _move(change: Change, event: str, source: str) -> _Move:
