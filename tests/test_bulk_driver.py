@@ -121,3 +121,40 @@ def test_one_batch_setting_splits_every_bulk_operation(
     lines = (Path.cwd() / "kopflow.log").read_text(encoding="utf-8").splitlines()
     batches = [json.loads(x) for x in lines if '"batch committed"' in x]
     assert [b["coops"] for b in batches] == [2, 2, 1]
+
+
+def test_a_batch_read_as_a_range_of_ids_holds_its_own_cooperatives_only(kopflow: Kopflow) -> None:
+    """A bulk batch of consecutive cooperatives is read by id range (issue #15): the
+    cooperatives inside the range but outside the batch, with steps of their own, are left out,
+    and the batch's are read as one by one would read them."""
+    from kopflow.pipeline.change import load_coops
+    from kopflow.store.db import read_connection
+    from kopflow.store.rows import id_range
+
+    coops = register(kopflow, 80)
+    left_out = coops[36:44]  # within the range's slack: read and dropped
+    batch = [c for c in coops if c not in left_out]
+    kopflow.complete_steps_bulk([(c, "socialisation", {"date": "2025-05-01"}) for c in coops])
+    kopflow.complete_steps_bulk([(c, "musdesus", sample(kopflow, "musdesus")) for c in left_out])
+    enroll = without_rules(kopflow).enroll_bulk(coops[:40], ["gudang"])
+    assert len(enroll.done) == 40
+    with read_connection(kopflow.url) as conn:
+        ranged = id_range(conn, batch)
+        assert (ranged is not None) == kopflow.url.startswith("sqlite")
+        works = load_coops(conn, batch, steps=["socialisation", "musdesus"])
+        # one at a time: never a range
+        alone = {c: load_coops(conn, [c], steps=["socialisation", "musdesus"])[c] for c in batch}
+    assert sorted(works) == batch
+    for coop, work in works.items():
+        assert work.row == alone[coop].row
+        assert work.steps == alone[coop].steps
+        assert list(work.steps) == ["socialisation"]
+        assert work.partners == alone[coop].partners
+        assert work.villages == alone[coop].villages == [f"drv-{int(coop[5:]) - 910000}"]
+    assert {c for c, w in works.items() if w.partners} == set(coops[:36])
+
+
+def sample(engine: Kopflow, step: str) -> dict[str, Any]:
+    from kopflow.flow.samples import sample_evidence
+
+    return sample_evidence(engine.workflow.step(step), 1)

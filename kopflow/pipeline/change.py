@@ -840,19 +840,22 @@ def load_coops(
     them (``views=False`` too).
     """
     from kopflow.store import tables
-    from kopflow.store.rows import rows_in, table_rows_in
+    from kopflow.store.rows import id_range, rows_in, table_rows_in
 
+    ids = list(coop_ids)
+    within = id_range(conn, ids)  # a batch of consecutive cooperatives: read as a range
     works: dict[str, CoopWork] = {}
-    for row in table_rows_in(conn, tables.coop, "id", coop_ids, columns):
+    for row in table_rows_in(conn, tables.coop, "id", ids, columns, within):
         works[row["id"]] = CoopWork(row, {}, set())
     # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every step
     # version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).
-    ids = list(coop_ids)
     columns = "coop_id, step, version, status, " + ("evidence" if views else "''")
     history: list[Any] = []
     if steps is None or steps:
         only = None if steps is None else ("step", list(steps))
-        history = rows_in(conn, f"SELECT {columns} FROM step_record", "coop_id", ids, also=only)
+        history = rows_in(
+            conn, f"SELECT {columns} FROM step_record", "coop_id", ids, also=only, within=within
+        )
     for coop_id, states in newest_states(history).items():
         works[coop_id].steps = states
     if steps is not None and rest_as_of is not None and reading is not None:
@@ -861,12 +864,14 @@ def load_coops(
             work.rest = History(reading, conn, coop_id, rest_as_of, loaded)
     if partners:
         enrolled = "SELECT coop_id, partner FROM enrollment"
-        for coop_id, partner in rows_in(conn, enrolled, "coop_id", ids):
+        for coop_id, partner in rows_in(conn, enrolled, "coop_id", ids, within=within):
             works[coop_id].partners.add(partner)
     if views:
         villages = "SELECT coop_id, region_id FROM coop_village"
         order = "ORDER BY coop_id, region_id"
-        for coop_id, region_id in rows_in(conn, villages, "coop_id", ids, tail=order):
+        for coop_id, region_id in rows_in(
+            conn, villages, "coop_id", ids, tail=order, within=within
+        ):
             works[coop_id].villages.append(region_id)
     return works
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import decimal
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -176,6 +177,43 @@ def _insert_group(
     (copy_many if copy else insert_many)(conn, table, names, values)
 
 
+@dataclass(frozen=True, slots=True)
+class IdRange:
+    """A bulk batch's cooperative ids that are all, or nearly all, the ids from the lowest to
+    the highest (see :func:`id_range`)."""
+
+    low: str
+    high: str
+    ids: frozenset[str]
+
+
+# Read by a range only when the range holds at most this share more cooperatives than asked
+# for: each extra cooperative's rows are read and dropped.
+_RANGE_SLACK = 8  # 1/8 = 12.5%
+_RANGE_AT_LEAST = 64
+
+
+def id_range(conn: Connection, ids: Sequence[str]) -> IdRange | None:
+    """``ids`` as a range of cooperative ids for :func:`rows_in`'s ``within``, when they are
+    nearly all the cooperatives between the lowest and the highest (a bulk batch of a stage,
+    an area or the country: ids sorted, region codes in order), else None.
+
+    A range is read with one index scan per step instead of one probe per cooperative and
+    step (issue #15: a third less time reading a batch's step states). SQLite only: it compares
+    text by code point, as Python's ``min`` and ``max`` do; a PostgreSQL database's collation
+    may order ids otherwise, and there ``= ANY`` is one array probe already.
+    """
+    if conn.dialect.name != "sqlite" or len(ids) < _RANGE_AT_LEAST:
+        return None
+    wanted = frozenset(ids)
+    low, high = min(wanted), max(wanted)
+    sql = "SELECT count(*) FROM coop WHERE id BETWEEN ? AND ?"
+    ((count,),) = fetch(conn, sql, (low, high))
+    if count > len(wanted) + len(wanted) // _RANGE_SLACK:
+        return None
+    return IdRange(low, high, wanted)
+
+
 def rows_in(
     conn: Connection,
     sql: str,
@@ -185,6 +223,7 @@ def rows_in(
     also: tuple[str, Sequence[Any]] | None = None,
     tail: str = "",
     chunk: int = 5000,
+    within: IdRange | None = None,
 ) -> list[Any]:
     """Rows of ``sql WHERE column IN values [AND also[0] IN also[1]] tail``, read at the
     driver, in chunks of ``values``.
@@ -192,11 +231,19 @@ def rows_in(
     For reads of many cooperatives at once, without SQLAlchemy compiling an expanding ``IN``
     and building a row object per row. PostgreSQL gets one array (``= ANY(%s)``) instead of
     thousands of parameters. Only plain columns (no type conversion) belong here.
+
+    ``within`` (:func:`id_range` of ``values``) reads ``column BETWEEN low AND high`` instead
+    and keeps the rows of ``values``: ``sql`` must then select ``column`` first.
     """
     found: list[Any] = []
     extra, extra_params = ("", ()) if also is None else _in(conn, *also)
     if extra:
         extra = f"AND {extra} "
+    if within is not None:
+        where = f"{column} BETWEEN ? AND ? {extra}{tail}"
+        rows = fetch(conn, f"{sql} WHERE {where}", (within.low, within.high, *extra_params))
+        ids = within.ids
+        return [row for row in rows if row[0] in ids]
     for start in range(0, len(values), chunk):
         where, params = _in(conn, column, values[start : start + chunk])
         found.extend(fetch(conn, f"{sql} WHERE {where} {extra}{tail}", (*params, *extra_params)))
@@ -209,16 +256,19 @@ def table_rows_in(
     column: str,
     values: Sequence[Any],
     columns: Sequence[str] | None = None,
+    within: IdRange | None = None,
 ) -> list[dict[str, Any]]:
     """Rows of ``table`` whose ``column`` is in ``values``, as :func:`rows_in` reads them,
     each a dictionary of the values SQLAlchemy would return (column types' result processors
     applied): a bulk batch's cooperatives without SQLAlchemy's row objects (issue #5).
 
     ``columns`` names the only columns read (issue #15: a bulk step reads no timestamps);
-    None reads whole rows.
+    None reads whole rows. ``within``: as for :func:`rows_in` (``column`` read first).
     """
     quote = conn.dialect.identifier_preparer.quote
     cols = list(table.c) if columns is None else [table.c[key] for key in columns]
+    if within is not None and cols[0].key != column:
+        cols = [table.c[column], *(c for c in cols if c.key != column)]
     keys = [c.key for c in cols]
     procs = [
         (c.key, proc)
@@ -226,7 +276,8 @@ def table_rows_in(
         if (proc := c.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None))
     ]
     names = ", ".join(quote(c.name) for c in cols)
-    found = rows_in(conn, f"SELECT {names} FROM {quote(table.name)}", quote(column), values)
+    sql = f"SELECT {names} FROM {quote(table.name)}"
+    found = rows_in(conn, sql, quote(column), values, within=within)
     # Once per distinct stored value: a batch of cooperatives changed together shares its
     # timestamps, and parsing them was most of building a row. Only immutable values are
     # looked up and shared between rows.
