@@ -480,13 +480,23 @@ def _fast_digits(low: int, high: int, text: str, today: datetime.date) -> object
     return text if low <= len(text) <= high and text.isascii() and text.isdigit() else _BLANK
 
 
+# The YYYY-MM-DD texts _fast_date has read, with their dates: a bulk completion's dates are a
+# few hundred days repeated over thousands of rows, each matched and parsed once (issue #15).
+_DATES: dict[str, datetime.date] = {}
+_MAX_DATES = 8192  # twenty years of days; beyond it a text is read again, not kept
+
+
 def _fast_date(text: str, today: datetime.date) -> object:
-    if not _ISO_DATE.fullmatch(text):
-        return _BLANK
-    try:
-        value = datetime.date.fromisoformat(text)
-    except ValueError:
-        return _BLANK
+    value = _DATES.get(text)
+    if value is None:
+        if not _ISO_DATE.fullmatch(text):
+            return _BLANK
+        try:
+            value = datetime.date.fromisoformat(text)
+        except ValueError:
+            return _BLANK
+        if len(_DATES) < _MAX_DATES:
+            _DATES[text] = value
     # YYYY-MM-DD that parses is its own isoformat(): the generic parser returns the same text.
     return text if value <= today else _BLANK
 

@@ -100,7 +100,13 @@ def unique_pairs(
     change: Change, step: str, spec: StepSpec, evidence: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
     """The (key, value) identifiers ``evidence`` of ``step`` holds alone."""
-    fields = _unique_fields(change, step, spec)
+    return pairs(step, _unique_fields(change, step, spec), evidence)
+
+
+def pairs(
+    step: str, fields: tuple[FieldSpec, ...], evidence: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """The (key, value) identifiers ``evidence`` of ``step`` holds in its unique ``fields``."""
     if not fields:  # most steps: asked for every row of a bulk completion, twice (issue #15)
         return []
     return [
@@ -126,27 +132,35 @@ def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec
     return found
 
 
-def _plan(
-    change: Change, step: str, spec: StepSpec
-) -> tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]:
-    """What ``check`` looks at for ``step``, worked out once per transaction: the fields with
-    an earliest date, the date rules, whether any field is unique."""
-    memo: dict[str, tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]]
-    memo = change.memoized("plan", dict)
-    found = memo.get(step)
-    if found is None:
-        bounded = tuple(f for f in spec.fields if f.min_date)
-        rules = tuple(_index(change)[0].get(step, ()))
-        found = memo[step] = (bounded, rules, bool(_unique_fields(change, step, spec)))
-    return found
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """What :func:`check` looks at for one step: the fields with an earliest date, the date
+    rules, the unique fields. The caller works it out once per transaction (issue #15)."""
+
+    bounded: tuple[FieldSpec, ...]
+    rules: tuple[DateRule, ...]
+    unique: tuple[FieldSpec, ...]
+
+
+def checks(change: Change, step: str, spec: StepSpec) -> Checks:
+    """What :func:`check` looks at for ``step``."""
+    bounded = tuple(f for f in spec.fields if f.min_date)
+    rules = tuple(_index(change)[0].get(step, ()))
+    return Checks(bounded, rules, _unique_fields(change, step, spec))
 
 
 def check(
-    change: Change, work: CoopWork, step: str, spec: StepSpec, evidence: Mapping[str, Any]
+    change: Change,
+    work: CoopWork,
+    step: str,
+    spec: StepSpec,
+    evidence: Mapping[str, Any],
+    plan: Checks,
 ) -> list[EvidenceError]:
-    """Where ``evidence`` (the values that parsed) for ``step`` contradicts other evidence."""
+    """Where ``evidence`` (the values that parsed) for ``step`` contradicts other evidence;
+    ``plan``: :func:`checks` of the step."""
     problems: list[EvidenceError] = []
-    bounded, rules, unique = _plan(change, step, spec)
+    bounded, rules, unique = plan.bounded, plan.rules, plan.unique
     for field in bounded:
         value = evidence.get(field.name)
         if isinstance(value, str) and field.min_date and value < field.min_date:
@@ -188,7 +202,7 @@ def check(
                 step=label(other_spec.label, other_spec.id),
             )
         )
-    for key, value in unique_pairs(change, step, spec, evidence) if unique else ():
+    for key, value in pairs(step, unique, evidence):
         holder = change.owner(key, value)
         if holder is not None and holder != work.id:
             problems.append(
