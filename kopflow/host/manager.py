@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +104,8 @@ class _Manager(pluggy.PluginManager):
 
 # kopflow_validate_step's arguments in its spec's order, as validate_step passes them.
 _STEP_ARGS = ("coop", "partner", "step", "evidence")
+# What step_validator gives: validate_step with these arguments, in this order.
+StepValidator = Callable[[CoopView, str | None, str, Mapping[str, object]], list[str]]
 
 _LOADED_STATE = frozenset(
     ("_pm", "plugins", "partners", "errors", "notes", "_owner", "_impl_cache", "_impl_generation")
@@ -435,8 +438,28 @@ class PluginHost:
         impls = self._impls("kopflow_validate_step")  # asked once: a bulk run asks per step
         if not impls:
             return []
-        args = (coop, partner, step, _read_only(evidence))
-        return self._ask("kopflow_validate_step", _STEP_ARGS, args, impls)
+        return self._validate_step(impls, coop, partner, step, evidence)
+
+    def step_validator(self) -> StepValidator | None:
+        """:meth:`validate_step` with the implementations loaded now (its arguments positional),
+        or None when no plugin implements it: for a caller validating many steps while the
+        plugins stay as they are, a bulk completion's transaction (issue #15)."""
+        impls = self._impls("kopflow_validate_step")
+        return partial(self._validate_step, impls) if impls else None
+
+    def _validate_step(
+        self,
+        impls: list[pluggy.HookImpl],
+        coop: CoopView,
+        partner: str | None,
+        step: str,
+        evidence: Mapping[str, object],
+    ) -> list[str]:
+        if type(evidence) is not MappingProxyType:  # else _read_only gives it back as it is
+            evidence = _read_only(evidence)
+        return self._ask(
+            "kopflow_validate_step", _STEP_ARGS, (coop, partner, step, evidence), impls
+        )
 
     def guard(self, *, coop: CoopView, event: str, source: str, dest: str) -> list[str]:
         """Ask every plugin for reasons to refuse this transition (``kopflow_guard``).

@@ -58,7 +58,7 @@ class _Memos:
         "permitted",
         "placed",
         "steps",
-        "validate_hook",
+        "validate",
     )
 
     def __init__(self, change: Change) -> None:
@@ -70,8 +70,9 @@ class _Memos:
         self.encoded = change.encoded_fingerprint()
         self.notify_hook = change.implements(NOTIFY_HOOK)
         self.after_hook = change.implements("kopflow_after_step")
-        # Without a validating plugin no view is built for it.
-        self.validate_hook = change.implements("kopflow_validate_step")
+        # Plugins' validation, for the plugins as they stay during the change; None without a
+        # validating plugin, and then no view is built for it.
+        self.validate = change.plugins.step_validator()
 
 
 def _memos(change: Change) -> _Memos:
@@ -179,19 +180,19 @@ def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
 
 class Visit:
     """What completing a cooperative's steps works out once for all its rows of a call rather
-    than once per row (issue #15): that it runs this version of the definition, and the
-    fields of the views its hooks get (its row and partners stay as they are meanwhile).
+    than once per row (issue #15): that it runs this version of the definition and no plugin
+    is broken (``checked`` once its first row has passed both), and the fields of the views
+    its hooks get (its row and partners stay as they are meanwhile).
 
     Each row still gets its own checks that depend on the row, and each hook its own view
     with its own snapshot of the evidence, holding the rows recorded before it.
     """
 
-    __slots__ = ("memos", "plugins", "view", "version_checked")
+    __slots__ = ("checked", "memos", "view")
 
     def __init__(self, change: Change, work: CoopWork) -> None:
         self.view = change.view_maker(work)
-        self.version_checked = False
-        self.plugins = change.plugins  # the same host for the whole change
+        self.checked = False
         self.memos = _memos(change)
 
 
@@ -200,10 +201,8 @@ def _permitted(
 ) -> _Step:
     """The step, once the actor may touch it on this cooperative."""
     found = _step_of(change, step, memos)
-    if visit is None or not visit.version_checked:
+    if visit is None or not visit.checked:
         change.check_version(work)
-        if visit is not None:
-            visit.version_checked = True
     # Allowed once, allowed for every cooperative of the kabupaten: the actor is the change's.
     allowed = memos.permitted
     key = (step, work.row["kabupaten"])
@@ -230,15 +229,16 @@ def complete(
 ) -> Outcome:
     """Validate and queue one step's evidence for one cooperative (``visit``: what a bulk
     completion has worked out for the cooperative already)."""
-    if visit is not None:
-        plugins, memos = visit.plugins, visit.memos
-    else:
-        plugins, memos = change.plugins, _memos(change)
+    memos = visit.memos if visit is not None else _memos(change)
     found = _permitted(change, work, step, memos, visit)
     spec = found.spec
-    # Every plugin validates every step, a workflow step too: a broken one refuses all of them
-    # (issue #13: its validation would silently be off).
-    plugins.raise_if_broken()
+    if visit is None or not visit.checked:
+        # Every plugin validates every step, a workflow step too: a broken one refuses all of
+        # them (issue #13: its validation would silently be off). Plugins do not break during
+        # a change: a visit's first row asks for all.
+        change.plugins.raise_if_broken()
+        if visit is not None:
+            visit.checked = True
     _check_place(change, work, step, found, memos)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done
@@ -262,14 +262,14 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    if memos.validate_hook:
+    validate = memos.validate
+    if validate is not None:
         # The hooks see the parsed evidence read-only and nothing changes it after (the
         # after-step hook gets a copy), so the record and the event share it. Without a list
         # in it, its read-only view is all a hook needs (the host then looks through no value
         # for one).
         shown = evidence if spec.has_list else MappingProxyType(evidence)
-        partner = found.partner
-        reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=shown)
+        reasons = validate(view(), found.partner, spec.id, shown)
         if reasons:
             step_named = _step(change, step, spec)
             raise RefusedError("evidence for {step} refused", reasons, step=step_named)
