@@ -544,11 +544,18 @@ class StepSpec:
         return any(f.multiple for f in self.fields)
 
     @functools.cached_property
-    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled, bool], ...]:
+    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled, bool, bool], ...]:
         # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15);
-        # and whether it is text that takes any value (parse() then takes printable text itself).
+        # whether it is text that takes any value (parse() then takes printable text itself);
+        # whether it is a date (parse() then takes one _fast_date has read before itself).
         return tuple(
-            (f.name, f, _compile(f), f.type in ("text", "reference") and f.pattern is None)
+            (
+                f.name,
+                f,
+                _compile(f),
+                f.type in ("text", "reference") and f.pattern is None,
+                f.type == "date",
+            )
             for f in self.fields
         )
 
@@ -591,7 +598,7 @@ class StepSpec:
         out: dict[str, object] = {}
         missing: list[FieldSpec] = []
         get = raw.get
-        for name, spec, parse, plain in self._compiled:
+        for name, spec, parse, plain, dated in self._compiled:
             value = get(name)
             if value is None:
                 if spec.required:
@@ -603,6 +610,13 @@ class StepSpec:
                 text = value.strip()
                 if text:
                     out[name] = text
+                    continue
+            elif dated and type(value) is str:
+                # A date _fast_date has read, as it was given: its text is the value (a row has
+                # one or two, a bulk completion repeats a few hundred days).
+                day = _DATES.get(value)
+                if day is not None and day <= today:
+                    out[name] = value
                     continue
             try:
                 # FieldSpec.parse: blank is absent, then control characters, then the type
