@@ -100,20 +100,22 @@ def unique_pairs(
     change: Change, step: str, spec: StepSpec, evidence: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
     """The (key, value) identifiers ``evidence`` of ``step`` holds alone."""
-    return pairs(step, _unique_fields(change, step, spec), evidence)
+    return pairs(_unique_fields(change, step, spec), evidence)
 
 
-def pairs(
-    step: str, fields: tuple[FieldSpec, ...], evidence: Mapping[str, Any]
-) -> list[tuple[str, str]]:
-    """The (key, value) identifiers ``evidence`` of ``step`` holds in its unique ``fields``."""
-    if not fields:  # most steps: asked for every row of a bulk completion, twice (issue #15)
-        return []
-    return [
-        (f"{step}.{f.name}", str(evidence[f.name]).strip())
-        for f in fields
-        if evidence.get(f.name) not in (None, "")
-    ]
+# The unique fields of a step: each one's key (``"nib.nib"``) and name.
+UniqueKeys = tuple[tuple[str, str], ...]
+
+
+def pairs(keys: UniqueKeys, evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (key, value) identifiers ``evidence`` holds in the unique fields ``keys``."""
+    found: list[tuple[str, str]] = []
+    # Most steps have none; a bulk completion asks three times per row (issue #15).
+    for key, name in keys:
+        value = evidence.get(name)
+        if value not in (None, ""):
+            found.append((key, str(value).strip()))
+    return found
 
 
 def holds_identifiers(change: Change, step: str, spec: StepSpec) -> bool:
@@ -122,13 +124,14 @@ def holds_identifiers(change: Change, step: str, spec: StepSpec) -> bool:
     return bool(_unique_fields(change, step, spec))
 
 
-def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec, ...]:
+def _unique_fields(change: Change, step: str, spec: StepSpec) -> UniqueKeys:
     # Asked for every row of a bulk completion, and most steps have none (issue #5).
-    # Keyed by the step alone in a dict of their own: no key text built per row (issue #15).
-    memo: dict[str, tuple[FieldSpec, ...]] = change.memoized("unique", dict)
+    # Keyed by the step alone in a dict of their own, with each field's key: no key text built
+    # per row (issue #15).
+    memo: dict[str, UniqueKeys] = change.memoized("unique", dict)
     found = memo.get(step)
     if found is None:
-        found = memo[step] = tuple(f for f in spec.fields if f.unique)
+        found = memo[step] = tuple((f"{step}.{f.name}", f.name) for f in spec.fields if f.unique)
     return found
 
 
@@ -139,7 +142,7 @@ class Checks:
 
     bounded: tuple[FieldSpec, ...]
     rules: tuple[DateRule, ...]
-    unique: tuple[FieldSpec, ...]
+    unique: UniqueKeys
 
 
 def checks(change: Change, step: str, spec: StepSpec) -> Checks:
@@ -202,7 +205,7 @@ def check(
                 step=label(other_spec.label, other_spec.id),
             )
         )
-    for key, value in pairs(step, unique, evidence):
+    for key, value in pairs(unique, evidence):
         holder = change.owner(key, value)
         if holder is not None and holder != work.id:
             problems.append(

@@ -367,7 +367,7 @@ def _hold_identifiers(
     """Queue the step's unique identifiers, releasing what its previous version held."""
     if correcting:
         change.release(work.id, step, contradictions.held(change, step, found.spec, work), seq)
-    for key, value in contradictions.pairs(step, found.unique, evidence):
+    for key, value in contradictions.pairs(found.unique, evidence):
         change.claim(work.id, step, key, value, seq)
 
 
