@@ -303,10 +303,9 @@ def complete(
     text = None
     if stored is not None:
         if tail is not None and version <= MAX_SAFE_INT and coop_version <= MAX_SAFE_INT:
-            text = (
-                f'{{"coop_version":{int.__repr__(coop_version)},"evidence":{stored}'
-                f"{tail}{int.__repr__(version)}}}"
-            )
+            # Both versions are ints this function and update_coop computed: formatted as their
+            # plain decimal text, as canonical_bytes writes them.
+            text = f'{{"coop_version":{coop_version},"evidence":{stored}{tail}{version}}}'
         else:
             encoded = {**encoded, "evidence": stored}
     seq = change.event(
