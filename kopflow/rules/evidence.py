@@ -100,7 +100,7 @@ def unique_pairs(
     change: Change, step: str, spec: StepSpec, evidence: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
     """The (key, value) identifiers ``evidence`` of ``step`` holds alone."""
-    return pairs(_unique_fields(change, step, spec), evidence)
+    return pairs(unique_keys(change, step, spec), evidence)
 
 
 # The unique fields of a step: each one's key (``"nib.nib"``) and name.
@@ -118,14 +118,9 @@ def pairs(keys: UniqueKeys, evidence: Mapping[str, Any]) -> list[tuple[str, str]
     return found
 
 
-def holds_identifiers(change: Change, step: str, spec: StepSpec) -> bool:
-    """Whether evidence of ``step`` can hold identifiers (a field is unique): for most steps
-    :func:`unique_pairs` has nothing to find, and a bulk run asks once per step, not per row."""
-    return bool(_unique_fields(change, step, spec))
-
-
-def _unique_fields(change: Change, step: str, spec: StepSpec) -> UniqueKeys:
-    # Asked for every row of a bulk completion, and most steps have none (issue #5).
+def unique_keys(change: Change, step: str, spec: StepSpec) -> UniqueKeys:
+    """The unique fields of ``step`` (none: its evidence holds no identifier, as for most
+    steps), for :func:`pairs`; a bulk run asks once per step, not per row."""
     # Keyed by the step alone in a dict of their own, with each field's key: no key text built
     # per row (issue #15).
     memo: dict[str, UniqueKeys] = change.memoized("unique", dict)
@@ -149,7 +144,7 @@ def checks(change: Change, step: str, spec: StepSpec) -> Checks:
     """What :func:`check` looks at for ``step``."""
     bounded = tuple(f for f in spec.fields if f.min_date)
     rules = tuple(_index(change)[0].get(step, ()))
-    return Checks(bounded, rules, _unique_fields(change, step, spec))
+    return Checks(bounded, rules, unique_keys(change, step, spec))
 
 
 def check(

@@ -469,19 +469,22 @@ def _load_for_steps(
 
 def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> None:
     """Who holds the chunk's unique identifiers, in one query, not one per row (issue #12)."""
-    holding: dict[str, StepSpec] = {}  # the chunk's steps whose evidence holds identifiers
+    # The chunk's steps whose evidence holds identifiers, with their unique fields.
+    holding: dict[str, contradictions.UniqueKeys] = {}
     for step in {step for rows in items.values() for _ref, step, _raw in rows}:
         try:
             spec = change.step_spec(step)[0]
         except KopflowError:
             continue  # refused when its row comes up
-        if contradictions.holds_identifiers(change, step, spec):
-            holding[step] = spec
+        keys = contradictions.unique_keys(change, step, spec)
+        if keys:
+            holding[step] = keys
     pairs: list[tuple[str, str]] = []
     for rows in items.values():
         for _ref, step, raw in rows:
-            if step in holding:
-                pairs.extend(contradictions.unique_pairs(change, step, holding[step], raw))
+            held = holding.get(step)
+            if held is not None:
+                pairs.extend(contradictions.pairs(held, raw))
     change.prefetch_owners(pairs)
 
 
