@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -438,16 +439,39 @@ def _fast_str(spec: FieldSpec) -> Callable[[str, datetime.date], object] | None:
     if spec.type == "date":
         return _fast_date
     if spec.type in ("integer", "rupiah"):
-        return partial(_fast_whole, spec)
+        return partial(_fast_whole, *_whole_range(spec))
     if spec.type == "choice":
         return partial(_fast_choices if spec.multiple else _fast_choice, spec)
     return None
 
 
-def _fast_whole(spec: FieldSpec, text: str, today: datetime.date) -> object:
+def _whole_range(spec: FieldSpec) -> tuple[int, int, bool]:
+    """The whole numbers :func:`_bounded` accepts for ``spec``: the lowest, the highest, and
+    whether only odd ones (worked out once, not compared bound by bound per value)."""
+    low, high = -_MAX_SAFE_INT, _MAX_SAFE_INT
+    for bound in (spec.min, spec.max):
+        if bound is not None and not (
+            isinstance(bound, int) or isinstance(bound, Decimal) and bound.is_finite()
+        ):
+            return 1, 0, spec.odd  # none: _bounded compares such a bound itself
+    if spec.min is not None:
+        above = spec.exclusive in (True, "min")  # as _check_bounds reads it
+        low = max(low, math.floor(spec.min) + 1 if above else math.ceil(spec.min))
+    if spec.max is not None:
+        below = spec.exclusive in (True, "max")
+        high = min(high, math.ceil(spec.max) - 1 if below else math.floor(spec.max))
+    return low, high, spec.odd
+
+
+def _fast_whole(low: int, high: int, odd: bool, text: str, today: datetime.date) -> object:
     # Plain ASCII digits are a whole number and a rupiah amount alike, and both parsers bound
-    # int(text) as _bounded does here (refusing with its words); anything else is theirs.
-    return _bounded(spec, int(text)) if text.isascii() and text.isdigit() else _BLANK
+    # int(text) as _bounded does: within its bounds the value; anything else is theirs, and
+    # so are the words of any refusal.
+    if text.isascii() and text.isdigit():
+        value = int(text)
+        if low <= value <= high and (value % 2 or not odd):
+            return value
+    return _BLANK
 
 
 def _fast_choice(spec: FieldSpec, text: str, today: datetime.date) -> object:
