@@ -398,6 +398,23 @@ def test_hook_kopflow_validate_step() -> None:
     assert ok == [] and refused == ["demo refuses demo.first for 5108012001"]
 
 
+def test_a_step_validator_asks_what_validate_step_asks() -> None:
+    """What a bulk completion takes once per transaction: the same reasons as validate_step,
+    the evidence as read-only for each hook; nothing to take without a validating plugin."""
+    assert PluginHost().step_validator() is None
+    host = load("good", "meddling")
+    import meddling  # type: ignore[import-not-found]  # loaded by path under its own name
+
+    validate = host.step_validator()
+    assert validate is not None
+    meddling.TRIED.clear()
+    given: dict[str, object] = {"ref": "refuse", "tags": ["a"]}
+    assert validate(coop(), "demo", "first", given) == ["demo refuses demo.first for 5108012001"]
+    assert meddling.TRIED == ["TypeError", "AttributeError"]
+    assert given == {"ref": "refuse", "tags": ["a"]}
+    assert validate(coop(), "demo", "first", {"ref": "A1"}) == []
+
+
 def test_a_hook_cannot_change_the_evidence_the_next_one_sees() -> None:
     """Issue #13: ``meddling`` (called first: loaded last) tries to rewrite ``ref`` and a list
     value; ``good`` still sees ``ref="refuse"`` and refuses, and the caller's dict is intact."""

@@ -91,3 +91,48 @@ def test_digit_patterns_match_as_re2_does(pattern: str) -> None:
             assert (out, problems) == ({"a": value.strip()}, []), (pattern, value)
         else:
             assert out == {} and [str(p) for p in problems] == [_alone(field, value)[1]], value
+
+
+BOUNDS: list[Any] = [
+    None, 0, 1, 5, -3, 10, 2**53 - 1, Decimal("0.5"), Decimal("4.5"), Decimal("-0.5"),
+]  # fmt: skip
+WHOLE: list[Any] = [
+    "0", "1", "2", "4", "5", "6", "9", "10", "11", "007", str(2**53 - 1), str(2**53),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["integer", "rupiah"])
+@pytest.mark.parametrize("exclusive", [False, True, "min", "max"])
+def test_whole_numbers_are_bounded_as_each_field_alone_bounds_them(
+    kind: str, exclusive: bool | str
+) -> None:
+    """The range a compiled parser accepts at once, worked out from min, max, exclusive and
+    odd, holds exactly the values the field's own checks accept (a bound may be a Decimal)."""
+    for low in BOUNDS:
+        for high in BOUNDS:
+            for odd in (False, True):
+                field = FieldSpec(
+                    "n", kind, LABEL, required=False, min=low, max=high, exclusive=exclusive,
+                    odd=odd,
+                )  # fmt: skip
+                step = StepSpec("s", LABEL, "admin", fields=(field,))
+                for value in WHOLE:
+                    out, problems = step.parse({"n": value}, today=TODAY)
+                    kind_, expected = _alone(field, value)
+                    got = ("ok", out["n"]) if not problems else ("refused", str(problems[0]))
+                    assert got == (kind_, expected), (kind, low, high, exclusive, odd, value)
+
+
+def test_a_date_read_before_is_judged_against_each_days_today() -> None:
+    """Dates are kept once read; whether one is in the future is still asked for each parse."""
+    step = StepSpec("s", LABEL, "admin", fields=(FieldSpec("d", "date", LABEL),))
+    tomorrow = (TODAY + datetime.timedelta(days=1)).isoformat()
+    assert step.parse({"d": tomorrow}, today=TODAY + datetime.timedelta(days=1)) == (
+        {"d": tomorrow},
+        [],
+    )
+    out, problems = step.parse({"d": tomorrow}, today=TODAY)
+    assert out == {}
+    assert [str(p) for p in problems] == [
+        f"d: {tomorrow} is in the future; record evidence once it has happened"
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import functools
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -438,16 +439,39 @@ def _fast_str(spec: FieldSpec) -> Callable[[str, datetime.date], object] | None:
     if spec.type == "date":
         return _fast_date
     if spec.type in ("integer", "rupiah"):
-        return partial(_fast_whole, spec)
+        return partial(_fast_whole, *_whole_range(spec))
     if spec.type == "choice":
         return partial(_fast_choices if spec.multiple else _fast_choice, spec)
     return None
 
 
-def _fast_whole(spec: FieldSpec, text: str, today: datetime.date) -> object:
+def _whole_range(spec: FieldSpec) -> tuple[int, int, bool]:
+    """The whole numbers :func:`_bounded` accepts for ``spec``: the lowest, the highest, and
+    whether only odd ones (worked out once, not compared bound by bound per value)."""
+    low, high = -_MAX_SAFE_INT, _MAX_SAFE_INT
+    for bound in (spec.min, spec.max):
+        if bound is not None and not (
+            isinstance(bound, int) or isinstance(bound, Decimal) and bound.is_finite()
+        ):
+            return 1, 0, spec.odd  # none: _bounded compares such a bound itself
+    if spec.min is not None:
+        above = spec.exclusive in (True, "min")  # as _check_bounds reads it
+        low = max(low, math.floor(spec.min) + 1 if above else math.ceil(spec.min))
+    if spec.max is not None:
+        below = spec.exclusive in (True, "max")
+        high = min(high, math.ceil(spec.max) - 1 if below else math.floor(spec.max))
+    return low, high, spec.odd
+
+
+def _fast_whole(low: int, high: int, odd: bool, text: str, today: datetime.date) -> object:
     # Plain ASCII digits are a whole number and a rupiah amount alike, and both parsers bound
-    # int(text) as _bounded does here (refusing with its words); anything else is theirs.
-    return _bounded(spec, int(text)) if text.isascii() and text.isdigit() else _BLANK
+    # int(text) as _bounded does: within its bounds the value; anything else is theirs, and
+    # so are the words of any refusal.
+    if text.isascii() and text.isdigit():
+        value = int(text)
+        if low <= value <= high and (value % 2 or not odd):
+            return value
+    return _BLANK
 
 
 def _fast_choice(spec: FieldSpec, text: str, today: datetime.date) -> object:
@@ -480,13 +504,23 @@ def _fast_digits(low: int, high: int, text: str, today: datetime.date) -> object
     return text if low <= len(text) <= high and text.isascii() and text.isdigit() else _BLANK
 
 
+# The YYYY-MM-DD texts _fast_date has read, with their dates: a bulk completion's dates are a
+# few hundred days repeated over thousands of rows, each matched and parsed once (issue #15).
+_DATES: dict[str, datetime.date] = {}
+_MAX_DATES = 8192  # twenty years of days; beyond it a text is read again, not kept
+
+
 def _fast_date(text: str, today: datetime.date) -> object:
-    if not _ISO_DATE.fullmatch(text):
-        return _BLANK
-    try:
-        value = datetime.date.fromisoformat(text)
-    except ValueError:
-        return _BLANK
+    value = _DATES.get(text)
+    if value is None:
+        if not _ISO_DATE.fullmatch(text):
+            return _BLANK
+        try:
+            value = datetime.date.fromisoformat(text)
+        except ValueError:
+            return _BLANK
+        if len(_DATES) < _MAX_DATES:
+            _DATES[text] = value
     # YYYY-MM-DD that parses is its own isoformat(): the generic parser returns the same text.
     return text if value <= today else _BLANK
 
@@ -534,11 +568,18 @@ class StepSpec:
         return any(f.multiple for f in self.fields)
 
     @functools.cached_property
-    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled, bool], ...]:
+    def _compiled(self) -> tuple[tuple[str, FieldSpec, _Compiled, bool, bool], ...]:
         # Each field with its parser, compiled once: validate() is a bulk hot path (issue #15);
-        # and whether it is text that takes any value (parse() then takes printable text itself).
+        # whether it is text that takes any value (parse() then takes printable text itself);
+        # whether it is a date (parse() then takes one _fast_date has read before itself).
         return tuple(
-            (f.name, f, _compile(f), f.type in ("text", "reference") and f.pattern is None)
+            (
+                f.name,
+                f,
+                _compile(f),
+                f.type in ("text", "reference") and f.pattern is None,
+                f.type == "date",
+            )
             for f in self.fields
         )
 
@@ -581,7 +622,7 @@ class StepSpec:
         out: dict[str, object] = {}
         missing: list[FieldSpec] = []
         get = raw.get
-        for name, spec, parse, plain in self._compiled:
+        for name, spec, parse, plain, dated in self._compiled:
             value = get(name)
             if value is None:
                 if spec.required:
@@ -593,6 +634,13 @@ class StepSpec:
                 text = value.strip()
                 if text:
                     out[name] = text
+                    continue
+            elif dated and type(value) is str:
+                # A date _fast_date has read, as it was given: its text is the value (a row has
+                # one or two, a bulk completion repeats a few hundred days).
+                day = _DATES.get(value)
+                if day is not None and day <= today:
+                    out[name] = value
                     continue
             try:
                 # FieldSpec.parse: blank is absent, then control characters, then the type

@@ -13,6 +13,7 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +101,11 @@ class _Manager(pluggy.PluginManager):
                 )  # fmt: skip
         return opts
 
+
+# kopflow_validate_step's arguments in its spec's order, as validate_step passes them.
+_STEP_ARGS = ("coop", "partner", "step", "evidence")
+# What step_validator gives: validate_step with these arguments, in this order.
+StepValidator = Callable[[CoopView, str | None, str, Mapping[str, object]], list[str]]
 
 _LOADED_STATE = frozenset(
     ("_pm", "plugins", "partners", "errors", "notes", "_owner", "_impl_cache", "_impl_generation")
@@ -432,8 +438,28 @@ class PluginHost:
         impls = self._impls("kopflow_validate_step")  # asked once: a bulk run asks per step
         if not impls:
             return []
-        kwargs = {"coop": coop, "partner": partner, "step": step, "evidence": _read_only(evidence)}
-        return self._ask("kopflow_validate_step", kwargs, impls)
+        return self._validate_step(impls, coop, partner, step, evidence)
+
+    def step_validator(self) -> StepValidator | None:
+        """:meth:`validate_step` with the implementations loaded now (its arguments positional),
+        or None when no plugin implements it: for a caller validating many steps while the
+        plugins stay as they are, a bulk completion's transaction (issue #15)."""
+        impls = self._impls("kopflow_validate_step")
+        return partial(self._validate_step, impls) if impls else None
+
+    def _validate_step(
+        self,
+        impls: list[pluggy.HookImpl],
+        coop: CoopView,
+        partner: str | None,
+        step: str,
+        evidence: Mapping[str, object],
+    ) -> list[str]:
+        if type(evidence) is not MappingProxyType:  # else _read_only gives it back as it is
+            evidence = _read_only(evidence)
+        return self._ask(
+            "kopflow_validate_step", _STEP_ARGS, (coop, partner, step, evidence), impls
+        )
 
     def guard(self, *, coop: CoopView, event: str, source: str, dest: str) -> list[str]:
         """Ask every plugin for reasons to refuse this transition (``kopflow_guard``).
@@ -444,8 +470,8 @@ class PluginHost:
         Raises:
             PluginError: a plugin raised or returned something other than a list of reasons.
         """
-        kwargs = {"coop": coop, "event": event, "source": source, "dest": dest}
-        return self._ask("kopflow_guard", kwargs)
+        names = ("coop", "event", "source", "dest")
+        return self._ask("kopflow_guard", names, (coop, event, source, dest))
 
     def guard_enroll(self, *, coop: CoopView, partner: str) -> list[str]:
         """Ask every plugin for reasons to refuse this enrolment (``kopflow_guard_enroll``).
@@ -456,7 +482,7 @@ class PluginHost:
         Raises:
             PluginError: a plugin raised or returned something other than a list of reasons.
         """
-        return self._ask("kopflow_guard_enroll", {"coop": coop, "partner": partner})
+        return self._ask("kopflow_guard_enroll", ("coop", "partner"), (coop, partner))
 
     def owner(self, code: str) -> str:
         """The name of the plugin that registered partner ``code``."""
@@ -653,18 +679,21 @@ class PluginHost:
             raise _failed(impl, hook, exc) from exc
 
     def _ask(
-        self, hook: str, kwargs: dict[str, Any], impls: list[pluggy.HookImpl] | None = None
+        self,
+        hook: str,
+        names: tuple[str, ...],
+        values: tuple[Any, ...],
+        impls: list[pluggy.HookImpl] | None = None,
     ) -> list[str]:
+        """Every implementation's reasons, ``values`` being the arguments ``names``."""
         reasons: list[str] = []
         trace = self._trace
-        names: tuple[str, ...] = ()
-        args: list[Any] = []
         for impl in self._impls(hook) if impls is None else impls:
-            # _call's work, inline: a bulk run asks every plugin per step (issue #15), and
-            # the implementations of a hook mostly ask for the same arguments, taken once.
-            if impl.argnames != names:
-                names = impl.argnames
-                args = [kwargs[name] for name in names]
+            # _call's work, inline: a bulk run asks every plugin per step (issue #15). Most
+            # implementations ask for every argument in the spec's order: given as they are,
+            # with no mapping of them built per call.
+            wanted = impl.argnames
+            args = values if wanted == names else [values[names.index(n)] for n in wanted]
             if trace:
                 _trace_call(impl, hook)
             try:

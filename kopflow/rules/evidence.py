@@ -100,53 +100,65 @@ def unique_pairs(
     change: Change, step: str, spec: StepSpec, evidence: Mapping[str, Any]
 ) -> list[tuple[str, str]]:
     """The (key, value) identifiers ``evidence`` of ``step`` holds alone."""
-    fields = _unique_fields(change, step, spec)
-    if not fields:  # most steps: asked for every row of a bulk completion, twice (issue #15)
-        return []
-    return [
-        (f"{step}.{f.name}", str(evidence[f.name]).strip())
-        for f in fields
-        if evidence.get(f.name) not in (None, "")
-    ]
+    return pairs(unique_keys(change, step, spec), evidence)
 
 
-def holds_identifiers(change: Change, step: str, spec: StepSpec) -> bool:
-    """Whether evidence of ``step`` can hold identifiers (a field is unique): for most steps
-    :func:`unique_pairs` has nothing to find, and a bulk run asks once per step, not per row."""
-    return bool(_unique_fields(change, step, spec))
+# The unique fields of a step: each one's key (``"nib.nib"``) and name.
+UniqueKeys = tuple[tuple[str, str], ...]
 
 
-def _unique_fields(change: Change, step: str, spec: StepSpec) -> tuple[FieldSpec, ...]:
-    # Asked for every row of a bulk completion, and most steps have none (issue #5).
-    # Keyed by the step alone in a dict of their own: no key text built per row (issue #15).
-    memo: dict[str, tuple[FieldSpec, ...]] = change.memoized("unique", dict)
-    found = memo.get(step)
-    if found is None:
-        found = memo[step] = tuple(f for f in spec.fields if f.unique)
+def pairs(keys: UniqueKeys, evidence: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The (key, value) identifiers ``evidence`` holds in the unique fields ``keys``."""
+    found: list[tuple[str, str]] = []
+    # Most steps have none; a bulk completion asks three times per row (issue #15).
+    for key, name in keys:
+        value = evidence.get(name)
+        if value not in (None, ""):
+            found.append((key, str(value).strip()))
     return found
 
 
-def _plan(
-    change: Change, step: str, spec: StepSpec
-) -> tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]:
-    """What ``check`` looks at for ``step``, worked out once per transaction: the fields with
-    an earliest date, the date rules, whether any field is unique."""
-    memo: dict[str, tuple[tuple[FieldSpec, ...], tuple[DateRule, ...], bool]]
-    memo = change.memoized("plan", dict)
+def unique_keys(change: Change, step: str, spec: StepSpec) -> UniqueKeys:
+    """The unique fields of ``step`` (none: its evidence holds no identifier, as for most
+    steps), for :func:`pairs`; a bulk run asks once per step, not per row."""
+    # Keyed by the step alone in a dict of their own, with each field's key: no key text built
+    # per row (issue #15).
+    memo: dict[str, UniqueKeys] = change.memoized("unique", dict)
     found = memo.get(step)
     if found is None:
-        bounded = tuple(f for f in spec.fields if f.min_date)
-        rules = tuple(_index(change)[0].get(step, ()))
-        found = memo[step] = (bounded, rules, bool(_unique_fields(change, step, spec)))
+        found = memo[step] = tuple((f"{step}.{f.name}", f.name) for f in spec.fields if f.unique)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """What :func:`check` looks at for one step: the fields with an earliest date, the date
+    rules, the unique fields. The caller works it out once per transaction (issue #15)."""
+
+    bounded: tuple[FieldSpec, ...]
+    rules: tuple[DateRule, ...]
+    unique: UniqueKeys
+
+
+def checks(change: Change, step: str, spec: StepSpec) -> Checks:
+    """What :func:`check` looks at for ``step``."""
+    bounded = tuple(f for f in spec.fields if f.min_date)
+    rules = tuple(_index(change)[0].get(step, ()))
+    return Checks(bounded, rules, unique_keys(change, step, spec))
 
 
 def check(
-    change: Change, work: CoopWork, step: str, spec: StepSpec, evidence: Mapping[str, Any]
+    change: Change,
+    work: CoopWork,
+    step: str,
+    spec: StepSpec,
+    evidence: Mapping[str, Any],
+    plan: Checks,
 ) -> list[EvidenceError]:
-    """Where ``evidence`` (the values that parsed) for ``step`` contradicts other evidence."""
+    """Where ``evidence`` (the values that parsed) for ``step`` contradicts other evidence;
+    ``plan``: :func:`checks` of the step."""
     problems: list[EvidenceError] = []
-    bounded, rules, unique = _plan(change, step, spec)
+    bounded, rules, unique = plan.bounded, plan.rules, plan.unique
     for field in bounded:
         value = evidence.get(field.name)
         if isinstance(value, str) and field.min_date and value < field.min_date:
@@ -188,7 +200,7 @@ def check(
                 step=label(other_spec.label, other_spec.id),
             )
         )
-    for key, value in unique_pairs(change, step, spec, evidence) if unique else ():
+    for key, value in pairs(unique, evidence):
         holder = change.owner(key, value)
         if holder is not None and holder != work.id:
             problems.append(

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from kopflow import authz
-from kopflow.audit.canonical import MAX_SAFE_INT, checked_text, encode_checked
+from kopflow.audit.canonical import MAX_SAFE_INT, encode_checked, object_text
 from kopflow.errors import EvidenceError, InputError, KopflowError, RefusedError
 from kopflow.flow.spec import stored as stored_form
 from kopflow.i18n import Named, _, get_language, label, listed
@@ -35,6 +35,7 @@ StepItem = tuple[str, str, Mapping[str, Any]]
 # What a step's outcome message and the text of its audit details depend on besides the row:
 # the step, whether it corrects, the reason and the language.
 _DoneKey = tuple[str, bool, str | None, str]
+_NOTHING_ENCODED: dict[str, str] = {}  # never changed; a dict's get is the quickest
 
 
 class _Memos:
@@ -42,14 +43,13 @@ class _Memos:
     in one object a bulk visit holds, so that a row looks none of it up in ``Change.memo``.
 
     ``placed``: the (step, stage) pairs that passed the checks depending on them alone (a
-    refusal names the cooperative, so it is not kept); ``after``: each step's full 'after'
-    keys; ``permitted``: the (step, kabupaten) pairs the actor may complete; ``done``: see
+    refusal names the cooperative, so it is not kept); ``steps``: each step's :class:`_Step`;
+    ``permitted``: the (step, kabupaten) pairs the actor may complete; ``done``: see
     :func:`_done`; the plugin fingerprint every event records, and its canonical text; whether
-    a plugin asks for outbox rows or after-step calls.
+    a plugin validates steps, asks for outbox rows or for after-step calls.
     """
 
     __slots__ = (
-        "after",
         "after_hook",
         "done",
         "encoded",
@@ -57,33 +57,47 @@ class _Memos:
         "notify_hook",
         "permitted",
         "placed",
+        "steps",
+        "validate",
     )
 
     def __init__(self, change: Change) -> None:
         self.placed: set[tuple[str, str]] = set()
-        self.after: dict[str, list[str]] = {}
+        self.steps: dict[str, _Step] = {}
         self.permitted: set[tuple[str, str]] = set()
         self.done: dict[_DoneKey, tuple[str, str | None, bool]] = {}
         self.fingerprint = change.fingerprint()
         self.encoded = change.encoded_fingerprint()
         self.notify_hook = change.implements(NOTIFY_HOOK)
         self.after_hook = change.implements("kopflow_after_step")
+        # Plugins' validation, for the plugins as they stay during the change; None without a
+        # validating plugin, and then no view is built for it.
+        self.validate = change.plugins.step_validator()
 
 
 def _memos(change: Change) -> _Memos:
     return change.memoized("steps", partial(_Memos, change))
 
 
-def _check_place(
-    change: Change,
-    work: CoopWork,
-    step: str,
-    spec: StepSpec,
-    partner: str | None,
-    stage: str | None,
-    memos: _Memos,
-) -> None:
+class _Step:
+    """A step as completing it needs it, worked out once per transaction rather than per row
+    (issue #15): its spec, partner code and stage, the full keys of the steps it comes after,
+    and what the checks against other evidence look at (``checks``: None when nothing)."""
+
+    __slots__ = ("after", "checks", "partner", "spec", "stage", "unique")
+
+    def __init__(self, change: Change, step: str) -> None:
+        # change.step_spec refuses an unknown step, as each of its rows is refused.
+        self.spec, self.partner, self.stage = change.step_spec(step)
+        self.after = _after_keys(self.spec, self.partner)
+        checks = contradictions.checks(change, step, self.spec)
+        self.checks = checks if checks.bounded or checks.rules or checks.unique else None
+        self.unique = checks.unique  # the fields whose values the evidence holds alone
+
+
+def _check_place(change: Change, work: CoopWork, step: str, found: _Step, memos: _Memos) -> None:
     """Refuse a step the cooperative cannot take now: wrong stage, not enrolled, out of order."""
+    spec, partner, stage = found.spec, found.partner, found.stage
     wf = change.workflow
     current = work.row["stage"]
     placed = memos.placed
@@ -117,12 +131,11 @@ def _check_place(
                 stage=_stage(wf, current),
             )
         placed.add((step, current))
-    after = memos.after
-    keys = after.get(step)
-    if keys is None:
-        keys = after[step] = _after_keys(spec, partner)
-    missing = [key for key in keys if not work.is_done(key)]
-    if missing:
+    is_done = work.is_done
+    for after in found.after:
+        if is_done(after):
+            continue
+        missing = [key for key in found.after if not is_done(key)]
         raise RefusedError(
             "step {step} comes after {missing}, which is not done yet",
             step=_step(change, step, spec),
@@ -161,45 +174,45 @@ def _steps_read(change: Change, items: Iterable[StepItem]) -> set[str]:
 
 class Visit:
     """What completing a cooperative's steps works out once for all its rows of a call rather
-    than once per row (issue #15): that it runs this version of the definition, and the
-    fields of the views its hooks get (its row and partners stay as they are meanwhile).
+    than once per row (issue #15): that it runs this version of the definition and no plugin
+    is broken (``checked`` once its first row has passed both), and the fields of the views
+    its hooks get (its row and partners stay as they are meanwhile).
 
     Each row still gets its own checks that depend on the row, and each hook its own view
     with its own snapshot of the evidence, holding the rows recorded before it.
     """
 
-    __slots__ = ("memos", "plugins", "view", "version_checked")
+    __slots__ = ("checked", "memos", "view")
 
     def __init__(self, change: Change, work: CoopWork) -> None:
         self.view = change.view_maker(work)
-        self.version_checked = False
-        self.plugins = change.plugins  # the same host for the whole change
+        self.checked = False
         self.memos = _memos(change)
 
 
 def _permitted(
-    change: Change, work: CoopWork, step: str, visit: Visit | None = None
-) -> tuple[StepSpec, str | None, str | None]:
-    """The step's spec, partner and stage, once the actor may touch it on this cooperative."""
-    spec, partner, stage = change.step_spec(step)
-    if visit is None or not visit.version_checked:
+    change: Change, work: CoopWork, step: str, memos: _Memos, visit: Visit | None = None
+) -> _Step:
+    """The step, once the actor may touch it on this cooperative."""
+    found = memos.steps.get(step)
+    if found is None:
+        found = memos.steps[step] = _Step(change, step)
+    if visit is None or not visit.checked:
         change.check_version(work)
-        if visit is not None:
-            visit.version_checked = True
     # Allowed once, allowed for every cooperative of the kabupaten: the actor is the change's.
-    allowed = visit.memos.permitted if visit is not None else _memos(change).permitted
+    allowed = memos.permitted
     key = (step, work.row["kabupaten"])
     if key not in allowed:
         authz.require_step(
             change.actor,
             step=step,
-            step_role=spec.role,
-            partner=partner,
+            step_role=found.spec.role,
+            partner=found.partner,
             kabupaten=work.row["kabupaten"],
             coop_id=work.id,
         )
         allowed.add(key)
-    return spec, partner, stage
+    return found
 
 
 def complete(
@@ -212,15 +225,17 @@ def complete(
 ) -> Outcome:
     """Validate and queue one step's evidence for one cooperative (``visit``: what a bulk
     completion has worked out for the cooperative already)."""
-    spec, partner, stage = _permitted(change, work, step, visit)
-    if visit is not None:
-        plugins, memos = visit.plugins, visit.memos
-    else:
-        plugins, memos = change.plugins, _memos(change)
-    # Every plugin validates every step, a workflow step too: a broken one refuses all of them
-    # (issue #13: its validation would silently be off).
-    plugins.raise_if_broken()
-    _check_place(change, work, step, spec, partner, stage, memos)
+    memos = visit.memos if visit is not None else _memos(change)
+    found = _permitted(change, work, step, memos, visit)
+    spec = found.spec
+    if visit is None or not visit.checked:
+        # Every plugin validates every step, a workflow step too: a broken one refuses all of
+        # them (issue #13: its validation would silently be off). Plugins do not break during
+        # a change: a visit's first row asks for all.
+        change.plugins.raise_if_broken()
+        if visit is not None:
+            visit.checked = True
+    _check_place(change, work, step, found, memos)
     existing = work.steps.get(step)
     correcting = existing is not None and existing.done
     if correcting and not reason:
@@ -238,17 +253,22 @@ def complete(
         previous = dict(contradictions.evidence_of(work, step))
         given = {**previous, **given}
     evidence, problems = spec.parse(given, today=change.today)
-    problems += contradictions.check(change, work, step, spec, evidence)
+    if found.checks is not None:
+        problems += contradictions.check(change, work, step, spec, evidence, found.checks)
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    # The hooks see the parsed evidence read-only and nothing changes it after (the
-    # after-step hook gets a copy), so the record and the event share it. Without a list in
-    # it, its read-only view is all a hook needs (the host then looks through no value for one).
-    shown = evidence if spec.has_list else MappingProxyType(evidence)
-    reasons = plugins.validate_step(coop=view(), partner=partner, step=spec.id, evidence=shown)
-    if reasons:
-        raise RefusedError("evidence for {step} refused", reasons, step=_step(change, step, spec))
+    validate = memos.validate
+    if validate is not None:
+        # The hooks see the parsed evidence read-only and nothing changes it after (the
+        # after-step hook gets a copy), so the record and the event share it. Without a list
+        # in it, its read-only view is all a hook needs (the host then looks through no value
+        # for one).
+        shown = evidence if spec.has_list else MappingProxyType(evidence)
+        reasons = validate(view(), found.partner, spec.id, shown)
+        if reasons:
+            step_named = _step(change, step, spec)
+            raise RefusedError("evidence for {step} refused", reasons, step=step_named)
     version = (existing.version if existing else 0) + 1
     coop_version = change.update_coop(work.id, work.row["version"])
     # A Decimal is recorded as its exact text; only a decimal field's value is one.
@@ -270,29 +290,29 @@ def complete(
             if previous.get(name) != evidence.get(name)
         }  # fmt: skip
     key = (step, correcting, reason, get_language())
-    found = memos.done.get(key)
-    message, tail, holds = found if found is not None else _done(change, key, spec, memos)
+    done = memos.done.get(key)
+    message, tail, holds = done if done is not None else _done(key, found, memos)
     # The evidence is checked and encoded once, for the record and the event (issue #15); a
-    # value the audit log cannot hold is refused by the event, naming its place.
+    # value the audit log cannot hold is refused by the event, naming its place. Its members
+    # are mostly text and whole numbers: object_text encodes those itself.
     try:
-        stored: str | None = checked_text(evidence)
+        stored: str | None = object_text(evidence, _NOTHING_ENCODED)
     except ValueError:
         stored = None
     encoded = memos.encoded
     text = None
     if stored is not None:
         if tail is not None and version <= MAX_SAFE_INT and coop_version <= MAX_SAFE_INT:
-            text = (
-                f'{{"coop_version":{int.__repr__(coop_version)},"evidence":{stored}'
-                f"{tail}{int.__repr__(version)}}}"
-            )
+            # Both versions are ints this function and update_coop computed: formatted as their
+            # plain decimal text, as canonical_bytes writes them.
+            text = f'{{"coop_version":{coop_version},"evidence":{stored}{tail}{version}}}'
         else:
             encoded = {**encoded, "evidence": stored}
     seq = change.event(
         "step.corrected" if correcting else "step.completed", work.id, details, encoded, text
     )
     if holds:
-        _hold_identifiers(change, work, step, spec, evidence, seq, correcting)
+        _hold_identifiers(change, work, step, found, evidence, seq, correcting)
     if stored is None:  # not reached: the event has refused it
         stored = encode_checked(evidence)
     record = (work.id, step, version, "done", stored, reason, change.actor.name, change.now, seq)
@@ -310,9 +330,7 @@ def complete(
     return Outcome(work.id, True, message, seq, work.row["stage"], notify)
 
 
-def _done(
-    change: Change, key: _DoneKey, spec: StepSpec, memos: _Memos
-) -> tuple[str, str | None, bool]:
+def _done(key: _DoneKey, found: _Step, memos: _Memos) -> tuple[str, str | None, bool]:
     """The outcome's message, the step details' canonical text after the evidence up to the
     version's value, and whether identifiers are held or released, for ``key`` (step,
     correcting, reason, language), worked out once per transaction.
@@ -328,27 +346,27 @@ def _done(
     if not correcting and fingerprint is not None and (not reason or type(reason) is str):
         said = f',"reason":{encode_basestring(reason)}' if reason else ""
         tail = f',"plugins":{fingerprint}{said},"step":{encode_basestring(step)},"version":'
-    found = memos.done[key] = (
-        _done_text(language, correcting, step, label(spec.label, step)),
+    done = memos.done[key] = (
+        _done_text(language, correcting, step, label(found.spec.label, step)),
         tail,
-        correcting or contradictions.holds_identifiers(change, step, spec),
+        correcting or bool(found.unique),
     )
-    return found
+    return done
 
 
 def _hold_identifiers(
     change: Change,
     work: CoopWork,
     step: str,
-    spec: StepSpec,
+    found: _Step,
     evidence: Mapping[str, Any],
     seq: int,
     correcting: bool,
 ) -> None:
     """Queue the step's unique identifiers, releasing what its previous version held."""
     if correcting:
-        change.release(work.id, step, contradictions.held(change, step, spec, work), seq)
-    for key, value in contradictions.unique_pairs(change, step, spec, evidence):
+        change.release(work.id, step, contradictions.held(change, step, found.spec, work), seq)
+    for key, value in contradictions.pairs(found.unique, evidence):
         change.claim(work.id, step, key, value, seq)
 
 
@@ -375,7 +393,8 @@ def undo(change: Change, work: CoopWork, step: str, reason: str) -> Outcome:
     """Queue an 'undone' version of a step of the current stage."""
     if not reason or not reason.strip():
         raise InputError("undoing a step needs --reason")
-    spec, partner, stage = _permitted(change, work, step)
+    found = _permitted(change, work, step, _memos(change))
+    spec, partner, stage = found.spec, found.partner, found.stage
     current = work.row["stage"]
     own_stage = change.workflow.onboarding_stage if partner else stage
     if own_stage != current:
@@ -450,19 +469,22 @@ def _load_for_steps(
 
 def _prefetch_owners(change: Change, items: Mapping[str, list[StepItem]]) -> None:
     """Who holds the chunk's unique identifiers, in one query, not one per row (issue #12)."""
-    holding: dict[str, StepSpec] = {}  # the chunk's steps whose evidence holds identifiers
+    # The chunk's steps whose evidence holds identifiers, with their unique fields.
+    holding: dict[str, contradictions.UniqueKeys] = {}
     for step in {step for rows in items.values() for _ref, step, _raw in rows}:
         try:
             spec = change.step_spec(step)[0]
         except KopflowError:
             continue  # refused when its row comes up
-        if contradictions.holds_identifiers(change, step, spec):
-            holding[step] = spec
+        keys = contradictions.unique_keys(change, step, spec)
+        if keys:
+            holding[step] = keys
     pairs: list[tuple[str, str]] = []
     for rows in items.values():
         for _ref, step, raw in rows:
-            if step in holding:
-                pairs.extend(contradictions.unique_pairs(change, step, holding[step], raw))
+            held = holding.get(step)
+            if held is not None:
+                pairs.extend(contradictions.pairs(held, raw))
     change.prefetch_owners(pairs)
 
 
