@@ -37,9 +37,10 @@ if TYPE_CHECKING:
 @click.pass_obj
 def demo_cmd(app: App, region: str) -> None:
     from kopflow import regions
+    from kopflow.audit.chain import read_head
     from kopflow.cli.flow import print_status
     from kopflow.engine import DEMO_DB
-    from kopflow.flow.samples import sample_evidence
+    from kopflow.flow.samples import issue_after, sample_evidence
 
     # A kabupaten that does not exist is refused before any database is made.
     seeds = list(regions.seeds_from_areaid(kabupaten=region))
@@ -64,13 +65,18 @@ def demo_cmd(app: App, region: str) -> None:
     # Fewer cooperatives get further, as in the field: of 24 started, 12 finish formation, 6 ...
     main = wf.main_stages()
     partners = list(wf.required_partners) + [p for p in ("pos",) if p in engine.plugins.partners]
+    # Run again, in a new process, the demo goes on in its own database: the identifiers one
+    # cooperative holds alone (NIB, decree numbers) are issued after every event recorded so
+    # far, so none repeats what an earlier run recorded (each such identifier came with an
+    # event). The seeds start again: they date the steps in order.
+    with engine.reading() as conn:
+        issue_after(read_head(conn).seq)
     seed = 0
     for stage in main[:-1]:
         keep = coops[: (len(coops) + 1) // 2]
         rows = []
         for coop in keep:
             if stage.id == wf.onboarding_stage:
-                engine.enroll(coop, partners)
                 for code in partners:
                     for step in engine.plugins.partner(code).steps:
                         if step.required:
@@ -80,6 +86,10 @@ def demo_cmd(app: App, region: str) -> None:
                 if step.required:
                     seed += 1
                     rows.append((coop, step.id, sample_evidence(step, seed)))
+        if stage.id == wf.onboarding_stage:
+            # Refused one by one, as the steps are: a cooperative that did not get this far
+            # does not stop the demo.
+            engine.enroll_bulk(keep, partners)
         engine.complete_steps_bulk(rows)
         result = engine.advance_bulk(stage=stage.id, kabupaten=region)
         moved = len(result.done)

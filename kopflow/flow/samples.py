@@ -34,6 +34,13 @@ def _reference(pattern: str, seed: int, *, unique: bool = False) -> str:
     raise ValueError(f"no sample value fits pattern {pattern!r}")
 
 
+def issue_after(count: int) -> None:
+    """Give unique values from issue number ``count + 1`` on: the demo run again, in a new
+    process, on its own database, where an earlier run recorded the first ones."""
+    global _ISSUED
+    _ISSUED = itertools.count(count + 1)
+
+
 def sample_value(field: FieldSpec, seed: int = 0) -> Any:
     """A value that passes ``field.parse``.
 

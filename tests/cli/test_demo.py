@@ -140,3 +140,33 @@ def test_scripts_demo_leaves_the_tours_database_alone(tmp_path: Path) -> None:
     tour = readme.split("## A tour of the CLI", 1)[1]
     assert "kopflow-demo.db" in tour.split("```bash", 1)[0]
     assert tour.split("```bash", 1)[1].split("\n")[2].startswith("kopflow init")
+
+
+def test_the_demo_run_again_in_a_new_process_moves_more_cooperatives(tmp_path: Path) -> None:
+    """An officer runs the quick start again: each run a new process, on the demo's own file.
+    The second run records no identifier the first recorded (a decree number one cooperative
+    holds alone), so its cooperatives move on as the first run's did; it stopped with an
+    enrolment error before."""
+    kopflow = Path(sys.executable).parent / "kopflow"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOPFLOW_")}
+    env.update(KOPFLOW_LANG="en", KOPFLOW_LOG=str(tmp_path / "kopflow.log"), COLUMNS="80")
+    runs = [
+        subprocess.run(
+            [str(kopflow), "demo"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        for _ in range(2)
+    ]
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+        assert "Formation: 12 cooperatives moved on" in done.stdout
+        assert "Partner onboarding: 2 cooperatives moved on" in done.stdout
+    formation = [
+        line.split() for line in runs[1].stdout.splitlines() if line.startswith("Formation ")
+    ]
+    assert formation == [["Formation", str(148 - 2 * 12), "0"]]
