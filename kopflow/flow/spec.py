@@ -456,11 +456,23 @@ def _whole_range(spec: FieldSpec) -> tuple[int, int, bool]:
             return 1, 0, spec.odd  # none: _bounded compares such a bound itself
     if spec.min is not None:
         above = spec.exclusive in (True, "min")  # as _check_bounds reads it
-        low = max(low, math.floor(spec.min) + 1 if above else math.ceil(spec.min))
+        least = _within_reach(spec.min)
+        low = max(low, math.floor(least) + 1 if above else math.ceil(least))
     if spec.max is not None:
         below = spec.exclusive in (True, "max")
-        high = min(high, math.ceil(spec.max) - 1 if below else math.floor(spec.max))
+        most = _within_reach(spec.max)
+        high = min(high, math.ceil(most) - 1 if below else math.floor(most))
     return low, high, spec.odd
+
+
+_REACH = _MAX_SAFE_INT + 2
+
+
+def _within_reach(bound: int | Decimal) -> int | Decimal:
+    """``bound``, or a bound just past the largest whole number the audit log holds when it is
+    further out (which narrows nothing): a plugin's ``Decimal("1E+1000000")`` made exact by
+    floor or ceil took seconds to minutes."""
+    return min(max(bound, -_REACH), _REACH)
 
 
 def _fast_whole(low: int, high: int, odd: bool, text: str, today: datetime.date) -> object:
