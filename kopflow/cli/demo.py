@@ -66,11 +66,12 @@ def demo_cmd(app: App, region: str) -> None:
     main = wf.main_stages()
     partners = list(wf.required_partners) + [p for p in ("pos",) if p in engine.plugins.partners]
     # Run again, in a new process, the demo goes on in its own database: the identifiers one
-    # cooperative holds alone (NIB, decree numbers) are issued after every event recorded so
-    # far, so none repeats what an earlier run recorded (each such identifier came with an
-    # event). The seeds start again: they date the steps in order.
+    # cooperative holds alone (NIB, decree numbers) are issued from a thousand per event
+    # recorded so far. A run issues fewer than a thousand and records an event with each it
+    # keeps, so none repeats what an earlier run recorded. The seeds start again: they date
+    # the steps in order.
     with engine.reading() as conn:
-        issue_after(read_head(conn).seq)
+        issue_after(read_head(conn).seq * 1000)
     seed = 0
     for stage in main[:-1]:
         keep = coops[: (len(coops) + 1) // 2]
