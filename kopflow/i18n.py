@@ -131,6 +131,16 @@ class Named(str):
         return format(text if shown else f"{text} ({ident})", spec)
 
 
+class Word(str):
+    """A msgid given as a message's parameter (``kind=Word(N_("province"))``): translated
+    when the message is shown, so an error raised in one language reads right in another."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        return format(_(str(self)), spec)
+
+
 def listed(items: object) -> str:
     """``a, b, c`` with each item formatted (a :class:`Named` shows its label)."""
     return ", ".join(format(item) for item in items) if isinstance(items, list | tuple) else "-"

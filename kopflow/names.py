@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from kopflow.errors import InputError, KopflowError, NotFoundError
-from kopflow.i18n import N_, Named, _, listed
+from kopflow.i18n import N_, Named, Word, listed
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -26,15 +26,6 @@ if TYPE_CHECKING:
 
 # "Kabupaten Buleleng", "Kab. Buleleng", "Kota Adm. Jakarta Pusat", "Kecamatan Sawan", "Kec. Sawan"
 _PREFIX = re.compile(r"^(kabupaten|kab\.?|kota|kecamatan|kec\.?)\s+(adm\.?\s+)?", re.IGNORECASE)
-
-
-class _Word(str):
-    """A msgid given as a message parameter: translated when the message is shown."""
-
-    __slots__ = ()
-
-    def __format__(self, spec: str) -> str:
-        return format(_(str(self)), spec)
 
 
 def plain(name: str) -> str:
@@ -98,7 +89,7 @@ def resolve_kabupaten(conn: Connection, name: str) -> str:
             "known": ", ".join(known[:10]) + (", ..." if len(known) > 10 else "") or "-",
         },
     )
-    return _pick(name, {k: [k] for k in known}, kind=_Word(N_("kabupaten/kota")), nothing=nothing)
+    return _pick(name, {k: [k] for k in known}, kind=Word(N_("kabupaten/kota")), nothing=nothing)
 
 
 def resolve_kecamatan(conn: Connection, name: str, *, kabupaten: str | None = None) -> str:
@@ -114,7 +105,7 @@ def resolve_kecamatan(conn: Connection, name: str, *, kabupaten: str | None = No
     if conn.execute(query.where(table.c.kecamatan == name).limit(1)).first():
         return name
     known = [str(k) for k in conn.execute(query.distinct()).scalars()]
-    return _pick(name, {k: [k] for k in known}, kind=_Word(N_("kecamatan")))
+    return _pick(name, {k: [k] for k in known}, kind=Word(N_("kecamatan")))
 
 
 def resolve_stage(workflow: Workflow, name: str) -> str:
@@ -122,7 +113,7 @@ def resolve_stage(workflow: Workflow, name: str) -> str:
     known = {s.id: [s.id, *s.label.values()] for s in workflow.stages}
     stages = listed([Named(s.id, s.label) for s in workflow.stages])
     nothing = (N_("unknown stage '{stage}'; stages: {stages}"), {"stage": name, "stages": stages})
-    return _pick(name, known, kind=_Word(N_("stage")), exact=known, nothing=nothing)
+    return _pick(name, known, kind=Word(N_("stage")), exact=known, nothing=nothing)
 
 
 def resolve_event(workflow: Workflow, name: str) -> str:
@@ -132,7 +123,7 @@ def resolve_event(workflow: Workflow, name: str) -> str:
         N_("unknown event {event}; events of this workflow: {known}"),
         {"event": name, "known": ", ".join(known)},
     )
-    return _pick(name, known, kind=_Word(N_("event")), exact=known, nothing=nothing)
+    return _pick(name, known, kind=Word(N_("event")), exact=known, nothing=nothing)
 
 
 _NO_PARTNER = N_("unknown partner {code}; known partners: {known}")
@@ -149,7 +140,7 @@ def resolve_partner(
     known = {code: [code, *spec.name.values()] for code, spec in partners.items()}
     nothing = (_NO_PARTNER, {"code": name, "known": ", ".join(sorted(known)) or "-"})
     try:
-        return _pick(name, known, kind=_Word(N_("partner")), exact=known, nothing=nothing)
+        return _pick(name, known, kind=Word(N_("partner")), exact=known, nothing=nothing)
     except NotFoundError as err:
         if unknown_ok and err.msgid == _NO_PARTNER:
             return name
@@ -175,7 +166,7 @@ def resolve_step(workflow: Workflow, partners: Mapping[str, PartnerSpec], name: 
         N_("unknown step {step}; see 'kopflow workflow show' for the steps of each stage"),
         {"step": name},
     )
-    return _pick(name, known, kind=_Word(N_("step")), nothing=nothing)
+    return _pick(name, known, kind=Word(N_("step")), nothing=nothing)
 
 
 def resolve_coop(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kopflow.errors import InputError, NotFoundError
+from kopflow.i18n import N_, Word
 
 # Kemendagri region code of a desa/kelurahan: PP.KK.CC.DDDD, the last block starting 1, 2 or 3
 # (kelurahan, desa, desa adat); docs/domain.md, "Identifiers and formats".
@@ -55,11 +56,19 @@ def _province_data(name: str) -> list[dict[str, Any]]:
 
 def _unknown(kind: str, name: str, known: list[str]) -> NotFoundError:
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if not close:  # a code ("51.08") or a typo far off: how the names are written
+        return NotFoundError(
+            "unknown {kind} {name!r}; give its name as the region data writes it, such as "
+            "{examples}",
+            kind=Word(kind),
+            name=name,
+            examples=", ".join(known[:2]),
+        )
     return NotFoundError(
         "unknown {kind} {name!r}; did you mean: {close}",
-        kind=kind,
+        kind=Word(kind),
         name=name,
-        close=", ".join(close) or "-",
+        close=", ".join(close),
     )
 
 
@@ -76,7 +85,7 @@ def seeds_from_areaid(
     if provinsi is not None:
         match = {p.lower(): p for p in provinces}.get(provinsi.lower())
         if match is None:
-            raise _unknown("province", provinsi, provinces)
+            raise _unknown(N_("province"), provinsi, provinces)
         provinces = [match]
     found = False
     all_kabupaten: list[str] = []
@@ -104,7 +113,7 @@ def seeds_from_areaid(
                             ],
                         )
     if kabupaten is not None and not found:
-        raise _unknown("kabupaten/kota", kabupaten, all_kabupaten)
+        raise _unknown(N_("kabupaten/kota"), kabupaten, all_kabupaten)
 
 
 def seeds_from_csv(path: Path) -> list[CoopSeed]:

@@ -11,6 +11,8 @@ from click.testing import CliRunner, Result
 from clihelp import error_line, ok, run
 from db_helpers import db_state
 
+from kopflow.cli import cli
+
 CSV_HEADER = "region_code,village,kecamatan,kabupaten,provinsi,postal_code,coop_id\n"
 
 
@@ -108,6 +110,28 @@ def test_unknown_region_suggests_close_names(
     line = error_line(run(runner, sqlite_db, "coop", "import", option, value))
     assert repr(value) in line and expected in line
     assert db_state(sqlite_db) == before
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "Error: unknown kabupaten/kota '51.08'; give its name as the region data "
+               "writes it, such as Kabupaten Aceh Barat, Kabupaten Aceh Barat Daya"),
+        ("id", "Galat: provinsi '51' tidak dikenal; tulis namanya seperti pada data wilayah, "
+               "misalnya Aceh, Sumatra Utara"),
+    ],
+)  # fmt: skip
+def test_a_region_code_or_a_name_far_off_shows_how_names_are_written(
+    runner: CliRunner, sqlite_db: str, lang: str, expected: str
+) -> None:
+    """Nothing close to suggest (an officer typed the region's code): the error shows two names
+    as the data writes them, in the user's language, instead of 'did you mean: -'."""
+    option, value = ("--region", "51.08") if lang == "en" else ("--province", "51")
+    result = runner.invoke(
+        cli, ["--lang", lang, "--db", sqlite_db, "coop", "import", option, value]
+    )
+    assert result.exit_code == 2, result.output + result.stderr
+    assert result.stderr.splitlines() == [expected]
 
 
 @pytest.mark.parametrize(
