@@ -264,7 +264,7 @@ class Kopflow:
             if not path or not os.path.exists(path):
                 return None
         with db.read_connection(self.url) as conn:
-            tables = inspect(conn).get_table_names()
+            tables = inspect(db.sqlalchemy_connection(conn)).get_table_names()
             if "chain_head" not in tables:
                 return "" if tables else None
             row = conn.execute(text("SELECT log_id FROM chain_head WHERE id = 1")).first()

@@ -74,14 +74,14 @@ def _pick(
 def resolve_kabupaten(conn: Connection, name: str) -> str:
     """The kabupaten/kota ``name`` names among the registered cooperatives' ("buleleng",
     "Kabupaten Buleleng", "kab. buleleng" all give "Kabupaten Buleleng")."""
-    from sqlalchemy import select
+    from kopflow.store.rows import param_mark
 
-    from kopflow.store import tables
-
-    column = tables.coop.c.kabupaten
-    if conn.execute(select(column).where(column == name).limit(1)).first():
+    # Statement text: `kopflow status --region` on SQLite imports no SQLAlchemy (issue #15).
+    sql = f"SELECT 1 FROM coop WHERE kabupaten = {param_mark(conn)} LIMIT 1"
+    if conn.exec_driver_sql(sql, (name,)).first():
         return name
-    known = sorted(str(k) for k in conn.execute(select(column).distinct()).scalars())
+    rows = conn.exec_driver_sql("SELECT DISTINCT kabupaten FROM coop").scalars()
+    known = sorted(str(k) for k in rows)
     nothing = (
         N_("unknown kabupaten/kota {name!r}; cooperatives are registered in: {known}"),
         {
@@ -175,20 +175,20 @@ def resolve_coop(
     """The id of the cooperative ``ref`` names: an id, or a village name that is unambiguous
     (in any case). ``kabupaten``, the actor's region, is where suggestions come from first;
     ``suggest=False`` (bulk input) skips looking for close village names."""
-    from sqlalchemy import func, select
+    from kopflow.store.rows import param_mark
 
-    from kopflow.store import tables
-
-    coop_t, village_t = tables.coop, tables.coop_village
+    # Statement text, not SQLAlchemy's: single-cooperative commands on SQLite never import it
+    # (issue #15). lower(coop_village.name) as the expression index on it is written.
+    mark = param_mark(conn)
     ref = ref.strip()
-    found = conn.execute(select(coop_t.c.id).where(coop_t.c.id == ref.upper())).scalar()
+    found = conn.exec_driver_sql(f"SELECT id FROM coop WHERE id = {mark}", (ref.upper(),)).scalar()
     if found:
         return str(found)
-    matches = conn.execute(
-        select(coop_t.c.id, village_t.c.name, village_t.c.kecamatan, coop_t.c.kabupaten)
-        .join(village_t, village_t.c.coop_id == coop_t.c.id)
-        .where(func.lower(village_t.c.name) == ref.lower())
-        .order_by(coop_t.c.id)
+    matches = conn.exec_driver_sql(
+        "SELECT coop.id, coop_village.name, coop_village.kecamatan, coop.kabupaten "
+        "FROM coop JOIN coop_village ON coop_village.coop_id = coop.id "
+        f"WHERE lower(coop_village.name) = {mark} ORDER BY coop.id",
+        (ref.lower(),),
     ).all()
     ids: list[str] = sorted({m[0] for m in matches})
     if len(ids) == 1:

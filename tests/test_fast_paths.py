@@ -149,7 +149,7 @@ def test_timestamps_adapted_once_are_stored_as_the_driver_stores_them(kopflow: K
             plain = row(f"plain{i}", bind(at) if bind else at)
             conn.exec_driver_sql(sql, plain)
         bulk = [row(f"bulk{i}", at) for i, at in enumerate(moments)]
-        insert_many(conn, table, columns, bulk)
+        insert_many(conn, table.name, columns, bulk)
     with db.read_connection(kopflow.url) as conn:
         stored = dict(conn.exec_driver_sql("SELECT name, created_at FROM actor").fetchall())
     for i in range(len(moments)):

@@ -36,7 +36,7 @@ def copies(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real = kopflow.store.rows.copy_many
 
     def spy(conn: Any, table: Any, keys: Any, rows: Any) -> None:
-        seen.append(table.name)
+        seen.append(table)
         real(conn, table, keys, rows)
 
     monkeypatch.setattr(kopflow.store.rows, "copy_many", spy)

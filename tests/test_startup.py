@@ -107,11 +107,12 @@ def test_read_commands_load_only_what_they_show(small_db: tuple[Path, str], tmp_
     assert list((tmp_path / "cache" / "kopflow").glob("workflow-*.json"))
     for args in (["status"], ["coop", "show", coop]):
         names = run_imports(["--db", str(path), *args], env)
-        assert "sqlalchemy" in names, "the command did read the database"
-        assert among(names, "rich", "structlog", "yaml") == [], args
+        assert "sqlite3" in names, "the command did read the database"
+        # Issue #15: on SQLite they run on sqlite3 alone (kopflow.store.lite), no SQLAlchemy.
+        assert among(names, "sqlalchemy", "rich", "structlog", "yaml") == [], args
         # plugins are found and imported only when asked about (coop show of stage steps
-        # and status never do; `next` does: plugin guards); no PostgreSQL dialect on SQLite
-        assert among(names, "kopflow_bri", "kopflow_pos", "sqlalchemy.dialects.postgresql") == []
+        # and status never do; `next` does: plugin guards)
+        assert among(names, "kopflow_bri", "kopflow_pos") == []
 
 
 def test_step_complete_loads_plugins_and_logs_without_rich(
@@ -126,7 +127,7 @@ def test_step_complete_loads_plugins_and_logs_without_rich(
     env = command_env(tmp_path)
     names = run_imports(["--db", str(path), "step", "complete", coop, last.id, *sets], env)
     assert {"kopflow_bri", "structlog"} <= names  # the plugins validate, the change is logged
-    assert among(names, "rich", "sqlalchemy.dialects.postgresql") == []
+    assert among(names, "rich", "sqlalchemy") == []  # issue #15: sqlite3 alone writes it
     logged = [json.loads(line) for line in (tmp_path / "kopflow.log").read_text().splitlines()]
     assert any(e["event"] == "committed" and e["coop"] == coop for e in logged)
 

@@ -18,6 +18,18 @@ def test_core_copy_is_written_from_the_models() -> None:
     assert Path(tables.__file__).read_text(encoding="utf-8") == render_core_tables()
 
 
+def test_columns_without_sqlalchemy_are_written_from_the_models() -> None:
+    """kopflow/store/columns.py, what SQLite's path without SQLAlchemy knows of each table
+    (issue #15): run ``python -m kopflow.store.models`` after editing models.py."""
+    from kopflow.store import columns, tables
+    from kopflow.store.models import render_columns
+
+    assert Path(columns.__file__).read_text(encoding="utf-8") == render_columns()
+    assert {t: [c[0] for c in cols] for t, cols in columns.COLUMNS.items()} == {
+        name: [c.name for c in table.c] for name, table in tables.metadata.tables.items()
+    }
+
+
 # The index on lower(village name) is an expression SQLite's reflection cannot see (PostgreSQL's
 # can, and compares it).
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
@@ -34,7 +46,9 @@ def test_migrations_build_the_declared_schema(kopflow: Any) -> None:
 
     assert models.Coop.__table__.metadata is SQLModel.metadata
     with db.read_connection(db.resolve_url(engine.url)) as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            db.sqlalchemy_connection(conn), opts={"compare_type": True}
+        )
         for metadata in (SQLModel.metadata, tables.metadata):
             diff = [
                 d for d in compare_metadata(context, metadata) if "alembic_version" not in str(d)

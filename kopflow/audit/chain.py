@@ -63,14 +63,12 @@ class ChainWriter:
     """
 
     def __init__(self, conn: Connection) -> None:
-        from sqlalchemy import text
-
         self._conn = conn
         self._sqlite = conn.dialect.name == "sqlite"
         if self._sqlite:
-            row = conn.execute(text("SELECT seq, hash FROM chain_head WHERE id = 1")).one()
+            row = conn.exec_driver_sql("SELECT seq, hash FROM chain_head WHERE id = 1").one()
         else:
-            row = conn.execute(text("SELECT seq, hash FROM kopflow_chain_lock()")).one()
+            row = conn.exec_driver_sql("SELECT seq, hash FROM kopflow_chain_lock()").one()
         self.seq: int = row[0]
         self.hash: str = row[1]
         self._rows: list[tuple[Any, ...]] = []  # in COLUMNS order
@@ -204,10 +202,9 @@ class ChainWriter:
         if not self._sqlite:
             self._append_on_server()
             return
-        from kopflow.store import tables
         from kopflow.store.rows import insert_many
 
-        insert_many(self._conn, tables.audit_event, COLUMNS.split(", "), self._rows)
+        insert_many(self._conn, "audit_event", COLUMNS.split(", "), self._rows)
         # At the driver, as the events: building the SQLAlchemy statement anew for every
         # flush (a bulk batch flushes every 2,000 events) cost more than running it.
         self._conn.exec_driver_sql(
@@ -316,7 +313,13 @@ def _batches(conn: Connection, batch: int) -> Iterator[list[Row]]:
             last = rows[-1][0]
             yield rows
     finally:
-        cursor.close()
+        try:
+            cursor.close()
+        except Exception:
+            # A reader that stopped early, after its SQLite transaction ended: sqlite3 refuses
+            # to close a cursor of a closed connection, whose closing freed it already.
+            if not sqlite:
+                raise
 
 
 def _not_text(after: int) -> AuditError:

@@ -140,9 +140,7 @@ class Workspace:
             # Issue #4: on PostgreSQL the database login is the actor, so the database's own
             # grants (kopflow db grant) and the audit log name the same person. --actor and
             # KOPFLOW_ACTOR may only repeat it (docs/database.md).
-            from sqlalchemy import text
-
-            login = str(conn.execute(text("SELECT current_user")).scalar())
+            login = str(conn.exec_driver_sql("SELECT current_user").scalar())
             if self._actor_name and self._actor_name != login:
                 raise PermissionDeniedError(
                     "on PostgreSQL you act as your database login {login}, not as {actor}; "
@@ -158,22 +156,23 @@ class Workspace:
     def actor(self, conn: Connection) -> authz.ActorInfo:
         """The acting person, who must be a known and enabled actor."""
         if self._actor is None:
-            from sqlalchemy import select
-
-            from kopflow.store import tables
+            from kopflow.store.rows import param_mark
 
             name = self.login_name(conn)
-            table = tables.actor
-            row = conn.execute(select(table).where(table.c.name == name)).mappings().first()
-            if row is None:
+            sql = (
+                f"SELECT role, region, partner, enabled FROM actor WHERE name = {param_mark(conn)}"
+            )
+            found = conn.exec_driver_sql(sql, (name,)).first()
+            if found is None:
                 raise PermissionDeniedError(
                     "unknown actor {actor}; an admin can add them with "
                     "'kopflow actor add {actor} --role ...'",
                     actor=name,
                 )
-            if not row["enabled"]:
+            role, region, partner, enabled = found
+            if not enabled:
                 raise PermissionDeniedError("actor {actor} is disabled", actor=name)
-            self._actor = authz.ActorInfo(name, row["role"], row["region"], row["partner"])
+            self._actor = authz.ActorInfo(name, role, region, partner)
             bind_context(actor=name)
         return self._actor
 
@@ -385,28 +384,20 @@ class Change:
 
     def record_workflow(self) -> None:
         """Remember the definition in use; refuse one edited without a new version."""
-        from sqlalchemy import insert, select
-
-        from kopflow.store import tables
+        from kopflow.store.rows import param_mark
 
         wf = self.workflow
-        table = tables.workflow_def
-        row = self.conn.execute(
-            select(table.c.digest, table.c.source).where(
-                table.c.name == wf.name, table.c.version == wf.version
-            )
+        mark = param_mark(self.conn)
+        row = self.conn.exec_driver_sql(
+            f"SELECT digest, source FROM workflow_def WHERE name = {mark} AND version = {mark}",
+            (wf.name, wf.version),
         ).first()
         if row is None:
-            source = _read(wf.path)
-            self.conn.execute(
-                insert(table).values(
-                    name=wf.name,
-                    version=wf.version,
-                    digest=wf.digest,
-                    source=source,
-                    first_used_at=self.now,
-                )
-            )
+            from kopflow.store.rows import insert_many
+
+            columns = ("name", "version", "digest", "source", "first_used_at")
+            values = (wf.name, wf.version, wf.digest, _read(wf.path), self.now)
+            insert_many(self.conn, "workflow_def", columns, [values])
         elif row[0] != wf.digest and not _same_content(row[1], _read(wf.path)):
             raise RefusedError(
                 "workflow {name} version {version} was changed after cooperatives started "
@@ -637,15 +628,13 @@ class Change:
 
     def flush(self) -> None:
         """Write all queued rows and events; a lost compare-and-set fails the whole change."""
-        from kopflow.store import tables
         from kopflow.store.rows import insert_runs
 
         # Driver-level executemany (issue #5): SQLAlchemy's per-row parameter handling cost
         # more than the inserts themselves; the stored values are the same.
         for name in _PARENTS:
             if self.inserts[name]:
-                table = tables.metadata.tables[name]
-                insert_runs(self.conn, table, self.inserts[name], self._runs[name])
+                insert_runs(self.conn, name, self.inserts[name], self._runs[name])
         if self.coop_updates:
             self._update_coops()
         if self.releases:
@@ -653,9 +642,8 @@ class Change:
         copy = self._copyable()
         for name in (*_CHILDREN, *_PARTNERSHIP):
             if self.inserts[name]:
-                table = tables.metadata.tables[name]
                 rows, runs = self.inserts[name], self._runs[name]
-                insert_runs(self.conn, table, rows, runs, copy=name in copy)
+                insert_runs(self.conn, name, rows, runs, copy=name in copy)
         if self.inserts["unique_value"]:
             self._claim_values(copy="unique_value" in copy)
         self.chain.flush()
@@ -686,40 +674,33 @@ class Change:
         """Insert the identifiers claimed; the primary key refuses one another cooperative
         holds. ``owner`` has checked them under the chain lock, so this is the database's own
         guarantee, met only by a writer that bypassed the lock: the whole change is refused."""
-        from sqlalchemy.exc import IntegrityError
-
-        from kopflow.store import tables
-        from kopflow.store.rows import insert_runs
+        from kopflow.store.rows import insert_runs, is_integrity_error
 
         try:
             rows, runs = self.inserts["unique_value"], self._runs["unique_value"]
-            insert_runs(self.conn, tables.unique_value, rows, runs, copy=copy)
-        except IntegrityError:  # COPY's unique violation too (copy_many raises SQLAlchemy's)
+            insert_runs(self.conn, "unique_value", rows, runs, copy=copy)
+        except Exception as err:
+            # COPY's unique violation too (copy_many raises SQLAlchemy's)
+            if not is_integrity_error(err):
+                raise
             raise ConflictError(
                 "an identifier being recorded was recorded for another cooperative meanwhile; "
                 "look again and retry"
             ) from None
 
     def _release(self) -> None:
-        from sqlalchemy import update
-
-        from kopflow.store import tables
+        from kopflow.store.rows import param_mark
 
         # Only the rows still held: a row once released keeps the event that released it.
-        table = tables.unique_value
+        mark = param_mark(self.conn)
+        sql = (
+            f"UPDATE unique_value SET released_seq = {mark} "
+            f"WHERE coop_id = {mark} AND step = {mark} AND released_seq IS NULL"
+        )
         for coop_id, step, seq in self.releases:  # corrections and undos: one cooperative each
-            self.conn.execute(
-                update(table)
-                .where(
-                    table.c.coop_id == coop_id,
-                    table.c.step == step,
-                    table.c.released_seq.is_(None),
-                )
-                .values(released_seq=seq)
-            )
+            self.conn.exec_driver_sql(sql, (seq, coop_id, step))
 
     def _update_coops(self) -> None:
-        from kopflow.store import tables
         from kopflow.store.rows import update_many
 
         # Group by the columns changed, in the order they were set (the rules set them in a
@@ -732,7 +713,7 @@ class Change:
             values = [k for k in keys if not k.startswith("b_")]
             get = itemgetter(*values, "b_id", "b_version")  # two keys at least: a tuple
             changed = update_many(
-                self.conn, tables.coop, values, ["id", "version"], [get(p) for p in rows]
+                self.conn, "coop", values, ["id", "version"], [get(p) for p in rows]
             )
             if changed != len(rows):
                 self._raise_conflict(rows)
@@ -839,13 +820,12 @@ def load_coops(
     leaves the partners out (each cooperative's set empty), for a change no rule of which reads
     them (``views=False`` too).
     """
-    from kopflow.store import tables
     from kopflow.store.rows import id_range, rows_in, table_rows_in
 
     ids = list(coop_ids)
     within = id_range(conn, ids)  # a batch of consecutive cooperatives: read as a range
     works: dict[str, CoopWork] = {}
-    for row in table_rows_in(conn, tables.coop, "id", ids, columns, within):
+    for row in table_rows_in(conn, "coop", "id", ids, columns, within):
         works[row["id"]] = CoopWork(row, {}, set())
     # The rest are plain columns: read at the driver (issue #5: a bulk batch reads every step
     # version of 2000 cooperatives, and SQLAlchemy rows cost more than the reading).

@@ -38,12 +38,11 @@ _CURRENT = (
 
 
 def _leads(conn: Connection, where: str = "", **params: Any) -> list[dict[str, Any]]:
-    from sqlalchemy import text
+    from kopflow.store.rows import mappings
 
     sql = _CURRENT + (f" WHERE {where}" if where else "") + " ORDER BY l.coop_id, l.id"
     rows = []
-    for row in conn.execute(text(sql), params).mappings():
-        item = dict(row)
+    for item in mappings(conn, sql, params):
         item["details"] = json.loads(item["details"])
         item["at"] = str(item["at"])[:19]
         rows.append(item)
@@ -270,18 +269,15 @@ def lead_list(
 
 def coop_partnerships(conn: Connection, coop_id: str) -> dict[str, Any]:
     """A cooperative's forums attended and its leads with their states (``coop show``)."""
-    from sqlalchemy import text
+    from kopflow.store.rows import mappings
 
-    forums = [
-        dict(r)
-        for r in conn.execute(
-            text(
-                "SELECT f.id, f.name, f.starts, a.rep_name, a.rep_role FROM forum_attendance a "
-                "JOIN forum f ON f.id = a.forum_id WHERE a.coop_id = :c ORDER BY f.starts, f.id"
-            ),
-            {"c": coop_id},
-        ).mappings()
-    ]
+    # Without SQLAlchemy on SQLite: `kopflow coop show` never imports it (issue #15).
+    forums = mappings(
+        conn,
+        "SELECT f.id, f.name, f.starts, a.rep_name, a.rep_role FROM forum_attendance a "
+        "JOIN forum f ON f.id = a.forum_id WHERE a.coop_id = :c ORDER BY f.starts, f.id",
+        {"c": coop_id},
+    )
     leads = [
         {
             k: lead[k]

@@ -98,15 +98,19 @@ def _overdue_clause(workflow: Workflow, moment: datetime) -> Any:
     from kopflow.store import tables
 
     table = tables.coop
-    # Overdue once more than sla_days calendar days have passed: on the deadline day itself a
-    # cooperative is due, not late (the rule days_overdue in list_coops follows).
-    day_start = datetime.combine(moment.date(), time.min, tzinfo=UTC)
     parts = [
-        and_(table.c.stage == s.id, table.c.stage_since < day_start - timedelta(days=s.sla_days))
-        for s in workflow.stages
-        if s.sla_days
+        and_(table.c.stage == stage, table.c.stage_since < limit)
+        for stage, limit in _overdue_limits(workflow, moment)
     ]
     return or_(*parts) if parts else false()
+
+
+def _overdue_limits(workflow: Workflow, moment: datetime) -> list[tuple[str, datetime]]:
+    """(stage, the ``stage_since`` before which a cooperative in it is overdue) per stage with
+    a deadline: overdue once more than sla_days calendar days have passed. On the deadline day
+    itself a cooperative is due, not late (the rule days_overdue in list_coops follows)."""
+    day_start = datetime.combine(moment.date(), time.min, tzinfo=UTC)
+    return [(s.id, day_start - timedelta(days=s.sla_days)) for s in workflow.stages if s.sla_days]
 
 
 def list_coops(
@@ -227,33 +231,36 @@ def status_counts(
     as_of: date | None = None,
 ) -> list[dict[str, Any]]:
     """Count cooperatives per stage (and per kecamatan or kabupaten), with overdue counts."""
-    from sqlalchemy import case, func, select
+    from kopflow.store.rows import bound, param_mark
 
-    from kopflow.store import tables
-
-    table = tables.coop
     if kabupaten:
         kabupaten = resolve_kabupaten(conn, kabupaten)  # never an empty table for a typo
     if by not in (None, "kecamatan", "kabupaten"):
         raise InputError("--by takes kecamatan or kabupaten, not {by}", by=by)
     if as_of is not None and workflow is not None:
         return _counts_as_of(conn, workflow, as_of_moment(as_of), by, kabupaten)
-    group = [table.c.stage]
-    if by == "kecamatan":
-        group = [table.c.kabupaten, table.c.kecamatan, table.c.stage]
-    elif by == "kabupaten":
-        group = [table.c.kabupaten, table.c.stage]
-    overdue = (
-        func.sum(case((_overdue_clause(workflow, as_of_moment(as_of)), 1), else_=0))
-        if workflow is not None
-        else func.sum(0)
-    )
-    query = select(*group, func.count().label("count"), overdue.label("overdue")).group_by(*group)
+    # Statement text: `kopflow status` on SQLite never imports SQLAlchemy (issue #15).
+    names = {"kecamatan": ("kabupaten", "kecamatan", "stage"), "kabupaten": ("kabupaten", "stage")}
+    group = ", ".join(names.get(by or "", ("stage",)))
+    mark = param_mark(conn)
+    params: list[Any] = []
+    late = []
+    for stage, limit in _overdue_limits(workflow, as_of_moment(as_of)) if workflow else ():
+        late.append(f"(stage = {mark} AND stage_since < {mark})")
+        params += [stage, bound(conn, "coop", "stage_since", limit)]
+    where = ""
     if kabupaten:
-        query = query.where(table.c.kabupaten == kabupaten)
+        where = f"WHERE kabupaten = {mark} "
+        params.append(kabupaten)
+    sql = (
+        f"SELECT {group}, count(*) AS count, "
+        f"sum(CASE WHEN {' OR '.join(late) or '1 = 0'} THEN 1 ELSE 0 END) "
+        f"AS overdue FROM coop {where}GROUP BY {group} ORDER BY {group}"
+    )
+    keys = [*group.split(", "), "count", "overdue"]
     return [
-        {**row, "overdue": int(row["overdue"] or 0)}
-        for row in conn.execute(query.order_by(*group)).mappings()
+        {**dict(zip(keys, row, strict=True)), "overdue": int(row[-1] or 0)}
+        for row in conn.exec_driver_sql(sql, tuple(params))
     ]
 
 
@@ -294,14 +301,10 @@ def _counts_as_of(
 
 def timeline(conn: Connection, coop_id: str) -> list[dict[str, Any]]:
     """Every step version and transition of one cooperative, in the order they happened."""
-    from sqlalchemy import select
+    from kopflow.store.rows import table_rows_in
 
-    from kopflow.store import tables
-
-    step_t, trans_t = tables.step_record, tables.transition
-    enr_t = tables.enrollment
     items: list[dict[str, Any]] = []
-    for row in conn.execute(select(step_t).where(step_t.c.coop_id == coop_id)).mappings():
+    for row in table_rows_in(conn, "step_record", "coop_id", [coop_id]):
         items.append(
             {
                 "kind": "step",
@@ -315,7 +318,7 @@ def timeline(conn: Connection, coop_id: str) -> list[dict[str, Any]]:
                 "audit_seq": row["audit_seq"],
             }
         )
-    for row in conn.execute(select(trans_t).where(trans_t.c.coop_id == coop_id)).mappings():
+    for row in table_rows_in(conn, "transition", "coop_id", [coop_id]):
         items.append(
             {
                 "kind": "transition",
@@ -328,7 +331,7 @@ def timeline(conn: Connection, coop_id: str) -> list[dict[str, Any]]:
                 "audit_seq": row["audit_seq"],
             }
         )
-    for row in conn.execute(select(enr_t).where(enr_t.c.coop_id == coop_id)).mappings():
+    for row in table_rows_in(conn, "enrollment", "coop_id", [coop_id]):
         items.append(
             {
                 "kind": "enrollment",
@@ -382,16 +385,13 @@ def _step_row(
 def registration(conn: Connection, coop_id: str) -> dict[str, Any] | None:
     """Where a cooperative's register begins: its ``coop.registered`` audit event (who, when,
     from which source), ``None`` if the chain has none (a database older than the event)."""
-    from sqlalchemy import select
+    from kopflow.store.rows import param_mark
 
-    from kopflow.store import tables
-
-    audit_t = tables.audit_event
-    found = conn.execute(
-        select(audit_t.c.seq, audit_t.c.actor, audit_t.c.at, audit_t.c.body)
-        .where(audit_t.c.coop_id == coop_id, audit_t.c.action == "coop.registered")
-        .order_by(audit_t.c.seq)
-        .limit(1)
+    mark = param_mark(conn)
+    found = conn.exec_driver_sql(
+        "SELECT seq, actor, at, body FROM audit_event "
+        f"WHERE coop_id = {mark} AND action = {mark} ORDER BY seq LIMIT 1",
+        (coop_id, "coop.registered"),
     ).first()
     if found is None:
         return None
@@ -407,12 +407,10 @@ def registration(conn: Connection, coop_id: str) -> dict[str, Any] | None:
 def coop_record(context: Context, conn: Connection, work: CoopWork) -> dict[str, Any]:
     """Everything ``coop show`` shows of one cooperative: its row, villages, partners, steps,
     what can be done next and its timeline."""
-    from sqlalchemy import select
+    from kopflow.store.rows import table_rows_in
 
-    from kopflow.store import tables
-
-    village_t = tables.coop_village
-    villages = conn.execute(select(village_t).where(village_t.c.coop_id == work.id)).mappings()
+    # Statement text: `kopflow coop show` on SQLite never imports SQLAlchemy (issue #15).
+    villages = table_rows_in(conn, "coop_village", "coop_id", [work.id])
     return {
         "coop": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in work.row.items()},
         "villages": [dict(r) for r in villages],

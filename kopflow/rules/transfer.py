@@ -56,7 +56,7 @@ def _require_empty(conn: Connection) -> None:
 
     from kopflow.store import tables
 
-    present = set(inspect(conn).get_table_names())
+    present = set(inspect(db.sqlalchemy_connection(conn)).get_table_names())
     if "audit_event" in present:
         events = _count(conn, tables.audit_event)
         if events:

@@ -16,22 +16,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from kopflow.errors import BusyError, InputError
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from sqlalchemy import Connection, Engine
-    from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_DB = "kopflow.db"
 # Seconds; long enough to queue behind a bulk batch (KOPFLOW_BATCH cooperatives), short enough
 # that a lock held by a forgotten psql session is reported instead of hanging the office.
 LOCK_TIMEOUT = ("KOPFLOW_LOCK_TIMEOUT", 60.0)
 STATEMENT_TIMEOUT = ("KOPFLOW_STATEMENT_TIMEOUT", 300.0)
-_READ_ONLY = "kopflow_read_only"
 _engines: dict[str, Engine] = {}
 
 
@@ -89,7 +85,7 @@ SQLITE_PRAGMAS = (
 
 
 def _make_engine(url: str) -> Engine:
-    from sqlalchemy import create_engine, event
+    from sqlalchemy import create_engine
 
     if not is_sqlite(url):
         if not url.startswith("postgresql"):
@@ -98,27 +94,9 @@ def _make_engine(url: str) -> Engine:
                 url=url,
             )
         return create_engine(url, pool_pre_ping=False)
-
-    path = url[len("sqlite:///") :]
-    if path and not os.path.isdir(os.path.dirname(path) or "."):
-        raise InputError("the folder for database file {path} does not exist", path=path)
-    engine = create_engine(url, connect_args={"timeout": timeout_seconds(LOCK_TIMEOUT)})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
-        # Let SQLAlchemy's "begin" event below issue BEGIN itself (SQLAlchemy's documented recipe).
-        dbapi_conn.isolation_level = None
-        cur = dbapi_conn.cursor()
-        for pragma in SQLITE_PRAGMAS:
-            cur.execute(pragma)
-        cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-    return engine
+    # Not for transactions, which kopflow.store.lite runs on SQLite: for what asks an engine
+    # for its URL (alembic's command line, tests that dispose of engines).
+    return create_engine(url, connect_args={"timeout": timeout_seconds(LOCK_TIMEOUT)})
 
 
 def timeout_seconds(setting: tuple[str, float]) -> float:
@@ -143,17 +121,20 @@ def timeout_seconds(setting: tuple[str, float]) -> float:
 @contextmanager
 def write_transaction(url: str) -> Iterator[Connection]:
     """A connection inside one transaction that commits on success and rolls back on any error."""
+    if is_sqlite(url):
+        with _sqlite_transaction(url, write=True) as conn:
+            yield conn
+        return
     engine = get_engine(url)
     with _database_refusals(url), _connect(engine) as conn:
         with conn.begin():
-            if not is_sqlite(url):
-                # SET LOCAL: for this transaction only, so a pooled connection keeps no trace.
-                for name, setting in (
-                    ("lock_timeout", LOCK_TIMEOUT),
-                    ("statement_timeout", STATEMENT_TIMEOUT),
-                ):
-                    millis = max(1, round(timeout_seconds(setting) * 1000))
-                    conn.exec_driver_sql(f"SET LOCAL {name} = {millis}")
+            # SET LOCAL: for this transaction only, so a pooled connection keeps no trace.
+            for name, setting in (
+                ("lock_timeout", LOCK_TIMEOUT),
+                ("statement_timeout", STATEMENT_TIMEOUT),
+            ):
+                millis = max(1, round(timeout_seconds(setting) * 1000))
+                conn.exec_driver_sql(f"SET LOCAL {name} = {millis}")
             yield conn
 
 
@@ -161,11 +142,46 @@ def write_transaction(url: str) -> Iterator[Connection]:
 def read_connection(url: str) -> Iterator[Connection]:
     """A connection for reads: on SQLite a deferred transaction that takes no write lock."""
     require_file(url)
-    engine = get_engine(url)
-    with _database_refusals(url), _connect(engine) as conn:
-        conn = conn.execution_options(**{_READ_ONLY: True})
-        with conn.begin():
+    if is_sqlite(url):
+        with _sqlite_transaction(url, write=False) as conn:
             yield conn
+        return
+    engine = get_engine(url)
+    with _database_refusals(url), _connect(engine) as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def _sqlite_transaction(url: str, *, write: bool) -> Iterator[Connection]:
+    """One SQLite transaction on :class:`kopflow.store.lite.LiteConnection`, which runs text
+    statements without SQLAlchemy and hands the rest to it (issue #15). Typed as SQLAlchemy's
+    ``Connection``: it is one for every use kopflow makes of a connection."""
+    import sqlite3
+
+    from kopflow.store import lite
+
+    path = url[len("sqlite:///") :]
+    if path and not os.path.isdir(os.path.dirname(path) or "."):
+        raise InputError("the folder for database file {path} does not exist", path=path)
+    try:
+        raw = lite.connect(path, timeout_seconds(LOCK_TIMEOUT), SQLITE_PRAGMAS)
+    except sqlite3.OperationalError as err:
+        _raise_if_busy(err)
+        raise InputError("cannot connect to {url}: {error}", url=url, error=str(err)) from None
+    try:
+        with lite.transaction(raw, write=write) as conn:
+            yield cast("Connection", conn)
+    except Exception as err:
+        _raise_if_busy(err)
+        raise
+    finally:
+        raw.close()
+
+
+def sqlalchemy_connection(conn: Connection) -> Connection:
+    """``conn`` as SQLAlchemy's own ``Connection``, for a library that needs one (alembic)."""
+    to_sqlalchemy = getattr(conn, "sqlalchemy", None)
+    return conn if to_sqlalchemy is None else cast("Connection", to_sqlalchemy())
 
 
 def require_file(url: str) -> None:
@@ -226,7 +242,7 @@ _SQLITE_BUSY = (5, 6)
 
 def _raise_if_busy(err: Exception) -> None:
     """Raise :class:`BusyError` when ``err`` is the database giving up waiting."""
-    orig = getattr(err, "orig", None)
+    orig = getattr(err, "orig", None) or err  # SQLAlchemy's wrapper, or sqlite3's own error
     setting = _PG_BUSY.get(getattr(orig, "sqlstate", None) or "")
     if setting is None and (
         getattr(orig, "sqlite_errorcode", None) in _SQLITE_BUSY or "database is locked" in str(orig)
@@ -251,11 +267,22 @@ def _raise_if_busy(err: Exception) -> None:
 
 def schema_revision(conn: Connection) -> str | None:
     """The alembic revision the database is at, or None for an empty database."""
-    from sqlalchemy import inspect, text
+    if conn.dialect.name == "sqlite":
+        # As SQLAlchemy's has_table asks it, without importing SQLAlchemy (issue #15).
+        found = (
+            conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+            ).first()
+            is not None
+        )
+    else:
+        from sqlalchemy import inspect
 
-    if not inspect(conn).has_table("alembic_version"):
+        found = inspect(conn).has_table("alembic_version")
+    if not found:
         return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    revision = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return None if revision is None else str(revision)
 
 
 def require_schema(conn: Connection) -> None:
@@ -315,6 +342,6 @@ def upgrade_schema(url: str) -> tuple[str | None, str]:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with write_transaction(url) as conn:
         before = schema_revision(conn)
-        config.attributes["connection"] = conn
+        config.attributes["connection"] = sqlalchemy_connection(conn)
         command.upgrade(config, "head")
     return before, HEAD

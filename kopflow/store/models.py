@@ -460,9 +460,45 @@ def render_core_tables() -> str:
     return "\n".join(out) + "\n"
 
 
+# --- Without SQLAlchemy: kopflow/store/columns.py ------------------------------------------------
+
+# The kinds of value kopflow.store.rows converts itself on SQLite (kopflow.store.lite).
+_KINDS = {"String": "text", "Text": "text", "Integer": "int", "Boolean": "bool"}
+_KINDS["UTCDateTime"] = "datetime"
+
+_COLUMNS_HEADER = '''"""Each table's columns in order, with their kind of value and Python default, for the SQLite
+path that runs without SQLAlchemy (``kopflow.store.lite``, ``kopflow.store.rows``; issue #15).
+
+Written by ``python -m kopflow.store.models`` from the SQLModel classes in ``kopflow/store/models.py``, where
+the schema is declared; do not edit by hand. ``tests/test_tables.py`` fails when they differ.
+Kinds: ``text``, ``int``, ``bool`` (stored 0 or 1) and ``datetime`` (aware, stored in UTC).
+"""
+
+from typing import Any
+
+# table -> ((column, kind, default or None), ...)
+COLUMNS: dict[str, tuple[tuple[str, str, Any], ...]] = {
+'''
+
+
+def render_columns() -> str:
+    """The source of ``kopflow/store/columns.py``: every table's columns, kinds and defaults."""
+    out = [_COLUMNS_HEADER.rstrip("\n")]
+    for table in SQLModel.metadata.sorted_tables:
+        out.append(f"    {_q(table.name)}: (")
+        for column in table.columns:
+            kind = _KINDS[_CORE_TYPES[type(column.type).__name__]]
+            default = getattr(column.default, "arg", None)
+            out.append(f"        ({_q(column.name)}, {_q(kind)}, {default!r}),")
+        out.append("    ),")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
 if __name__ == "__main__":
     from pathlib import Path
 
-    target = Path(__file__).with_name("tables.py")
-    target.write_text(render_core_tables(), encoding="utf-8")
-    print(f"written: {target}")
+    for name, render in (("tables.py", render_core_tables), ("columns.py", render_columns)):
+        target = Path(__file__).with_name(name)
+        target.write_text(render(), encoding="utf-8")
+        print(f"written: {target}")

@@ -2,8 +2,11 @@
 
 SQLAlchemy's ``executemany`` builds and processes a parameter dictionary per row, which costs
 more than SQLite's own insert. Here each statement's text is rendered once and each row is a
-plain tuple; values still pass through the column types' own bind processors (so a
-``DateTime`` is stored exactly as SQLAlchemy stores it), computed once per distinct value.
+plain tuple; values are converted as SQLAlchemy's column types convert them (so a ``DateTime``
+is stored exactly as SQLAlchemy stores it), once per distinct value. Tables are named, not
+passed: on SQLite the conversions are this module's own, from ``kopflow.store.columns``, so
+nothing here imports SQLAlchemy there (issue #15; tests/test_lite.py holds them to
+SQLAlchemy's); on PostgreSQL they are the column types'.
 Nothing here decides what to write: ``kopflow.pipeline.change`` and ``kopflow.audit.chain`` do.
 """
 
@@ -19,7 +22,8 @@ if TYPE_CHECKING:
     import sqlite3
 
     from sqlalchemy import Connection, Table
-    from sqlalchemy.sql.schema import ColumnDefault
+
+Converter = Callable[[Any], Any]
 
 
 def param_mark(conn: Connection) -> str:
@@ -28,14 +32,10 @@ def param_mark(conn: Connection) -> str:
 
 
 def _processed(
-    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, table: str, keys: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> Sequence[Sequence[Any]]:
-    """Rows with each column's bind processor applied (once per distinct value object)."""
-    procs = []
-    for index, key in enumerate(keys):
-        proc = table.c[key].type.bind_processor(conn.dialect)
-        if proc is not None:
-            procs.append((index, proc))
+    """Rows with each column's value converted for the driver (once per distinct value)."""
+    procs = [(index, proc) for index, key in enumerate(keys) if (proc := _binder(conn, table, key))]
     if not procs or not rows:
         return rows
     adapt = _driver_adapter(conn)
@@ -55,6 +55,77 @@ def _processed(
         else:
             columns[index] = [memo[id(value)] for value in values]
     return list(zip(*columns, strict=True))
+
+
+def bound(conn: Connection, table: str, column: str, value: Any) -> Any:
+    """``value`` as the driver is given it for ``table.column`` in statement text, converted
+    as SQLAlchemy converts it (on SQLite a datetime becomes the text stored)."""
+    proc = _binder(conn, table, column)
+    return _driver_adapter(conn)(value if proc is None else proc(value))
+
+
+def _utc(value: datetime.datetime) -> datetime.datetime:
+    # kopflow.store.sqltypes.UTCDateTime.process_bind_param
+    if value.utcoffset() is None:
+        raise ValueError("kopflow stores aware datetimes only: use datetime.now(UTC)")
+    return value.astimezone(datetime.UTC)
+
+
+def _from_stored(value: str) -> datetime.datetime:
+    # What SQLAlchemy's SQLite DATETIME reads, made aware as UTCDateTime makes it: the text
+    # sqlite3 wrote ('2025-04-01 10:00:00.123456+00:00'), or one without an offset (UTC).
+    found = datetime.datetime.fromisoformat(value)
+    if found.utcoffset() is None:
+        return found.replace(tzinfo=datetime.UTC)
+    return found.astimezone(datetime.UTC)
+
+
+# SQLite: (before binding, after reading) per kind of kopflow.store.columns
+_SQLITE_KINDS: dict[str, tuple[Converter | None, Converter | None]] = {
+    "text": (None, None),
+    "int": (None, None),
+    "bool": (int, bool),
+    "datetime": (_utc, _from_stored),
+}
+
+
+def _kinds(table: str) -> dict[str, tuple[Converter | None, Converter | None]]:
+    from kopflow.store.columns import COLUMNS
+
+    return {name: _SQLITE_KINDS[kind] for name, kind, _default in COLUMNS[table]}
+
+
+def _binder(conn: Connection, table: str, key: str) -> Converter | None:
+    if conn.dialect.name == "sqlite":
+        return _kinds(table)[key][0]
+    return cast("Converter | None", _table(table).c[key].type.bind_processor(conn.dialect))
+
+
+def _reader(conn: Connection, table: str, key: str) -> Converter | None:
+    if conn.dialect.name == "sqlite":
+        return _kinds(table)[key][1]
+    column_type = _table(table).c[key].type.dialect_impl(conn.dialect)
+    return cast("Converter | None", column_type.result_processor(conn.dialect, None))
+
+
+def _table(name: str) -> Table:
+    from kopflow.store import tables
+
+    return tables.metadata.tables[name]
+
+
+def defaults(table: str) -> dict[str, Any]:
+    """The columns of ``table`` that have a Python default, with it (all are scalar)."""
+    from kopflow.store.columns import COLUMNS
+
+    return {name: default for name, _kind, default in COLUMNS[table] if default is not None}
+
+
+def column_names(table: str) -> list[str]:
+    """The columns of ``table``, in order."""
+    from kopflow.store.columns import COLUMNS
+
+    return [name for name, _kind, _default in COLUMNS[table]]
 
 
 def _driver_adapter(conn: Connection) -> Callable[[Any], Any]:
@@ -79,7 +150,7 @@ def _driver_adapter(conn: Connection) -> Callable[[Any], Any]:
 
 
 def insert_many(
-    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, table: str, keys: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """``INSERT INTO table (keys) VALUES (...)`` once per row of ``rows`` (tuples in ``keys``
     order), as one ``executemany``."""
@@ -88,14 +159,14 @@ def insert_many(
     quote = conn.dialect.identifier_preparer.quote
     mark = param_mark(conn)
     sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+        f"INSERT INTO {quote(table)} ({', '.join(quote(k) for k in keys)}) "
         f"VALUES ({', '.join([mark] * len(keys))})"
     )
     conn.exec_driver_sql(sql, _processed(conn, table, keys, rows))
 
 
 def copy_many(
-    conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+    conn: Connection, table: str, keys: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """:func:`insert_many` with PostgreSQL's ``COPY FROM`` (issue #15: about twice as fast for
     the append-only tables of a bulk batch). Only for a table :func:`copyable` names: the
@@ -109,7 +180,7 @@ def copy_many(
     from sqlalchemy.exc import DBAPIError
 
     quote = conn.dialect.identifier_preparer.quote
-    sql = f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"
+    sql = f"COPY {quote(table)} ({', '.join(quote(k) for k in keys)}) FROM STDIN"
     values = _processed(conn, table, keys, rows)
     driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     try:
@@ -140,7 +211,7 @@ def copyable(conn: Connection, names: Sequence[str]) -> frozenset[str]:
 
 def insert_runs(
     conn: Connection,
-    table: Table,
+    table: str,
     rows: Sequence[tuple[Any, ...]],
     runs: Sequence[tuple[int, tuple[str, ...]]],
     *,
@@ -159,20 +230,14 @@ def insert_runs(
 
 def _insert_group(
     conn: Connection,
-    table: Table,
+    table: str,
     keys: tuple[str, ...],
     rows: Sequence[tuple[Any, ...]],
     copy: bool = False,
 ) -> None:
-    extra = [(c.key, c.default) for c in table.c if c.key not in keys and c.default is not None]
-    if any(not default.is_scalar for _key, default in extra):
-        from sqlalchemy import insert
-
-        conn.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in rows])
-        return
-    scalar = cast("list[tuple[str, ColumnDefault]]", extra)  # what is_scalar promises
-    fixed = tuple(default.arg for _key, default in scalar)
-    names = [*keys, *(key for key, _default in scalar)]
+    extra = [(key, default) for key, default in defaults(table).items() if key not in keys]
+    fixed = tuple(default for _key, default in extra)
+    names = [*keys, *(key for key, _default in extra)]
     values = [row + fixed for row in rows] if fixed else rows
     (copy_many if copy else insert_many)(conn, table, names, values)
 
@@ -252,7 +317,7 @@ def rows_in(
 
 def table_rows_in(
     conn: Connection,
-    table: Table,
+    table: str,
     column: str,
     values: Sequence[Any],
     columns: Sequence[str] | None = None,
@@ -266,17 +331,12 @@ def table_rows_in(
     None reads whole rows. ``within``: as for :func:`rows_in` (``column`` read first).
     """
     quote = conn.dialect.identifier_preparer.quote
-    cols = list(table.c) if columns is None else [table.c[key] for key in columns]
-    if within is not None and cols[0].key != column:
-        cols = [table.c[column], *(c for c in cols if c.key != column)]
-    keys = [c.key for c in cols]
-    procs = [
-        (c.key, proc)
-        for c in cols
-        if (proc := c.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None))
-    ]
-    names = ", ".join(quote(c.name) for c in cols)
-    sql = f"SELECT {names} FROM {quote(table.name)}"
+    keys = column_names(table) if columns is None else list(columns)
+    if within is not None and keys[0] != column:
+        keys = [column, *(key for key in keys if key != column)]
+    procs = [(key, proc) for key in keys if (proc := _reader(conn, table, key))]
+    names = ", ".join(quote(key) for key in keys)
+    sql = f"SELECT {names} FROM {quote(table)}"
     found = rows_in(conn, sql, quote(column), values, within=within)
     # Once per distinct stored value: a batch of cooperatives changed together shares its
     # timestamps, and parsing them was most of building a row. Only immutable values are
@@ -305,6 +365,29 @@ _IMMUTABLE = frozenset(
     {datetime.datetime, datetime.date, datetime.time, datetime.timedelta, decimal.Decimal}
     | {str, bytes, int, float, bool, type(None)}
 )
+
+
+def mappings(conn: Connection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of ``sql``, whose parameters are named (``:name``), as dictionaries of the
+    driver's values: what ``conn.execute(text(sql), params).mappings()`` gives, without
+    SQLAlchemy on SQLite (sqlite3 takes ``:name`` itself)."""
+    if conn.dialect.name == "sqlite":
+        result = conn.exec_driver_sql(sql, params)
+        keys = list(result.keys())
+        return [dict(zip(keys, row, strict=True)) for row in result]
+    from sqlalchemy import text
+
+    return [dict(row) for row in conn.execute(text(sql), params).mappings()]
+
+
+def is_integrity_error(err: BaseException) -> bool:
+    """Whether ``err`` is a constraint the database refused (a primary key, a unique index):
+    sqlite3's own, or any driver's as SQLAlchemy wraps it."""
+    import sqlite3
+
+    if isinstance(err, sqlite3.IntegrityError):
+        return True
+    return type(err).__name__ == "IntegrityError" and type(err).__module__ == "sqlalchemy.exc"
 
 
 def fetch(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
@@ -336,7 +419,7 @@ def _in(conn: Connection, column: str, values: Sequence[Any]) -> tuple[str, tupl
 
 def update_many(
     conn: Connection,
-    table: Table,
+    table: str,
     keys: Sequence[str],
     where: Sequence[str],
     rows: Sequence[Sequence[Any]],
@@ -351,7 +434,7 @@ def update_many(
     quote = conn.dialect.identifier_preparer.quote
     mark = param_mark(conn)
     sql = (
-        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(k)} = {mark}' for k in keys)} "
+        f"UPDATE {quote(table)} SET {', '.join(f'{quote(k)} = {mark}' for k in keys)} "
         f"WHERE {' AND '.join(f'{quote(k)} = {mark}' for k in where)}"
     )
     params = _processed(conn, table, [*keys, *where], rows)

@@ -1,0 +1,222 @@
+"""SQLite without importing SQLAlchemy: the connection every SQLite transaction runs on.
+
+``import sqlalchemy`` costs about 0.3 s of CPU, more than half of what ``import sqlmodel`` costs
+and so more than a single-cooperative command may spend in all (issue #15: ``status``, ``coop
+show`` and ``step complete`` at most 0.6 of ``import sqlmodel``). A :class:`LiteConnection`
+runs statement text (``exec_driver_sql``) on sqlite3 itself; anything else asked of it (a
+SQLAlchemy statement, a savepoint, an attribute it does not have) goes to a SQLAlchemy
+``Connection`` made on first need over the same sqlite3 connection, inside the same
+transaction. So every statement still works as before, and a command whose statements are all
+text never imports SQLAlchemy: the saving is where the commands most used are written so.
+
+The transaction is this module's: ``BEGIN`` (reads) or ``BEGIN IMMEDIATE`` (writes, so writers
+queue on the database lock: docs/decisions.md), then ``COMMIT`` or ``ROLLBACK``, through the
+SQLAlchemy connection once there is one, so both agree on where it stands.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+
+class LiteResult:
+    """A statement's rows, read as SQLAlchemy's ``CursorResult`` reads them (the methods
+    kopflow uses): plain tuples, no type conversion, as ``exec_driver_sql`` gives them."""
+
+    __slots__ = ("_cursor", "rowcount")
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+        self.rowcount: int = cursor.rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+    def keys(self) -> list[str]:
+        return [column[0] for column in self._cursor.description or ()]
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def all(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def first(self) -> Any:
+        row = self._cursor.fetchone()
+        self._cursor.close()
+        return row
+
+    def one(self) -> Any:
+        rows = self._cursor.fetchmany(2)
+        if len(rows) != 1:
+            raise LookupError(f"expected one row, got {len(rows)}")
+        return rows[0]
+
+    def scalar(self) -> Any:
+        row = self.first()
+        return None if row is None else row[0]
+
+    def scalars(self) -> Iterator[Any]:
+        return (row[0] for row in self._cursor)
+
+
+class _Quoting:
+    """``identifier_preparer``: a name quoted where SQLite needs it, as SQLAlchemy quotes."""
+
+    _plain = re.compile(r"[a-z_][a-z0-9_$]*\Z")
+
+    def quote(self, name: str) -> str:
+        # kopflow's names are lower-case words, none of them an SQL keyword SQLite reserves
+        # (tests/test_lite.py compares every table and column name with SQLAlchemy's quoting).
+        if self._plain.match(name):
+            return name
+        return '"' + name.replace('"', '""') + '"'
+
+
+class LiteDialect:
+    """What kopflow reads of ``conn.dialect`` on SQLite, without SQLAlchemy's dialect."""
+
+    name = "sqlite"
+    paramstyle = "qmark"
+    dbapi = sqlite3
+    identifier_preparer = _Quoting()
+
+
+class _Driver:
+    """``conn.connection``: the pooled connection's ``driver_connection`` (and
+    ``dbapi_connection``), sqlite3's own."""
+
+    __slots__ = ("dbapi_connection", "driver_connection")
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self.driver_connection = self.dbapi_connection = raw
+
+
+class LiteConnection:
+    """One SQLite transaction on sqlite3, SQLAlchemy's ``Connection`` where asked (see the
+    module's docstring). Made by :func:`transaction`; never shared between threads."""
+
+    dialect = LiteDialect()
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self._raw = raw
+        self.connection = _Driver(raw)
+        self._sa: Connection | None = None
+        self._open = True  # False once rolled back: the end commits nothing
+        self.closed = False  # True once the transaction has ended
+
+    def exec_driver_sql(self, sql: str, params: Any = None) -> LiteResult:
+        """Run ``sql`` with qmark parameters: one tuple (or mapping), or a list of them (an
+        ``executemany``), as SQLAlchemy's ``exec_driver_sql`` takes them."""
+        cursor = self._raw.cursor()
+        if params is None:
+            cursor.execute(sql)
+        elif isinstance(params, list) and (not params or isinstance(params[0], Sequence | dict)):
+            if params:
+                cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return LiteResult(cursor)
+
+    def rollback(self) -> None:
+        """Undo the whole transaction now (a dry run); the end then commits nothing."""
+        if self._sa is not None:
+            self._sa.rollback()
+        else:
+            self._raw.execute("ROLLBACK")
+        self._open = False
+
+    def sqlalchemy(self) -> Connection:
+        """The SQLAlchemy connection on the same sqlite3 connection and transaction, made on
+        first need (it imports SQLAlchemy: ~0.3 s of CPU)."""
+        if self._sa is None:
+            self._sa = _engine_on(self._raw).connect()
+            # SQLAlchemy's pysqlite dialect emits nothing for BEGIN (the driver is in autocommit
+            # mode and this module began the transaction): this only tells it one is open, so
+            # savepoints, commit and rollback work as on any of its connections.
+            self._sa.begin()
+        return self._sa
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for what this class does not define: execute(), begin_nested(), ...
+        return getattr(self.sqlalchemy(), name)
+
+    def _finish(self, commit: bool) -> None:
+        sa, self._sa = self._sa, None
+        if sa is not None:
+            if self._open:
+                (sa.commit if commit else sa.rollback)()
+            sa.close()
+        elif self._open:
+            self._raw.execute("COMMIT" if commit else "ROLLBACK")
+        self._open = False
+        self.closed = True
+
+
+_dialect: Any = None  # SQLAlchemy's, learnt once per process (_engine_on)
+_compiled: Any = None  # SQLAlchemy's compiled statements, shared by the engines below
+
+
+def _engine_on(raw: sqlite3.Connection) -> Any:
+    """A SQLAlchemy engine whose one connection is ``raw``, left as it is.
+
+    Not made with ``create_engine``: on its first connection an engine asks the database what
+    it is and then rolls back, which would undo the transaction under way (and setting up the
+    driver commits it). The dialect learns that once, on a database of its own, and each engine
+    made here shares it and the cache of compiled statements; the pool hands out ``raw`` and
+    neither resets nor closes it. tests/test_lite.py checks a transaction survives this.
+    """
+    global _dialect, _compiled
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import Engine, make_url
+    from sqlalchemy.pool import StaticPool
+    from sqlalchemy.util import LRUCache
+
+    if _dialect is None:
+        probe = create_engine("sqlite://")
+        with probe.connect():
+            pass
+        _dialect, _compiled = probe.dialect, LRUCache(500)
+        probe.dispose()
+    pool = StaticPool(cast("Any", lambda: raw), reset_on_return=None, dialect=_dialect)
+    return Engine(
+        pool, _dialect, make_url("sqlite://"), execution_options={"compiled_cache": _compiled}
+    )
+
+
+def connect(path: str, timeout: float, pragmas: Sequence[str]) -> sqlite3.Connection:
+    """A sqlite3 connection to ``path`` in autocommit mode (this module begins transactions),
+    with ``pragmas`` run; ``timeout``: seconds to wait for the database lock."""
+    raw = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in pragmas:
+            raw.execute(pragma)
+    except BaseException:
+        raw.close()
+        raise
+    return raw
+
+
+@contextmanager
+def transaction(raw: sqlite3.Connection, *, write: bool) -> Iterator[LiteConnection]:
+    """One transaction on ``raw``: committed when the ``with`` block ends, rolled back on an
+    error; ``raw`` is closed after. Use through ``kopflow.store.db``."""
+    raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    conn = LiteConnection(raw)
+    try:
+        yield conn
+    except BaseException:
+        conn._finish(commit=False)
+        raise
+    else:
+        conn._finish(commit=True)
