@@ -1,6 +1,6 @@
 """SQLite without SQLAlchemy (``kopflow.store.lite``, issue #15): the values it stores and
-reads are SQLAlchemy's to the byte, and a transaction handed to SQLAlchemy midway is the
-same transaction."""
+reads are those SQLAlchemy's column types give (what ``kopflow.store.rows`` stored through them
+before), and a transaction handed to SQLAlchemy midway is the same transaction."""
 
 from __future__ import annotations
 
@@ -129,3 +129,51 @@ def test_a_transaction_handed_to_sqlalchemy_midway_stays_one_transaction(
             select(tables.actor.c.enabled, tables.actor.c.created_at).limit(1)
         ).one()
     assert enabled is True and created.tzinfo == UTC  # the default, filled in by insert_runs
+
+
+def test_the_error_that_ended_a_transaction_is_the_one_raised(tmp_path: Path) -> None:
+    """SQLite rolls a transaction back by itself when the disk is full: the error raised is
+    "full", not a failed ROLLBACK in its place (what would reach the user as a bug)."""
+    from kopflow.engine import Kopflow
+
+    url = db.resolve_url(str(tmp_path / "full.db"))
+    Kopflow(url, actor="admin").init()
+    with pytest.raises(sqlite3.OperationalError, match="full") as raised:
+        with db.write_transaction(url) as conn:
+            conn.exec_driver_sql("CREATE TABLE scratch (a TEXT)")
+            pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+            conn.exec_driver_sql(f"PRAGMA max_page_count = {pages + 2}")
+            # many rows at once: SQLite then rolls the whole transaction back (one row that
+            # does not fit only undoes its statement)
+            conn.exec_driver_sql("INSERT INTO scratch VALUES (?)", [("x" * 5000,)] * 100)
+    assert "rollback" not in str(raised.value)
+    with db.read_connection(url) as conn:
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'scratch'"
+            ).scalar()
+            == 0
+        )
+
+
+def test_nothing_runs_after_a_rollback(tmp_path: Path) -> None:
+    """After a dry run's rollback sqlite3 would commit each further statement on its own."""
+    from kopflow.engine import Kopflow
+
+    url = db.resolve_url(str(tmp_path / "dry.db"))
+    Kopflow(url, actor="admin").init()
+    before = _names(url)
+    with db.write_transaction(url) as conn:
+        conn.rollback()
+        with pytest.raises(RuntimeError, match="rolled back"):
+            conn.exec_driver_sql("DELETE FROM actor")
+        with pytest.raises(RuntimeError, match="rolled back"):
+            conn.execute(select(tables.actor))
+    assert _names(url) == before
+
+
+@pytest.mark.parametrize("kind", ["bool", "datetime"])
+def test_a_null_is_read_as_none(kind: str) -> None:
+    table, column = _columns(kind)[0]
+    assert rows._reader(_Lite(), table, column)(None) is None  # type: ignore[arg-type,misc]
+    assert rows.bound(_Lite(), table, column, None) is None  # type: ignore[arg-type]

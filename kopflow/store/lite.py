@@ -118,10 +118,15 @@ class LiteConnection:
     def exec_driver_sql(self, sql: str, params: Any = None) -> LiteResult:
         """Run ``sql`` with qmark parameters: one tuple (or mapping), or a list of them (an
         ``executemany``), as SQLAlchemy's ``exec_driver_sql`` takes them."""
+        if not self._open:
+            # SQLAlchemy refuses this too: after a rollback sqlite3 would commit each statement
+            raise RuntimeError("this transaction was rolled back; open a new one")
         cursor = self._raw.cursor()
         if params is None:
             cursor.execute(sql)
-        elif isinstance(params, list) and (not params or isinstance(params[0], Sequence | dict)):
+        elif isinstance(params, list) and (
+            not params or isinstance(params[0], tuple | list | dict)
+        ):
             if params:
                 cursor.executemany(sql, params)
         else:
@@ -133,13 +138,17 @@ class LiteConnection:
         if self._sa is not None:
             self._sa.rollback()
         else:
-            self._raw.execute("ROLLBACK")
+            # sqlite3's rollback, not the statement: SQLite may have rolled back by itself
+            # (a full disk, an I/O error), and ROLLBACK would then fail in the error's place.
+            self._raw.rollback()
         self._open = False
 
     def sqlalchemy(self) -> Connection:
         """The SQLAlchemy connection on the same sqlite3 connection and transaction, made on
         first need (it imports SQLAlchemy: ~0.3 s of CPU)."""
         if self._sa is None:
+            if not self._open:
+                raise RuntimeError("this transaction was rolled back; open a new one")
             self._sa = _engine_on(self._raw).connect()
             # SQLAlchemy's pysqlite dialect emits nothing for BEGIN (the driver is in autocommit
             # mode and this module began the transaction): this only tells it one is open, so
@@ -153,14 +162,18 @@ class LiteConnection:
 
     def _finish(self, commit: bool) -> None:
         sa, self._sa = self._sa, None
-        if sa is not None:
-            if self._open:
-                (sa.commit if commit else sa.rollback)()
-            sa.close()
-        elif self._open:
-            self._raw.execute("COMMIT" if commit else "ROLLBACK")
-        self._open = False
-        self.closed = True
+        try:
+            if sa is not None:
+                if self._open:
+                    (sa.commit if commit else sa.rollback)()
+                sa.close()
+            elif self._open:
+                # sqlite3's own commit and rollback: no error when SQLite ended the transaction
+                # itself (see rollback), so the error that made it do so is the one reported.
+                (self._raw.commit if commit else self._raw.rollback)()
+        finally:
+            self._open = False
+            self.closed = True
 
 
 _dialect: Any = None  # SQLAlchemy's, learnt once per process (_engine_on)

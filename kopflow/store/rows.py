@@ -61,6 +61,8 @@ def bound(conn: Connection, table: str, column: str, value: Any) -> Any:
     """``value`` as the driver is given it for ``table.column`` in statement text, converted
     as SQLAlchemy converts it (on SQLite a datetime becomes the text stored)."""
     proc = _binder(conn, table, column)
+    if value is None:
+        return None
     return _driver_adapter(conn)(value if proc is None else proc(value))
 
 
@@ -80,12 +82,21 @@ def _from_stored(value: str) -> datetime.datetime:
     return found.astimezone(datetime.UTC)
 
 
-# SQLite: (before binding, after reading) per kind of kopflow.store.columns
+def _as_bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _read_datetime(value: str | None) -> datetime.datetime | None:
+    return None if value is None else _from_stored(value)
+
+
+# SQLite: (before binding, after reading) per kind of kopflow.store.columns. Binding never
+# sees None (_processed and bound pass it through); reading does, from a nullable column.
 _SQLITE_KINDS: dict[str, tuple[Converter | None, Converter | None]] = {
     "text": (None, None),
     "int": (None, None),
-    "bool": (int, bool),
-    "datetime": (_utc, _from_stored),
+    "bool": (int, _as_bool),
+    "datetime": (_utc, _read_datetime),
 }
 
 
