@@ -163,13 +163,16 @@ def test_nothing_runs_after_a_rollback(tmp_path: Path) -> None:
     url = db.resolve_url(str(tmp_path / "dry.db"))
     Kopflow(url, actor="admin").init()
     before = _names(url)
-    with db.write_transaction(url) as conn:
-        conn.rollback()
-        with pytest.raises(RuntimeError, match="rolled back"):
-            conn.exec_driver_sql("DELETE FROM actor")
-        with pytest.raises(RuntimeError, match="rolled back"):
-            conn.execute(select(tables.actor))
-    assert _names(url) == before
+    for handed_over in (False, True):
+        with db.write_transaction(url) as conn:
+            if handed_over:
+                conn.execute(select(tables.actor))
+            conn.rollback()
+            with pytest.raises(RuntimeError, match="rolled back"):
+                conn.exec_driver_sql("DELETE FROM actor")
+            with pytest.raises(RuntimeError, match="rolled back"):
+                conn.execute(tables.actor.delete())
+        assert _names(url) == before
 
 
 @pytest.mark.parametrize("kind", ["bool", "datetime"])

@@ -146,9 +146,9 @@ class LiteConnection:
     def sqlalchemy(self) -> Connection:
         """The SQLAlchemy connection on the same sqlite3 connection and transaction, made on
         first need (it imports SQLAlchemy: ~0.3 s of CPU)."""
+        if not self._open:  # as in exec_driver_sql
+            raise RuntimeError("this transaction was rolled back; open a new one")
         if self._sa is None:
-            if not self._open:
-                raise RuntimeError("this transaction was rolled back; open a new one")
             self._sa = _engine_on(self._raw).connect()
             # SQLAlchemy's pysqlite dialect emits nothing for BEGIN (the driver is in autocommit
             # mode and this module began the transaction): this only tells it one is open, so
