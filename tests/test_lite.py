@@ -87,17 +87,21 @@ def _names(url: str) -> list[str]:
         return [r[0] for r in conn.exec_driver_sql("SELECT name FROM actor ORDER BY name")]
 
 
+@pytest.mark.parametrize("first", [True, False], ids=["first-hand-over", "later"])
 @pytest.mark.parametrize("end", ["commit", "error", "dry run"])
 def test_a_transaction_handed_to_sqlalchemy_midway_stays_one_transaction(
-    tmp_path: Path, end: str
+    tmp_path: Path, end: str, first: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Text first (sqlite3), then a SQLAlchemy statement, a savepoint and more text: all of it
-    commits together, or none of it does. SQLAlchemy's first connection would otherwise roll
-    back (or commit) what came before it."""
+    commits together, or none of it does, whether or not it is the process's first hand-over
+    (SQLAlchemy rolls back on an engine's first connection)."""
     from kopflow.engine import Kopflow
+    from kopflow.store import lite
 
     url = db.resolve_url(str(tmp_path / "lite.db"))
     Kopflow(url, actor="admin").init()
+    if first:
+        monkeypatch.setattr(lite, "_engine", None)
     before = _names(url)
     columns = ("name", "role", "created_at", "created_by")
     try:

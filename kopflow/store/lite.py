@@ -20,7 +20,8 @@ import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -176,35 +177,53 @@ class LiteConnection:
             self.closed = True
 
 
-_dialect: Any = None  # SQLAlchemy's, learnt once per process (_engine_on)
-_compiled: Any = None  # SQLAlchemy's compiled statements, shared by the engines below
+class _Lent:
+    """The open sqlite3 connection as SQLAlchemy's pool holds it: everything passes through
+    but ``close``, for the transaction is this module's to end and the connection its to close.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: sqlite3.Connection) -> None:
+        self._raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def close(self) -> None:
+        pass
+
+
+_lent: ContextVar[sqlite3.Connection | _Lent] = ContextVar("kopflow_lite_lent")
+_engine: Any = None  # SQLAlchemy's engine for every hand-over in this process
 
 
 def _engine_on(raw: sqlite3.Connection) -> Any:
-    """A SQLAlchemy engine whose one connection is ``raw``, left as it is.
+    """SQLAlchemy's engine, set to hand out ``raw`` on its next ``connect()``.
 
-    Not made with ``create_engine``: on its first connection an engine asks the database what
-    it is and then rolls back, which would undo the transaction under way (and setting up the
-    driver commits it). The dialect learns that once, on a database of its own, and each engine
-    made here shares it and the cache of compiled statements; the pool hands out ``raw`` and
-    neither resets nor closes it. tests/test_lite.py checks a transaction survives this.
+    One engine per process (so one cache of compiled statements), made by ``create_engine``
+    with its documented ``creator``, a ``NullPool`` (a new pooled connection per hand-over) and
+    no reset on return. An engine asks the database what it is on its first connection and
+    then rolls back: that first connection is an in-memory database of its own, never a
+    transaction under way (tests/test_lite.py checks one survives the hand-over).
     """
-    global _dialect, _compiled
+    global _engine
     from sqlalchemy import create_engine
-    from sqlalchemy.engine import Engine, make_url
-    from sqlalchemy.pool import StaticPool
-    from sqlalchemy.util import LRUCache
+    from sqlalchemy.pool import NullPool
 
-    if _dialect is None:
-        probe = create_engine("sqlite://")
-        with probe.connect():
-            pass
-        _dialect, _compiled = probe.dialect, LRUCache(500)
-        probe.dispose()
-    pool = StaticPool(cast("Any", lambda: raw), reset_on_return=None, dialect=_dialect)
-    return Engine(
-        pool, _dialect, make_url("sqlite://"), execution_options={"compiled_cache": _compiled}
-    )
+    if _engine is None:
+        engine = create_engine(
+            "sqlite://", creator=_lent.get, poolclass=NullPool, pool_reset_on_return=None
+        )
+        token = _lent.set(sqlite3.connect(":memory:"))
+        try:
+            with engine.connect():
+                pass
+        finally:
+            _lent.reset(token)
+        _engine = engine
+    _lent.set(_Lent(raw))
+    return _engine
 
 
 def connect(path: str, timeout: float, pragmas: Sequence[str]) -> sqlite3.Connection:
