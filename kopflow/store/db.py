@@ -70,9 +70,12 @@ def get_engine(url: str) -> Engine:
 
 def dispose_engines() -> None:
     """Close every pooled connection (tests, and before a process forks)."""
+    from kopflow.store import lite
+
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    lite.close_idle()
 
 
 # Every SQLite connection kopflow opens. bench/_floor.py opens its connections with the same, so
@@ -163,19 +166,26 @@ def _sqlite_transaction(url: str, *, write: bool) -> Iterator[Connection]:
     path = url[len("sqlite:///") :]
     if path and not os.path.isdir(os.path.dirname(path) or "."):
         raise InputError("the folder for database file {path} does not exist", path=path)
+    settings = (path, timeout_seconds(LOCK_TIMEOUT), SQLITE_PRAGMAS)
     try:
-        raw = lite.connect(path, timeout_seconds(LOCK_TIMEOUT), SQLITE_PRAGMAS)
+        raw = lite.borrow(*settings)
     except sqlite3.OperationalError as err:
         _raise_if_busy(err)
         raise InputError("cannot connect to {url}: {error}", url=url, error=str(err)) from None
+    ended = False
     try:
         with lite.transaction(raw, write=write) as conn:
             yield cast("Connection", conn)
+        ended = True
     except Exception as err:
+        ended = not raw.in_transaction
         _raise_if_busy(err)
         raise
     finally:
-        raw.close()
+        if ended:
+            lite.give_back(raw, *settings)
+        else:
+            raw.close()
 
 
 def sqlalchemy_connection(conn: Connection) -> Connection:

@@ -16,8 +16,10 @@ SQLAlchemy connection once there is one, so both agree on where it stands.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -224,6 +226,47 @@ def _engine_on(raw: sqlite3.Connection) -> Any:
         _engine = engine
     _lent.set(_Lent(raw))
     return _engine
+
+
+# Connections between transactions, as SQLAlchemy's pool kept them: SQLite's page cache is
+# per connection, and a bulk command's next batch reads what the last one did (issue #15:
+# a new connection per transaction cost a tenth of the lifecycle at 10,000 cooperatives).
+# Keyed by process too: a connection never crosses a fork.
+_idle: dict[tuple[Any, ...], list[sqlite3.Connection]] = {}
+_idle_lock = threading.Lock()
+_KEEP = 4  # a write and the reads inside it, at most, are open at once
+
+
+def borrow(path: str, timeout: float, pragmas: Sequence[str]) -> sqlite3.Connection:
+    """An idle connection to ``path`` opened with these settings, else a new one."""
+    key = (path, timeout, tuple(pragmas), os.getpid())
+    with _idle_lock:
+        stack = _idle.get(key)
+        if stack:
+            return stack.pop()
+    return connect(path, timeout, pragmas)
+
+
+def give_back(raw: sqlite3.Connection, path: str, timeout: float, pragmas: Sequence[str]) -> None:
+    """Keep ``raw`` for the next transaction, or close it (one still in a transaction, or one
+    too many)."""
+    key = (path, timeout, tuple(pragmas), os.getpid())
+    with _idle_lock:
+        stack = _idle.setdefault(key, [])
+        if not raw.in_transaction and len(stack) < _KEEP:
+            stack.append(raw)
+            return
+    raw.close()
+
+
+def close_idle() -> None:
+    """Close every idle connection (``kopflow.store.db.dispose_engines``)."""
+    with _idle_lock:
+        stacks = list(_idle.values())
+        _idle.clear()
+    for stack in stacks:
+        for raw in stack:
+            raw.close()
 
 
 def connect(path: str, timeout: float, pragmas: Sequence[str]) -> sqlite3.Connection:
