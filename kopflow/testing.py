@@ -58,8 +58,9 @@ def _kopflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("kopflow-template") / "kopflow.db"
     engine = Kopflow(str(path), actor=ADMIN, plugins=PluginHost())
     engine.init()
-    # Closing the last connection checkpoints the WAL, so the file alone is the database.
-    db.get_engine(engine.url).dispose()
+    # Closing the last connection checkpoints the WAL, so the file alone is the database
+    # (dispose_engines closes the SQLite connections kept between transactions too).
+    db.dispose_engines()
     return path
 
 

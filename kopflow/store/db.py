@@ -60,7 +60,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def get_engine(url: str) -> Engine:
-    """One engine per URL per process, configured for its backend."""
+    """One engine per PostgreSQL URL per process (SQLite needs none: kopflow.store.lite)."""
     engine = _engines.get(url)
     if engine is None:
         engine = _make_engine(url)
@@ -88,18 +88,15 @@ SQLITE_PRAGMAS = (
 
 
 def _make_engine(url: str) -> Engine:
+    # PostgreSQL only: SQLite's transactions run on kopflow.store.lite.
     from sqlalchemy import create_engine
 
-    if not is_sqlite(url):
-        if not url.startswith("postgresql"):
-            raise InputError(
-                "unsupported database URL {url}; use an SQLite file path or postgresql+psycopg://...",
-                url=url,
-            )
-        return create_engine(url, pool_pre_ping=False)
-    # Not for transactions, which kopflow.store.lite runs on SQLite: for what asks an engine
-    # for its URL (alembic's command line, tests that dispose of engines).
-    return create_engine(url, connect_args={"timeout": timeout_seconds(LOCK_TIMEOUT)})
+    if not url.startswith("postgresql"):
+        raise InputError(
+            "unsupported database URL {url}; use an SQLite file path or postgresql+psycopg://...",
+            url=url,
+        )
+    return create_engine(url, pool_pre_ping=False)
 
 
 def timeout_seconds(setting: tuple[str, float]) -> float:

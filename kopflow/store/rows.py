@@ -16,6 +16,7 @@ import datetime
 import decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -66,28 +67,29 @@ def bound(conn: Connection, table: str, column: str, value: Any) -> Any:
     return _driver_adapter(conn)(value if proc is None else proc(value))
 
 
-def _utc(value: datetime.datetime) -> datetime.datetime:
-    # kopflow.store.sqltypes.UTCDateTime.process_bind_param
+def to_store(value: datetime.datetime) -> datetime.datetime:
+    """An aware datetime in UTC, as kopflow stores every one (``UTCDateTime`` binds with this)."""
     if value.utcoffset() is None:
         raise ValueError("kopflow stores aware datetimes only: use datetime.now(UTC)")
     return value.astimezone(datetime.UTC)
 
 
-def _from_stored(value: str) -> datetime.datetime:
-    # What SQLAlchemy's SQLite DATETIME reads, made aware as UTCDateTime makes it: the text
-    # sqlite3 wrote ('2025-04-01 10:00:00.123456+00:00'), or one without an offset (UTC).
-    found = datetime.datetime.fromisoformat(value)
-    if found.utcoffset() is None:
-        return found.replace(tzinfo=datetime.UTC)
-    return found.astimezone(datetime.UTC)
+def from_store(value: datetime.datetime) -> datetime.datetime:
+    """A stored datetime, aware in UTC: SQLite keeps no offset, so a naive one is UTC by
+    construction (``UTCDateTime`` reads with this)."""
+    if value.utcoffset() is None:
+        return value.replace(tzinfo=datetime.UTC)
+    return value.astimezone(datetime.UTC)
+
+
+def _read_datetime(value: str | None) -> datetime.datetime | None:
+    # The text sqlite3 wrote ('2025-04-01 10:00:00.123456+00:00'), or one SQLAlchemy's SQLite
+    # DATETIME wrote without an offset, as UTCDateTime reads them.
+    return None if value is None else from_store(datetime.datetime.fromisoformat(value))
 
 
 def _as_bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
-
-
-def _read_datetime(value: str | None) -> datetime.datetime | None:
-    return None if value is None else _from_stored(value)
 
 
 # SQLite: (before binding, after reading) per kind of kopflow.store.columns. Binding never
@@ -96,10 +98,11 @@ _SQLITE_KINDS: dict[str, tuple[Converter | None, Converter | None]] = {
     "text": (None, None),
     "int": (None, None),
     "bool": (int, _as_bool),
-    "datetime": (_utc, _read_datetime),
+    "datetime": (to_store, _read_datetime),
 }
 
 
+@cache
 def _kinds(table: str) -> dict[str, tuple[Converter | None, Converter | None]]:
     from kopflow.store.columns import COLUMNS
 

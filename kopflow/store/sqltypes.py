@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import types
+
+from kopflow.store.rows import from_store, to_store
 
 
 class UTCDateTime(types.TypeDecorator[datetime]):
@@ -23,15 +25,8 @@ class UTCDateTime(types.TypeDecorator[datetime]):
         super().__init__(timezone=True)
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:
-            raise ValueError("kopflow stores aware datetimes only: use datetime.now(UTC)")
-        return value.astimezone(UTC)
+        # kopflow.store.rows converts alike where SQLAlchemy is not used (SQLite, issue #15)
+        return None if value is None else to_store(value)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else from_store(value)
