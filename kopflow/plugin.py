@@ -33,6 +33,7 @@ __all__ = [
     "Queries",
     "StepInfo",
     "StepSpec",
+    "for_steps",
     "hookimpl",
     "localize",
     "pass_queries",
@@ -48,6 +49,38 @@ PLUGIN_API_VERSION = 1
 #: plugin module, class or object; one whose name is no hook breaks the plugin at load (a
 #: misspelling would otherwise never be called), unless marked ``@hookimpl(optionalhook=True)``.
 hookimpl = pluggy.HookimplMarker("kopflow")
+
+#: Where :func:`for_steps` keeps its step keys on the function it marks.
+FOR_STEPS_ATTR = "kopflow_for_steps"
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+
+def for_steps(*keys: str) -> Callable[[_F], _F]:
+    """Call this ``kopflow_validate_step`` implementation only for the steps ``keys`` names::
+
+        @hookimpl
+        @for_steps("pln.power_connection")
+        def kopflow_validate_step(coop, partner, step, evidence): ...
+
+    Keys are full step keys: ``"<code>.<step>"`` for a partner's step (``"bri.account"``), the
+    step id for a step of the workflow (``"musdesus"``). Without it the implementation is
+    called for every step. A bulk command validates each row: a plugin that checks a few steps
+    says which, and the others are recorded without calling it (or building its view).
+
+    A key naming a step that neither the workflow in use nor a registered partner has breaks
+    the plugin (a misspelt key would quietly switch the check off): ``kopflow plugins check``
+    names it, and every step completion is refused (exit 6) until it is fixed. Keys of a
+    partner that is not installed are ignored.
+    """
+    if not keys or not all(isinstance(k, str) and k.strip() for k in keys):
+        raise TypeError("for_steps() takes one step key or more, e.g. for_steps('bri.account')")
+
+    def mark(function: _F) -> _F:
+        setattr(function, FOR_STEPS_ATTR, frozenset(keys))
+        return function
+
+    return mark
 
 
 @dataclass(frozen=True)

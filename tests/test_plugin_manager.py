@@ -401,11 +401,11 @@ def test_hook_kopflow_validate_step() -> None:
 def test_a_step_validator_asks_what_validate_step_asks() -> None:
     """What a bulk completion takes once per transaction: the same reasons as validate_step,
     the evidence as read-only for each hook; nothing to take without a validating plugin."""
-    assert PluginHost().step_validator() is None
+    assert PluginHost().step_validator("demo.first") is None
     host = load("good", "meddling")
     import meddling  # type: ignore[import-not-found]  # loaded by path under its own name
 
-    validate = host.step_validator()
+    validate = host.step_validator("demo.first")
     assert validate is not None
     meddling.TRIED.clear()
     given: dict[str, object] = {"ref": "refuse", "tags": ["a"]}

@@ -104,7 +104,9 @@ def plugins_check(app: App, as_json: bool) -> None:
     """Check the plugins strictly."""
     host = app.plugins
     app.plugin_commands()  # a plugin failing to add its commands is a problem too
-    problems = host.check()
+    # The workflow in use, for the step keys plugins name (for_steps); read from its file,
+    # no database opened.
+    problems = host.check(workflow=app.engine.workflow)
     loaded = sum(1 for p in host.plugins if p.status == "ok")
     if as_json:
         emit_json({"ok": not problems, "plugins": loaded, "problems": problems})

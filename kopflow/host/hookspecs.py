@@ -123,8 +123,8 @@ def kopflow_validate_step(
         coop: the cooperative as it stands before this step (its ``evidence`` holds the other
             completed steps, e.g. ``coop.evidence_of("bri.loan_agreement")``).
         partner: the partner code for a partner step (``"bri"``), ``None`` for a built-in step
-            of the workflow. Every plugin sees every step: return ``None`` for steps that are
-            not yours.
+            of the workflow. Every plugin sees every step, unless the implementation is marked
+            with :func:`kopflow.plugin.for_steps`: return ``None`` for steps that are not yours.
         step: the step's short id (``"account"`` for ``bri.account``, ``"musdesus"``).
         evidence: the new evidence, already parsed by the step's field specs (dates as ISO
             strings, rupiah and integers as ``int``, a multiple choice as a tuple); optional

@@ -31,10 +31,12 @@ from kopflow.host.source import (
     split_names,
 )
 from kopflow.i18n import N_, _
-from kopflow.plugin import CoopView, PartnerSpec, StepSpec, _read_only
+from kopflow.plugin import FOR_STEPS_ATTR, CoopView, PartnerSpec, StepSpec, _read_only
 
 if TYPE_CHECKING:
     import click
+
+    from kopflow.flow.spec import Workflow
 
 ENTRY_POINT_GROUP = "kopflow"
 
@@ -394,13 +396,15 @@ class PluginHost:
         """``{plugin name: version}`` of the plugins in use, recorded with every change."""
         return {p.name: p.version or "" for p in self.plugins if p.status == "ok"}
 
-    def check(self) -> list[str]:
-        """Every problem, for ``kopflow plugins check``: load errors, unknown hooks, misuse.
+    def check(self, workflow: Workflow | None = None) -> list[str]:
+        """Every problem, for ``kopflow plugins check``: load errors, unknown hooks, misuse
+        (:meth:`for_steps_problems` against ``workflow``).
 
         Returns:
             One line per problem; empty when all is well.
         """
         problems = [str(e) for e in self.errors] + self.notes
+        problems += [str(e) for e in self.for_steps_problems(workflow)]
         names = sorted(n for n in vars(self._pm.hook) if not n.startswith("_"))
         specced = self._specced()
         unknown = 0
@@ -435,17 +439,64 @@ class PluginHost:
         Raises:
             PluginError: a plugin raised or returned something other than a list of reasons.
         """
-        impls = self._impls("kopflow_validate_step")  # asked once: a bulk run asks per step
+        impls = self._step_impls(f"{partner}.{step}" if partner else step)
         if not impls:
             return []
         return self._validate_step(impls, coop, partner, step, evidence)
 
-    def step_validator(self) -> StepValidator | None:
-        """:meth:`validate_step` with the implementations loaded now (its arguments positional),
-        or None when no plugin implements it: for a caller validating many steps while the
-        plugins stay as they are, a bulk completion's transaction (issue #15)."""
-        impls = self._impls("kopflow_validate_step")
+    def step_validator(self, step_key: str) -> StepValidator | None:
+        """:meth:`validate_step` for the step ``step_key`` (``"bri.account"``, ``"musdesus"``)
+        with the implementations loaded now that are for it (its arguments positional), or None
+        when none is: for a caller validating many rows of a step while the plugins stay as
+        they are, a bulk completion's transaction (issue #15)."""
+        impls = self._step_impls(step_key)
         return partial(self._validate_step, impls) if impls else None
+
+    def _step_impls(self, step_key: str) -> list[pluggy.HookImpl]:
+        """The ``kopflow_validate_step`` implementations for ``step_key``: all but those whose
+        :func:`~kopflow.plugin.for_steps` leaves it out."""
+        return [
+            impl
+            for impl in self._impls("kopflow_validate_step")
+            if step_key in getattr(impl.function, FOR_STEPS_ATTR, (step_key,))
+        ]
+
+    def for_steps_problems(self, workflow: Workflow | None) -> list[PluginError]:
+        """What is wrong with the plugins' :func:`~kopflow.plugin.for_steps` marks: one on a
+        hook other than ``kopflow_validate_step``, or a key that names no step of
+        ``workflow`` (None: such keys are not looked at) or of a registered partner. A key of
+        a partner that is not registered is not a problem (its plugin is not installed)."""
+        problems: list[PluginError] = []
+        for hook in sorted(n for n in vars(self._pm.hook) if n.startswith("kopflow_")):
+            for impl in self._impls(hook):
+                keys = getattr(impl.function, FOR_STEPS_ATTR, None)
+                if keys is None:
+                    continue
+                if hook != "kopflow_validate_step":
+                    problems.append(PluginError(
+                        impl.plugin_name,
+                        "plugin {plugin}: for_steps marks {hook}; it applies to "
+                        "kopflow_validate_step only",
+                        hook=hook,
+                    ))  # fmt: skip
+                    continue
+                unknown = sorted(k for k in keys if not self._names_step(k, workflow))
+                if unknown:
+                    problems.append(PluginError(
+                        impl.plugin_name,
+                        "plugin {plugin}: for_steps names {steps}, which no step has; give "
+                        "step keys as 'kopflow workflow show' lists them (bri.account, "
+                        "musdesus)",
+                        steps=", ".join(unknown),
+                    ))  # fmt: skip
+        return problems
+
+    def _names_step(self, key: str, workflow: Workflow | None) -> bool:
+        code, dot, step_id = key.partition(".")
+        if not dot:
+            return workflow is None or workflow.step(key) is not None
+        partner = self.partners.get(code)
+        return partner is None or partner.step(step_id) is not None
 
     def _validate_step(
         self,

@@ -46,7 +46,8 @@ class _Memos:
     refusal names the cooperative, so it is not kept); ``steps``: each step's :class:`_Step`;
     ``permitted``: the (step, kabupaten) pairs the actor may complete; ``done``: see
     :func:`_done`; the plugin fingerprint every event records, and its canonical text; whether
-    a plugin validates steps, asks for outbox rows or for after-step calls.
+    a plugin asks for outbox rows or for after-step calls; ``misfiled``: a plugin's
+    ``for_steps`` naming no step, which refuses every completion as a broken plugin does.
     """
 
     __slots__ = (
@@ -54,11 +55,11 @@ class _Memos:
         "done",
         "encoded",
         "fingerprint",
+        "misfiled",
         "notify_hook",
         "permitted",
         "placed",
         "steps",
-        "validate",
     )
 
     def __init__(self, change: Change) -> None:
@@ -70,9 +71,8 @@ class _Memos:
         self.encoded = change.encoded_fingerprint()
         self.notify_hook = change.implements(NOTIFY_HOOK)
         self.after_hook = change.implements("kopflow_after_step")
-        # Plugins' validation, for the plugins as they stay during the change; None without a
-        # validating plugin, and then no view is built for it.
-        self.validate = change.plugins.step_validator()
+        problems = change.plugins.for_steps_problems(change.workflow)
+        self.misfiled = problems[0] if problems else None
 
 
 def _memos(change: Change) -> _Memos:
@@ -84,11 +84,14 @@ class _Step:
     (issue #15): its spec, partner code and stage, the full keys of the steps it comes after,
     and what the checks against other evidence look at (``checks``: None when nothing)."""
 
-    __slots__ = ("after", "checks", "partner", "spec", "stage", "unique")
+    __slots__ = ("after", "checks", "partner", "spec", "stage", "unique", "validate")
 
     def __init__(self, change: Change, step: str) -> None:
         # change.step_spec refuses an unknown step, as each of its rows is refused.
         self.spec, self.partner, self.stage = change.step_spec(step)
+        # The plugins' validation of this step, as they stay during the change; None when no
+        # plugin validates it (for_steps), and then no view is built for it.
+        self.validate = change.plugins.step_validator(step)
         self.after = _after_keys(self.spec, self.partner)
         checks = contradictions.checks(change, step, self.spec)
         self.checks = checks if checks.bounded or checks.rules or checks.unique else None
@@ -233,6 +236,8 @@ def complete(
         # them (issue #13: its validation would silently be off). Plugins do not break during
         # a change: a visit's first row asks for all.
         change.plugins.raise_if_broken()
+        if memos.misfiled is not None:
+            raise memos.misfiled
         if visit is not None:
             visit.checked = True
     _check_place(change, work, step, found, memos)
@@ -258,7 +263,7 @@ def complete(
     if problems:  # every missing, bad or contradicting field at once (issue #12)
         raise EvidenceError.combine(problems)
     view = visit.view if visit is not None else partial(change.view, work)
-    validate = memos.validate
+    validate = found.validate
     if validate is not None:
         # The hooks see the parsed evidence read-only and nothing changes it after (the
         # after-step hook gets a copy), so the record and the event share it. Without a list

@@ -20,6 +20,7 @@ from kopflow.plugin import (
     PartnerSpec,
     PluginInfo,
     StepSpec,
+    for_steps,
     hookimpl,
     localize,
 )
@@ -150,6 +151,7 @@ def kopflow_register_partners(register: Callable[[PartnerSpec], None]) -> None:
 
 
 @hookimpl
+@for_steps("bri.loan_proposal", "bri.loan_agreement", "bri.mofin_report", "bri.disbursement")
 def kopflow_validate_step(
     coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
 ) -> list[str] | None:

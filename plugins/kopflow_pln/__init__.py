@@ -17,6 +17,7 @@ from kopflow.plugin import (
     PartnerSpec,
     PluginInfo,
     StepSpec,
+    for_steps,
     hookimpl,
     localize,
 )
@@ -88,6 +89,7 @@ def kopflow_register_partners(register: Callable[[PartnerSpec], None]) -> None:
 
 
 @hookimpl
+@for_steps("pln.power_connection")
 def kopflow_validate_step(
     coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
 ) -> list[str] | None:

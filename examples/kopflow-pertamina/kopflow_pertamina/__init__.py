@@ -28,6 +28,7 @@ from kopflow.plugin import (
     PluginInfo,
     Queries,
     StepSpec,
+    for_steps,
     hookimpl,
     localize,
     pass_queries,
@@ -161,12 +162,11 @@ def kopflow_register_partners(register: Callable[[PartnerSpec], None]) -> None:
 
 
 @hookimpl
+@for_steps("pertamina.merchant_active")  # asked about this step only; unmarked: every step
 def kopflow_validate_step(
     coop: CoopView, partner: str | None, step: str, evidence: Mapping[str, object]
 ) -> list[str] | None:
     """The monthly allocation is a positive number of cylinders, and plausibly sized."""
-    if partner != "pertamina" or step != "merchant_active":
-        return None  # every plugin sees every step: answer only for yours
     allocation = evidence.get("monthly_allocation")
     if not isinstance(allocation, int):
         return None  # blank optional values never reach this hook; the type is kopflow's job
