@@ -7,6 +7,7 @@ a plugin a database object: hooks see a read-only :class:`CoopView`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -54,6 +55,8 @@ hookimpl = pluggy.HookimplMarker("kopflow")
 FOR_STEPS_ATTR = "kopflow_for_steps"
 
 _F = TypeVar("_F", bound=Callable[..., object])
+# A partner code and a step id are both ``[a-z][a-z0-9_]*``; a workflow step has no code.
+_STEP_KEY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?")
 
 
 def for_steps(*keys: str) -> Callable[[_F], _F]:
@@ -63,21 +66,32 @@ def for_steps(*keys: str) -> Callable[[_F], _F]:
         @for_steps("pln.power_connection")
         def kopflow_validate_step(coop, partner, step, evidence): ...
 
-    Keys are full step keys: ``"<code>.<step>"`` for a partner's step (``"bri.account"``), the
-    step id for a step of the workflow (``"musdesus"``). Without it the implementation is
-    called for every step. A bulk command validates each row: a plugin that checks a few steps
-    says which, and the others are recorded without calling it (or building its view).
+    Keys are full step keys, as ``kopflow workflow show`` lists them: ``"<code>.<step>"`` for a
+    partner's step (``"bri.account"``), the step id for a step of the workflow
+    (``"musdesus"``). Without it the implementation is called for every step. A bulk command
+    validates each row: a plugin that checks a few steps says which, and the others are
+    recorded without calling it (or building its view). Marks stacked on one function add up.
 
-    A key naming a step that neither the workflow in use nor a registered partner has breaks
-    the plugin (a misspelt key would quietly switch the check off): ``kopflow plugins check``
-    names it, and every step completion is refused (exit 6) until it is fixed. Keys of a
-    partner that is not installed are ignored.
+    A key naming a step that neither the workflow in use nor a registered partner has refuses
+    every step completion (exit 6) until it is fixed: a misspelt key would quietly switch the
+    check off. Keys of a partner that is not registered are skipped when steps are completed
+    (that partner's plugin may be switched off); ``kopflow plugins check`` names them too.
+
+    Raises:
+        TypeError: no key, or one that is not a step key (lower case ``a-z``, digits and
+            ``_``, at most one dot between two such names).
     """
-    if not keys or not all(isinstance(k, str) and k.strip() for k in keys):
-        raise TypeError("for_steps() takes one step key or more, e.g. for_steps('bri.account')")
+    bad = [k for k in keys if not isinstance(k, str) or not _STEP_KEY.fullmatch(k)]
+    if not keys or bad:
+        raise TypeError(
+            f"for_steps() takes step keys such as 'bri.account' or 'musdesus', not {bad!r}"
+            if bad
+            else "for_steps() takes one step key or more, such as 'bri.account'"
+        )
 
     def mark(function: _F) -> _F:
-        setattr(function, FOR_STEPS_ATTR, frozenset(keys))
+        found: frozenset[str] = getattr(function, FOR_STEPS_ATTR, frozenset())
+        setattr(function, FOR_STEPS_ATTR, found | frozenset(keys))
         return function
 
     return mark

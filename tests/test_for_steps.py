@@ -5,6 +5,10 @@ row); a key that names no step breaks the plugin instead of switching its check 
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,7 @@ from kopflow.engine import Kopflow
 from kopflow.errors import PluginError
 from kopflow.flow.samples import sample_evidence
 from kopflow.host.manager import make_plugin_host
-from kopflow.plugin import FOR_STEPS_ATTR, for_steps, hookimpl
+from kopflow.plugin import for_steps, hookimpl
 
 COOPS = ["KDMP-900001", "KDMP-900002"]
 
@@ -98,7 +102,7 @@ def test_a_step_key_naming_no_step_refuses_every_completion(kopflow: Kopflow) ->
     assert [o.coop_id for o in result.refused] == COOPS
     why = result.refused[0].why
     assert why is not None and why.exit_code == 6
-    assert "plugin misspelt: for_steps names notary_dead, which no step has" in why.reason
+    assert "plugin misspelt: for_steps names notary_dead, but neither the workflow" in why.reason
     assert not rows(kopflow, "SELECT 1 FROM step_record")
     socialisation = kopflow.workflow.step("socialisation")
     assert socialisation is not None
@@ -117,7 +121,7 @@ def kopflow_plugin_info():
 @hookimpl
 @for_steps("bri.acount", "musdesus", "pertamina.verified")
 def kopflow_validate_step(coop, partner, step, evidence):
-    return None
+    return ["misfiled refuses " + (partner + "." if partner else "") + step]
 
 @hookimpl
 @for_steps("bri.account")
@@ -134,31 +138,94 @@ def test_plugins_check_names_each_misfiled_key_and_hook(tmp_path: Path) -> None:
     assert result.exit_code == 6, result.output
     assert result.stdout.splitlines() == [
         "plugin misfiled: for_steps marks kopflow_guard; it applies to kopflow_validate_step only",
-        "plugin misfiled: for_steps names bri.acount, which no step has; give step keys as "
-        "'kopflow workflow show' lists them (bri.account, musdesus)",
+        "plugin misfiled: for_steps names bri.acount, but neither the workflow nor a partner has "
+        "such a step; give keys as 'kopflow workflow show' lists them (musdesus, bri.account)",
+        "plugin misfiled: for_steps names pertamina.verified, of a partner that is not "
+        "installed; its check runs once that partner's plugin is",
     ]
     args = ["--lang", "id", "--plugin", str(plugin), "plugins", "check"]
     indonesian = CliRunner().invoke(cli, args)
     assert indonesian.exit_code == 6
-    assert "plugin misfiled: for_steps menyebut bri.acount, yang bukan langkah" in indonesian.stdout
+    assert "plugin misfiled: for_steps menyebut bri.acount, tetapi" in indonesian.stdout
     # Without the plugin, the built-in ones (which mark their validators) pass.
     assert CliRunner().invoke(cli, ["plugins", "check"]).exit_code == 0
 
 
-def test_for_steps_takes_step_keys() -> None:
+MARKED = """
+from kopflow.plugin import PluginInfo, for_steps, hookimpl
+
+@hookimpl
+def kopflow_plugin_info():
+    return PluginInfo(name="marked", version="1")
+
+@hookimpl
+@for_steps(KEYS)
+def kopflow_validate_step(coop, partner, step, evidence):
+    return ["marked refuses " + step]
+"""
+
+
+def test_a_module_plugin_marked_for_one_step_through_the_command_line(tmp_path: Path) -> None:
+    """As an officer runs it: the marked step is refused by the plugin, an unmarked one is
+    recorded without asking it, and a misspelt key stops every completion (exit 6)."""
+    env = {**os.environ, "KOPFLOW_DB": str(tmp_path / "k.db"), "KOPFLOW_ACTOR": "admin",
+           "KOPFLOW_LANG": "en", "KOPFLOW_LOG": str(tmp_path / "kopflow.log")}  # fmt: skip
+    plugin = tmp_path / "marked.py"
+
+    def kopflow(*args: str, keys: str = '"musdesus", "pertamina.verified"') -> Any:
+        plugin.write_text(MARKED.replace("KEYS", keys), encoding="utf-8")
+        command = [sys.executable, "-m", "kopflow", "--plugin", str(plugin), *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    assert kopflow("init").returncode == 0
+    assert kopflow("coop", "import", "--region", "Kabupaten Buleleng").returncode == 0
+    coop = kopflow("coop", "list", "--json").stdout
+    coop = json.loads(coop)[0]["id"]
+    workflow = Kopflow(str(tmp_path / "k.db")).workflow
+
+    def complete(step: str, **kw: str) -> Any:
+        spec = workflow.step(step)
+        assert spec is not None
+        sets = [a for k, v in sample_evidence(spec, 1).items() for a in ("--set", f"{k}={v}")]
+        return kopflow("step", "complete", coop, step, *sets, **kw)
+
+    done = complete("socialisation")
+    assert done.returncode == 0, done.stderr
+    refused = complete("musdesus")
+    assert refused.returncode == 3 and "marked refuses musdesus" in refused.stderr
+    misspelt = complete("musdesus", keys='"musdesu"')
+    assert misspelt.returncode == 6
+    assert misspelt.stderr.strip() == (
+        "Error: plugin marked: for_steps names musdesu, but neither the workflow nor a partner "
+        "has such a step; give keys as 'kopflow workflow show' lists them (musdesus, "
+        "bri.account)"
+    )
+    shown = json.loads(kopflow("coop", "show", coop, "--json").stdout)
+    done_steps = [s["step"] for s in shown["steps"] if s["done"]]
+    assert done_steps == ["socialisation"]  # nothing of the refused musdesus
+
+
+def test_for_steps_takes_step_keys_and_marks_add_up() -> None:
     with pytest.raises(TypeError, match="one step key or more"):
         for_steps()
-    with pytest.raises(TypeError, match="one step key or more"):
-        for_steps("bri.account", "")
+    for bad in ("BRI.account", " bri.account", "bri.", "bri.account.x", ""):
+        with pytest.raises(TypeError, match="step keys such as 'bri.account'"):
+            for_steps(bad)
+
+    class Twice:
+        @hookimpl
+        @for_steps("notary_deed")
+        @for_steps("musdesus")
+        def kopflow_validate_step(self, step: str) -> list[str]:
+            return [f"asked about {step}"]
+
+    host = make_plugin_host(load_entry_points=False)
+    host.add_plugin(Twice(), name="twice", source="test")
+    assert host.step_validator("musdesus") is not None
+    assert host.step_validator("notary_deed") is not None
+    assert host.step_validator("socialisation") is None
 
 
-def test_the_built_in_validators_are_marked_for_every_step_they_check(tmp_path: Path) -> None:
-    """A step left out of a mark would never be checked: the marks and the checks agree."""
-    import kopflow_bri
-    import kopflow_pln
-
-    bri = getattr(kopflow_bri.kopflow_validate_step, FOR_STEPS_ATTR)
-    assert bri == {f"bri.{step}" for step in kopflow_bri._CHECKS}
-    assert getattr(kopflow_pln.kopflow_validate_step, FOR_STEPS_ATTR) == {"pln.power_connection"}
+def test_the_built_in_plugins_pass_the_check(tmp_path: Path) -> None:
     host = make_plugin_host()
-    assert host.for_steps_problems(Kopflow(str(tmp_path / "k.db")).workflow) == []
+    assert host.for_steps_problems(Kopflow(str(tmp_path / "k.db")).workflow, strict=True) == []

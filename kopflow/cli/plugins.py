@@ -14,6 +14,7 @@ from kopflow.i18n import N_, _
 
 if TYPE_CHECKING:
     from kopflow.cli import App
+    from kopflow.flow.spec import Workflow
     from kopflow.host.manager import PluginHost
 
 PREFIX = "kopflow_"
@@ -104,9 +105,7 @@ def plugins_check(app: App, as_json: bool) -> None:
     """Check the plugins strictly."""
     host = app.plugins
     app.plugin_commands()  # a plugin failing to add its commands is a problem too
-    # The workflow in use, for the step keys plugins name (for_steps); read from its file,
-    # no database opened.
-    problems = host.check(workflow=app.engine.workflow)
+    problems = host.check(workflow=_workflow())
     loaded = sum(1 for p in host.plugins if p.status == "ok")
     if as_json:
         emit_json({"ok": not problems, "plugins": loaded, "problems": problems})
@@ -117,3 +116,16 @@ def plugins_check(app: App, as_json: bool) -> None:
             ok(_("{count} plugins loaded, no problems", count=loaded))
     if problems:
         raise SystemExit(6)  # PluginError's exit code: a broken plugin, as for any command
+
+
+def _workflow() -> Workflow | None:
+    """The workflow the commands run, for the step keys plugins name (``for_steps``): read
+    from its file, no database opened. None when it cannot be read: ``kopflow workflow check``
+    names that problem, and the plugins' other problems are still listed."""
+    from kopflow.errors import KopflowError
+    from kopflow.flow.spec import find_workflow
+
+    try:
+        return find_workflow()
+    except KopflowError:
+        return None

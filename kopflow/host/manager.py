@@ -404,7 +404,7 @@ class PluginHost:
             One line per problem; empty when all is well.
         """
         problems = [str(e) for e in self.errors] + self.notes
-        problems += [str(e) for e in self.for_steps_problems(workflow)]
+        problems += [str(e) for e in self.for_steps_problems(workflow, strict=True)]
         names = sorted(n for n in vars(self._pm.hook) if not n.startswith("_"))
         specced = self._specced()
         unknown = 0
@@ -461,11 +461,15 @@ class PluginHost:
             if step_key in getattr(impl.function, FOR_STEPS_ATTR, (step_key,))
         ]
 
-    def for_steps_problems(self, workflow: Workflow | None) -> list[PluginError]:
-        """What is wrong with the plugins' :func:`~kopflow.plugin.for_steps` marks: one on a
-        hook other than ``kopflow_validate_step``, or a key that names no step of
-        ``workflow`` (None: such keys are not looked at) or of a registered partner. A key of
-        a partner that is not registered is not a problem (its plugin is not installed)."""
+    def for_steps_problems(
+        self, workflow: Workflow | None, *, strict: bool = False
+    ) -> list[PluginError]:
+        """The keys of the plugins' :func:`~kopflow.plugin.for_steps` marks that name no step
+        of ``workflow`` (None: workflow steps are not looked at) or of a registered partner:
+        each refuses every step completion. ``strict`` (``kopflow plugins check``) adds the
+        keys of partners that are not registered (skipped by completions: that partner's
+        plugin may be switched off) and marks on hooks other than ``kopflow_validate_step``
+        (which change nothing)."""
         problems: list[PluginError] = []
         for hook in sorted(n for n in vars(self._pm.hook) if n.startswith("kopflow_")):
             for impl in self._impls(hook):
@@ -473,30 +477,43 @@ class PluginHost:
                 if keys is None:
                     continue
                 if hook != "kopflow_validate_step":
-                    problems.append(PluginError(
-                        impl.plugin_name,
-                        "plugin {plugin}: for_steps marks {hook}; it applies to "
-                        "kopflow_validate_step only",
-                        hook=hook,
-                    ))  # fmt: skip
+                    if strict:
+                        problems.append(PluginError(
+                            impl.plugin_name,
+                            "plugin {plugin}: for_steps marks {hook}; it applies to "
+                            "kopflow_validate_step only",
+                            hook=hook,
+                        ))  # fmt: skip
                     continue
-                unknown = sorted(k for k in keys if not self._names_step(k, workflow))
+                unknown = sorted(k for k in keys if self._names_step(k, workflow) is False)
                 if unknown:
                     problems.append(PluginError(
                         impl.plugin_name,
-                        "plugin {plugin}: for_steps names {steps}, which no step has; give "
-                        "step keys as 'kopflow workflow show' lists them (bri.account, "
-                        "musdesus)",
+                        "plugin {plugin}: for_steps names {steps}, but neither the workflow "
+                        "nor a partner has such a step; give keys as 'kopflow workflow show' "
+                        "lists them (musdesus, bri.account)",
                         steps=", ".join(unknown),
+                    ))  # fmt: skip
+                absent = sorted(
+                    k for k in keys if "." in k and self._names_step(k, workflow) is None
+                )
+                if strict and absent:
+                    problems.append(PluginError(
+                        impl.plugin_name,
+                        "plugin {plugin}: for_steps names {steps}, of a partner that is not "
+                        "installed; its check runs once that partner's plugin is",
+                        steps=", ".join(absent),
                     ))  # fmt: skip
         return problems
 
-    def _names_step(self, key: str, workflow: Workflow | None) -> bool:
+    def _names_step(self, key: str, workflow: Workflow | None) -> bool | None:
+        """Whether ``key`` names a step; None when it cannot tell (a partner not registered,
+        or a workflow step and no ``workflow``)."""
         code, dot, step_id = key.partition(".")
         if not dot:
-            return workflow is None or workflow.step(key) is not None
+            return None if workflow is None else workflow.step(key) is not None
         partner = self.partners.get(code)
-        return partner is None or partner.step(step_id) is not None
+        return None if partner is None else partner.step(step_id) is not None
 
     def _validate_step(
         self,

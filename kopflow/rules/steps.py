@@ -46,8 +46,8 @@ class _Memos:
     refusal names the cooperative, so it is not kept); ``steps``: each step's :class:`_Step`;
     ``permitted``: the (step, kabupaten) pairs the actor may complete; ``done``: see
     :func:`_done`; the plugin fingerprint every event records, and its canonical text; whether
-    a plugin asks for outbox rows or for after-step calls; ``misfiled``: a plugin's
-    ``for_steps`` naming no step, which refuses every completion as a broken plugin does.
+    a plugin asks for outbox rows or for after-step calls; ``misfiled``: the first
+    ``for_steps`` key naming no step, which refuses every completion as a broken plugin does.
     """
 
     __slots__ = (
@@ -232,9 +232,9 @@ def complete(
     found = _permitted(change, work, step, memos, visit)
     spec = found.spec
     if visit is None or not visit.checked:
-        # Every plugin validates every step, a workflow step too: a broken one refuses all of
-        # them (issue #13: its validation would silently be off). Plugins do not break during
-        # a change: a visit's first row asks for all.
+        # A broken plugin refuses every step, a workflow step too (issue #13: its validation
+        # would silently be off), and so does a for_steps key naming no step (its check would
+        # be). Plugins do not break during a change: a visit's first row asks for all.
         change.plugins.raise_if_broken()
         if memos.misfiled is not None:
             raise memos.misfiled

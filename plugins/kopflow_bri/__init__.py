@@ -150,18 +150,6 @@ def kopflow_register_partners(register: Callable[[PartnerSpec], None]) -> None:
     register(PARTNER)
 
 
-@hookimpl
-@for_steps("bri.loan_proposal", "bri.loan_agreement", "bri.mofin_report", "bri.disbursement")
-def kopflow_validate_step(
-    coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
-) -> list[str] | None:
-    """Check the loan against PMK 49/2025: ceilings, assessment, reporting deadline, payout."""
-    if partner != "bri":
-        return None
-    check = _CHECKS.get(step)
-    return check(coop, evidence) if check else None
-
-
 def rupiah(amount: int) -> str:
     """``3000000000`` -> ``"Rp 3.000.000.000"`` (Indonesian thousands separator)."""
     return "Rp " + f"{amount:,}".replace(",", ".")
@@ -261,3 +249,13 @@ _CHECKS = {
     "mofin_report": _check_report,
     "disbursement": _check_disbursement,
 }
+
+
+@hookimpl
+@for_steps(*(f"bri.{step}" for step in _CHECKS))  # asked about the steps it checks only
+def kopflow_validate_step(
+    coop: CoopView, partner: str | None, step: str, evidence: dict[str, object]
+) -> list[str] | None:
+    """Check the loan against PMK 49/2025: ceilings, assessment, reporting deadline, payout."""
+    check = _CHECKS.get(step) if partner == "bri" else None
+    return check(coop, evidence) if check else None
