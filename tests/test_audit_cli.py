@@ -74,6 +74,16 @@ def test_verify_names_the_tampered_event_and_exits_7(chain: Kopflow, runner: Cli
     assert json.loads(result.stdout)["problem_seq"] == 8
 
 
+def test_verify_without_a_head_row_says_so_and_exits_7(chain: Kopflow, runner: CliRunner) -> None:
+    with Raw(chain.url) as raw:
+        raw.run("DELETE FROM chain_head")
+    result = run(runner, chain.url, "verify")
+    assert result.exit_code == 7
+    assert error_line(result) == (
+        "Error: the audit log has no head row: the database was edited outside kopflow"
+    )
+
+
 # --- keys and checkpoints -----------------------------------------------------------------------
 
 
