@@ -298,9 +298,9 @@ class Peers:
         self.args = args
         self.n: int = args.n or (200 if args.quick else 10_000)
         # Issue #15: medians of 5 runs for the 10,000 lines; one run was +-20% on this machine.
-        self.repeats: int = args.repeats or (1 if args.quick else 5)
-        if self.repeats % 2 == 0:
-            raise SystemExit("--repeats takes an odd number: the median is then one run's")
+        self.repeats: int = (1 if args.quick else 5) if args.repeats is None else args.repeats
+        if self.repeats < 1 or self.repeats % 2 == 0:
+            raise SystemExit("--repeats takes an odd number from 1: the median is one run's")
         self.work = Path(tempfile.mkdtemp(prefix="kopflow-peers-", dir=args.workdir))
         self.log = self.work / "peers.log"
         wf_dir = self.work / "workflows"
@@ -353,15 +353,20 @@ class Peers:
                 rows[key]["status"] = MISSING
             else:
                 runs[key] = []
-        # Round after round, every peer once per round: the machine's drift falls on all alike.
+        # Round after round, every peer once per round, each round starting one peer later:
+        # the machine's drift falls on all alike. The first round keeps the table's order
+        # (kopflow first on its rows: the others are checked against its database).
+        keys = list(runs)
         for repeat in range(self.repeats):
             kopflow_db = None
-            for key in runs:
+            turn = repeat % len(keys) if keys else 0
+            for key in keys[turn:] + keys[:turn]:
                 self.say(f"{table}: {rows[key]['name']} ({repeat + 1}/{self.repeats})")
                 db = self.database(table, key)
                 env = self.env
                 if self.args.profile and key in self.args.profile.split(","):
-                    env = {**self.env, "PEERS_PROFILE": str(self.work / f"{table}-{key}.prof")}
+                    prof = self.work / f"{table}-{key}-{repeat + 1}.prof"
+                    env = {**self.env, "PEERS_PROFILE": str(prof)}
                 runs[key].append(self.child("peer", table, key, db, self.n, self.plan, env=env))
                 if table == "same_rows" and repeat == 0:
                     if key == "kopflow":
@@ -387,13 +392,14 @@ class Peers:
 
 
 def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One peer's figures from its runs: the median CPU and wall seconds (each alone), the
-    highest peak memory, the rest from the first run."""
-    cpu = sorted(r["cpu_seconds"] for r in runs)
-    wall = sorted(r["seconds"] for r in runs)
+    """One peer's figures from its runs: the median of each timing (each alone), the highest
+    peak memory, the rest from the first run."""
     middle = len(runs) // 2  # an odd count of runs: the middle one
-    return {**runs[0], "cpu_seconds": cpu[middle], "seconds": wall[middle],
-            "rss_mb": max(r["rss_mb"] for r in runs)}  # fmt: skip
+    found = {**runs[0], "rss_mb": max(r["rss_mb"] for r in runs)}
+    for key in ("cpu_seconds", "seconds", "bind_cpu_seconds"):
+        if all(key in r for r in runs):
+            found[key] = sorted(r[key] for r in runs)[middle]
+    return found
 
 
 def _writer(table: str, key: str, writer: str) -> str:

@@ -80,7 +80,8 @@ def test_verify_without_a_head_row_says_so_and_exits_7(chain: Kopflow, runner: C
     result = run(runner, chain.url, "verify")
     assert result.exit_code == 7
     assert error_line(result) == (
-        "Error: the audit log has no head row: the database was edited outside kopflow"
+        "Error: the audit log has no head row: 'kopflow init' did not finish, or the "
+        "database was edited outside kopflow"
     )
 
 

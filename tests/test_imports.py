@@ -111,10 +111,15 @@ def test_single_cooperative_commands_skip_the_orm(tmp_path: Path) -> None:
         # Issue #15: on SQLite they run on sqlite3 alone (kopflow.store.lite)
         assert "sqlalchemy" not in names, command
         assert sorted(n for n in names if n.split(".")[0] in ORM or n.startswith(ORM)) == []
-    # A bulk advance too (a sixth of a 10,000-cooperative advance was importing SQLAlchemy).
+    # A bulk advance too (a sixth of a 10,000-cooperative advance was importing SQLAlchemy):
+    # one cooperative of the stage moves, the others are refused.
+    with sqlite3.connect(path) as conn:
+        (ready,) = conn.execute("SELECT id FROM coop ORDER BY id LIMIT 1 OFFSET 2").fetchone()
+    for step in steps:
+        engine.complete_step(ready, step.id, sample_evidence(step))
     bulk = (
         f"from kopflow.engine import Kopflow; r = Kopflow({str(path)!r}).advance_bulk("
-        "stage='formation'); assert r.refused and not r.done, r"
+        f"stage='formation'); assert [o.coop_id for o in r.done] == [{ready!r}] and r.refused"
     )
     names = imported_modules([sys.executable, "-c", bulk])
     assert "kopflow.rules.transition" in names and "sqlalchemy" not in names

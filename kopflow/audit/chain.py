@@ -264,7 +264,8 @@ def read_head(conn: Connection) -> ChainHeadInfo:
     rows = fetch(conn, "SELECT log_id, seq, hash FROM chain_head WHERE id = 1", ())
     if len(rows) != 1:
         raise AuditError(
-            "the audit log has no head row: the database was edited outside kopflow"
+            "the audit log has no head row: 'kopflow init' did not finish, or the database "
+            "was edited outside kopflow"
         )
     log_id, seq, digest = rows[0]
     return ChainHeadInfo(log_id, seq, digest)

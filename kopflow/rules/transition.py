@@ -371,7 +371,7 @@ def select_in_stage(
                 sql += f" AND {column} = {mark}"
                 params.append(value)
         ids = [str(row[0]) for row in fetch(conn, sql + " ORDER BY id", tuple(params))]
-        if not ids:
+        if not ids and (kecamatan or kabupaten):
             check_area(conn, kecamatan=kecamatan, kabupaten=kabupaten)
     return ids
 
