@@ -485,7 +485,8 @@ class PluginHost:
                             hook=hook,
                         ))  # fmt: skip
                     continue
-                unknown = sorted(k for k in keys if self._names_step(k, workflow) is False)
+                named = {key: self._names_step(key, workflow) for key in keys}
+                unknown = sorted(k for k, found in named.items() if found is False)
                 if unknown:
                     problems.append(PluginError(
                         impl.plugin_name,
@@ -494,9 +495,7 @@ class PluginHost:
                         "lists them (musdesus, bri.account)",
                         steps=", ".join(unknown),
                     ))  # fmt: skip
-                absent = sorted(
-                    k for k in keys if "." in k and self._names_step(k, workflow) is None
-                )
+                absent = sorted(k for k, found in named.items() if "." in k and found is None)
                 if strict and absent:
                     problems.append(PluginError(
                         impl.plugin_name,
